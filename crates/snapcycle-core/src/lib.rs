@@ -1,1 +1,22 @@
-//! placeholder
+//! The pure core of snapcycle: retention parsing, tag rules, the plan (what to create, delete and
+//! skip, and why), the event contract, the run report and schedule expressions.
+//!
+//! Nothing here reads the clock, the environment or the network: the shell passes those in, so every
+//! decision can be tested on plain data and a dry run decides exactly like a real one.
+#![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
+
+pub mod event;
+pub mod inventory;
+pub mod keyword;
+pub mod plan;
+pub mod report;
+pub mod retention;
+pub mod tags;
+
+pub use event::{parse_event, EventError, RunRequest};
+pub use inventory::{Attachment, Instance, Inventory, Snapshot, SnapshotState};
+pub use keyword::{Keyword, KeywordError};
+pub use plan::{plan, run_id, Create, InstancePlan, InstanceProblem, Plan, Policy, VolumePlan};
+pub use report::Report;
+pub use retention::{Retention, RetentionError};
+pub use tags::Tag;

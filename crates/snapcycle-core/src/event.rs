@@ -1,0 +1,167 @@
+//! The Lambda's event contract: `{"SnapshotKeyWord": "SnapshotDaily"}` (the classic lab's), with
+//! optional `"ScheduledTime"` and `"DryRun"`.
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use serde_json::Value;
+
+use crate::{Keyword, KeywordError};
+
+/// Field naming the schedule keyword (spelled as in the classic lab).
+pub const FIELD_KEYWORD: &str = "SnapshotKeyWord";
+/// Field carrying the rule's scheduled time, so retried deliveries share one run identity.
+pub const FIELD_SCHEDULED_TIME: &str = "ScheduledTime";
+/// Field asking for a plan without changes.
+pub const FIELD_DRY_RUN: &str = "DryRun";
+const FIELDS: [&str; 3] = [FIELD_KEYWORD, FIELD_SCHEDULED_TIME, FIELD_DRY_RUN];
+
+/// A validated request to run one keyword.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRequest {
+    /// The schedule keyword.
+    pub keyword: Keyword,
+    /// The scheduled time, when the caller knows it.
+    pub scheduled_time: Option<DateTime<Utc>>,
+    /// Plan only, change nothing.
+    pub dry_run: bool,
+}
+
+/// What is wrong with an event. Each message names the field and shows the expected shape.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    /// The event is not a JSON object (a string, an array, …).
+    #[error("the event must be a JSON object like {{\"SnapshotKeyWord\": \"SnapshotDaily\"}}, got {0}")]
+    NotAnObject(&'static str),
+    /// `SnapshotKeyWord` is absent.
+    #[error("the event has no \"SnapshotKeyWord\"; expected {{\"SnapshotKeyWord\": \"SnapshotDaily\"}}")]
+    MissingKeyword,
+    /// `SnapshotKeyWord` is present but not a string.
+    #[error("\"SnapshotKeyWord\" must be a string, got {0}")]
+    KeywordNotString(&'static str),
+    /// `SnapshotKeyWord` is a string but not a usable tag key.
+    #[error("\"SnapshotKeyWord\" is invalid: {0}")]
+    BadKeyword(#[from] KeywordError),
+    /// `ScheduledTime` is not an RFC 3339 time.
+    #[error("\"ScheduledTime\" must be an RFC 3339 time such as \"2026-11-26T00:00:00Z\", got {0}")]
+    BadScheduledTime(String),
+    /// `DryRun` is not a boolean.
+    #[error("\"DryRun\" must be true or false, got {0}")]
+    BadDryRun(String),
+    /// A field the contract does not know: refused, because a misspelt `"Dryrun": true` must not
+    /// turn into a real run that deletes snapshots.
+    #[error("the event has an unknown field {0:?}; known fields are \"SnapshotKeyWord\", \"ScheduledTime\" and \"DryRun\"")]
+    UnknownField(String),
+    /// The keyword is valid but not one of the stack's schedules.
+    #[error("\"SnapshotKeyWord\" {keyword:?} is not one of this stack's schedules ({known})")]
+    UnknownKeyword {
+        /// The keyword given.
+        keyword: String,
+        /// The stack's keywords, comma separated.
+        known: String,
+    },
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Parses and validates an event. `known` is the stack's keyword list; when it is empty any valid
+/// keyword is accepted (a hand-run `snapcycle run` outside a stack).
+pub fn parse_event(event: &Value, known: &[Keyword]) -> Result<RunRequest, EventError> {
+    let obj = event.as_object().ok_or_else(|| EventError::NotAnObject(kind(event)))?;
+    if let Some(unknown) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(EventError::UnknownField(unknown.clone()));
+    }
+    let keyword = match obj.get(FIELD_KEYWORD) {
+        None => return Err(EventError::MissingKeyword),
+        Some(Value::String(s)) => Keyword::new(s)?,
+        Some(other) => return Err(EventError::KeywordNotString(kind(other))),
+    };
+    if !known.is_empty() && !known.contains(&keyword) {
+        let known = known.iter().map(Keyword::as_str).collect::<Vec<_>>().join(", ");
+        return Err(EventError::UnknownKeyword { keyword: keyword.to_string(), known });
+    }
+    let scheduled_time = match obj.get(FIELD_SCHEDULED_TIME) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(parse_time(s).ok_or_else(|| EventError::BadScheduledTime(format!("{s:?}")))?),
+        Some(other) => return Err(EventError::BadScheduledTime(other.to_string())),
+    };
+    let dry_run = match obj.get(FIELD_DRY_RUN) {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => return Err(EventError::BadDryRun(other.to_string())),
+    };
+    Ok(RunRequest { keyword, scheduled_time, dry_run })
+}
+
+/// Parses an RFC 3339 time into UTC.
+pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s.trim()).ok().map(|t| t.with_timezone(&Utc))
+}
+
+/// The run time when the event has none: the current time truncated to the minute, so two
+/// deliveries of one unscheduled invocation within a minute still share an identity.
+pub fn default_scheduled_time(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.duration_trunc(TimeDelta::minutes(1)).unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn kws(list: &[&str]) -> Vec<Keyword> {
+        list.iter().map(|k| Keyword::new(k).unwrap()).collect()
+    }
+
+    #[test]
+    fn accepts_the_classic_contract() {
+        let r = parse_event(&json!({"SnapshotKeyWord": "SnapshotDaily"}), &[]).unwrap();
+        assert_eq!(r.keyword.as_str(), "SnapshotDaily");
+        assert_eq!(r.scheduled_time, None);
+        assert!(!r.dry_run);
+    }
+
+    #[test]
+    fn accepts_scheduled_time_and_dry_run() {
+        let e = json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": "2026-11-26T08:00:00+08:00", "DryRun": true});
+        let r = parse_event(&e, &kws(&["SnapshotDaily"])).unwrap();
+        assert_eq!(r.scheduled_time.unwrap().to_rfc3339(), "2026-11-26T00:00:00+00:00");
+        assert!(r.dry_run);
+    }
+
+    #[test]
+    fn refuses_bad_events_with_a_message_naming_the_field() {
+        let cases = [
+            (json!({}), "no \"SnapshotKeyWord\""),
+            (json!({"SnapshotKeyWord": ""}), "empty"),
+            (json!({"SnapshotKeyWord": 7}), "must be a string, got a number"),
+            (json!({"SnapshotKeyWord": null}), "must be a string, got null"),
+            (json!({"SnapshotKeyWord": ["a"]}), "got an array"),
+            (json!({"SnapshotKeyWord": "aws:x"}), "reserved"),
+            (json!({"SnapshotKeyWord": "SnapshotDaily", "Dryrun": true}), "unknown field \"Dryrun\""),
+            (json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": "yesterday"}), "RFC 3339"),
+            (json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": 5}), "RFC 3339"),
+            (json!({"SnapshotKeyWord": "SnapshotDaily", "DryRun": "yes"}), "true or false"),
+            (json!({"SnapshotKeyWord": "SnapshotWeekly"}), "not one of this stack's schedules (SnapshotDaily)"),
+            (json!("SnapshotDaily"), "JSON object"),
+            (json!(null), "got null"),
+        ];
+        for (event, want) in cases {
+            let err = parse_event(&event, &kws(&["SnapshotDaily"])).expect_err(&event.to_string());
+            assert!(err.to_string().contains(want), "{event}: {err}");
+        }
+    }
+
+    #[test]
+    fn default_time_is_truncated_to_the_minute() {
+        let now = parse_time("2026-11-26T09:41:27.123Z").unwrap();
+        assert_eq!(crate::run_id(default_scheduled_time(now)), "2026-11-26T09:41:00Z");
+    }
+}

@@ -1,0 +1,284 @@
+//! The plan: what a run creates, deletes and leaves alone, and why. A pure function of the
+//! inventory and the policy, so a dry run and a real run decide exactly alike.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::tags::{snapshot_tags, tag_value, SnapshotTags, TagInput, TAG_KEYWORD, TAG_RUN};
+use crate::{Instance, Inventory, Keyword, Retention, RetentionError, Snapshot, SnapshotState};
+
+/// The decisions a run is asked to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// The keyword of this run.
+    pub keyword: Keyword,
+    /// Every keyword of the stack (tags of other schedules are not copied).
+    pub all_keywords: Vec<Keyword>,
+    /// The run's scheduled time: its identity for retries.
+    pub scheduled_time: DateTime<Utc>,
+}
+
+impl Policy {
+    /// The run's identity as written in the `snapcycle:run` tag.
+    pub fn run_id(&self) -> String {
+        run_id(self.scheduled_time)
+    }
+}
+
+/// Formats a scheduled time the one way the `snapcycle:run` tag holds it (RFC 3339, UTC, seconds).
+pub fn run_id(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The whole plan of one run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// The keyword.
+    pub keyword: Keyword,
+    /// The run id (`snapcycle:run`).
+    pub run: String,
+    /// One entry per instance tagged with the keyword, in id order.
+    pub instances: Vec<InstancePlan>,
+}
+
+/// What happens to one instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstancePlan {
+    /// The instance id.
+    pub instance_id: String,
+    /// Its `Name` tag, for people.
+    pub name: Option<String>,
+    /// Why the instance is left alone entirely, if it is.
+    pub problem: Option<InstanceProblem>,
+    /// One entry per EBS volume (empty when there is a problem).
+    pub volumes: Vec<VolumePlan>,
+}
+
+/// Why an instance is left alone. Bad input is a failure a person must see; the rest are skips.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+pub enum InstanceProblem {
+    /// The keyword tag's value is not a retention: nothing of the instance is created or deleted.
+    #[error("tag {keyword}: {error}")]
+    BadRetention {
+        /// The keyword tag.
+        keyword: String,
+        /// What is wrong with its value.
+        #[serde(serialize_with = "serialize_display")]
+        error: RetentionError,
+    },
+    /// The instance has no EBS volume (instance-store only, or none attached).
+    #[error("the instance has no EBS volumes")]
+    NoVolumes,
+    /// The instance is going away; its snapshots are kept as they are.
+    #[error("the instance is {0}")]
+    Gone(String),
+}
+
+fn serialize_display<S: serde::Serializer, T: std::fmt::Display>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+impl InstanceProblem {
+    /// Bad input is reported as a failure (it reaches a person by e-mail); the rest are skips.
+    pub fn is_failure(&self) -> bool {
+        matches!(self, InstanceProblem::BadRetention { .. })
+    }
+}
+
+/// What happens to one volume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VolumePlan {
+    /// The volume id.
+    pub volume_id: String,
+    /// Its device name.
+    pub device: String,
+    /// The retention that applies.
+    #[serde(serialize_with = "serialize_display")]
+    pub retention: Retention,
+    /// Whether to take a snapshot.
+    pub create: Create,
+    /// Snapshots to delete, oldest first.
+    pub delete: Vec<String>,
+    /// Snapshots of the keyword that stay, newest first.
+    pub keep: Vec<String>,
+}
+
+/// The creation decision for a volume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Create {
+    /// Take a snapshot with these tags and description.
+    New {
+        /// `snapcycle K <name or id> <volume> (<device>)`.
+        description: String,
+        /// The tags to set at creation.
+        tags: SnapshotTags,
+    },
+    /// This run already snapshotted the volume (a retry or a duplicate delivery).
+    AlreadyDone {
+        /// The existing snapshot of this run.
+        snapshot_id: String,
+    },
+    /// The same volume is attached to an instance planned earlier (multi-attach).
+    Covered {
+        /// The instance whose plan covers it.
+        by_instance: String,
+    },
+}
+
+/// Does this snapshot belong to the keyword's rotation? DESIGN rule 1 (a)-(c); (d) holds because
+/// only volumes of instances tagged now are looked at.
+pub fn belongs_to(snapshot: &Snapshot, keyword: &Keyword, owner_id: &str) -> bool {
+    snapshot.owner_id == owner_id
+        && tag_value(&snapshot.tags, keyword.as_str()).is_some()
+        && tag_value(&snapshot.tags, TAG_KEYWORD) == Some(keyword.as_str())
+}
+
+/// Computes the plan. Snapshots this run is about to create are not in the inventory yet, so they
+/// count as pending, which is what they are on EC2 when rotation runs. Calling it again with the
+/// created snapshots added gives the final rotation with no creations left.
+pub fn plan(policy: &Policy, inventory: &Inventory) -> Plan {
+    let run = policy.run_id();
+    let mut by_volume: HashMap<&str, Vec<&Snapshot>> = HashMap::new();
+    for s in &inventory.snapshots {
+        by_volume.entry(s.volume_id.as_str()).or_default().push(s);
+    }
+    let mut instances: Vec<&Instance> = inventory.instances.iter().collect();
+    instances.sort_by(|a, b| a.id.cmp(&b.id));
+    instances.dedup_by(|a, b| a.id == b.id);
+
+    let mut seen_volumes: HashMap<&str, &str> = HashMap::new();
+    let mut out = Vec::with_capacity(instances.len());
+    for inst in instances {
+        out.push(plan_instance(policy, &run, inst, &by_volume, &mut seen_volumes));
+    }
+    Plan { keyword: policy.keyword.clone(), run, instances: out }
+}
+
+fn plan_instance<'a>(
+    policy: &Policy,
+    run: &str,
+    inst: &'a Instance,
+    by_volume: &HashMap<&str, Vec<&Snapshot>>,
+    seen: &mut HashMap<&'a str, &'a str>,
+) -> InstancePlan {
+    let name = tag_value(&inst.tags, "Name").map(str::to_owned);
+    let mut ip = InstancePlan { instance_id: inst.id.clone(), name, problem: None, volumes: Vec::new() };
+    let keyword = &policy.keyword;
+    let raw = tag_value(&inst.tags, keyword.as_str()).unwrap_or("");
+    let retention = match Retention::parse(raw) {
+        Ok(r) => r,
+        Err(error) => {
+            ip.problem = Some(InstanceProblem::BadRetention { keyword: keyword.to_string(), error });
+            return ip;
+        }
+    };
+    if matches!(inst.state.as_str(), "shutting-down" | "terminated") {
+        ip.problem = Some(InstanceProblem::Gone(inst.state.clone()));
+        return ip;
+    }
+    if inst.volumes.is_empty() {
+        ip.problem = Some(InstanceProblem::NoVolumes);
+        return ip;
+    }
+    let label = ip.name.clone().unwrap_or_else(|| inst.id.clone());
+    for att in &inst.volumes {
+        let vp_create;
+        let mine: Vec<&Snapshot> = by_volume
+            .get(att.volume_id.as_str())
+            .map(|v| v.iter().copied().filter(|s| belongs_to(s, keyword, &inst.owner_id)).collect())
+            .unwrap_or_default();
+        if let Some(by) = seen.get(att.volume_id.as_str()) {
+            vp_create = Create::Covered { by_instance: (*by).to_owned() };
+        } else if let Some(done) = mine.iter().find(|s| {
+            tag_value(&s.tags, TAG_RUN) == Some(run) && s.state != SnapshotState::Error
+        }) {
+            vp_create = Create::AlreadyDone { snapshot_id: done.id.clone() };
+        } else {
+            let tags = snapshot_tags(TagInput {
+                instance_tags: &inst.tags,
+                keyword,
+                all_keywords: &policy.all_keywords,
+                retention,
+                instance_id: &inst.id,
+                device: &att.device,
+                run,
+            });
+            let description = format!("snapcycle {keyword} {label} {} ({})", att.volume_id, att.device);
+            vp_create = Create::New { description, tags };
+        }
+        let covered = matches!(vp_create, Create::Covered { .. });
+        seen.entry(att.volume_id.as_str()).or_insert(inst.id.as_str());
+        let (keep, delete) = if covered { (Vec::new(), Vec::new()) } else { rotate(&mine, retention) };
+        ip.volumes.push(VolumePlan {
+            volume_id: att.volume_id.clone(),
+            device: att.device.clone(),
+            retention,
+            create: vp_create,
+            delete,
+            keep,
+        });
+    }
+    ip
+}
+
+/// Rotation order: newest first by start time, ties by the run tag, then by id for stability.
+fn newest_first(a: &&Snapshot, b: &&Snapshot) -> std::cmp::Ordering {
+    let key = |s: &Snapshot| (s.start_time, tag_value(&s.tags, TAG_RUN).map(str::to_owned), s.id.clone());
+    key(b).cmp(&key(a))
+}
+
+/// Keeps the newest `retention` completed snapshots and everything newer than the oldest of them;
+/// deletes completed and failed snapshots older than that. Pending ones are never deleted.
+fn rotate(mine: &[&Snapshot], retention: Retention) -> (Vec<String>, Vec<String>) {
+    let mut sorted: Vec<&Snapshot> = mine.to_vec();
+    sorted.sort_by(newest_first);
+    let mut completed = 0u32;
+    let mut keep = Vec::new();
+    let mut delete = Vec::new();
+    for s in sorted {
+        let deletable = matches!(s.state, SnapshotState::Completed | SnapshotState::Error);
+        if completed >= retention.get() && deletable {
+            delete.push(s.id.clone());
+        } else {
+            keep.push(s.id.clone());
+        }
+        if s.state == SnapshotState::Completed {
+            completed += 1;
+        }
+    }
+    delete.reverse();
+    (keep, delete)
+}
+
+impl Plan {
+    /// Number of instances planned.
+    pub fn instance_count(&self) -> usize {
+        self.instances.len()
+    }
+
+    /// Number of volumes planned.
+    pub fn volume_count(&self) -> usize {
+        self.instances.iter().map(|i| i.volumes.len()).sum()
+    }
+
+    /// Every volume with the instance it belongs to.
+    pub fn volumes(&self) -> impl Iterator<Item = (&InstancePlan, &VolumePlan)> {
+        self.instances.iter().flat_map(|i| i.volumes.iter().map(move |v| (i, v)))
+    }
+
+    /// Snapshot id → volume, for reports about deletions.
+    pub fn deletions(&self) -> BTreeMap<&str, (&InstancePlan, &VolumePlan)> {
+        let mut out = BTreeMap::new();
+        for (i, v) in self.volumes() {
+            for d in &v.delete {
+                out.insert(d.as_str(), (i, v));
+            }
+        }
+        out
+    }
+}
+

@@ -1,0 +1,316 @@
+//! The run report: the Lambda's response, `snapcycle run --output json`, and the source of the
+//! failure e-mail and the text table.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::{Create, Plan};
+
+/// The outcome of one run, in the shape of the event contract's response.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// The keyword run.
+    pub keyword: String,
+    /// The run's identity (RFC 3339 UTC).
+    pub scheduled_time: String,
+    /// True when nothing was changed.
+    pub dry_run: bool,
+    /// Instances tagged with the keyword.
+    pub instances: usize,
+    /// Their EBS volumes.
+    pub volumes: usize,
+    /// Snapshots created (or, in a dry run, that would be).
+    pub created: Vec<Created>,
+    /// Snapshots deleted (or, in a dry run, that would be).
+    pub deleted: Vec<Deleted>,
+    /// Work deliberately not done, with the reason.
+    pub skipped: Vec<Skipped>,
+    /// What went wrong; a non-empty list makes the run fail and e-mails a person.
+    pub failures: Vec<Failure>,
+    /// AWS API calls made, per operation.
+    pub api_calls: BTreeMap<String, u64>,
+    /// Set when the run ran short of time and handed the rest to a new invocation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continued: Option<Continuation>,
+}
+
+/// A hand-over to a new invocation with the same scheduled time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Continuation {
+    /// Volumes left for the next invocation.
+    pub volumes_left: usize,
+    /// Which invocation in the chain this one was (1 for the scheduled one).
+    pub invocation: u32,
+}
+
+/// A snapshot created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Created {
+    /// The instance.
+    pub instance_id: String,
+    /// The volume.
+    pub volume_id: String,
+    /// The new snapshot; null in a dry run.
+    pub snapshot_id: Option<String>,
+}
+
+/// A snapshot deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deleted {
+    /// The volume it was taken from.
+    pub volume_id: String,
+    /// The snapshot.
+    pub snapshot_id: String,
+}
+
+/// Work not done on purpose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// The instance, if the skip concerns one.
+    pub instance_id: Option<String>,
+    /// The volume, if the skip concerns one.
+    pub volume_id: Option<String>,
+    /// The snapshot, if the skip concerns one.
+    pub snapshot_id: Option<String>,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// Something that went wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The instance, if known.
+    pub instance_id: Option<String>,
+    /// The volume, if known.
+    pub volume_id: Option<String>,
+    /// The snapshot, if known.
+    pub snapshot_id: Option<String>,
+    /// AWS's error code, or the tool's own (`InvalidRetention`).
+    pub code: String,
+    /// AWS's message, or the tool's own, in words.
+    pub message: String,
+}
+
+/// Longest SNS subject (Amazon SNS allows 100 characters).
+pub const MAX_SUBJECT: usize = 99;
+
+impl Report {
+    /// Starts a report from a plan: counts, and the skips and failures the plan itself decided.
+    pub fn begin(plan: &Plan, dry_run: bool) -> Report {
+        let mut r = Report {
+            keyword: plan.keyword.to_string(),
+            scheduled_time: plan.run.clone(),
+            dry_run,
+            instances: plan.instance_count(),
+            volumes: plan.volume_count(),
+            ..Report::default()
+        };
+        for ip in &plan.instances {
+            match &ip.problem {
+                Some(p) if p.is_failure() => r.failures.push(Failure {
+                    instance_id: Some(ip.instance_id.clone()),
+                    volume_id: None,
+                    snapshot_id: None,
+                    code: "InvalidRetention".into(),
+                    message: format!("{p}; nothing of this instance was created or deleted"),
+                }),
+                Some(p) => r.skipped.push(Skipped {
+                    instance_id: Some(ip.instance_id.clone()),
+                    volume_id: None,
+                    snapshot_id: None,
+                    reason: p.to_string(),
+                }),
+                None => {}
+            }
+            for v in &ip.volumes {
+                let reason = match &v.create {
+                    Create::New { .. } => continue,
+                    Create::AlreadyDone { snapshot_id } => {
+                        format!("already snapshotted by this run ({snapshot_id})")
+                    }
+                    Create::Covered { by_instance } => format!("volume also attached to {by_instance}, snapshotted there"),
+                };
+                r.skipped.push(Skipped {
+                    instance_id: Some(ip.instance_id.clone()),
+                    volume_id: Some(v.volume_id.clone()),
+                    snapshot_id: None,
+                    reason,
+                });
+            }
+        }
+        r
+    }
+
+    /// The report of a dry run: what a real run would create and delete now.
+    pub fn dry_run(plan: &Plan) -> Report {
+        let mut r = Report::begin(plan, true);
+        for (ip, v) in plan.volumes() {
+            if matches!(v.create, Create::New { .. }) {
+                r.created.push(Created {
+                    instance_id: ip.instance_id.clone(),
+                    volume_id: v.volume_id.clone(),
+                    snapshot_id: None,
+                });
+            }
+            for d in &v.delete {
+                r.deleted.push(Deleted { volume_id: v.volume_id.clone(), snapshot_id: d.clone() });
+            }
+        }
+        r
+    }
+
+    /// Whether a person must be told.
+    pub fn has_failures(&self) -> bool {
+        !self.failures.is_empty()
+    }
+
+    /// The failure e-mail: a subject under 100 characters naming the keyword and the count, and a
+    /// body listing each failure in words.
+    pub fn failure_message(&self) -> (String, String) {
+        let n = self.failures.len();
+        let noun = if n == 1 { "failure" } else { "failures" };
+        let tail = format!(": {n} {noun}");
+        let room = MAX_SUBJECT - "snapcycle ".len() - tail.len();
+        let mut kw: String = self.keyword.chars().take(room).collect();
+        if kw.chars().count() < self.keyword.chars().count() {
+            kw.pop();
+            kw.push('…');
+        }
+        let subject = format!("snapcycle {kw}{tail}");
+        let mut body = String::new();
+        let _ = writeln!(
+            body,
+            "snapcycle's {} run for the schedule {} ({}) had {n} {noun}.\n",
+            if self.dry_run { "dry" } else { "scheduled" },
+            self.keyword,
+            self.scheduled_time
+        );
+        for (i, f) in self.failures.iter().enumerate() {
+            let _ = writeln!(body, "{}. {}", i + 1, describe_failure(f));
+        }
+        let _ = writeln!(
+            body,
+            "\nIn all: {} instances, {} volumes, {} snapshots created, {} deleted, {} skipped.",
+            self.instances,
+            self.volumes,
+            self.created.len(),
+            self.deleted.len(),
+            self.skipped.len()
+        );
+        let _ = writeln!(body, "Nothing was deleted for an instance or volume listed above unless it says so.");
+        (subject, body)
+    }
+
+    /// A readable table, one row per instance and volume event, for `snapcycle run`.
+    pub fn to_table(&self) -> String {
+        let dash = || "-".to_string();
+        let opt = |o: &Option<String>| o.clone().unwrap_or_else(dash);
+        let mut rows: Vec<[String; 5]> = Vec::new();
+        let verb = |real: &str, dry: &str| if self.dry_run { dry.to_string() } else { real.to_string() };
+        for c in &self.created {
+            rows.push([c.instance_id.clone(), c.volume_id.clone(), verb("created", "would create"), opt(&c.snapshot_id), String::new()]);
+        }
+        for d in &self.deleted {
+            rows.push([dash(), d.volume_id.clone(), verb("deleted", "would delete"), d.snapshot_id.clone(), String::new()]);
+        }
+        for s in &self.skipped {
+            rows.push([opt(&s.instance_id), opt(&s.volume_id), "skipped".into(), opt(&s.snapshot_id), s.reason.clone()]);
+        }
+        for f in &self.failures {
+            rows.push([opt(&f.instance_id), opt(&f.volume_id), "FAILED".into(), opt(&f.snapshot_id), format!("{}: {}", f.code, f.message)]);
+        }
+        let header = ["INSTANCE", "VOLUME", "ACTION", "SNAPSHOT", "DETAIL"].map(String::from);
+        let mut widths = header.clone().map(|h| h.len());
+        for r in &rows {
+            for (w, c) in widths.iter_mut().zip(r) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{}{} run {}: {} instances, {} volumes",
+            if self.dry_run { "DRY RUN: " } else { "" },
+            self.keyword,
+            self.scheduled_time,
+            self.instances,
+            self.volumes
+        );
+        for r in std::iter::once(&header).chain(&rows) {
+            let mut line = String::new();
+            for (i, (c, w)) in r.iter().zip(widths).enumerate() {
+                if i == 4 {
+                    line.push_str(c);
+                } else {
+                    let _ = write!(line, "{c:<w$}  ");
+                }
+            }
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
+        let _ = writeln!(
+            out,
+            "{} created, {} deleted, {} skipped, {} failed; {} API calls",
+            self.created.len(),
+            self.deleted.len(),
+            self.skipped.len(),
+            self.failures.len(),
+            self.api_calls.values().sum::<u64>()
+        );
+        if let Some(c) = &self.continued {
+            let _ = writeln!(out, "ran short of time: {} volumes handed to invocation {}", c.volumes_left, c.invocation + 1);
+        }
+        out
+    }
+}
+
+fn describe_failure(f: &Failure) -> String {
+    let mut place = Vec::new();
+    if let Some(i) = &f.instance_id {
+        place.push(format!("instance {i}"));
+    }
+    if let Some(v) = &f.volume_id {
+        place.push(format!("volume {v}"));
+    }
+    if let Some(s) = &f.snapshot_id {
+        place.push(format!("snapshot {s}"));
+    }
+    let place = if place.is_empty() { "the run".to_string() } else { place.join(", ") };
+    format!("{place}: {} ({})", f.message, f.code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(code: &str) -> Failure {
+        Failure {
+            instance_id: Some("i-1".into()),
+            volume_id: Some("vol-1".into()),
+            snapshot_id: None,
+            code: code.into(),
+            message: "You have reached the maximum number of concurrent snapshots.".into(),
+        }
+    }
+
+    #[test]
+    fn failure_subject_stays_under_one_hundred_characters() {
+        let mut r = Report { keyword: "K".repeat(127), ..Report::default() };
+        r.failures = vec![failure("X"), failure("Y")];
+        let (subject, body) = r.failure_message();
+        assert!(subject.chars().count() < 100, "{subject}");
+        assert!(subject.ends_with(": 2 failures"));
+        assert!(body.contains("instance i-1, volume vol-1: You have reached"), "{body}");
+    }
+
+    #[test]
+    fn report_json_has_the_contract_fields() {
+        let r = Report { keyword: "SnapshotDaily".into(), ..Report::default() };
+        let v = serde_json::to_value(&r).unwrap();
+        for k in ["keyword", "scheduled_time", "dry_run", "instances", "volumes", "created", "deleted", "skipped", "failures", "api_calls"] {
+            assert!(v.get(k).is_some(), "{k}");
+        }
+        assert!(v.get("continued").is_none());
+    }
+}

@@ -1,0 +1,160 @@
+//! Which tags a snapshot carries, and the tool's own markers (DESIGN rule 4).
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Keyword, Retention};
+
+/// Marker naming the keyword a snapshot was made for; rotation only ever counts and deletes
+/// snapshots whose marker names its own keyword, even when the copied instance tags name several.
+pub const TAG_KEYWORD: &str = "snapcycle:keyword";
+/// The instance the snapshot was taken from (the volume may later move).
+pub const TAG_INSTANCE: &str = "snapcycle:instance";
+/// The device name the volume had on that instance, so a restore knows where it went.
+pub const TAG_DEVICE: &str = "snapcycle:device";
+/// The scheduled time of the run (RFC 3339 UTC): a retried delivery of the same run finds it and
+/// does not snapshot the volume twice.
+pub const TAG_RUN: &str = "snapcycle:run";
+/// Prefix of every tag the tool owns.
+pub const OWN_PREFIX: &str = "snapcycle:";
+/// Tags EC2 allows on one resource.
+pub const MAX_TAGS: usize = 50;
+
+/// One EC2 tag.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Tag {
+    /// The tag key.
+    pub key: String,
+    /// The tag value (EC2 allows empty values).
+    pub value: String,
+}
+
+impl Tag {
+    /// Builds a tag from anything string-like.
+    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
+        Tag { key: key.into(), value: value.into() }
+    }
+}
+
+/// The tags for a new snapshot, and the instance tags left out because of EC2's limit of 50.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SnapshotTags {
+    /// Tags to set at creation, the tool's own first.
+    pub tags: Vec<Tag>,
+    /// Keys of instance tags that did not fit (logged, so nobody wonders where they went).
+    pub dropped: Vec<String>,
+}
+
+/// Everything the tags of one new snapshot depend on.
+#[derive(Debug, Clone, Copy)]
+pub struct TagInput<'a> {
+    /// The instance's own tags, as read.
+    pub instance_tags: &'a [Tag],
+    /// The keyword of this run.
+    pub keyword: &'a Keyword,
+    /// Every keyword of the stack: other schedules' keys are not copied, or the daily snapshot
+    /// would look like an hourly one to a person (and to the classic lab's rotation).
+    pub all_keywords: &'a [Keyword],
+    /// The instance's retention, written back as the keyword tag's value.
+    pub retention: Retention,
+    /// The instance id.
+    pub instance_id: &'a str,
+    /// The volume's device name on the instance.
+    pub device: &'a str,
+    /// The run's identity (RFC 3339 UTC).
+    pub run: &'a str,
+}
+
+/// Computes a new snapshot's tags: the tool's own five (they always win), then the instance's tags
+/// minus `aws:` keys, minus any keyword of the stack and minus `snapcycle:` keys, up to 50 in all.
+/// When some must be dropped, `Name` is kept first and the rest by key order, so the result is
+/// stable from run to run.
+pub fn snapshot_tags(input: TagInput<'_>) -> SnapshotTags {
+    let mut tags = vec![
+        Tag::new(input.keyword.as_str(), input.retention.to_string()),
+        Tag::new(TAG_KEYWORD, input.keyword.as_str()),
+        Tag::new(TAG_INSTANCE, input.instance_id),
+        Tag::new(TAG_DEVICE, input.device),
+        Tag::new(TAG_RUN, input.run),
+    ];
+    let mut copied: Vec<&Tag> = input
+        .instance_tags
+        .iter()
+        .filter(|t| is_copyable(&t.key, input.keyword, input.all_keywords))
+        .collect();
+    copied.sort_by(|a, b| (a.key != "Name", &a.key).cmp(&(b.key != "Name", &b.key)));
+    copied.dedup_by(|a, b| a.key == b.key);
+    let room = MAX_TAGS - tags.len();
+    let dropped = copied.iter().skip(room).map(|t| t.key.clone()).collect();
+    tags.extend(copied.into_iter().take(room).cloned());
+    SnapshotTags { tags, dropped }
+}
+
+fn is_copyable(key: &str, keyword: &Keyword, all: &[Keyword]) -> bool {
+    !key.to_ascii_lowercase().starts_with("aws:")
+        && !key.starts_with(OWN_PREFIX)
+        && key != keyword.as_str()
+        && !all.iter().any(|k| k.as_str() == key)
+}
+
+/// The value of a tag key in a list, if present.
+pub fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
+    tags.iter().find(|t| t.key == key).map(|t| t.value.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kw(s: &str) -> Keyword {
+        Keyword::new(s).unwrap()
+    }
+
+    fn input<'a>(tags: &'a [Tag], k: &'a Keyword, all: &'a [Keyword]) -> TagInput<'a> {
+        TagInput {
+            instance_tags: tags,
+            keyword: k,
+            all_keywords: all,
+            retention: Retention::new(7).unwrap(),
+            instance_id: "i-1",
+            device: "/dev/xvda",
+            run: "2026-11-26T00:00:00Z",
+        }
+    }
+
+    #[test]
+    fn own_tags_come_first_and_other_keywords_and_aws_keys_are_not_copied() {
+        let daily = kw("SnapshotDaily");
+        let all = [kw("SnapshotHourly"), daily.clone()];
+        let tags = [
+            Tag::new("Name", "web"),
+            Tag::new("aws:cloudformation:stack-name", "x"),
+            Tag::new("SnapshotHourly", "24"),
+            Tag::new("SnapshotDaily", "7"),
+            Tag::new("snapcycle:run", "forged"),
+            Tag::new("Env", "prod"),
+        ];
+        let out = snapshot_tags(input(&tags, &daily, &all));
+        let keys: Vec<_> = out.tags.iter().map(|t| t.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["SnapshotDaily", TAG_KEYWORD, TAG_INSTANCE, TAG_DEVICE, TAG_RUN, "Name", "Env"]
+        );
+        assert_eq!(tag_value(&out.tags, "SnapshotDaily"), Some("7"));
+        assert_eq!(tag_value(&out.tags, TAG_RUN), Some("2026-11-26T00:00:00Z"));
+        assert!(out.dropped.is_empty());
+    }
+
+    #[test]
+    fn never_more_than_fifty_and_says_what_was_dropped() {
+        let k = kw("SnapshotDaily");
+        let all = [k.clone()];
+        let mut tags: Vec<Tag> = (0..49).map(|i| Tag::new(format!("k{i:02}"), "v")).collect();
+        tags.push(Tag::new("Name", "db"));
+        tags.push(Tag::new("aws:autoscaling:groupName", "g"));
+        let out = snapshot_tags(input(&tags, &k, &all));
+        assert_eq!(out.tags.len(), MAX_TAGS);
+        assert_eq!(tag_value(&out.tags, "Name"), Some("db"));
+        assert_eq!(out.dropped.len(), 50 - 45);
+        assert_eq!(out.dropped, ["k44", "k45", "k46", "k47", "k48"]);
+    }
+}

@@ -1,0 +1,223 @@
+//! Property tests: DESIGN's rules 1, 2, 3 and 6 hold for every generated inventory.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, TimeZone, Utc};
+use proptest::prelude::*;
+use snapcycle_core::tags::{tag_value, TAG_KEYWORD, TAG_RUN};
+use snapcycle_core::{
+    plan, Attachment, Create, Instance, Inventory, Keyword, Policy, Retention, Snapshot, SnapshotState, Tag,
+};
+
+const OWNER: &str = "123456789012";
+const DAILY: &str = "SnapshotDaily";
+const HOURLY: &str = "SnapshotHourly";
+
+fn retention_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => (1u32..6).prop_map(|n| n.to_string()),
+        1 => prop::sample::select(vec!["abc", "-1", "0", "3.5", "", " ", "1000000", "2 ", "x7"]).prop_map(String::from),
+    ]
+}
+
+fn state() -> impl Strategy<Value = SnapshotState> {
+    prop_oneof![
+        6 => Just(SnapshotState::Completed),
+        2 => Just(SnapshotState::Pending),
+        1 => Just(SnapshotState::Error),
+        1 => Just(SnapshotState::Other),
+    ]
+}
+
+#[derive(Debug, Clone)]
+struct SnapSpec {
+    volume: usize,
+    marker: Option<&'static str>,
+    has_keyword_tag: bool,
+    other_owner: bool,
+    state: SnapshotState,
+    hour: u32,
+}
+
+fn snap_spec(volumes: usize) -> impl Strategy<Value = SnapSpec> {
+    (
+        0..volumes + 2, // two extra volumes that no tagged instance has
+        prop::option::weighted(0.9, prop::sample::select(vec![DAILY, HOURLY])),
+        prop::bool::weighted(0.85),
+        prop::bool::weighted(0.1),
+        state(),
+        0u32..48,
+    )
+        .prop_map(|(volume, marker, has_keyword_tag, other_owner, state, hour)| SnapSpec {
+            volume,
+            marker,
+            has_keyword_tag,
+            other_owner,
+            state,
+            hour,
+        })
+}
+
+fn inventory() -> impl Strategy<Value = Inventory> {
+    (1usize..5)
+        .prop_flat_map(|n| {
+            (
+                prop::collection::vec((retention_value(), prop::option::of(retention_value()), 0usize..3), n),
+                Just(n),
+            )
+        })
+        .prop_flat_map(|(insts, _)| {
+            let total: usize = insts.iter().map(|i| i.2).sum();
+            (Just(insts), prop::collection::vec(snap_spec(total), 0..30))
+        })
+        .prop_map(|(insts, snaps)| build(insts, snaps))
+}
+
+fn at(hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap() + chrono::Duration::hours(hour as i64)
+}
+
+fn build(insts: Vec<(String, Option<String>, usize)>, snaps: Vec<SnapSpec>) -> Inventory {
+    let mut inv = Inventory::default();
+    let mut vol = 0;
+    for (i, (daily, hourly, nvol)) in insts.into_iter().enumerate() {
+        let mut tags = vec![Tag::new("Name", format!("host{i}")), Tag::new(DAILY, daily)];
+        if let Some(h) = hourly {
+            tags.push(Tag::new(HOURLY, h));
+        }
+        let volumes = (0..nvol)
+            .map(|d| {
+                vol += 1;
+                Attachment { volume_id: format!("vol-{vol}"), device: format!("/dev/sd{}", (b'a' + d as u8) as char) }
+            })
+            .collect();
+        inv.instances.push(Instance { id: format!("i-{i}"), owner_id: OWNER.into(), state: "running".into(), tags, volumes });
+    }
+    for (n, s) in snaps.into_iter().enumerate() {
+        let mut tags = vec![Tag::new(TAG_RUN, format!("run-{}", s.hour))];
+        if let Some(m) = s.marker {
+            tags.push(Tag::new(TAG_KEYWORD, m));
+            if s.has_keyword_tag {
+                tags.push(Tag::new(m, "3"));
+            }
+        }
+        // Copied instance tags name both keywords, as on the classic lab's snapshots.
+        if s.has_keyword_tag {
+            tags.push(Tag::new(DAILY, "3"));
+            tags.push(Tag::new(HOURLY, "3"));
+        }
+        inv.snapshots.push(Snapshot {
+            id: format!("snap-{n:03}"),
+            volume_id: format!("vol-{}", s.volume + 1),
+            owner_id: if s.other_owner { "999999999999".into() } else { OWNER.into() },
+            state: s.state,
+            start_time: at(s.hour),
+            tags,
+        });
+    }
+    inv
+}
+
+fn policy() -> Policy {
+    Policy {
+        keyword: Keyword::new(DAILY).unwrap(),
+        all_keywords: vec![Keyword::new(HOURLY).unwrap(), Keyword::new(DAILY).unwrap()],
+        scheduled_time: at(100),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// Rule 1: only the account's own snapshots that still carry the keyword tag, carry the tool's
+    /// marker for this keyword, and belong to a volume of an instance tagged now, are ever deleted.
+    #[test]
+    fn rule1_deletes_only_its_own_keyword_snapshots(inv in inventory()) {
+        let p = plan(&policy(), &inv);
+        let by_id: HashMap<&str, &Snapshot> = inv.snapshots.iter().map(|s| (s.id.as_str(), s)).collect();
+        let tagged_volumes: HashSet<&str> = inv.instances.iter().flat_map(|i| i.volumes.iter().map(|v| v.volume_id.as_str())).collect();
+        for (_, v) in p.volumes() {
+            for d in &v.delete {
+                let s = by_id[d.as_str()];
+                prop_assert_eq!(&s.owner_id, OWNER);
+                prop_assert!(tag_value(&s.tags, DAILY).is_some());
+                prop_assert_eq!(tag_value(&s.tags, TAG_KEYWORD), Some(DAILY));
+                prop_assert!(tagged_volumes.contains(s.volume_id.as_str()));
+                prop_assert_eq!(&s.volume_id, &v.volume_id);
+            }
+        }
+    }
+
+    /// Rule 2: a volume keeps at least N completed snapshots while older ones exist, and pending
+    /// snapshots are never deleted nor counted.
+    #[test]
+    fn rule2_never_fewer_than_n_completed(inv in inventory()) {
+        let p = plan(&policy(), &inv);
+        let by_id: HashMap<&str, &Snapshot> = inv.snapshots.iter().map(|s| (s.id.as_str(), s)).collect();
+        for (_, v) in p.volumes() {
+            let n = v.retention.get() as usize;
+            let kept_completed = v.keep.iter().filter(|id| by_id[id.as_str()].state == SnapshotState::Completed).count();
+            let all_completed = kept_completed + v.delete.iter().filter(|id| by_id[id.as_str()].state == SnapshotState::Completed).count();
+            prop_assert_eq!(kept_completed, all_completed.min(n));
+            for d in &v.delete {
+                let s = by_id[d.as_str()];
+                prop_assert!(matches!(s.state, SnapshotState::Completed | SnapshotState::Error));
+                // Everything deleted is older than (or as old as) every kept completed snapshot.
+                for k in &v.keep {
+                    let kept = by_id[k.as_str()];
+                    if kept.state == SnapshotState::Completed {
+                        prop_assert!(kept.start_time >= s.start_time);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rule 3: an instance whose retention is invalid has nothing created and nothing deleted.
+    #[test]
+    fn rule3_bad_retention_touches_nothing(inv in inventory()) {
+        let p = plan(&policy(), &inv);
+        for (inst, ip) in inv.instances.iter().zip(&p.instances) {
+            let raw = tag_value(&inst.tags, DAILY).unwrap();
+            if Retention::parse(raw).is_err() {
+                prop_assert!(ip.problem.is_some());
+                prop_assert!(ip.volumes.is_empty());
+            } else {
+                prop_assert!(ip.problem.is_none() || inst.volumes.is_empty());
+            }
+        }
+    }
+
+    /// Rule 6: applying the plan and planning again for the same scheduled time creates nothing.
+    #[test]
+    fn rule6_second_run_creates_nothing(inv in inventory()) {
+        let pol = policy();
+        let p = plan(&pol, &inv);
+        let mut after = inv.clone();
+        let deleted: HashSet<String> = p.volumes().flat_map(|(_, v)| v.delete.clone()).collect();
+        after.snapshots.retain(|s| !deleted.contains(&s.id));
+        for (_, v) in p.volumes() {
+            if let Create::New { tags, .. } = &v.create {
+                after.snapshots.push(Snapshot {
+                    id: format!("snap-new-{}", v.volume_id),
+                    volume_id: v.volume_id.clone(),
+                    owner_id: OWNER.into(),
+                    state: SnapshotState::Completed,
+                    start_time: pol.scheduled_time,
+                    tags: tags.tags.clone(),
+                });
+            }
+        }
+        let again = plan(&pol, &after);
+        for (_, v) in again.volumes() {
+            prop_assert!(!matches!(v.create, Create::New { .. }), "{:?}", v);
+        }
+        // Carrying out the second plan's deletions settles the rotation: a third plan is empty.
+        let deleted: HashSet<String> = again.volumes().flat_map(|(_, v)| v.delete.clone()).collect();
+        after.snapshots.retain(|s| !deleted.contains(&s.id));
+        let third = plan(&pol, &after);
+        for (_, v) in third.volumes() {
+            prop_assert!(!matches!(v.create, Create::New { .. }) && v.delete.is_empty(), "{:?}", v);
+        }
+    }
+}
