@@ -1,1 +1,67 @@
-fn main() {}
+//! `snapcycle`: run the snapshot job by hand, and render, deploy and inspect its stack.
+//!
+//! Exit codes are fixed: 0 success, 1 the run or the deployment failed, 2 bad usage or
+//! configuration (always detected before any AWS call).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod cli;
+mod run;
+
+use cli::{Cli, Command};
+
+/// A failure with the exit code it maps to.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Bad flags or configuration: exit 2, before any AWS call.
+    Usage(anyhow::Error),
+    /// The work itself failed: exit 1.
+    Failed(anyhow::Error),
+}
+
+impl Failure {
+    fn exit_code(&self) -> ExitCode {
+        match self {
+            Failure::Usage(_) => ExitCode::from(2),
+            Failure::Failed(_) => ExitCode::from(1),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.global.verbose);
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = rt.block_on(async {
+        match cli.command {
+            Command::Run(args) => run::run(&cli.global, args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(f) => {
+            let (Failure::Usage(e) | Failure::Failed(e)) = &f;
+            eprintln!("error: {e:#}");
+            f.exit_code()
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info,aws_config=warn,aws_smithy_runtime=warn",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SNAPCYCLE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

@@ -1,1 +1,9 @@
-//! placeholder
+//! Test support for snapcycle: moto's server (a real AWS API emulator) started on loopback by the
+//! tests themselves, seeding helpers, and a faulty-AWS proxy to put between the SDK and moto.
+#![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
+
+pub mod faults;
+pub mod moto;
+pub mod seed;
+
+pub use moto::Moto;

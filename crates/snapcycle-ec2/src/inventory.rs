@@ -1,0 +1,100 @@
+//! Reading what a plan needs: instances tagged with the keyword, and the keyword's snapshots.
+//! Always paginated, always filtered on the server, snapshots always with `OwnerIds=self`.
+
+use aws_sdk_ec2::types::{Filter, Instance as Ec2Instance, Snapshot as Ec2Snapshot, Tag as Ec2Tag};
+use aws_sdk_ec2::Client;
+use chrono::{DateTime, Utc};
+use snapcycle_core::tags::TAG_KEYWORD;
+use snapcycle_core::{Attachment, Instance, Inventory, Keyword, Snapshot, SnapshotState, Tag};
+
+use crate::Error;
+
+/// Largest page EC2 serves for these calls; fewer pages means fewer calls against the quota.
+const PAGE: i32 = 1000;
+
+fn filter(name: &str, values: &[&str]) -> Filter {
+    Filter::builder().name(name).set_values(Some(values.iter().map(|v| (*v).to_owned()).collect())).build()
+}
+
+fn tags(t: &[Ec2Tag]) -> Vec<Tag> {
+    t.iter().map(|t| Tag::new(t.key().unwrap_or_default(), t.value().unwrap_or_default())).collect()
+}
+
+/// Converts the SDK's time to chrono's.
+pub(crate) fn to_chrono(t: Option<&aws_smithy_types::DateTime>) -> DateTime<Utc> {
+    t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos())).unwrap_or_default()
+}
+
+/// Every instance tagged `keyword`, in any state but terminated, with its EBS volumes.
+pub async fn read_instances(ec2: &Client, keyword: &Keyword) -> Result<Vec<Instance>, Error> {
+    let mut pages = ec2
+        .describe_instances()
+        .filters(filter("tag-key", &[keyword.as_str()]))
+        .filters(filter("instance-state-name", &["pending", "running", "stopping", "stopped", "shutting-down"]))
+        .max_results(PAGE)
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|source| Error::DescribeInstances { keyword: keyword.to_string(), source })?;
+        for r in page.reservations() {
+            let owner = r.owner_id().unwrap_or_default();
+            out.extend(r.instances().iter().map(|i| instance(owner, i)));
+        }
+    }
+    Ok(out)
+}
+
+fn instance(owner: &str, i: &Ec2Instance) -> Instance {
+    Instance {
+        id: i.instance_id().unwrap_or_default().to_owned(),
+        owner_id: owner.to_owned(),
+        state: i.state().and_then(|s| s.name()).map(|n| n.as_str().to_owned()).unwrap_or_default(),
+        tags: tags(i.tags()),
+        volumes: i
+            .block_device_mappings()
+            .iter()
+            .filter_map(|m| {
+                let volume_id = m.ebs()?.volume_id()?.to_owned();
+                Some(Attachment { volume_id, device: m.device_name().unwrap_or_default().to_owned() })
+            })
+            .collect(),
+    }
+}
+
+/// The account's snapshots marked for `keyword` that still carry the keyword's tag key. The
+/// planner checks each condition again; the filters only keep the pages few.
+pub async fn read_snapshots(ec2: &Client, keyword: &Keyword) -> Result<Vec<Snapshot>, Error> {
+    let mut pages = ec2
+        .describe_snapshots()
+        .owner_ids("self")
+        .filters(filter(&format!("tag:{TAG_KEYWORD}"), &[keyword.as_str()]))
+        .filters(filter("tag-key", &[keyword.as_str()]))
+        .max_results(PAGE)
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|source| Error::DescribeSnapshots { keyword: keyword.to_string(), source })?;
+        out.extend(page.snapshots().iter().map(snapshot));
+    }
+    Ok(out)
+}
+
+/// Converts an SDK snapshot (from a describe page or a CreateSnapshot answer).
+pub(crate) fn snapshot(s: &Ec2Snapshot) -> Snapshot {
+    Snapshot {
+        id: s.snapshot_id().unwrap_or_default().to_owned(),
+        volume_id: s.volume_id().unwrap_or_default().to_owned(),
+        owner_id: s.owner_id().unwrap_or_default().to_owned(),
+        state: SnapshotState::from_ec2(s.state().map(|st| st.as_str()).unwrap_or_default()),
+        start_time: to_chrono(s.start_time()),
+        tags: tags(s.tags()),
+    }
+}
+
+/// Reads the whole inventory of one keyword; instances and snapshots are read side by side.
+pub async fn read(ec2: &Client, keyword: &Keyword) -> Result<Inventory, Error> {
+    let (instances, snapshots) = tokio::try_join!(read_instances(ec2, keyword), read_snapshots(ec2, keyword))?;
+    Ok(Inventory { instances, snapshots })
+}

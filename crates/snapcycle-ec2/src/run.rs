@@ -1,0 +1,361 @@
+//! Carrying out a plan: create, then rotate, with bounded concurrency; every outcome lands in the
+//! report. One failing volume never stops the others (DESIGN rule 5).
+
+use aws_config::SdkConfig;
+use aws_sdk_ec2::types::{ResourceType, Tag as Ec2Tag, TagSpecification};
+use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
+use snapcycle_core::event::default_scheduled_time;
+use snapcycle_core::report::{Created, Deleted, Failure, Skipped};
+use snapcycle_core::{plan, Create, InstancePlan, Inventory, Keyword, Policy, Report, RunRequest, Snapshot, SnapshotState, VolumePlan};
+use tracing::{error, info, warn};
+
+use crate::calls::{CallCounts, CountCalls};
+use crate::error::{code_of, message_of};
+use crate::inventory::{self, to_chrono};
+use crate::Error;
+
+/// Concurrent EC2 calls by default: enough to use EC2's burst of 100 quickly, few enough that the
+/// adaptive retry's rate limiter settles instead of the run hammering a throttled API.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 16;
+
+/// Create errors that mean "not now" for one volume rather than a failure of the run.
+const CREATE_SKIPS: &[&str] = &[
+    "SnapshotCreationPerVolumeRateExceeded",
+    "ConcurrentSnapshotLimitExceeded",
+    "IncorrectState",
+    "InvalidVolume.NotFound",
+];
+
+/// What the runner needs besides clients; the Lambda reads it from its environment.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// SNS topic for the failure e-mail; without one failures are only logged and returned.
+    pub topic_arn: Option<String>,
+    /// Every keyword of the stack (for tag copying and for refusing unknown keywords).
+    pub keywords: Vec<Keyword>,
+    /// Most EC2 calls in flight at once.
+    pub max_concurrency: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { topic_arn: None, keywords: Vec::new(), max_concurrency: DEFAULT_MAX_CONCURRENCY }
+    }
+}
+
+/// Why the Lambda's environment is not usable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    /// `SNAPCYCLE_KEYWORDS` holds an invalid keyword.
+    #[error("SNAPCYCLE_KEYWORDS is invalid: {0}")]
+    Keywords(#[from] snapcycle_core::KeywordError),
+    /// `SNAPCYCLE_MAX_CONCURRENCY` is not a whole number from 1 to 256.
+    #[error("SNAPCYCLE_MAX_CONCURRENCY must be a whole number from 1 to 256, got {0:?}")]
+    Concurrency(String),
+}
+
+impl Settings {
+    /// Reads `SNAPCYCLE_TOPIC_ARN`, `SNAPCYCLE_KEYWORDS` and `SNAPCYCLE_MAX_CONCURRENCY` through
+    /// `var`, so the caller decides where the environment comes from (tests pass a map).
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
+        let topic_arn = var("SNAPCYCLE_TOPIC_ARN").filter(|s| !s.trim().is_empty());
+        let keywords = Keyword::parse_list(&var("SNAPCYCLE_KEYWORDS").unwrap_or_default())?;
+        let max_concurrency = match var("SNAPCYCLE_MAX_CONCURRENCY").filter(|s| !s.trim().is_empty()) {
+            None => DEFAULT_MAX_CONCURRENCY,
+            Some(raw) => match raw.trim().parse::<usize>() {
+                Ok(n) if (1..=256).contains(&n) => n,
+                _ => return Err(SettingsError::Concurrency(raw)),
+            },
+        };
+        Ok(Settings { topic_arn, keywords, max_concurrency })
+    }
+}
+
+/// The AWS shell: clients built once, used by every run.
+#[derive(Debug, Clone)]
+pub struct Runner {
+    ec2: aws_sdk_ec2::Client,
+    sns: aws_sdk_sns::Client,
+    settings: Settings,
+}
+
+/// A run's report and whether the failure e-mail went out.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The report.
+    pub report: Report,
+    /// The SNS message id, when a failure e-mail was published.
+    pub notified: Option<String>,
+    /// Why the e-mail could not be published, if it could not.
+    pub notify_error: Option<Error>,
+}
+
+enum Created1 {
+    Done(Snapshot),
+    Skip { code: String, message: String },
+    Fail { code: String, message: String },
+}
+
+enum Deleted1 {
+    Done,
+    Gone,
+    InUse(String),
+    Fail { code: String, message: String },
+}
+
+impl Runner {
+    /// Builds the clients from shared configuration, each counting its calls for the report.
+    pub fn new(sdk: &SdkConfig, settings: Settings) -> Runner {
+        let ec2 = aws_sdk_ec2::config::Builder::from(sdk).interceptor(CountCalls).build();
+        let sns = aws_sdk_sns::config::Builder::from(sdk).interceptor(CountCalls).build();
+        Runner::from_clients(aws_sdk_ec2::Client::from_conf(ec2), aws_sdk_sns::Client::from_conf(sns), settings)
+    }
+
+    /// Uses clients built elsewhere (tests hand in mocked ones).
+    pub fn from_clients(ec2: aws_sdk_ec2::Client, sns: aws_sdk_sns::Client, settings: Settings) -> Runner {
+        Runner { ec2, sns, settings }
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Runs one keyword and, when anything failed, publishes one e-mail. This is the one code path
+    /// of both the Lambda and `snapcycle run`.
+    pub async fn run_and_notify(&self, req: &RunRequest, now: DateTime<Utc>) -> Outcome {
+        let report = self.run(req, now).await;
+        let (mut notified, mut notify_error) = (None, None);
+        if report.has_failures() {
+            match self.notify(&report).await {
+                Ok(id) => notified = id,
+                Err(e) => {
+                    error!(error = %e, code = %e.code(), "the failure e-mail could not be published");
+                    notify_error = Some(e);
+                }
+            }
+        }
+        Outcome { report, notified, notify_error }
+    }
+
+    /// Runs one keyword: read, plan, create, plan again with the new snapshots, delete. Never
+    /// returns an error: what failed is in the report's `failures`.
+    pub async fn run(&self, req: &RunRequest, now: DateTime<Utc>) -> Report {
+        let calls = CallCounts::default();
+        let mut report = calls.scope(self.run_counted(req, now)).await;
+        report.api_calls = calls.snapshot();
+        report
+    }
+
+    async fn run_counted(&self, req: &RunRequest, now: DateTime<Utc>) -> Report {
+        let scheduled_time = req.scheduled_time.unwrap_or_else(|| default_scheduled_time(now));
+        let mut all_keywords = self.settings.keywords.clone();
+        if !all_keywords.contains(&req.keyword) {
+            all_keywords.push(req.keyword.clone());
+        }
+        let policy = Policy { keyword: req.keyword.clone(), all_keywords, scheduled_time };
+        let mut inventory = match inventory::read(&self.ec2, &req.keyword).await {
+            Ok(inv) => inv,
+            Err(e) => return self.whole_run_failed(&policy, req.dry_run, &e),
+        };
+        let first = plan(&policy, &inventory);
+        info!(
+            keyword = %policy.keyword, run = %first.run, instances = first.instance_count(),
+            volumes = first.volume_count(), snapshots = inventory.snapshots.len(), dry_run = req.dry_run,
+            "planned"
+        );
+        if req.dry_run {
+            return Report::dry_run(&first);
+        }
+        let mut report = Report::begin(&first, false);
+        for f in &report.failures {
+            error!(instance_id = ?f.instance_id, code = %f.code, "{}", f.message);
+        }
+        self.create_all(&first, &mut inventory, &mut report).await;
+        // Rotation is decided again with this run's snapshots in the inventory: those already
+        // completed count towards retention, pending ones do not (DESIGN rule 2).
+        let second = plan(&policy, &inventory);
+        self.delete_all(&second, &mut report).await;
+        info!(
+            keyword = %policy.keyword, created = report.created.len(), deleted = report.deleted.len(),
+            skipped = report.skipped.len(), failures = report.failures.len(), "run finished"
+        );
+        report
+    }
+
+    fn whole_run_failed(&self, policy: &Policy, dry_run: bool, e: &Error) -> Report {
+        error!(error = %e, code = %e.code(), "the run could not read its inventory");
+        let mut r = Report {
+            keyword: policy.keyword.to_string(),
+            scheduled_time: policy.run_id(),
+            dry_run,
+            ..Report::default()
+        };
+        r.failures.push(Failure {
+            instance_id: None,
+            volume_id: None,
+            snapshot_id: None,
+            code: e.code(),
+            message: format!("{}; nothing was created or deleted", e.message()),
+        });
+        r
+    }
+
+    async fn create_all(&self, plan: &snapcycle_core::Plan, inventory: &mut Inventory, report: &mut Report) {
+        let jobs = plan.volumes().filter_map(|(ip, v)| match &v.create {
+            Create::New { description, tags } => Some((ip, v, description, tags)),
+            _ => None,
+        });
+        let mut results = stream::iter(jobs)
+            .map(|(ip, v, description, tags)| async move {
+                if !tags.dropped.is_empty() {
+                    warn!(instance_id = %ip.instance_id, dropped = ?tags.dropped, "instance tags not copied: EC2 allows 50 tags per snapshot");
+                }
+                (ip, v, self.create_one(v, description, &tags.tags).await)
+            })
+            .buffer_unordered(self.settings.max_concurrency.max(1));
+        while let Some((ip, v, outcome)) = results.next().await {
+            record_creation(ip, v, outcome, inventory, report);
+        }
+    }
+
+    async fn create_one(&self, v: &VolumePlan, description: &str, tags: &[snapcycle_core::Tag]) -> Created1 {
+        let spec = TagSpecification::builder()
+            .resource_type(ResourceType::Snapshot)
+            .set_tags(Some(tags.iter().map(|t| Ec2Tag::builder().key(&t.key).value(&t.value).build()).collect()))
+            .build();
+        let sent = self
+            .ec2
+            .create_snapshot()
+            .volume_id(&v.volume_id)
+            .description(description)
+            .tag_specifications(spec)
+            .send()
+            .await;
+        match sent {
+            Ok(out) => {
+                let s = Snapshot {
+                    id: out.snapshot_id().unwrap_or_default().to_owned(),
+                    volume_id: v.volume_id.clone(),
+                    owner_id: out.owner_id().unwrap_or_default().to_owned(),
+                    state: SnapshotState::from_ec2(out.state().map(|x| x.as_str()).unwrap_or("pending")),
+                    start_time: to_chrono(out.start_time()),
+                    tags: tags.to_vec(),
+                };
+                Created1::Done(s)
+            }
+            Err(e) => {
+                let (code, message) = (code_of(&e), message_of(&e));
+                if CREATE_SKIPS.contains(&code.as_str()) {
+                    Created1::Skip { code, message }
+                } else {
+                    Created1::Fail { code, message }
+                }
+            }
+        }
+    }
+
+    async fn delete_all(&self, plan: &snapcycle_core::Plan, report: &mut Report) {
+        let jobs = plan.volumes().flat_map(|(ip, v)| v.delete.iter().map(move |id| (ip, v, id)));
+        let mut results = stream::iter(jobs)
+            .map(|(ip, v, id)| async move { (ip, v, id, self.delete_one(id).await) })
+            .buffer_unordered(self.settings.max_concurrency.max(1));
+        while let Some((ip, v, id, outcome)) = results.next().await {
+            record_deletion(ip, v, id, outcome, report);
+        }
+    }
+
+    async fn delete_one(&self, snapshot_id: &str) -> Deleted1 {
+        match self.ec2.delete_snapshot().snapshot_id(snapshot_id).send().await {
+            Ok(_) => Deleted1::Done,
+            Err(e) => match code_of(&e).as_str() {
+                "InvalidSnapshot.NotFound" => Deleted1::Gone,
+                "InvalidSnapshot.InUse" => Deleted1::InUse(message_of(&e)),
+                code => Deleted1::Fail { code: code.to_owned(), message: message_of(&e) },
+            },
+        }
+    }
+
+    /// Publishes the failure e-mail when a topic is configured; returns the message id.
+    pub async fn notify(&self, report: &Report) -> Result<Option<String>, Error> {
+        let Some(topic_arn) = &self.settings.topic_arn else {
+            return Ok(None);
+        };
+        let (subject, body) = report.failure_message();
+        let out = self
+            .sns
+            .publish()
+            .topic_arn(topic_arn)
+            .subject(subject)
+            .message(body)
+            .send()
+            .await
+            .map_err(|source| Error::Publish { topic_arn: topic_arn.clone(), source })?;
+        info!(topic_arn = %topic_arn, message_id = ?out.message_id(), "failure e-mail published");
+        Ok(out.message_id().map(str::to_owned))
+    }
+}
+
+fn record_creation(ip: &InstancePlan, v: &VolumePlan, outcome: Created1, inventory: &mut Inventory, report: &mut Report) {
+    let (instance_id, volume_id) = (ip.instance_id.clone(), v.volume_id.clone());
+    match outcome {
+        Created1::Done(s) => {
+            info!(instance_id = %instance_id, volume_id = %volume_id, snapshot_id = %s.id, state = ?s.state, "snapshot created");
+            report.created.push(Created { instance_id, volume_id, snapshot_id: Some(s.id.clone()) });
+            inventory.snapshots.push(s);
+        }
+        Created1::Skip { code, message } => {
+            warn!(instance_id = %instance_id, volume_id = %volume_id, code = %code, "snapshot not taken: {message}");
+            report.skipped.push(Skipped {
+                instance_id: Some(instance_id),
+                volume_id: Some(volume_id),
+                snapshot_id: None,
+                reason: format!("{code}: {message}"),
+            });
+        }
+        Created1::Fail { code, message } => {
+            error!(instance_id = %instance_id, volume_id = %volume_id, code = %code, "snapshot failed: {message}");
+            report.failures.push(Failure {
+                instance_id: Some(instance_id),
+                volume_id: Some(volume_id),
+                snapshot_id: None,
+                code,
+                message: format!("creating the snapshot failed: {message}"),
+            });
+        }
+    }
+}
+
+fn record_deletion(ip: &InstancePlan, v: &VolumePlan, id: &str, outcome: Deleted1, report: &mut Report) {
+    let deleted = || Deleted { volume_id: v.volume_id.clone(), snapshot_id: id.to_owned() };
+    match outcome {
+        Deleted1::Done => {
+            info!(volume_id = %v.volume_id, snapshot_id = %id, "snapshot deleted");
+            report.deleted.push(deleted());
+        }
+        Deleted1::Gone => {
+            info!(volume_id = %v.volume_id, snapshot_id = %id, "snapshot already gone; counted as deleted");
+            report.deleted.push(deleted());
+        }
+        Deleted1::InUse(message) => {
+            warn!(volume_id = %v.volume_id, snapshot_id = %id, "snapshot kept, an AMI uses it: {message}");
+            report.skipped.push(Skipped {
+                instance_id: Some(ip.instance_id.clone()),
+                volume_id: Some(v.volume_id.clone()),
+                snapshot_id: Some(id.to_owned()),
+                reason: format!("InvalidSnapshot.InUse: kept because an AMI uses it ({message})"),
+            });
+        }
+        Deleted1::Fail { code, message } => {
+            error!(volume_id = %v.volume_id, snapshot_id = %id, code = %code, "delete failed: {message}");
+            report.failures.push(Failure {
+                instance_id: Some(ip.instance_id.clone()),
+                volume_id: Some(v.volume_id.clone()),
+                snapshot_id: Some(id.to_owned()),
+                code,
+                message: format!("deleting the snapshot failed: {message}"),
+            });
+        }
+    }
+}

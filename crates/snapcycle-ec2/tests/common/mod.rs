@@ -1,0 +1,45 @@
+//! Shared set-up for the moto-backed tests.
+#![allow(dead_code)]
+
+use chrono::{DateTime, Utc};
+use snapcycle_core::{Keyword, Report, RunRequest};
+use snapcycle_ec2::{AwsOptions, Runner, Settings};
+use snapcycle_testkit::moto::{test_credentials, REGION};
+use snapcycle_testkit::Moto;
+
+pub const DAILY: &str = "SnapshotDaily";
+pub const HOURLY: &str = "SnapshotHourly";
+
+/// Production retry settings, pointed at `endpoint`.
+pub async fn sdk(endpoint: &str) -> aws_config::SdkConfig {
+    let opts = AwsOptions { region: Some(REGION.into()), endpoint_url: Some(endpoint.into()), ..AwsOptions::default() };
+    snapcycle_ec2::config::loader(&opts).credentials_provider(test_credentials()).load().await
+}
+
+pub async fn runner(moto: &Moto, settings: Settings) -> Runner {
+    Runner::new(&sdk(&moto.url()).await, settings)
+}
+
+pub fn stack_settings() -> Settings {
+    Settings { keywords: vec![kw(HOURLY), kw(DAILY)], ..Settings::default() }
+}
+
+pub fn kw(s: &str) -> Keyword {
+    Keyword::new(s).unwrap()
+}
+
+pub fn at(s: &str) -> DateTime<Utc> {
+    snapcycle_core::event::parse_time(s).unwrap()
+}
+
+pub fn request(keyword: &str, scheduled: &str) -> RunRequest {
+    RunRequest { keyword: kw(keyword), scheduled_time: Some(at(scheduled)), dry_run: false }
+}
+
+pub async fn run(r: &Runner, keyword: &str, scheduled: &str) -> Report {
+    r.run(&request(keyword, scheduled), at(scheduled)).await
+}
+
+pub async fn ec2(moto: &Moto) -> aws_sdk_ec2::Client {
+    aws_sdk_ec2::Client::new(&moto.sdk_config().await)
+}

@@ -1,0 +1,186 @@
+//! Whole runs against moto's server: the scenarios DESIGN's semantics promise.
+
+mod common;
+
+use common::*;
+use snapcycle_core::tags::{TAG_DEVICE, TAG_INSTANCE, TAG_KEYWORD, TAG_RUN};
+use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of, snapshots_of, tag};
+use snapcycle_testkit::Moto;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn snapshots_every_volume_copies_tags_and_keeps_the_newest_n() {
+    let moto = Moto::start().unwrap();
+    let ec2 = ec2(&moto).await;
+    let web = seed::instance(&ec2, &[(DAILY, "2"), ("Name", "web"), ("Env", "prod"), (HOURLY, "24")], 2).await;
+    let mut old = Vec::new();
+    for day in 20..23 {
+        for v in 0..2 {
+            old.push(keyword_snapshot(&ec2, &web, v, DAILY, "2", &format!("2026-11-{day}T00:00:00Z")).await);
+        }
+    }
+    let r = runner(&moto, stack_settings()).await;
+    let report = run(&r, DAILY, "2026-11-26T00:00:00Z").await;
+
+    assert!(report.failures.is_empty(), "{report:#?}");
+    assert_eq!((report.instances, report.volumes, report.created.len()), (1, 2, 2));
+    // moto completes snapshots at once, so the new one counts: 2 kept per volume, the rest deleted.
+    assert_eq!(report.deleted.len(), 4, "{report:#?}");
+    for (device, volume_id) in &web.volumes {
+        let snaps = keyword_snapshots_of(&ec2, volume_id, DAILY).await;
+        assert_eq!(snaps.len(), 2, "{volume_id}");
+        let newest = snaps.last().unwrap();
+        assert_eq!(tag(newest, TAG_RUN), Some("2026-11-26T00:00:00Z"));
+        assert_eq!(tag(newest, TAG_KEYWORD), Some(DAILY));
+        assert_eq!(tag(newest, TAG_INSTANCE), Some(web.instance_id.as_str()));
+        assert_eq!(tag(newest, TAG_DEVICE), Some(device.as_str()));
+        assert_eq!(tag(newest, DAILY), Some("2"));
+        assert_eq!(tag(newest, "Name"), Some("web"));
+        assert_eq!(tag(newest, "Env"), Some("prod"));
+        assert_eq!(tag(newest, HOURLY), None, "another schedule's keyword is never copied");
+        assert_eq!(newest.description(), Some(format!("snapcycle {DAILY} web {volume_id} ({device})").as_str()));
+        assert_eq!(tag(&snaps[0], TAG_RUN), Some("2026-11-22T00:00:00Z"));
+    }
+    assert_eq!(report.api_calls.get("CreateSnapshot"), Some(&2));
+    assert_eq!(report.api_calls.get("DeleteSnapshot"), Some(&4));
+    assert_eq!(report.api_calls.get("DescribeInstances"), Some(&1));
+    assert_eq!(report.api_calls.get("DescribeSnapshots"), Some(&1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_keywords_on_one_instance_never_touch_each_other() {
+    let moto = Moto::start().unwrap();
+    let ec2 = ec2(&moto).await;
+    let db = seed::instance(&ec2, &[(DAILY, "1"), (HOURLY, "2")], 1).await;
+    let vol = db.volumes[0].1.clone();
+    // The classic lab copied every instance tag, so old snapshots of both streams carry both keys.
+    let mut daily = Vec::new();
+    let mut hourly = Vec::new();
+    for h in 0..3 {
+        let run = format!("2026-11-25T{h:02}:00:00Z");
+        daily.push(keyword_snapshot(&ec2, &db, 0, DAILY, "1", &run).await);
+        hourly.push(keyword_snapshot(&ec2, &db, 0, HOURLY, "2", &run).await);
+    }
+    for id in daily.iter().chain(&hourly) {
+        ec2.create_tags().resources(id).tags(aws_sdk_ec2::types::Tag::builder().key(DAILY).value("1").build())
+            .tags(aws_sdk_ec2::types::Tag::builder().key(HOURLY).value("2").build()).send().await.unwrap();
+    }
+    let r = runner(&moto, stack_settings()).await;
+
+    let report = run(&r, HOURLY, "2026-11-26T05:00:00Z").await;
+    assert!(report.failures.is_empty(), "{report:#?}");
+    assert_eq!(keyword_snapshots_of(&ec2, &vol, HOURLY).await.len(), 2);
+    assert_eq!(keyword_snapshots_of(&ec2, &vol, DAILY).await.len(), 3, "the hourly run left the daily ones alone");
+    assert!(report.deleted.iter().all(|d| hourly.contains(&d.snapshot_id)));
+
+    let report = run(&r, DAILY, "2026-11-26T00:00:00Z").await;
+    assert!(report.deleted.iter().all(|d| daily.contains(&d.snapshot_id)), "{report:#?}");
+    assert_eq!(keyword_snapshots_of(&ec2, &vol, DAILY).await.len(), 1);
+    assert_eq!(keyword_snapshots_of(&ec2, &vol, HOURLY).await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn removing_the_keyword_tag_keeps_a_snapshot_forever() {
+    let moto = Moto::start().unwrap();
+    let ec2 = ec2(&moto).await;
+    let host = seed::instance(&ec2, &[(DAILY, "1")], 1).await;
+    let kept = keyword_snapshot(&ec2, &host, 0, DAILY, "1", "2026-01-01T00:00:00Z").await;
+    ec2.delete_tags().resources(&kept).tags(aws_sdk_ec2::types::Tag::builder().key(DAILY).build()).send().await.unwrap();
+    keyword_snapshot(&ec2, &host, 0, DAILY, "1", "2026-11-24T00:00:00Z").await;
+    let r = runner(&moto, stack_settings()).await;
+    for day in 25..28 {
+        let report = run(&r, DAILY, &format!("2026-11-{day}T00:00:00Z")).await;
+        assert!(report.failures.is_empty(), "{report:#?}");
+        assert!(report.deleted.iter().all(|d| d.snapshot_id != kept));
+    }
+    let all = snapshots_of(&ec2, &host.volumes[0].1).await;
+    assert!(all.iter().any(|s| s.snapshot_id() == Some(kept.as_str())), "the kept-forever snapshot is still there");
+    assert_eq!(keyword_snapshots_of(&ec2, &host.volumes[0].1, DAILY).await.len(), 2, "one kept forever, one rotating");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_retention_deletes_nothing_and_is_reported() {
+    let moto = Moto::start().unwrap();
+    let ec2 = ec2(&moto).await;
+    let bad = seed::instance(&ec2, &[(DAILY, "abc")], 1).await;
+    let good = seed::instance(&ec2, &[(DAILY, "1")], 1).await;
+    for day in 20..23 {
+        keyword_snapshot(&ec2, &bad, 0, DAILY, "3", &format!("2026-11-{day}T00:00:00Z")).await;
+        keyword_snapshot(&ec2, &good, 0, DAILY, "1", &format!("2026-11-{day}T00:00:00Z")).await;
+    }
+    let r = runner(&moto, stack_settings()).await;
+    let report = run(&r, DAILY, "2026-11-26T00:00:00Z").await;
+    assert_eq!(report.failures.len(), 1, "{report:#?}");
+    let f = &report.failures[0];
+    assert_eq!(f.instance_id.as_deref(), Some(bad.instance_id.as_str()));
+    assert_eq!(f.code, "InvalidRetention");
+    assert!(f.message.contains("\"abc\""), "{}", f.message);
+    assert_eq!(keyword_snapshots_of(&ec2, &bad.volumes[0].1, DAILY).await.len(), 3, "nothing of the bad instance was touched");
+    assert_eq!(keyword_snapshots_of(&ec2, &good.volumes[0].1, DAILY).await.len(), 1, "the good instance went on");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_tags_and_other_keywords_are_not_copied_and_fifty_is_the_limit() {
+    let moto = Moto::start().unwrap();
+    let ec2 = ec2(&moto).await;
+    let mut tags: Vec<(String, String)> = (0..48).map(|i| (format!("team-tag-{i:02}"), "x".to_owned())).collect();
+    tags.push((DAILY.into(), "3".into()));
+    tags.push((HOURLY.into(), "3".into()));
+    let borrowed: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let host = seed::instance(&ec2, &borrowed, 1).await;
+    // Users cannot set aws: tags on AWS, but moto lets us, which is how AWS-managed tags look.
+    ec2.create_tags()
+        .resources(&host.instance_id)
+        .tags(aws_sdk_ec2::types::Tag::builder().key("aws:cloudformation:stack-name").value("s").build())
+        .send()
+        .await
+        .unwrap();
+    let r = runner(&moto, stack_settings()).await;
+    let report = run(&r, DAILY, "2026-11-26T00:00:00Z").await;
+    assert!(report.failures.is_empty(), "{report:#?}");
+    let snaps = keyword_snapshots_of(&ec2, &host.volumes[0].1, DAILY).await;
+    let s = &snaps[0];
+    assert_eq!(s.tags().len(), 50);
+    assert!(s.tags().iter().all(|t| !t.key().unwrap().starts_with("aws:")));
+    assert_eq!(tag(s, HOURLY), None);
+    assert_eq!(tag(s, "team-tag-44"), Some("x"));
+    assert_eq!(tag(s, "team-tag-45"), None, "dropped: own tags win");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_run_with_the_same_scheduled_time_creates_nothing() {
+    let moto = Moto::start().unwrap();
+    let ec2 = ec2(&moto).await;
+    let host = seed::instance(&ec2, &[(DAILY, "3")], 2).await;
+    let r = runner(&moto, stack_settings()).await;
+    let first = run(&r, DAILY, "2026-11-26T00:00:00Z").await;
+    assert_eq!(first.created.len(), 2);
+    let second = run(&r, DAILY, "2026-11-26T00:00:00Z").await;
+    assert!(second.created.is_empty(), "{second:#?}");
+    assert_eq!(second.skipped.len(), 2);
+    assert!(second.skipped[0].reason.contains("already snapshotted by this run"));
+    assert_eq!(second.api_calls.get("CreateSnapshot"), None);
+    for (_, v) in &host.volumes {
+        assert_eq!(keyword_snapshots_of(&ec2, v, DAILY).await.len(), 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_changes_nothing_and_shows_the_plan() {
+    let moto = Moto::start().unwrap();
+    let ec2 = ec2(&moto).await;
+    let host = seed::instance(&ec2, &[(DAILY, "1")], 1).await;
+    for day in 20..23 {
+        keyword_snapshot(&ec2, &host, 0, DAILY, "1", &format!("2026-11-{day}T00:00:00Z")).await;
+    }
+    let r = runner(&moto, stack_settings()).await;
+    let mut req = request(DAILY, "2026-11-26T00:00:00Z");
+    req.dry_run = true;
+    let report = r.run(&req, at("2026-11-26T00:00:00Z")).await;
+    assert!(report.dry_run);
+    assert_eq!(report.created.len(), 1);
+    assert_eq!(report.created[0].snapshot_id, None);
+    // New snapshots count as pending in a plan, so the dry run keeps one completed old snapshot.
+    assert_eq!(report.deleted.len(), 2);
+    assert_eq!(report.api_calls.keys().map(String::as_str).collect::<Vec<_>>(), ["DescribeInstances", "DescribeSnapshots"]);
+    assert_eq!(keyword_snapshots_of(&ec2, &host.volumes[0].1, DAILY).await.len(), 3);
+}

@@ -1,0 +1,679 @@
+//! Builds the snapcycle template from a validated [`StackSpec`].
+
+use std::collections::HashMap;
+
+use crate::cfn::{DeletionPolicy, Expr, OrderedMap, Output, Parameter, ResourceDecl, Template};
+use crate::iam::{Condition, Operator, PolicyDocument, Principal, Statement};
+use crate::ids;
+use crate::resources::{
+    Alarm, Code, DestinationConfig, Dimension, Environment, EventInvokeConfig, Function,
+    FunctionDeadLetterConfig, InlinePolicy, InputTransformer, KmsKey, LogGroup, LoggingConfig,
+    OnFailure, Permission, Queue, QueuePolicy, Resource, Role, Rule, Subscription, Target,
+    TargetDeadLetterConfig, Topic, TopicPolicy,
+};
+use crate::{
+    StackError, StackSpec, ARTIFACT_BUCKET_PARAMETER, ARTIFACT_KEY_PARAMETER, ENV_KEYWORDS,
+    ENV_MAX_CONCURRENCY, ENV_TOPIC_ARN, FUNCTION_NAME_SUFFIX, INPUT_KEYWORD_FIELD,
+    INPUT_SCHEDULED_TIME_FIELD, KEYWORD_TAG_KEY, LOG_RETENTION_DAYS, OUTPUT_FUNCTION_ARN,
+    OUTPUT_FUNCTION_NAME, OUTPUT_QUEUE_URL, OUTPUT_TOPIC_ARN, RESERVED_TAG_PREFIX, VERSION,
+};
+
+// Fixed logical ids. None starts with "Schedule" or "EmailSubscription", the prefixes of the
+// derived ids, so the two sets cannot meet.
+const KEY: &str = "NotificationKey";
+const TOPIC: &str = "FailureTopic";
+const TOPIC_POLICY: &str = "FailureTopicPolicy";
+const QUEUE: &str = "DeadLetterQueue";
+const QUEUE_POLICY: &str = "DeadLetterQueuePolicy";
+const LOG_GROUP: &str = "FunctionLogGroup";
+const ROLE: &str = "FunctionRole";
+const FUNCTION: &str = "Function";
+const INVOKE_CONFIG: &str = "FunctionEventInvokeConfig";
+const ERRORS_ALARM: &str = "FunctionErrorsAlarm";
+const QUEUE_ALARM: &str = "DeadLetterQueueAlarm";
+
+/// Service principals. These services use the global `<service>.amazonaws.com` form in every
+/// partition, aws-cn included (IAM in China rejects `lambda.amazonaws.com.cn` as an invalid
+/// principal; the remaining `.amazonaws.com.cn` exceptions, such as ec2, are not used here).
+const LAMBDA_PRINCIPAL: &str = "lambda.amazonaws.com";
+const EVENTS_PRINCIPAL: &str = "events.amazonaws.com";
+const CLOUDWATCH_PRINCIPAL: &str = "cloudwatch.amazonaws.com";
+
+/// SQS keeps a message at most 14 days; the dead-letter queue keeps them that long.
+const QUEUE_RETENTION_SECONDS: u32 = 1_209_600;
+/// Lambda retries a failed async invocation twice (the most it allows) before the failure
+/// destination and the dead-letter queue get the event.
+const ASYNC_RETRIES: u32 = 2;
+/// How long an event may wait in Lambda's internal queue. With reserved concurrency 1, a
+/// schedule firing while a run (up to 900 s, plus any continuation it invokes) is in progress
+/// waits here; six hours (the maximum) lets a backlog drain instead of being dropped, and a late
+/// run is harmless because the function recognises runs by `ScheduledTime`.
+const MAX_EVENT_AGE_SECONDS: u32 = 21_600;
+/// Alarm period: a failure is e-mailed within minutes, and a burst of errors is one e-mail.
+const ALARM_PERIOD_SECONDS: u32 = 300;
+
+/// What an EC2 tag key may contain besides letters and digits (EC2's documented set).
+const TAG_KEY_PUNCTUATION: &[char] = &[' ', '+', '-', '=', '.', '_', ':', '/', '@'];
+
+pub(crate) fn validate(spec: &StackSpec) -> Result<(), StackError> {
+    if spec.schedules.is_empty() {
+        return Err(StackError::NoSchedules);
+    }
+    let mut by_logical_id: HashMap<String, &str> = HashMap::new();
+    for schedule in &spec.schedules {
+        let keyword = schedule.keyword.as_str();
+        validate_keyword(keyword)?;
+        validate_expression(keyword, &schedule.expression)?;
+        let logical_id = ids::logical_id_for_keyword(keyword);
+        if let Some(first) = by_logical_id.insert(logical_id.clone(), keyword) {
+            return Err(if first == keyword {
+                StackError::DuplicateKeyword(keyword.to_owned())
+            } else {
+                StackError::LogicalIdCollision {
+                    first: first.to_owned(),
+                    second: keyword.to_owned(),
+                    logical_id,
+                }
+            });
+        }
+    }
+    let mut seen_emails: Vec<&str> = Vec::new();
+    for email in &spec.emails {
+        validate_email(email)?;
+        if seen_emails.contains(&email.as_str()) {
+            return Err(StackError::DuplicateEmail(email.clone()));
+        }
+        seen_emails.push(email);
+    }
+    in_range("memory_mb", spec.memory_mb, 128, 10_240)?;
+    in_range("timeout_seconds", spec.timeout_seconds, 1, 900)?;
+    in_range("max_concurrency", spec.max_concurrency, 1, 1_000)?;
+    if !LOG_RETENTION_DAYS.contains(&spec.log_retention_days) {
+        return Err(StackError::InvalidLogRetention(spec.log_retention_days));
+    }
+    Ok(())
+}
+
+fn validate_keyword(keyword: &str) -> Result<(), StackError> {
+    let invalid = |reason| {
+        Err(StackError::InvalidKeyword {
+            keyword: keyword.to_owned(),
+            reason,
+        })
+    };
+    if keyword.is_empty() {
+        return invalid("it is empty");
+    }
+    if keyword.chars().count() > 128 {
+        return invalid("EC2 tag keys are at most 128 characters");
+    }
+    if keyword.to_ascii_lowercase().starts_with("aws:") {
+        return invalid("tag keys starting with aws: are reserved by AWS");
+    }
+    if keyword.starts_with(RESERVED_TAG_PREFIX) {
+        return invalid("tag keys starting with snapcycle: are snapcycle's own");
+    }
+    if !keyword
+        .chars()
+        .all(|c| c.is_alphanumeric() || TAG_KEY_PUNCTUATION.contains(&c))
+    {
+        return invalid("EC2 tag keys may only hold letters, digits, spaces and + - = . _ : / @");
+    }
+    Ok(())
+}
+
+fn validate_expression(keyword: &str, expression: &str) -> Result<(), StackError> {
+    let shaped = (expression.starts_with("rate(") || expression.starts_with("cron("))
+        && expression.ends_with(')');
+    if shaped {
+        Ok(())
+    } else {
+        Err(StackError::InvalidExpression {
+            keyword: keyword.to_owned(),
+            expression: expression.to_owned(),
+        })
+    }
+}
+
+fn validate_email(email: &str) -> Result<(), StackError> {
+    let well_formed = match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !email.chars().any(|c| c.is_whitespace() || c == ',')
+        }
+        None => false,
+    };
+    if well_formed {
+        Ok(())
+    } else {
+        Err(StackError::InvalidEmail(email.to_owned()))
+    }
+}
+
+fn in_range(field: &'static str, value: u32, min: u32, max: u32) -> Result<(), StackError> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(StackError::OutOfRange {
+            field,
+            value,
+            min,
+            max,
+        })
+    }
+}
+
+/// Accumulates resources and reports a duplicate id instead of dropping a resource.
+struct Builder {
+    template: Template,
+}
+
+impl Builder {
+    fn add(
+        &mut self,
+        id: impl Into<String>,
+        resource: impl Into<ResourceDecl>,
+    ) -> Result<(), StackError> {
+        let id = id.into();
+        if self.template.resources.insert(id.clone(), resource.into()) {
+            Ok(())
+        } else {
+            Err(StackError::DuplicateLogicalId(id))
+        }
+    }
+
+    fn output(
+        &mut self,
+        key: impl Into<String>,
+        description: impl Into<String>,
+        value: Expr,
+    ) -> Result<(), StackError> {
+        let key = key.into();
+        let output = Output {
+            description: description.into(),
+            value,
+        };
+        if self.template.outputs.insert(key.clone(), output) {
+            Ok(())
+        } else {
+            Err(StackError::DuplicateLogicalId(key))
+        }
+    }
+}
+
+pub(crate) fn build(spec: &StackSpec) -> Result<Template, StackError> {
+    validate(spec)?;
+    let keywords: Vec<&str> = spec.schedules.iter().map(|s| s.keyword.as_str()).collect();
+
+    let mut b = Builder {
+        template: Template {
+            description: format!(
+                "snapcycle {VERSION}: tag-driven EBS snapshots on EventBridge schedules, run by a \
+                 Rust Lambda, failures e-mailed through SNS. Generated by `snapcycle render`; do \
+                 not edit by hand."
+            ),
+            ..Template::default()
+        },
+    };
+    add_parameters(&mut b.template.parameters);
+
+    // Failure path first: everything else points at it. The stateful resources say explicitly
+    // that they go with the stack: `snapcycle destroy` removes everything it made (the key is
+    // only scheduled for deletion, after KMS's 30-day waiting period), and nothing in them is
+    // worth keeping once the tool is gone: the snapshots themselves are not stack resources.
+    b.add(
+        KEY,
+        ResourceDecl::from(Resource::KmsKey(notification_key()))
+            .with_deletion_policy(DeletionPolicy::Delete),
+    )?;
+    b.add(
+        TOPIC,
+        Resource::Topic(Topic {
+            display_name: "snapcycle".to_owned(),
+            kms_master_key_id: Expr::reference(KEY),
+        }),
+    )?;
+    for email in &spec.emails {
+        b.add(
+            ids::subscription_logical_id(email),
+            Resource::Subscription(Subscription {
+                topic_arn: Expr::reference(TOPIC),
+                protocol: "email".to_owned(),
+                endpoint: email.clone(),
+            }),
+        )?;
+    }
+    b.add(
+        QUEUE,
+        ResourceDecl::from(Resource::Queue(Queue {
+            message_retention_period: QUEUE_RETENTION_SECONDS,
+            sqs_managed_sse_enabled: true,
+        }))
+        .with_deletion_policy(DeletionPolicy::Delete)
+        .skip_check(
+            "CKV_AWS_27",
+            "Encrypted at rest with SSE-SQS (SqsManagedSseEnabled), which the check does not \
+             recognise. Not KMS: the last-resort failure path should not depend on a key policy \
+             that EventBridge dead-lettering would also need.",
+        ),
+    )?;
+
+    // The function.
+    b.add(
+        LOG_GROUP,
+        ResourceDecl::from(Resource::LogGroup(LogGroup {
+            retention_in_days: spec.log_retention_days,
+        }))
+        .with_deletion_policy(DeletionPolicy::Delete)
+        .skip_check(
+            "CKV_AWS_158",
+            "Logs are encrypted at rest by CloudWatch Logs already and hold no secrets (instance, \
+             volume and snapshot ids, error messages); a customer key would need a regional \
+             logs principal in its policy and could stop logging if the key were disabled.",
+        ),
+    )?;
+    b.add(ROLE, Resource::Role(execution_role(&keywords)))?;
+    b.add(
+        FUNCTION,
+        ResourceDecl::from(Resource::Function(Box::new(function(spec, &keywords))))
+            .skip_check(
+                "CKV_AWS_117",
+                "The function only calls AWS APIs (EC2, SNS, SQS, Lambda) and accepts no inbound \
+                 traffic; a VPC would add NAT or interface endpoints and cost without reducing \
+                 exposure.",
+            )
+            .skip_check(
+                "CKV_AWS_173",
+                "The environment holds no secrets (a topic ARN, the keyword list and a number); \
+                 Lambda encrypts it at rest with its own key.",
+            ),
+    )?;
+    b.add(
+        INVOKE_CONFIG,
+        Resource::EventInvokeConfig(EventInvokeConfig {
+            function_name: Expr::reference(FUNCTION),
+            qualifier: "$LATEST".to_owned(),
+            maximum_retry_attempts: ASYNC_RETRIES,
+            maximum_event_age_in_seconds: MAX_EVENT_AGE_SECONDS,
+            destination_config: DestinationConfig {
+                on_failure: OnFailure {
+                    destination: Expr::reference(TOPIC),
+                },
+            },
+        }),
+    )?;
+
+    // One rule, one target and one permission per schedule.
+    for schedule in &spec.schedules {
+        let keyword = schedule.keyword.as_str();
+        let rule_id = ids::rule_logical_id(keyword);
+        b.add(
+            rule_id.clone(),
+            Resource::Rule(Rule {
+                description: format!("snapcycle: snapshots for instances tagged {keyword}"),
+                schedule_expression: schedule.expression.clone(),
+                state: "ENABLED".to_owned(),
+                targets: vec![Target {
+                    id: "snapcycle-function".to_owned(),
+                    arn: Expr::get_att(FUNCTION, "Arn"),
+                    input_transformer: input_transformer(keyword),
+                    dead_letter_config: TargetDeadLetterConfig {
+                        arn: Expr::get_att(QUEUE, "Arn"),
+                    },
+                }],
+            }),
+        )?;
+        b.add(
+            ids::permission_logical_id(keyword),
+            Resource::Permission(Permission {
+                action: "lambda:InvokeFunction".to_owned(),
+                function_name: Expr::reference(FUNCTION),
+                principal: EVENTS_PRINCIPAL.to_owned(),
+                source_arn: Expr::get_att(&rule_id, "Arn"),
+            }),
+        )?;
+    }
+    b.add(QUEUE_POLICY, Resource::QueuePolicy(queue_policy(&keywords)))?;
+
+    // Alarms, and the topic policy that lets exactly these alarms publish.
+    b.add(
+        ERRORS_ALARM,
+        Resource::Alarm(Alarm {
+            alarm_description: "snapcycle: the snapshot function failed (crashed, timed out or \
+                                returned an error). Its log group says why."
+                .to_owned(),
+            namespace: "AWS/Lambda".to_owned(),
+            metric_name: "Errors".to_owned(),
+            dimensions: vec![Dimension {
+                name: "FunctionName".to_owned(),
+                value: Expr::reference(FUNCTION),
+            }],
+            statistic: "Sum".to_owned(),
+            period: ALARM_PERIOD_SECONDS,
+            evaluation_periods: 1,
+            threshold: 0,
+            comparison_operator: "GreaterThanThreshold".to_owned(),
+            treat_missing_data: "notBreaching".to_owned(),
+            alarm_actions: vec![Expr::reference(TOPIC)],
+        }),
+    )?;
+    b.add(
+        QUEUE_ALARM,
+        Resource::Alarm(Alarm {
+            alarm_description: "snapcycle: events are waiting in the dead-letter queue: a \
+                                scheduled run was not delivered or failed every retry. The \
+                                messages say which."
+                .to_owned(),
+            namespace: "AWS/SQS".to_owned(),
+            metric_name: "ApproximateNumberOfMessagesVisible".to_owned(),
+            dimensions: vec![Dimension {
+                name: "QueueName".to_owned(),
+                value: Expr::get_att(QUEUE, "QueueName"),
+            }],
+            statistic: "Maximum".to_owned(),
+            period: ALARM_PERIOD_SECONDS,
+            evaluation_periods: 1,
+            threshold: 0,
+            comparison_operator: "GreaterThanThreshold".to_owned(),
+            treat_missing_data: "notBreaching".to_owned(),
+            alarm_actions: vec![Expr::reference(TOPIC)],
+        }),
+    )?;
+    b.add(TOPIC_POLICY, Resource::TopicPolicy(topic_policy()))?;
+
+    b.output(
+        OUTPUT_FUNCTION_NAME,
+        "Name of the snapshot function",
+        Expr::reference(FUNCTION),
+    )?;
+    b.output(
+        OUTPUT_FUNCTION_ARN,
+        "ARN of the snapshot function",
+        Expr::get_att(FUNCTION, "Arn"),
+    )?;
+    b.output(
+        OUTPUT_TOPIC_ARN,
+        "ARN of the SNS topic that e-mails failures",
+        Expr::reference(TOPIC),
+    )?;
+    b.output(
+        OUTPUT_QUEUE_URL,
+        "URL of the dead-letter queue",
+        Expr::reference(QUEUE),
+    )?;
+    for keyword in &keywords {
+        b.output(
+            ids::rule_output_key(keyword),
+            format!("Name of the EventBridge rule for schedule {keyword}"),
+            Expr::reference(ids::rule_logical_id(keyword)),
+        )?;
+    }
+    Ok(b.template)
+}
+
+fn add_parameters(parameters: &mut OrderedMap<Parameter>) {
+    let bucket = Parameter {
+        allowed_pattern: Some("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$".to_owned()),
+        constraint_description: Some("an S3 bucket name".to_owned()),
+        ..Parameter::string(
+            "S3 bucket (in the stack's region) holding the Lambda zip; passed by `snapcycle deploy`",
+        )
+    };
+    let key = Parameter {
+        min_length: Some(1),
+        max_length: Some(1024),
+        ..Parameter::string("S3 key of the Lambda zip; passed by `snapcycle deploy`")
+    };
+    // Two fixed, distinct names on an empty map: these inserts cannot fail.
+    let inserted = parameters.insert(ARTIFACT_BUCKET_PARAMETER, bucket)
+        && parameters.insert(ARTIFACT_KEY_PARAMETER, key);
+    debug_assert!(inserted);
+}
+
+/// The key that encrypts the topic.
+///
+/// Not the AWS managed `alias/aws/sns`: its key policy cannot be changed and does not let
+/// CloudWatch use it, so alarms publishing to a topic encrypted with it fail ("CloudWatch Alarms
+/// does not have authorization to access the SNS topic encryption key") and nobody is told.
+/// The account statement is KMS's default (it lets IAM policies, such as the function role's,
+/// grant use of the key); the CloudWatch statement is scoped to this account's alarms in this
+/// region.
+fn notification_key() -> KmsKey {
+    KmsKey {
+        description: "snapcycle: encrypts the failure topic (readable by this account's IAM \
+                      principals it is granted to, and by this region's CloudWatch alarms)"
+            .to_owned(),
+        enable_key_rotation: true,
+        key_policy: PolicyDocument::new(vec![
+            Statement::allow(["kms:*"])
+                .sid("AccountAdministersKeyThroughIam")
+                .principal(Principal::Aws(Expr::arn("iam::${AWS::AccountId}:root")))
+                .on(vec![Expr::any()]),
+            Statement::allow(["kms:Decrypt", "kms:GenerateDataKey*"])
+                .sid("CloudWatchAlarmsPublishToTopic")
+                .principal(Principal::Service(CLOUDWATCH_PRINCIPAL.to_owned()))
+                .on(vec![Expr::any()])
+                .when(
+                    Condition::new()
+                        .with(
+                            Operator::StringEquals,
+                            "aws:SourceAccount",
+                            vec![Expr::reference("AWS::AccountId")],
+                        )
+                        .with(
+                            Operator::ArnLike,
+                            "aws:SourceArn",
+                            vec![Expr::arn(
+                                "cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*",
+                            )],
+                        ),
+                ),
+        ]),
+    }
+}
+
+/// Lets the stack's two alarms publish. The function needs no statement here: it is in the
+/// same account, so its role's identity policy suffices.
+fn topic_policy() -> TopicPolicy {
+    TopicPolicy {
+        topics: vec![Expr::reference(TOPIC)],
+        policy_document: PolicyDocument::new(vec![Statement::allow(["sns:Publish"])
+            .sid("StackAlarmsPublish")
+            .principal(Principal::Service(CLOUDWATCH_PRINCIPAL.to_owned()))
+            .on(vec![Expr::reference(TOPIC)])
+            .when(Condition::new().with(
+                Operator::ArnEquals,
+                "aws:SourceArn",
+                vec![
+                    Expr::get_att(ERRORS_ALARM, "Arn"),
+                    Expr::get_att(QUEUE_ALARM, "Arn"),
+                ],
+            ))]),
+    }
+}
+
+/// Lets EventBridge park events it could not deliver to the function, for this stack's rules
+/// only. (Lambda's own dead-letter delivery uses the function role instead.)
+fn queue_policy(keywords: &[&str]) -> QueuePolicy {
+    let rule_arns = keywords
+        .iter()
+        .map(|k| Expr::get_att(ids::rule_logical_id(k), "Arn"))
+        .collect();
+    QueuePolicy {
+        queues: vec![Expr::reference(QUEUE)],
+        policy_document: PolicyDocument::new(vec![Statement::allow(["sqs:SendMessage"])
+            .sid("StackRulesDeadLetter")
+            .principal(Principal::Service(EVENTS_PRINCIPAL.to_owned()))
+            .on(vec![Expr::get_att(QUEUE, "Arn")])
+            .when(Condition::new().with(Operator::ArnEquals, "aws:SourceArn", rule_arns))]),
+    }
+}
+
+/// `{"SnapshotKeyWord": "<keyword>", "ScheduledTime": <time>}`; EventBridge substitutes the
+/// scheduled event's `time` (a JSON string) for `<time>`. The keyword is JSON-escaped; tag keys
+/// cannot contain `<` or `>`, so it cannot be mistaken for a placeholder.
+fn input_transformer(keyword: &str) -> InputTransformer {
+    let mut paths = OrderedMap::new();
+    let inserted = paths.insert("time", "$.time".to_owned());
+    debug_assert!(inserted);
+    let keyword_json = serde_json::to_string(keyword).expect("a string always serializes");
+    InputTransformer {
+        input_paths_map: paths,
+        input_template: format!(
+            "{{\"{INPUT_KEYWORD_FIELD}\": {keyword_json}, \"{INPUT_SCHEDULED_TIME_FIELD}\": <time>}}"
+        ),
+    }
+}
+
+fn function(spec: &StackSpec, keywords: &[&str]) -> Function {
+    let mut variables = OrderedMap::new();
+    let inserted = variables.insert(ENV_TOPIC_ARN, Expr::reference(TOPIC))
+        && variables.insert(ENV_KEYWORDS, Expr::lit(keywords.join(",")))
+        && variables.insert(
+            ENV_MAX_CONCURRENCY,
+            Expr::lit(spec.max_concurrency.to_string()),
+        );
+    debug_assert!(inserted);
+    Function {
+        function_name: function_name(),
+        description: "snapcycle: snapshots the EBS volumes of tagged instances and prunes old \
+                      snapshots"
+            .to_owned(),
+        runtime: "provided.al2023".to_owned(),
+        handler: "bootstrap".to_owned(),
+        architectures: vec![spec.arch.as_lambda_str().to_owned()],
+        memory_size: spec.memory_mb,
+        timeout: spec.timeout_seconds,
+        role: Expr::get_att(ROLE, "Arn"),
+        code: Code {
+            s3_bucket: Expr::reference(ARTIFACT_BUCKET_PARAMETER),
+            s3_key: Expr::reference(ARTIFACT_KEY_PARAMETER),
+        },
+        logging_config: LoggingConfig {
+            log_format: "JSON".to_owned(),
+            log_group: Expr::reference(LOG_GROUP),
+        },
+        environment: Environment { variables },
+        // Runs never overlap: a second invocation (another schedule, a retry, or the function's
+        // own continuation when a run nears its timeout) waits in Lambda's queue until this
+        // one ends. Intended.
+        reserved_concurrent_executions: 1,
+        dead_letter_config: FunctionDeadLetterConfig {
+            target_arn: Expr::get_att(QUEUE, "Arn"),
+        },
+    }
+}
+
+/// The function's explicit name. Explicit so the role can grant `lambda:InvokeFunction` on the
+/// function's own ARN (for continuations) without referencing the function, which references
+/// the role: that would be a circular dependency.
+fn function_name() -> Expr {
+    Expr::sub(format!("${{AWS::StackName}}{FUNCTION_NAME_SUFFIX}"))
+}
+
+fn execution_role(keywords: &[&str]) -> Role {
+    let snapshots = || Expr::arn("ec2:${AWS::Region}::snapshot/*");
+    let keyword_values: Vec<Expr> = keywords.iter().map(|k| Expr::lit(*k)).collect();
+    let request_tag = format!("aws:RequestTag/{KEYWORD_TAG_KEY}");
+
+    let mut statements = vec![
+        // Describe* actions have no resource-level permissions: "*" is the only form.
+        Statement::allow([
+            "ec2:DescribeInstances",
+            "ec2:DescribeSnapshots",
+            "ec2:DescribeVolumes",
+        ])
+        .sid("ReadInventory")
+        .on(vec![Expr::any()]),
+        // CreateSnapshot is authorized against two resources: the source volume and the new
+        // snapshot. The request-tag keys (aws:RequestTag, aws:TagKeys) exist only for the
+        // snapshot resource type; the volume resource type supports only keys describing the
+        // existing volume (ec2:ResourceTag, ec2:Encrypted, ec2:VolumeSize, ...). So the volume
+        // statement cannot carry a tag condition, and a tag condition on the volume could not
+        // select the right volumes anyway (the keyword tag is on the instance, not necessarily
+        // the volume). It is scoped to this account and region; the snapshot statement below is
+        // what forces every snapshot to carry snapcycle's marker.
+        Statement::allow(["ec2:CreateSnapshot"])
+            .sid("SnapshotVolumesOfThisAccount")
+            .on(vec![Expr::arn(
+                "ec2:${AWS::Region}:${AWS::AccountId}:volume/*",
+            )]),
+        Statement::allow(["ec2:CreateSnapshot"])
+            .sid("CreateOnlyMarkedSnapshots")
+            .on(vec![snapshots()])
+            .when(
+                Condition::new()
+                    .with(
+                        Operator::Null,
+                        request_tag.clone(),
+                        vec![Expr::lit("false")],
+                    )
+                    .with(Operator::StringEquals, request_tag, keyword_values),
+            ),
+        // Tagging is allowed only as part of CreateSnapshot: the function cannot retag (and so
+        // cannot re-mark) an existing snapshot.
+        Statement::allow(["ec2:CreateTags"])
+            .sid("TagSnapshotsOnCreation")
+            .on(vec![snapshots()])
+            .when(Condition::new().with(
+                Operator::StringEquals,
+                "ec2:CreateAction",
+                vec![Expr::lit("CreateSnapshot")],
+            )),
+    ];
+    // One statement per keyword, so IAM itself refuses to delete a snapshot that is not marked
+    // for that keyword or whose keyword tag a person removed to keep it.
+    for keyword in keywords {
+        statements.push(
+            Statement::allow(["ec2:DeleteSnapshot"])
+                .sid(format!("Delete{}", ids::logical_id_for_keyword(keyword)))
+                .on(vec![snapshots()])
+                .when(
+                    Condition::new()
+                        .with(
+                            Operator::StringEquals,
+                            format!("ec2:ResourceTag/{KEYWORD_TAG_KEY}"),
+                            vec![Expr::lit(*keyword)],
+                        )
+                        .with(
+                            Operator::Null,
+                            format!("ec2:ResourceTag/{keyword}"),
+                            vec![Expr::lit("false")],
+                        ),
+                ),
+        );
+    }
+    statements.extend([
+        Statement::allow(["sns:Publish"]).sid("PublishFailures").on(vec![Expr::reference(TOPIC)]),
+        // Publishing to a KMS-encrypted topic needs the publisher to be able to use the key.
+        Statement::allow(["kms:Decrypt", "kms:GenerateDataKey*"])
+            .sid("EncryptFailureMessages")
+            .on(vec![Expr::get_att(KEY, "Arn")]),
+        Statement::allow(["sqs:SendMessage"])
+            .sid("DeadLetterFailedEvents")
+            .on(vec![Expr::get_att(QUEUE, "Arn")]),
+        Statement::allow(["lambda:InvokeFunction"])
+            .sid("ContinueInANewInvocation")
+            .on(vec![Expr::arn(&format!(
+                "lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:${{AWS::StackName}}{FUNCTION_NAME_SUFFIX}"
+            ))]),
+        // The log group's Arn attribute ends in ":*", which covers its log streams.
+        Statement::allow(["logs:CreateLogStream", "logs:PutLogEvents"])
+            .sid("WriteOwnLogs")
+            .on(vec![Expr::get_att(LOG_GROUP, "Arn")]),
+    ]);
+
+    Role {
+        description: "snapcycle: execution role of the snapshot function".to_owned(),
+        assume_role_policy_document: PolicyDocument::new(vec![Statement::allow([
+            "sts:AssumeRole",
+        ])
+        .principal(Principal::Service(LAMBDA_PRINCIPAL.to_owned()))]),
+        policies: vec![InlinePolicy {
+            policy_name: "snapcycle-function".to_owned(),
+            policy_document: PolicyDocument::new(statements),
+        }],
+    }
+}

@@ -1,0 +1,72 @@
+//! Runs AWS's own CloudFormation linter on rendered templates: no errors and no warnings, in
+//! each partition's reference region (cfn-lint checks resource and property availability per
+//! region, so aws-cn and aws-us-gov are checked too).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use snapcycle_stack::{render_string, Architecture, Schedule, StackSpec};
+
+/// One region per partition: aws, aws-cn, aws-us-gov.
+const REGIONS: [&str; 3] = ["us-east-1", "cn-north-1", "us-gov-west-1"];
+
+fn cfn_lint() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/cfn-lint");
+    assert!(
+        path.exists(),
+        "cfn-lint not found at {}: run scripts/ensure-venv at the repository root to create the \
+         project's virtualenv, then run the tests again",
+        path.display()
+    );
+    path
+}
+
+fn assert_lints_clean(name: &str, spec: &StackSpec) {
+    let linter = cfn_lint();
+    let text = render_string(spec).expect("spec renders");
+    let file = std::env::temp_dir().join(format!(
+        "snapcycle-stack-{}-{name}.json",
+        std::process::id()
+    ));
+    std::fs::write(&file, &text).expect("write the template to a temp file");
+    let output = Command::new(&linter)
+        .arg(&file)
+        .args(["--format", "parseable", "--regions"])
+        .args(REGIONS)
+        .output()
+        .expect("run cfn-lint");
+    let _ = std::fs::remove_file(&file);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.trim().is_empty(),
+        "cfn-lint reported findings for the {name} template (exit status {:?}):\n{stdout}{stderr}",
+        output.status.code()
+    );
+}
+
+#[test]
+fn default_template_passes_cfn_lint_without_warnings() {
+    assert_lints_clean("default", &StackSpec::default());
+}
+
+#[test]
+fn three_schedule_x86_template_with_two_recipients_passes_cfn_lint_without_warnings() {
+    let spec = StackSpec {
+        schedules: vec![
+            Schedule::new("SnapshotHourly", "rate(1 hour)"),
+            Schedule::new("SnapshotDaily", "cron(0 0 * * ? *)"),
+            Schedule::new("Snapshot-Weekly", "cron(30 2 ? * SUN *)"),
+        ],
+        emails: vec![
+            "ops@example.com".to_owned(),
+            "backup-team@example.org".to_owned(),
+        ],
+        arch: Architecture::X86_64,
+        memory_mb: 256,
+        timeout_seconds: 600,
+        log_retention_days: 90,
+        max_concurrency: 32,
+    };
+    assert_lints_clean("three-schedules", &spec);
+}

@@ -1,0 +1,608 @@
+//! Structural tests on the rendered template: what the issue requires, checked on the JSON that
+//! CloudFormation will actually read.
+
+use serde_json::{json, Map, Value};
+use snapcycle_stack::{
+    render, render_string, rule_logical_id, rule_output_key, Architecture, CodeLocation, Schedule,
+    StackSpec, ARTIFACT_BUCKET_PARAMETER, ARTIFACT_KEY_PARAMETER, ENV_KEYWORDS,
+    ENV_MAX_CONCURRENCY, ENV_TOPIC_ARN, KEYWORD_TAG_KEY, VERSION,
+};
+
+fn three_schedules() -> StackSpec {
+    StackSpec {
+        schedules: vec![
+            Schedule::new("SnapshotHourly", "rate(1 hour)"),
+            Schedule::new("SnapshotDaily", "cron(0 0 * * ? *)"),
+            Schedule::new("Snapshot Weekly", "cron(30 2 ? * SUN *)"),
+        ],
+        emails: vec![
+            "ops@example.com".to_owned(),
+            "backup-team@example.org".to_owned(),
+        ],
+        arch: Architecture::X86_64,
+        ..StackSpec::default()
+    }
+}
+
+fn rendered(spec: &StackSpec) -> Value {
+    render(spec).expect("spec renders")
+}
+
+fn resources(template: &Value) -> &Map<String, Value> {
+    template["Resources"]
+        .as_object()
+        .expect("Resources is an object")
+}
+
+fn of_type<'a>(template: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> {
+    resources(template)
+        .iter()
+        .filter(|(_, r)| r["Type"] == kind)
+        .map(|(id, r)| (id.as_str(), &r["Properties"]))
+        .collect()
+}
+
+fn only<'a>(template: &'a Value, kind: &str) -> (&'a str, &'a Value) {
+    let all = of_type(template, kind);
+    assert_eq!(
+        all.len(),
+        1,
+        "expected exactly one {kind}, found {}",
+        all.len()
+    );
+    all[0]
+}
+
+/// A policy field that may be a bare value or a list, as a list.
+fn list(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        other => vec![other],
+    }
+}
+
+fn role_statements(template: &Value) -> Vec<&Value> {
+    let (_, role) = only(template, "AWS::IAM::Role");
+    role["Policies"]
+        .as_array()
+        .expect("inline policies")
+        .iter()
+        .flat_map(|p| {
+            p["PolicyDocument"]["Statement"]
+                .as_array()
+                .expect("statements")
+        })
+        .collect()
+}
+
+fn statements_with_action<'a>(template: &'a Value, action: &str) -> Vec<&'a Value> {
+    role_statements(template)
+        .into_iter()
+        .filter(|s| list(&s["Action"]).iter().any(|a| *a == action))
+        .collect()
+}
+
+fn get_att(id: &str, attribute: &str) -> Value {
+    json!({"Fn::GetAtt": [id, attribute]})
+}
+
+fn snapshot_arn() -> Value {
+    json!({"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}::snapshot/*"})
+}
+
+fn each_string(value: &Value, f: &mut impl FnMut(&str)) {
+    match value {
+        Value::String(s) => f(s),
+        Value::Array(items) => items.iter().for_each(|v| each_string(v, f)),
+        Value::Object(map) => map.iter().for_each(|(k, v)| {
+            f(k);
+            each_string(v, f);
+        }),
+        _ => {}
+    }
+}
+
+/// Every policy document in the template, with the type of the resource holding it.
+fn policy_documents(template: &Value) -> Vec<(&str, &Value)> {
+    let mut docs = Vec::new();
+    for resource in resources(template).values() {
+        let kind = resource["Type"].as_str().unwrap();
+        let props = &resource["Properties"];
+        for key in ["PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument"] {
+            if props.get(key).is_some() {
+                docs.push((kind, &props[key]));
+            }
+        }
+        if let Some(policies) = props.get("Policies").and_then(Value::as_array) {
+            docs.extend(policies.iter().map(|p| (kind, &p["PolicyDocument"])));
+        }
+    }
+    docs
+}
+
+#[test]
+fn default_spec_has_the_classic_hourly_and_daily_schedules_on_arm64() {
+    let template = rendered(&StackSpec::default());
+    let rules = of_type(&template, "AWS::Events::Rule");
+    let expressions: Vec<&Value> = rules
+        .iter()
+        .map(|(_, r)| &r["ScheduleExpression"])
+        .collect();
+    assert_eq!(
+        expressions,
+        [&json!("rate(1 hour)"), &json!("cron(0 0 * * ? *)")]
+    );
+    let (_, function) = only(&template, "AWS::Lambda::Function");
+    assert_eq!(function["Architectures"], json!(["arm64"]));
+    assert_eq!(function["MemorySize"], 128);
+    assert_eq!(function["Timeout"], 900);
+}
+
+#[test]
+fn each_schedule_gets_one_rule_one_target_and_one_permission() {
+    let spec = three_schedules();
+    let template = rendered(&spec);
+    assert_eq!(of_type(&template, "AWS::Events::Rule").len(), 3);
+    assert_eq!(of_type(&template, "AWS::Lambda::Permission").len(), 3);
+
+    for schedule in &spec.schedules {
+        let rule_id = rule_logical_id(&schedule.keyword);
+        let rule = &resources(&template)[&rule_id]["Properties"];
+        assert_eq!(rule["ScheduleExpression"], schedule.expression.as_str());
+        assert_eq!(rule["State"], "ENABLED");
+        let targets = rule["Targets"].as_array().unwrap();
+        assert_eq!(targets.len(), 1, "{rule_id} has one target");
+        let target = &targets[0];
+        assert_eq!(target["Arn"], get_att("Function", "Arn"));
+        assert_eq!(
+            target["InputTransformer"]["InputPathsMap"],
+            json!({"time": "$.time"})
+        );
+
+        // What EventBridge delivers: <time> replaced by the event's time, a JSON string.
+        let input_template = target["InputTransformer"]["InputTemplate"]
+            .as_str()
+            .unwrap();
+        let delivered = input_template.replace("<time>", "\"2025-01-01T00:00:00Z\"");
+        let input: Value = serde_json::from_str(&delivered).expect("input template is JSON");
+        assert_eq!(
+            input,
+            json!({"SnapshotKeyWord": schedule.keyword, "ScheduledTime": "2025-01-01T00:00:00Z"})
+        );
+
+        let permissions: Vec<_> = of_type(&template, "AWS::Lambda::Permission")
+            .into_iter()
+            .filter(|(_, p)| p["SourceArn"] == get_att(&rule_id, "Arn"))
+            .collect();
+        assert_eq!(permissions.len(), 1, "one permission for {rule_id}");
+        let (_, permission) = permissions[0];
+        assert_eq!(permission["Action"], "lambda:InvokeFunction");
+        assert_eq!(permission["Principal"], "events.amazonaws.com");
+        assert_eq!(permission["FunctionName"], json!({"Ref": "Function"}));
+    }
+}
+
+#[test]
+fn delete_is_allowed_per_keyword_only_with_both_the_marker_and_the_keyword_tag() {
+    let spec = three_schedules();
+    let template = rendered(&spec);
+    let deletes = statements_with_action(&template, "ec2:DeleteSnapshot");
+    assert_eq!(
+        deletes.len(),
+        spec.schedules.len(),
+        "one delete statement per keyword"
+    );
+    for (statement, schedule) in deletes.iter().zip(&spec.schedules) {
+        let keyword = schedule.keyword.as_str();
+        assert_eq!(list(&statement["Action"]), [&json!("ec2:DeleteSnapshot")]);
+        assert_eq!(statement["Resource"], snapshot_arn());
+        assert_eq!(
+            statement["Condition"],
+            json!({
+                "StringEquals": {format!("ec2:ResourceTag/{KEYWORD_TAG_KEY}"): keyword},
+                "Null": {format!("ec2:ResourceTag/{keyword}"): "false"},
+            })
+        );
+    }
+}
+
+#[test]
+fn snapshots_can_only_be_created_with_a_marker_naming_a_known_keyword() {
+    let spec = three_schedules();
+    let template = rendered(&spec);
+    let creates = statements_with_action(&template, "ec2:CreateSnapshot");
+    assert_eq!(
+        creates.len(),
+        2,
+        "one statement for the volume, one for the snapshot"
+    );
+
+    let volume = creates
+        .iter()
+        .find(|s| s["Resource"].to_string().contains(":volume/"))
+        .unwrap();
+    assert_eq!(
+        volume["Resource"],
+        json!({"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:volume/*"})
+    );
+
+    let snapshot = creates
+        .iter()
+        .find(|s| s["Resource"] == snapshot_arn())
+        .unwrap();
+    let keywords: Vec<&str> = spec.schedules.iter().map(|s| s.keyword.as_str()).collect();
+    let key = format!("aws:RequestTag/{KEYWORD_TAG_KEY}");
+    assert_eq!(
+        snapshot["Condition"]["Null"],
+        json!({ key.clone(): "false" })
+    );
+    assert_eq!(
+        snapshot["Condition"]["StringEquals"],
+        json!({ key: keywords })
+    );
+
+    let tags = statements_with_action(&template, "ec2:CreateTags");
+    assert_eq!(tags.len(), 1);
+    assert_eq!(tags[0]["Resource"], snapshot_arn());
+    assert_eq!(
+        tags[0]["Condition"],
+        json!({"StringEquals": {"ec2:CreateAction": "CreateSnapshot"}})
+    );
+}
+
+#[test]
+fn every_arn_is_built_in_the_deploy_time_partition() {
+    for spec in [StackSpec::default(), three_schedules()] {
+        let template = rendered(&spec);
+        let mut arns = 0;
+        each_string(&template, &mut |s| {
+            assert!(!s.contains("arn:aws"), "literal partition in {s:?}");
+            for (at, _) in s.match_indices("arn:") {
+                arns += 1;
+                assert!(
+                    s[at..].starts_with("arn:${AWS::Partition}:"),
+                    "{s:?} does not use ${{AWS::Partition}}"
+                );
+            }
+        });
+        assert!(arns >= 5, "the template builds ARNs ({arns} found)");
+    }
+}
+
+#[test]
+fn no_write_action_applies_to_every_resource_without_a_condition() {
+    let template = rendered(&three_schedules());
+    for (kind, document) in policy_documents(&template) {
+        // In a key policy "*" means "this key"; it cannot name anything else.
+        if kind == "AWS::KMS::Key" {
+            continue;
+        }
+        for statement in list(&document["Statement"]) {
+            let on_everything = list(&statement["Resource"]).iter().any(|r| *r == "*");
+            let writes: Vec<&str> = list(&statement["Action"])
+                .iter()
+                .map(|a| a.as_str().unwrap())
+                .filter(|a| {
+                    let verb = a.split(':').nth(1).unwrap_or(a);
+                    !["Describe", "Get", "List"]
+                        .iter()
+                        .any(|read| verb.starts_with(read))
+                })
+                .collect();
+            if on_everything && !writes.is_empty() {
+                assert!(
+                    statement.get("Condition").is_some(),
+                    "{kind}: {writes:?} on \"*\" without a condition"
+                );
+            }
+            assert!(
+                !list(&statement["Action"])
+                    .iter()
+                    .any(|a| a.as_str().unwrap().ends_with(":*")),
+                "{kind}: service-wide wildcard action in {statement}"
+            );
+        }
+    }
+}
+
+#[test]
+fn role_grants_each_remaining_permission_on_its_own_resources_only() {
+    let template = rendered(&StackSpec::default());
+    let on = |action: &str| -> Value {
+        let statements = statements_with_action(&template, action);
+        assert_eq!(statements.len(), 1, "{action}");
+        statements[0]["Resource"].clone()
+    };
+    assert_eq!(on("sns:Publish"), json!({"Ref": "FailureTopic"}));
+    assert_eq!(on("sqs:SendMessage"), get_att("DeadLetterQueue", "Arn"));
+    assert_eq!(
+        on("kms:GenerateDataKey*"),
+        get_att("NotificationKey", "Arn")
+    );
+    assert_eq!(on("logs:PutLogEvents"), get_att("FunctionLogGroup", "Arn"));
+    assert_eq!(
+        on("logs:CreateLogStream"),
+        get_att("FunctionLogGroup", "Arn")
+    );
+    assert_eq!(
+        on("lambda:InvokeFunction"),
+        json!({"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-snapshots"})
+    );
+    let (_, function) = only(&template, "AWS::Lambda::Function");
+    assert_eq!(
+        function["FunctionName"],
+        json!({"Fn::Sub": "${AWS::StackName}-snapshots"})
+    );
+    let (_, role) = only(&template, "AWS::IAM::Role");
+    assert_eq!(
+        role["AssumeRolePolicyDocument"]["Statement"],
+        json!([{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}])
+    );
+}
+
+#[test]
+fn function_is_configured_as_the_issue_asks() {
+    let template = rendered(&three_schedules());
+    let (_, function) = only(&template, "AWS::Lambda::Function");
+    assert_eq!(function["Runtime"], "provided.al2023");
+    assert_eq!(function["Handler"], "bootstrap");
+    assert_eq!(function["Architectures"], json!(["x86_64"]));
+    assert_eq!(function["ReservedConcurrentExecutions"], 1);
+    assert_eq!(
+        function["DeadLetterConfig"],
+        json!({"TargetArn": get_att("DeadLetterQueue", "Arn")})
+    );
+    assert_eq!(
+        function["LoggingConfig"],
+        json!({"LogFormat": "JSON", "LogGroup": {"Ref": "FunctionLogGroup"}})
+    );
+    assert_eq!(
+        function["Code"],
+        json!({"S3Bucket": {"Ref": ARTIFACT_BUCKET_PARAMETER}, "S3Key": {"Ref": ARTIFACT_KEY_PARAMETER}})
+    );
+    let (_, log_group) = only(&template, "AWS::Logs::LogGroup");
+    assert_eq!(log_group["RetentionInDays"], 30);
+
+    let (_, invoke) = only(&template, "AWS::Lambda::EventInvokeConfig");
+    assert_eq!(invoke["FunctionName"], json!({"Ref": "Function"}));
+    assert_eq!(invoke["MaximumRetryAttempts"], 2);
+    assert!(invoke["MaximumEventAgeInSeconds"].as_u64().unwrap() >= 60);
+    assert_eq!(
+        invoke["DestinationConfig"],
+        json!({"OnFailure": {"Destination": {"Ref": "FailureTopic"}}})
+    );
+}
+
+#[test]
+fn environment_names_the_topic_every_keyword_and_the_concurrency() {
+    let spec = StackSpec {
+        max_concurrency: 24,
+        ..three_schedules()
+    };
+    let template = rendered(&spec);
+    let (_, function) = only(&template, "AWS::Lambda::Function");
+    assert_eq!(
+        function["Environment"]["Variables"],
+        json!({
+            ENV_TOPIC_ARN: {"Ref": "FailureTopic"},
+            ENV_KEYWORDS: "SnapshotHourly,SnapshotDaily,Snapshot Weekly",
+            ENV_MAX_CONCURRENCY: "24",
+        })
+    );
+}
+
+#[test]
+fn each_email_gets_one_subscription_and_no_email_gets_none() {
+    let template = rendered(&three_schedules());
+    let subscriptions = of_type(&template, "AWS::SNS::Subscription");
+    let endpoints: Vec<&Value> = subscriptions.iter().map(|(_, s)| &s["Endpoint"]).collect();
+    assert_eq!(
+        endpoints,
+        [&json!("ops@example.com"), &json!("backup-team@example.org")]
+    );
+    for (_, subscription) in &subscriptions {
+        assert_eq!(subscription["Protocol"], "email");
+        assert_eq!(subscription["TopicArn"], json!({"Ref": "FailureTopic"}));
+    }
+    assert!(of_type(&rendered(&StackSpec::default()), "AWS::SNS::Subscription").is_empty());
+}
+
+#[test]
+fn reordering_emails_keeps_every_subscription_id() {
+    let spec = three_schedules();
+    let mut reversed = spec.clone();
+    reversed.emails.reverse();
+    let ids = |spec: &StackSpec| {
+        let template = rendered(spec);
+        let mut ids: Vec<String> = of_type(&template, "AWS::SNS::Subscription")
+            .iter()
+            .map(|(id, _)| id.to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&spec), ids(&reversed));
+}
+
+#[test]
+fn failure_path_is_encrypted_and_alarmed() {
+    let template = rendered(&StackSpec::default());
+    let (_, topic) = only(&template, "AWS::SNS::Topic");
+    assert_eq!(topic["KmsMasterKeyId"], json!({"Ref": "NotificationKey"}));
+    let (_, key) = only(&template, "AWS::KMS::Key");
+    assert_eq!(key["EnableKeyRotation"], true);
+    let cloudwatch_may_use_key = list(&key["KeyPolicy"]["Statement"]).iter().any(|s| {
+        s["Principal"] == json!({"Service": "cloudwatch.amazonaws.com"})
+            && list(&s["Action"]).contains(&&json!("kms:GenerateDataKey*"))
+    });
+    assert!(
+        cloudwatch_may_use_key,
+        "alarms cannot publish to the topic without the key"
+    );
+
+    let (_, queue) = only(&template, "AWS::SQS::Queue");
+    assert_eq!(queue["MessageRetentionPeriod"], 1_209_600);
+    assert_eq!(queue["SqsManagedSseEnabled"], true);
+
+    let alarms = of_type(&template, "AWS::CloudWatch::Alarm");
+    assert_eq!(alarms.len(), 2);
+    let errors = alarms
+        .iter()
+        .find(|(_, a)| a["MetricName"] == "Errors")
+        .unwrap()
+        .1;
+    assert_eq!(errors["Namespace"], "AWS/Lambda");
+    assert_eq!(
+        errors["Dimensions"],
+        json!([{"Name": "FunctionName", "Value": {"Ref": "Function"}}])
+    );
+    let backlog = alarms
+        .iter()
+        .find(|(_, a)| a["MetricName"] == "ApproximateNumberOfMessagesVisible")
+        .unwrap()
+        .1;
+    assert_eq!(backlog["Namespace"], "AWS/SQS");
+    assert_eq!(
+        backlog["Dimensions"],
+        json!([{"Name": "QueueName", "Value": get_att("DeadLetterQueue", "QueueName")}])
+    );
+    for (_, alarm) in &alarms {
+        assert_eq!(alarm["AlarmActions"], json!([{"Ref": "FailureTopic"}]));
+    }
+
+    // Exactly the stack's alarms may publish; exactly the stack's rules may dead-letter.
+    let (_, topic_policy) = only(&template, "AWS::SNS::TopicPolicy");
+    let alarm_arns: Vec<Value> = alarms.iter().map(|(id, _)| get_att(id, "Arn")).collect();
+    assert_eq!(
+        topic_policy["PolicyDocument"]["Statement"][0]["Condition"],
+        json!({"ArnEquals": {"aws:SourceArn": alarm_arns}})
+    );
+    let (_, queue_policy) = only(&template, "AWS::SQS::QueuePolicy");
+    let rule_arns: Vec<Value> = of_type(&template, "AWS::Events::Rule")
+        .iter()
+        .map(|(id, _)| get_att(id, "Arn"))
+        .collect();
+    assert_eq!(
+        queue_policy["PolicyDocument"]["Statement"][0]["Condition"],
+        json!({"ArnEquals": {"aws:SourceArn": rule_arns}})
+    );
+}
+
+#[test]
+fn outputs_name_the_function_topic_queue_and_every_rule() {
+    let spec = three_schedules();
+    let template = rendered(&spec);
+    let outputs = template["Outputs"].as_object().unwrap();
+    assert_eq!(outputs["FunctionName"]["Value"], json!({"Ref": "Function"}));
+    assert_eq!(outputs["FunctionArn"]["Value"], get_att("Function", "Arn"));
+    assert_eq!(outputs["TopicArn"]["Value"], json!({"Ref": "FailureTopic"}));
+    assert_eq!(
+        outputs["QueueUrl"]["Value"],
+        json!({"Ref": "DeadLetterQueue"})
+    );
+    for schedule in &spec.schedules {
+        assert_eq!(
+            outputs[&rule_output_key(&schedule.keyword)]["Value"],
+            json!({"Ref": rule_logical_id(&schedule.keyword)})
+        );
+    }
+    assert_eq!(outputs.len(), 4 + spec.schedules.len());
+}
+
+#[test]
+fn code_location_is_a_parameter_without_default() {
+    let template = rendered(&StackSpec::default());
+    for name in [ARTIFACT_BUCKET_PARAMETER, ARTIFACT_KEY_PARAMETER] {
+        let parameter = &template["Parameters"][name];
+        assert_eq!(parameter["Type"], "String");
+        assert!(parameter.get("Default").is_none(), "{name} has no default");
+    }
+    let location = CodeLocation {
+        bucket: "artifacts".into(),
+        key: "snapcycle/abc.zip".into(),
+    };
+    assert_eq!(
+        location.parameter_values(),
+        [
+            (ARTIFACT_BUCKET_PARAMETER, "artifacts"),
+            (ARTIFACT_KEY_PARAMETER, "snapcycle/abc.zip")
+        ]
+    );
+}
+
+#[test]
+fn description_names_snapcycle_and_its_version() {
+    let template = rendered(&StackSpec::default());
+    let description = template["Description"].as_str().unwrap();
+    assert!(
+        description.starts_with(&format!("snapcycle {VERSION}")),
+        "{description}"
+    );
+    assert!(description.len() <= 1024);
+}
+
+#[test]
+fn every_reference_points_at_something_the_template_defines() {
+    let template = rendered(&three_schedules());
+    let defined = |name: &str| {
+        name.starts_with("AWS::")
+            || resources(&template).contains_key(name)
+            || template["Parameters"].get(name).is_some()
+    };
+    fn visit(value: &Value, check: &mut dyn FnMut(&str)) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(name)) = map.get("Ref") {
+                    check(name);
+                }
+                if let Some(att) = map.get("Fn::GetAtt") {
+                    check(att[0].as_str().unwrap());
+                }
+                if let Some(Value::String(text)) = map.get("Fn::Sub") {
+                    for part in text.split("${").skip(1) {
+                        let name = part.split('}').next().unwrap();
+                        check(name.split('.').next().unwrap());
+                    }
+                }
+                map.values().for_each(|v| visit(v, check));
+            }
+            Value::Array(items) => items.iter().for_each(|v| visit(v, check)),
+            _ => {}
+        }
+    }
+    visit(&template, &mut |name| {
+        assert!(defined(name), "reference to undefined {name}")
+    });
+}
+
+#[test]
+fn logical_ids_are_alphanumeric() {
+    let template = rendered(&three_schedules());
+    for id in resources(&template)
+        .keys()
+        .chain(template["Outputs"].as_object().unwrap().keys())
+    {
+        assert!(
+            id.chars().all(|c| c.is_ascii_alphanumeric()) && id.len() <= 255,
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    for spec in [StackSpec::default(), three_schedules()] {
+        let first = render_string(&spec).unwrap();
+        let second = render_string(&spec).unwrap();
+        assert_eq!(first, second);
+        assert!(first.ends_with("}\n") && !first.ends_with("\n\n"));
+        let reparsed: Value = serde_json::from_str(&first).unwrap();
+        assert_eq!(reparsed, rendered(&spec));
+        // Key order is part of the output, not only the values.
+        assert_eq!(
+            serde_json::to_string_pretty(&reparsed).unwrap() + "\n",
+            first
+        );
+    }
+}
