@@ -3,6 +3,8 @@
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
 pub mod faults;
+pub mod inbox;
+pub mod lambda;
 pub mod moto;
 pub mod seed;
 

@@ -1,0 +1,80 @@
+//! The `bootstrap` binary end to end: cargo-lambda's runtime emulator hands it events, it talks to
+//! moto through a counting proxy, and failures arrive in an SQS queue subscribed to the topic.
+
+use snapcycle_testkit::faults::{FaultConfig, FaultProxy};
+use snapcycle_testkit::inbox::Inbox;
+use snapcycle_testkit::lambda::LambdaEmulator;
+use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of};
+use snapcycle_testkit::Moto;
+
+const DAILY: &str = "SnapshotDaily";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bootstrap_runs_events_and_refuses_bad_ones_without_calling_aws() {
+    let moto = Moto::start().unwrap();
+    let sdk = moto.sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let inbox = Inbox::create(&sdk, "snapcycle-failures").await;
+    let good = seed::instance(&ec2, &[(DAILY, "1"), ("Name", "web")], 1).await;
+    let bad = seed::instance(&ec2, &[(DAILY, "-1"), ("Name", "db")], 1).await;
+    keyword_snapshot(&ec2, &good, 0, DAILY, "1", "2026-11-25T00:00:00Z").await;
+    keyword_snapshot(&ec2, &bad, 0, DAILY, "1", "2026-11-25T00:00:00Z").await;
+
+    let proxy = FaultProxy::start(&moto.url(), FaultConfig::default()).await.unwrap();
+    let mut env = moto.env();
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL", proxy.url()));
+    env.push(("SNAPCYCLE_KEYWORDS", "SnapshotHourly,SnapshotDaily".into()));
+    env.push(("SNAPCYCLE_TOPIC_ARN", inbox.topic_arn.clone()));
+    let log = std::env::temp_dir().join(format!("snapcycle-bootstrap-{}.log", std::process::id()));
+    let mut lambda = LambdaEmulator::start(std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap")), &env, &log).unwrap();
+
+    // Events without a usable keyword: a clear error, and not one AWS call.
+    for bad_event in [r#"{}"#, r#"{"SnapshotKeyWord": ""}"#, r#"{"SnapshotKeyWord": 7}"#, r#"{"SnapshotKeyWord": "SnapshotWeekly"}"#] {
+        let out = lambda.invoke(bad_event).await.unwrap();
+        assert_eq!(out.status, 500, "{bad_event}: {:?}", out.body);
+        assert_eq!(out.body["errorType"], "snapcycle.InvalidEvent", "{bad_event}");
+        assert!(out.body["errorMessage"].as_str().unwrap().contains("SnapshotKeyWord"), "{:?}", out.body);
+    }
+    assert_eq!(proxy.stats().total().requests, 0, "bad events made no AWS call");
+    assert!(lambda.function_alive());
+
+    // A real scheduled event: the good instance rotates, the bad one fails and is e-mailed.
+    let event = r#"{"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": "2026-11-26T00:00:00Z"}"#;
+    let out = lambda.invoke(event).await.unwrap();
+    assert_eq!(out.status, 500, "{:?}", out.body);
+    assert_eq!(out.body["errorType"], "snapcycle.RunFailed");
+    let msg = out.body["errorMessage"].as_str().unwrap();
+    assert!(msg.contains("1 failures") && msg.contains("InvalidRetention"), "{msg}");
+    let good_snaps = keyword_snapshots_of(&ec2, &good.volumes[0].1, DAILY).await;
+    assert_eq!(good_snaps.len(), 1, "the good instance rotated to its retention");
+    assert_eq!(keyword_snapshots_of(&ec2, &bad.volumes[0].1, DAILY).await.len(), 1, "nothing of the bad one touched");
+
+    let mail = inbox.messages().await;
+    assert_eq!(mail.len(), 1, "one message per run");
+    assert_eq!(mail[0].subject, "snapcycle SnapshotDaily: 1 failure");
+    assert!(mail[0].body.contains(&format!("instance {}", bad.instance_id)), "{}", mail[0].body);
+    assert!(mail[0].body.contains("the retention \"-1\" is negative"), "{}", mail[0].body);
+
+    // The same scheduled time again (a retry): nothing new is created.
+    ec2.create_tags()
+        .resources(&bad.instance_id)
+        .tags(aws_sdk_ec2::types::Tag::builder().key(DAILY).value("1").build())
+        .send()
+        .await
+        .unwrap();
+    let out = lambda.invoke(event).await.unwrap();
+    assert_eq!(out.status, 200, "{:?}", out.body);
+    let created = out.body["created"].as_array().unwrap();
+    assert_eq!(created.len(), 1, "only the volume of the mended instance: {:?}", out.body);
+    assert_eq!(created[0]["instance_id"], bad.instance_id.as_str());
+    assert_eq!(out.body["scheduled_time"], "2026-11-26T00:00:00Z");
+    assert!(out.body["api_calls"]["DescribeInstances"].as_u64().unwrap() >= 1);
+
+    // A dry run through the event contract.
+    let out = lambda.invoke(r#"{"SnapshotKeyWord": "SnapshotDaily", "DryRun": true}"#).await.unwrap();
+    assert_eq!(out.status, 200, "{:?}", out.body);
+    assert_eq!(out.body["dry_run"], true);
+    let logs = std::fs::read_to_string(&log).unwrap();
+    assert!(logs.lines().any(|l| l.starts_with('{') && l.contains("\"snapshot created\"")), "JSON logs: {logs}");
+}
