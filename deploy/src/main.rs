@@ -57,7 +57,8 @@ fn main() -> ExitCode {
 
 fn init_tracing(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        // Per-volume problems are in the table or the JSON already; -v shows the log lines too.
+        0 => "off",
         1 => "info,aws_config=warn,aws_smithy_runtime=warn",
         _ => "debug",
     };

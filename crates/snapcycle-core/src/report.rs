@@ -161,6 +161,19 @@ impl Report {
         r
     }
 
+    /// Puts every list in a stable order (instance, volume, snapshot): work finishes in any order
+    /// under concurrency, but a report should read the same each time.
+    pub fn sort(&mut self) {
+        self.created.sort_by(|a, b| (&a.instance_id, &a.volume_id).cmp(&(&b.instance_id, &b.volume_id)));
+        self.deleted.sort_by(|a, b| (&a.volume_id, &a.snapshot_id).cmp(&(&b.volume_id, &b.snapshot_id)));
+        self.skipped.sort_by(|a, b| {
+            (&a.instance_id, &a.volume_id, &a.snapshot_id).cmp(&(&b.instance_id, &b.volume_id, &b.snapshot_id))
+        });
+        self.failures.sort_by(|a, b| {
+            (&a.instance_id, &a.volume_id, &a.snapshot_id).cmp(&(&b.instance_id, &b.volume_id, &b.snapshot_id))
+        });
+    }
+
     /// Whether a person must be told.
     pub fn has_failures(&self) -> bool {
         !self.failures.is_empty()

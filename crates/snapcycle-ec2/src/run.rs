@@ -145,6 +145,7 @@ impl Runner {
         let calls = CallCounts::default();
         let mut report = calls.scope(self.run_counted(req, now)).await;
         report.api_calls = calls.snapshot();
+        report.sort();
         report
     }
 

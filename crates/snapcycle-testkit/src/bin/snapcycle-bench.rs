@@ -1,0 +1,168 @@
+//! Benchmark of one scheduled run at fleet scale, against moto's server on loopback.
+//!
+//! Seeds N tagged instances with V volumes and S existing snapshots per volume, then runs the real
+//! `snapcycle run` binary once for the keyword and prints wall time, peak memory (the child's
+//! max RSS from wait4) and API calls per operation against the minimum. Optionally puts the
+//! throttling proxy in between. Figures, not assertions: run it, read it, quote medians.
+//!
+//! Usage: snapcycle-bench [--instances N] [--volumes V] [--snapshots S] [--retention R]
+//!                        [--concurrency C] [--throttle-scale F] [--repeat K]
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use futures::stream::{self, StreamExt};
+use snapcycle_testkit::faults::{FaultConfig, FaultProxy, ThrottleConfig};
+use snapcycle_testkit::seed::{self, Seeded};
+use snapcycle_testkit::Moto;
+
+const KEYWORD: &str = "SnapshotDaily";
+
+struct Args {
+    instances: usize,
+    volumes: usize,
+    snapshots: usize,
+    retention: usize,
+    concurrency: usize,
+    throttle_scale: Option<f64>,
+    repeat: usize,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args { instances: 1000, volumes: 2, snapshots: 3, retention: 3, concurrency: 16, throttle_scale: None, repeat: 1 };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        let num = |v: String| v.parse::<usize>().map_err(|_| format!("{flag}: {v:?} is not a whole number"));
+        match flag.as_str() {
+            "--instances" => a.instances = num(value()?)?,
+            "--volumes" => a.volumes = num(value()?)?,
+            "--snapshots" => a.snapshots = num(value()?)?,
+            "--retention" => a.retention = num(value()?)?,
+            "--concurrency" => a.concurrency = num(value()?)?,
+            "--repeat" => a.repeat = num(value()?)?.max(1),
+            "--throttle-scale" => {
+                let v = value()?;
+                a.throttle_scale = Some(v.parse().map_err(|_| format!("--throttle-scale: {v:?} is not a number"))?);
+            }
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    if !(1..=6).contains(&a.volumes) {
+        return Err("--volumes must be from 1 to 6".into());
+    }
+    Ok(a)
+}
+
+/// Runs `cmd`, waiting with wait4 to read the child's own peak memory.
+fn run_measured(cmd: &mut Command) -> (std::process::ExitStatus, Duration, u64, String) {
+    let out_path = std::env::temp_dir().join(format!("snapcycle-bench-{}.json", std::process::id()));
+    let out = std::fs::File::create(&out_path).unwrap();
+    let start = Instant::now();
+    let child = cmd.stdout(out).spawn().expect("spawn snapcycle");
+    let mut status: libc::c_int = 0;
+    // SAFETY: a zeroed rusage is a valid out-parameter for wait4.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child by pid, with valid pointers to locals.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    assert!(pid > 0, "wait4 failed");
+    let exit = std::os::unix::process::ExitStatusExt::from_raw(status);
+    let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&out_path);
+    (exit, wall, usage.ru_maxrss as u64, stdout)
+}
+
+#[tokio::main]
+async fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("snapcycle-bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    let root = snapcycle_testkit::moto::workspace_root();
+    let snapcycle = root.join("target/debug/snapcycle");
+    if !snapcycle.exists() {
+        eprintln!("snapcycle-bench: build first: cargo build --workspace --all-targets");
+        std::process::exit(2);
+    }
+    let moto = Moto::start().expect("start moto");
+    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
+    let seed_start = Instant::now();
+    let retention = args.retention.to_string();
+    let fleet: Vec<Seeded> = stream::iter(0..args.instances)
+        .map(|i| {
+            let (ec2, retention) = (ec2.clone(), retention.clone());
+            async move {
+                let name = format!("host-{i:05}");
+                let s = seed::instance(&ec2, &[("Name", &name), (KEYWORD, &retention)], args.volumes).await;
+                for v in 0..args.volumes {
+                    for d in 0..args.snapshots {
+                        seed::keyword_snapshot(&ec2, &s, v, KEYWORD, &retention, &format!("2026-11-{:02}T00:00:00Z", 10 + d)).await;
+                    }
+                }
+                s
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let volumes = fleet.iter().map(|s| s.volumes.len()).sum::<usize>();
+    println!(
+        "seeded {} instances, {volumes} volumes, {} snapshots in {:.1}s",
+        fleet.len(),
+        volumes * args.snapshots,
+        seed_start.elapsed().as_secs_f64()
+    );
+
+    let proxy = match args.throttle_scale {
+        Some(scale) => {
+            let cfg = FaultConfig { throttle: Some(ThrottleConfig::ec2().scaled(scale)), ..FaultConfig::default() };
+            Some(FaultProxy::start(&moto.url(), cfg).await.expect("start proxy"))
+        }
+        None => None,
+    };
+    let endpoint = proxy.as_ref().map(|p| p.url()).unwrap_or_else(|| moto.url());
+    let mut walls = Vec::new();
+    for round in 0..args.repeat {
+        // Each round is a new scheduled time, so each one creates and rotates in full.
+        let scheduled = format!("2026-11-{:02}T00:00:00Z", 20 + round);
+        let mut cmd = Command::new(&snapcycle);
+        cmd.args(["run", "--keyword", KEYWORD, "--output", "json", "--scheduled-time", &scheduled])
+            .args(["--max-concurrency", &args.concurrency.to_string()])
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "bench")
+            .env("AWS_SECRET_ACCESS_KEY", "bench")
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        let (status, wall, maxrss_kb, stdout) = run_measured(&mut cmd);
+        let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_default();
+        let created = report["created"].as_array().map_or(0, Vec::len);
+        let deleted = report["deleted"].as_array().map_or(0, Vec::len);
+        let failures = report["failures"].as_array().map_or(0, Vec::len);
+        let calls = report["api_calls"].as_object().cloned().unwrap_or_default();
+        let total: u64 = calls.values().filter_map(|v| v.as_u64()).sum();
+        // Snapshots there at the start of the round: the seeded ones, then what rotation kept.
+        let existing = volumes * if round == 0 { args.snapshots } else { args.retention };
+        let pages = args.instances.div_ceil(1000).max(1) + existing.max(1).div_ceil(1000);
+        let minimum = (created + deleted + pages) as u64;
+        println!(
+            "round {round}: exit {:?}, wall {:.2}s, peak RSS {:.1} MiB, created {created}, deleted {deleted}, failures {failures}",
+            status.code(),
+            wall.as_secs_f64(),
+            maxrss_kb as f64 / 1024.0
+        );
+        println!("  API calls {total} vs minimum {minimum} (creations + deletions + pages) = {:+.2}%", (total as f64 / minimum as f64 - 1.0) * 100.0);
+        for (op, n) in &calls {
+            println!("    {op:<18} {n}");
+        }
+        if let Some(p) = &proxy {
+            println!("  proxy:\n{}", p.stats());
+        }
+        walls.push(wall.as_secs_f64());
+    }
+    walls.sort_by(f64::total_cmp);
+    println!("median wall over {} rounds: {:.2}s", walls.len(), walls[walls.len() / 2]);
+}

@@ -1,0 +1,85 @@
+//! `snapcycle run` as a person runs it: the real binary against moto.
+
+use std::process::{Command, Output};
+
+use snapcycle_testkit::faults::{FaultConfig, FaultProxy};
+use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of};
+use snapcycle_testkit::Moto;
+
+const DAILY: &str = "SnapshotDaily";
+
+fn snapcycle(endpoint: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_snapcycle"))
+        .args(args)
+        .env_clear()
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_prints_a_table_then_json_and_exits_by_outcome() {
+    let moto = Moto::start().unwrap();
+    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
+    let web = seed::instance(&ec2, &[(DAILY, "2"), ("Name", "web")], 2).await;
+    for day in 22..25 {
+        keyword_snapshot(&ec2, &web, 0, DAILY, "2", &format!("2026-11-{day}T00:00:00Z")).await;
+    }
+
+    let dry = snapcycle(&moto.url(), &["run", "--keyword", DAILY, "--dry-run", "--scheduled-time", "2026-11-26T00:00:00Z"]);
+    let (out, err) = text(&dry);
+    assert_eq!(dry.status.code(), Some(0), "{out}{err}");
+    assert!(out.starts_with("DRY RUN: SnapshotDaily run 2026-11-26T00:00:00Z: 1 instances, 2 volumes"), "{out}");
+    assert!(out.contains("would create") && out.contains("would delete"), "{out}");
+    assert_eq!(keyword_snapshots_of(&ec2, &web.volumes[0].1, DAILY).await.len(), 3, "a dry run changes nothing");
+
+    let real = snapcycle(&moto.url(), &["run", "--keyword", DAILY, "--scheduled-time", "2026-11-26T00:00:00Z"]);
+    let (out, err) = text(&real);
+    assert_eq!(real.status.code(), Some(0), "{out}{err}");
+    assert!(out.contains("INSTANCE") && out.contains(&web.instance_id) && out.contains("created"), "{out}");
+    assert!(out.contains("2 created, 2 deleted, 0 skipped, 0 failed"), "{out}");
+
+    let again = snapcycle(&moto.url(), &["run", "--keyword", DAILY, "--scheduled-time", "2026-11-26T00:00:00Z", "--output", "json"]);
+    let (out, err) = text(&again);
+    assert_eq!(again.status.code(), Some(0), "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["created"].as_array().unwrap().len(), 0);
+    assert_eq!(report["skipped"].as_array().unwrap().len(), 2);
+    assert_eq!(report["keyword"], DAILY);
+
+    seed::instance(&ec2, &[(DAILY, "3.5")], 1).await;
+    let failed = snapcycle(&moto.url(), &["run", "--keyword", DAILY]);
+    let (out, err) = text(&failed);
+    assert_eq!(failed.status.code(), Some(1), "{out}{err}");
+    assert!(out.contains("FAILED") && out.contains("InvalidRetention"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_usage_exits_2_before_any_aws_call() {
+    let moto = Moto::start().unwrap();
+    let proxy = FaultProxy::start(&moto.url(), FaultConfig::default()).await.unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["run", "--keyword", ""], "empty"),
+        (&["run", "--keyword", "aws:backup"], "reserved"),
+        (&["run", "--keyword", DAILY, "--scheduled-time", "tomorrow"], "RFC 3339"),
+        (&["run", "--keyword", DAILY, "--max-concurrency", "0"], "--max-concurrency"),
+        (&["run", "--keyword", DAILY, "--keywords", "SnapshotHourly"], "not one of this stack's schedules"),
+        (&["run", "--keyword", DAILY, "--output", "yaml"], "invalid value 'yaml'"),
+        (&["run"], "--keyword"),
+    ];
+    for (args, want) in cases {
+        let o = snapcycle(&proxy.url(), args);
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {out}{err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+    assert_eq!(proxy.stats().total().requests, 0);
+}
