@@ -44,6 +44,103 @@ impl Global {
 pub(crate) enum Command {
     /// Run the snapshot job for one keyword now, exactly as the scheduled Lambda does.
     Run(RunArgs),
+    /// Print the stack's CloudFormation template (deterministic JSON).
+    Render(RenderArgs),
+    /// Build, upload and apply the stack through a change set.
+    Deploy(DeployArgs),
+    /// Delete the stack; snapshots are kept.
+    Destroy(DestroyArgs),
+    /// Show the stack's state, its schedules as deployed and the function's configuration.
+    Status(StatusArgs),
+    /// Show each schedule's next fire times (no AWS call).
+    Schedules(SchedulesArgs),
+    /// Play the deployed schedules forward on an emulator, invoking the real function locally.
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SimulateArgs {
+    /// CloudFormation stack name.
+    #[arg(long, default_value = DEFAULT_STACK)]
+    pub(crate) stack_name: String,
+    /// Window length in hours (added to --days).
+    #[arg(long)]
+    pub(crate) hours: Option<u32>,
+    /// Window length in days (default: 1 day when neither is given).
+    #[arg(long)]
+    pub(crate) days: Option<u32>,
+    /// Start of the window (RFC 3339; default now).
+    #[arg(long)]
+    pub(crate) from: Option<String>,
+    /// The function binary (default: `bootstrap` next to this executable).
+    #[arg(long)]
+    pub(crate) bootstrap: Option<std::path::PathBuf>,
+    /// The cargo-lambda executable (default: PATH, then the project's .venv).
+    #[arg(long)]
+    pub(crate) cargo_lambda: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SchedulesArgs {
+    /// A schedule as KEYWORD=EXPRESSION; repeatable (default: the stack's two defaults).
+    #[arg(long = "schedule", value_name = "KEYWORD=EXPRESSION")]
+    pub(crate) schedules: Vec<String>,
+    /// How many fire times to show per schedule.
+    #[arg(long, default_value_t = 5)]
+    pub(crate) next: usize,
+    /// Start after this time (RFC 3339; default now).
+    #[arg(long)]
+    pub(crate) from: Option<String>,
+    /// Also show each time in this IANA time zone, e.g. Asia/Shanghai.
+    #[arg(long)]
+    pub(crate) tz: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub(crate) output: Output,
+}
+
+/// The stack's name.
+const DEFAULT_STACK: &str = "snapcycle";
+
+#[derive(Debug, Args)]
+pub(crate) struct RenderArgs {
+    /// Write the template here instead of standard output.
+    #[arg(short, long)]
+    pub(crate) output: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub(crate) stack: crate::stack_args::StackArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeployArgs {
+    /// CloudFormation stack name.
+    #[arg(long, default_value = DEFAULT_STACK)]
+    pub(crate) stack_name: String,
+    #[command(flatten)]
+    pub(crate) stack: crate::stack_args::StackArgs,
+    /// Use this Lambda zip instead of building one with cargo-lambda.
+    #[arg(long, value_name = "ZIP")]
+    pub(crate) artifact: Option<std::path::PathBuf>,
+    /// Execute the change set without asking.
+    #[arg(long)]
+    pub(crate) yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DestroyArgs {
+    /// CloudFormation stack name.
+    #[arg(long, default_value = DEFAULT_STACK)]
+    pub(crate) stack_name: String,
+    /// Delete without asking.
+    #[arg(long)]
+    pub(crate) yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// CloudFormation stack name.
+    #[arg(long, default_value = DEFAULT_STACK)]
+    pub(crate) stack_name: String,
 }
 
 /// How to print a result.

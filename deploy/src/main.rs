@@ -7,8 +7,15 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod aws;
 mod cli;
+mod deploy;
+mod render;
 mod run;
+mod schedules;
+mod simulate;
+mod stack_args;
+mod status;
 
 use cli::{Cli, Command};
 
@@ -43,6 +50,12 @@ fn main() -> ExitCode {
     let result = rt.block_on(async {
         match cli.command {
             Command::Run(args) => run::run(&cli.global, args).await,
+            Command::Render(args) => render::render(args),
+            Command::Deploy(args) => deploy::deploy(&cli.global, args).await,
+            Command::Destroy(args) => deploy::destroy(&cli.global, args).await,
+            Command::Status(args) => deploy::status(&cli.global, args).await,
+            Command::Schedules(args) => schedules::schedules(args, chrono::Utc::now()),
+            Command::Simulate(args) => simulate::simulate(&cli.global, args, chrono::Utc::now()).await,
         }
     });
     match result {

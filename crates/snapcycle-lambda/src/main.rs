@@ -16,12 +16,28 @@ enum HandlerError {
     #[error("invalid event: {0}")]
     InvalidEvent(#[from] EventError),
     /// The run finished with failures; they were e-mailed (or the e-mail failed, see the logs).
-    #[error("{} failures in the {} run {}: {}", .0.failures.len(), .0.keyword, .0.scheduled_time, first_failure(.0))]
+    #[error("{}", summary(.0))]
     RunFailed(Box<Report>),
 }
 
-fn first_failure(r: &Report) -> String {
-    r.failures.first().map(|f| format!("{} {}", f.code, f.message)).unwrap_or_default()
+/// One line for the invocation's error: the counts (the report itself is not returned on error)
+/// and the first failure.
+fn summary(r: &Report) -> String {
+    let n = r.failures.len();
+    let first = r.failures.first().map(|f| {
+        let at = f.volume_id.as_deref().or(f.instance_id.as_deref()).unwrap_or("the run");
+        format!("{} at {at}: {}", f.code, f.message)
+    });
+    format!(
+        "{n} {} in the {} run {} ({} created, {} deleted, {} skipped); first: {}",
+        if n == 1 { "failure" } else { "failures" },
+        r.keyword,
+        r.scheduled_time,
+        r.created.len(),
+        r.deleted.len(),
+        r.skipped.len(),
+        first.unwrap_or_default()
+    )
 }
 
 impl From<HandlerError> for Diagnostic {

@@ -3,7 +3,6 @@
 
 use snapcycle_testkit::faults::{FaultConfig, FaultProxy};
 use snapcycle_testkit::inbox::Inbox;
-use snapcycle_testkit::lambda::LambdaEmulator;
 use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of};
 use snapcycle_testkit::Moto;
 
@@ -27,7 +26,7 @@ async fn bootstrap_runs_events_and_refuses_bad_ones_without_calling_aws() {
     env.push(("SNAPCYCLE_KEYWORDS", "SnapshotHourly,SnapshotDaily".into()));
     env.push(("SNAPCYCLE_TOPIC_ARN", inbox.topic_arn.clone()));
     let log = std::env::temp_dir().join(format!("snapcycle-bootstrap-{}.log", std::process::id()));
-    let mut lambda = LambdaEmulator::start(std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap")), &env, &log).unwrap();
+    let mut lambda = snapcycle_testkit::lambda::start(std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap")), &env, &log).unwrap();
 
     // Events without a usable keyword: a clear error, and not one AWS call.
     for bad_event in [r#"{}"#, r#"{"SnapshotKeyWord": ""}"#, r#"{"SnapshotKeyWord": 7}"#, r#"{"SnapshotKeyWord": "SnapshotWeekly"}"#] {
@@ -45,7 +44,7 @@ async fn bootstrap_runs_events_and_refuses_bad_ones_without_calling_aws() {
     assert_eq!(out.status, 500, "{:?}", out.body);
     assert_eq!(out.body["errorType"], "snapcycle.RunFailed");
     let msg = out.body["errorMessage"].as_str().unwrap();
-    assert!(msg.contains("1 failures") && msg.contains("InvalidRetention"), "{msg}");
+    assert!(msg.starts_with("1 failure in the SnapshotDaily run 2026-11-26T00:00:00Z (1 created, 1 deleted, 0 skipped); first: InvalidRetention at i-"), "{msg}");
     let good_snaps = keyword_snapshots_of(&ec2, &good.volumes[0].1, DAILY).await;
     assert_eq!(good_snaps.len(), 1, "the good instance rotated to its retention");
     assert_eq!(keyword_snapshots_of(&ec2, &bad.volumes[0].1, DAILY).await.len(), 1, "nothing of the bad one touched");

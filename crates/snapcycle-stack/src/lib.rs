@@ -6,12 +6,22 @@
 //! Everything here is pure: no AWS calls, no clock, no environment, no files. The same spec always
 //! renders byte-for-byte the same template, which is what `templates/snapcycle.json` holds.
 //!
+//! Keywords and schedule expressions are checked with `snapcycle-core`'s rules ([`Keyword`],
+//! [`ScheduleExpression`]), the same ones the function applies, when a [`Schedule`] is built; the
+//! tag keys and event fields the template names come from core too, so the stack and the function
+//! cannot disagree about them.
+//!
 //! The Lambda's code location is *not* part of the spec: the template declares the parameters
 //! [`ARTIFACT_BUCKET_PARAMETER`] and [`ARTIFACT_KEY_PARAMETER`] without defaults, and the deploy
 //! command passes [`CodeLocation::parameter_values`]. So the checked-in template does not change
 //! with every build's artifact hash, and a code-only update is a parameter change.
 
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
+
+use std::fmt;
+use std::str::FromStr;
+
+use snapcycle_core::{Keyword, KeywordError, ScheduleError, ScheduleExpression};
 
 pub mod cfn;
 pub mod iam;
@@ -30,14 +40,6 @@ pub const ARTIFACT_BUCKET_PARAMETER: &str = "ArtifactBucket";
 /// Template parameter holding the S3 key of the Lambda zip.
 pub const ARTIFACT_KEY_PARAMETER: &str = "ArtifactKey";
 
-/// The tag the function puts on every snapshot it creates, naming the schedule keyword it was made
-/// for. IAM only lets the function create snapshots carrying it and delete snapshots still
-/// carrying it (together with the keyword tag itself), so this must match the function's marker.
-pub const KEYWORD_TAG_KEY: &str = "snapcycle:keyword";
-
-/// Tag keys under this prefix belong to snapcycle and cannot be schedule keywords.
-pub const RESERVED_TAG_PREFIX: &str = "snapcycle:";
-
 /// Suffix of the function's physical name, `${AWS::StackName}-snapshots`.
 pub const FUNCTION_NAME_SUFFIX: &str = "-snapshots";
 
@@ -52,12 +54,6 @@ pub const ENV_KEYWORDS: &str = "SNAPCYCLE_KEYWORDS";
 /// Environment variable with the function's bound on concurrent EC2 calls.
 pub const ENV_MAX_CONCURRENCY: &str = "SNAPCYCLE_MAX_CONCURRENCY";
 
-/// Field of the scheduled event's input naming the keyword (the classic lab's spelling).
-pub const INPUT_KEYWORD_FIELD: &str = "SnapshotKeyWord";
-/// Field of the scheduled event's input holding the schedule's own `time`, so a retried or
-/// duplicated delivery of the same run is recognised as such.
-pub const INPUT_SCHEDULED_TIME_FIELD: &str = "ScheduledTime";
-
 /// Output key: the function's physical name.
 pub const OUTPUT_FUNCTION_NAME: &str = "FunctionName";
 /// Output key: the function's ARN.
@@ -67,28 +63,88 @@ pub const OUTPUT_TOPIC_ARN: &str = "TopicArn";
 /// Output key: the dead-letter queue's URL.
 pub const OUTPUT_QUEUE_URL: &str = "QueueUrl";
 
+/// The longest a Lambda invocation may run, in seconds; also the default timeout when every
+/// schedule's interval is at least this long.
+pub const MAX_TIMEOUT_SECONDS: u32 = 900;
+
 /// The retention periods CloudWatch Logs accepts, in days.
 pub const LOG_RETENTION_DAYS: [u32; 22] = [
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
     3288, 3653,
 ];
 
-/// One schedule: a keyword (the tag key instances opt in with) and when it runs.
+/// One schedule: a keyword (the tag key instances opt in with) and when it runs. Both parts are
+/// parsed with `snapcycle-core`'s rules, so a `Schedule` is always one EventBridge and EC2 accept.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Schedule {
     /// The tag key, such as `SnapshotDaily`.
-    pub keyword: String,
-    /// An EventBridge schedule expression, `rate(...)` or `cron(...)`, already validated.
-    pub expression: String,
+    pub keyword: Keyword,
+    /// When the rule fires; rendered in its canonical text (`Display`).
+    pub expression: ScheduleExpression,
 }
 
 impl Schedule {
-    /// A schedule for `keyword` at `expression`.
-    pub fn new(keyword: impl Into<String>, expression: impl Into<String>) -> Self {
-        Self {
-            keyword: keyword.into(),
-            expression: expression.into(),
-        }
+    /// Parses a schedule for `keyword` at `expression` (`rate(...)` or six-field `cron(...)`).
+    /// The error names the keyword and keeps core's [`KeywordError`] or [`ScheduleError`] (which
+    /// names the field at fault) as its source.
+    pub fn new(keyword: &str, expression: &str) -> Result<Self, StackError> {
+        let keyword = Keyword::new(keyword).map_err(|source| StackError::InvalidKeyword {
+            keyword: keyword.to_owned(),
+            source,
+        })?;
+        let expression = expression
+            .parse()
+            .map_err(|source| StackError::InvalidExpression {
+                keyword: keyword.as_str().to_owned(),
+                source,
+            })?;
+        Ok(Self {
+            keyword,
+            expression,
+        })
+    }
+
+    /// The shortest time between two fires, in whole seconds; `None` when the schedule fires at
+    /// most once (a cron limited to one time), which then bounds nothing.
+    pub fn min_interval_seconds(&self) -> Option<u64> {
+        self.expression
+            .min_interval()
+            .and_then(|gap| u64::try_from(gap.num_seconds()).ok())
+    }
+}
+
+/// Parses `KEYWORD=EXPRESSION`, the form of `snapcycle --schedule`, as in
+/// `SnapshotDaily=cron(0 0 * * ? *)`. The text is split at its last `=`: a keyword may contain
+/// `=` but no schedule expression does. Nothing is trimmed; surrounding spaces are refused as
+/// [`Schedule::new`] refuses them.
+impl FromStr for Schedule {
+    type Err = StackError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (keyword, expression) = text
+            .rsplit_once('=')
+            .ok_or_else(|| StackError::MalformedSchedule(text.to_owned()))?;
+        Self::new(keyword, expression)
+    }
+}
+
+/// Writes `KEYWORD=EXPRESSION`, which [`Schedule::from_str`] reads back.
+impl fmt::Display for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.keyword, self.expression)
+    }
+}
+
+/// The function timeout to use for `schedules`: [`MAX_TIMEOUT_SECONDS`], or the shortest interval
+/// between two fires of any schedule if that is shorter, so a run ends before the next is due
+/// (`rate(5 minutes)` gives 300). Schedules that fire at most once do not count; with none
+/// left, the result is [`MAX_TIMEOUT_SECONDS`].
+pub fn default_timeout(schedules: &[Schedule]) -> u32 {
+    match stack::shortest_interval(schedules) {
+        Some((_, seconds)) => u32::try_from(seconds)
+            .unwrap_or(u32::MAX)
+            .min(MAX_TIMEOUT_SECONDS),
+        None => MAX_TIMEOUT_SECONDS,
     }
 }
 
@@ -109,6 +165,26 @@ impl Architecture {
             Self::Arm64 => "arm64",
             Self::X86_64 => "x86_64",
         }
+    }
+}
+
+/// Reads the name Lambda uses, `arm64` or `x86_64` (exactly; no aliases).
+impl FromStr for Architecture {
+    type Err = StackError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "arm64" => Ok(Self::Arm64),
+            "x86_64" => Ok(Self::X86_64),
+            _ => Err(StackError::UnknownArchitecture(text.to_owned())),
+        }
+    }
+}
+
+/// Writes the name Lambda uses.
+impl fmt::Display for Architecture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_lambda_str())
     }
 }
 
@@ -142,31 +218,65 @@ pub struct StackSpec {
     pub arch: Architecture,
     /// The function's memory in MB (128 to 10240).
     pub memory_mb: u32,
-    /// Longest run of one invocation in seconds (1 to 900); the caller keeps it at or below the
-    /// shortest schedule interval so a run ends before the next one is due.
+    /// Longest run of one invocation in seconds: 1 to [`MAX_TIMEOUT_SECONDS`] and at most the
+    /// shortest schedule's interval, so a run ends before the next one is due.
+    /// [`default_timeout`] picks the longest allowed value.
     pub timeout_seconds: u32,
     /// How long the function's logs are kept; one of [`LOG_RETENTION_DAYS`].
     pub log_retention_days: u32,
-    /// The function's bound on concurrent EC2 calls (1 to 1000).
+    /// The function's bound on concurrent EC2 calls (1 to 256, what the function accepts).
     pub max_concurrency: u32,
 }
 
-impl Default for StackSpec {
-    /// The classic lab's two schedules on a small Graviton function: an hourly rate (3600 s) is
-    /// longer than the 900 s timeout, so runs never overlap.
-    fn default() -> Self {
+impl StackSpec {
+    /// A spec for `schedules` with every other choice at its default: no recipients, a 128 MB
+    /// Graviton function, 30 days of logs, 16 concurrent EC2 calls, and the timeout
+    /// [`default_timeout`] picks for these schedules. Override fields with struct update syntax.
+    ///
+    /// ```
+    /// use snapcycle_stack::{render_string, Schedule, StackSpec};
+    ///
+    /// // What `snapcycle render --schedule ... --email ... --arch x86_64` does.
+    /// let flags = ["SnapshotFast=rate(5 minutes)", "SnapshotDaily=cron(0 0 * * ? *)"];
+    /// let schedules = flags
+    ///     .iter()
+    ///     .map(|flag| flag.parse())
+    ///     .collect::<Result<Vec<Schedule>, _>>()?;
+    /// let spec = StackSpec {
+    ///     emails: vec!["ops@example.com".to_owned()],
+    ///     arch: "x86_64".parse()?,
+    ///     ..StackSpec::for_schedules(schedules)
+    /// };
+    /// assert_eq!(spec.timeout_seconds, 300);
+    /// let template = render_string(&spec)?;
+    /// # assert!(template.contains("rate(5 minutes)"));
+    /// # Ok::<(), snapcycle_stack::StackError>(())
+    /// ```
+    pub fn for_schedules(schedules: Vec<Schedule>) -> Self {
         Self {
-            schedules: vec![
-                Schedule::new("SnapshotHourly", "rate(1 hour)"),
-                Schedule::new("SnapshotDaily", "cron(0 0 * * ? *)"),
-            ],
+            timeout_seconds: default_timeout(&schedules),
+            schedules,
             emails: Vec::new(),
             arch: Architecture::Arm64,
             memory_mb: 128,
-            timeout_seconds: 900,
             log_retention_days: 30,
             max_concurrency: 16,
         }
+    }
+}
+
+impl Default for StackSpec {
+    /// The classic lab's two schedules, `SnapshotHourly` at `rate(1 hour)` and `SnapshotDaily` at
+    /// `cron(0 0 * * ? *)`, with [`StackSpec::for_schedules`]'s defaults: the hourly interval is
+    /// longer than 900 s, so the timeout is 900.
+    fn default() -> Self {
+        let classic = |keyword, expression| {
+            Schedule::new(keyword, expression).expect("the classic schedules are valid")
+        };
+        Self::for_schedules(vec![
+            classic("SnapshotHourly", "rate(1 hour)"),
+            classic("SnapshotDaily", "cron(0 0 * * ? *)"),
+        ])
     }
 }
 
@@ -177,24 +287,30 @@ pub enum StackError {
     /// A stack without schedules would never run.
     #[error("the stack needs at least one schedule")]
     NoSchedules,
-    /// The keyword cannot be an EC2 tag key, or is reserved.
-    #[error("schedule keyword {keyword:?} cannot be used: {reason}")]
+    /// `--schedule` text without the `=` between keyword and expression.
+    #[error("schedule {0:?} is not KEYWORD=EXPRESSION, such as SnapshotDaily=cron(0 0 * * ? *)")]
+    MalformedSchedule(String),
+    /// The keyword cannot be an EC2 tag key, or is reserved; the source says why.
+    #[error("schedule keyword {keyword:?} cannot be used")]
     InvalidKeyword {
         /// The keyword as given.
         keyword: String,
-        /// What is wrong with it.
-        reason: &'static str,
+        /// Core's reason.
+        #[source]
+        source: KeywordError,
     },
     /// Two schedules share a keyword.
     #[error("schedule keyword {0:?} is listed more than once")]
     DuplicateKeyword(String),
-    /// The expression is not an EventBridge schedule expression.
-    #[error("schedule {keyword:?} has expression {expression:?}, which is neither rate(...) nor cron(...)")]
+    /// The expression is not one EventBridge accepts; the source quotes it and names the field
+    /// at fault.
+    #[error("schedule {keyword:?} has an expression EventBridge would refuse")]
     InvalidExpression {
         /// The schedule's keyword.
         keyword: String,
-        /// The expression as given.
-        expression: String,
+        /// Core's reason, holding the expression as given.
+        #[source]
+        source: ScheduleError,
     },
     /// Two different keywords derive the same CloudFormation logical id.
     #[error("schedule keywords {first:?} and {second:?} both map to the CloudFormation logical id {logical_id}; rename one")]
@@ -224,12 +340,45 @@ pub enum StackError {
         /// The largest accepted value.
         max: u32,
     },
+    /// The timeout is longer than a schedule's shortest interval: a run could still be going when
+    /// the next one is due. Names the schedule with the shortest interval.
+    #[error(
+        "timeout_seconds is {timeout_seconds}, but schedule {keyword:?} ({expression}) can fire \
+         again after {}; a run must end before the next is due, so use at most \
+         {interval_seconds}",
+        describe_seconds(*interval_seconds)
+    )]
+    TimeoutExceedsInterval {
+        /// The timeout given.
+        timeout_seconds: u32,
+        /// The schedule with the shortest interval.
+        keyword: String,
+        /// Its expression, in canonical form.
+        expression: String,
+        /// Its shortest interval between two fires, in seconds.
+        interval_seconds: u64,
+    },
     /// CloudWatch Logs only accepts certain retention periods.
     #[error("log retention of {0} days is not one CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)")]
     InvalidLogRetention(u32),
+    /// Not a Lambda architecture name.
+    #[error("{0:?} is not a Lambda architecture; use arm64 or x86_64")]
+    UnknownArchitecture(String),
     /// Two resources were given one logical id; a bug in this crate, reported rather than hidden.
     #[error("logical id {0} is used twice in the template")]
     DuplicateLogicalId(String),
+}
+
+/// `300` as `5 minutes (300 s)`: the unit a person would write, with the exact seconds.
+fn describe_seconds(seconds: u64) -> String {
+    let (count, unit) = match seconds {
+        s if s > 0 && s % 86_400 == 0 => (s / 86_400, "day"),
+        s if s > 0 && s % 3_600 == 0 => (s / 3_600, "hour"),
+        s if s > 0 && s % 60 == 0 => (s / 60, "minute"),
+        s => return format!("{s} s"),
+    };
+    let plural = if count == 1 { "" } else { "s" };
+    format!("{count} {unit}{plural} ({seconds} s)")
 }
 
 impl StackSpec {

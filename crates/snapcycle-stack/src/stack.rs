@@ -2,6 +2,9 @@
 
 use std::collections::HashMap;
 
+use snapcycle_core::event::{FIELD_KEYWORD, FIELD_SCHEDULED_TIME};
+use snapcycle_core::tags::TAG_KEYWORD;
+
 use crate::cfn::{DeletionPolicy, Expr, OrderedMap, Output, Parameter, ResourceDecl, Template};
 use crate::iam::{Condition, Operator, PolicyDocument, Principal, Statement};
 use crate::ids;
@@ -12,10 +15,10 @@ use crate::resources::{
     TargetDeadLetterConfig, Topic, TopicPolicy,
 };
 use crate::{
-    StackError, StackSpec, ARTIFACT_BUCKET_PARAMETER, ARTIFACT_KEY_PARAMETER, ENV_KEYWORDS,
-    ENV_MAX_CONCURRENCY, ENV_TOPIC_ARN, FUNCTION_NAME_SUFFIX, INPUT_KEYWORD_FIELD,
-    INPUT_SCHEDULED_TIME_FIELD, KEYWORD_TAG_KEY, LOG_RETENTION_DAYS, OUTPUT_FUNCTION_ARN,
-    OUTPUT_FUNCTION_NAME, OUTPUT_QUEUE_URL, OUTPUT_TOPIC_ARN, RESERVED_TAG_PREFIX, VERSION,
+    Schedule, StackError, StackSpec, ARTIFACT_BUCKET_PARAMETER, ARTIFACT_KEY_PARAMETER,
+    ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_TOPIC_ARN, FUNCTION_NAME_SUFFIX, LOG_RETENTION_DAYS,
+    MAX_TIMEOUT_SECONDS, OUTPUT_FUNCTION_ARN, OUTPUT_FUNCTION_NAME, OUTPUT_QUEUE_URL,
+    OUTPUT_TOPIC_ARN, VERSION,
 };
 
 // Fixed logical ids. None starts with "Schedule" or "EmailSubscription", the prefixes of the
@@ -52,18 +55,19 @@ const MAX_EVENT_AGE_SECONDS: u32 = 21_600;
 /// Alarm period: a failure is e-mailed within minutes, and a burst of errors is one e-mail.
 const ALARM_PERIOD_SECONDS: u32 = 300;
 
-/// What an EC2 tag key may contain besides letters and digits (EC2's documented set).
-const TAG_KEY_PUNCTUATION: &[char] = &[' ', '+', '-', '=', '.', '_', ':', '/', '@'];
+/// The most concurrent EC2 calls the function accepts in `SNAPCYCLE_MAX_CONCURRENCY`; a larger
+/// value would deploy a function that refuses to start.
+const MAX_CONCURRENCY: u32 = 256;
 
 pub(crate) fn validate(spec: &StackSpec) -> Result<(), StackError> {
     if spec.schedules.is_empty() {
         return Err(StackError::NoSchedules);
     }
+    // Keywords and expressions were parsed when each `Schedule` was built; what is left are the
+    // rules about the list as a whole.
     let mut by_logical_id: HashMap<String, &str> = HashMap::new();
     for schedule in &spec.schedules {
         let keyword = schedule.keyword.as_str();
-        validate_keyword(keyword)?;
-        validate_expression(keyword, &schedule.expression)?;
         let logical_id = ids::logical_id_for_keyword(keyword);
         if let Some(first) = by_logical_id.insert(logical_id.clone(), keyword) {
             return Err(if first == keyword {
@@ -86,53 +90,36 @@ pub(crate) fn validate(spec: &StackSpec) -> Result<(), StackError> {
         seen_emails.push(email);
     }
     in_range("memory_mb", spec.memory_mb, 128, 10_240)?;
-    in_range("timeout_seconds", spec.timeout_seconds, 1, 900)?;
-    in_range("max_concurrency", spec.max_concurrency, 1, 1_000)?;
+    in_range(
+        "timeout_seconds",
+        spec.timeout_seconds,
+        1,
+        MAX_TIMEOUT_SECONDS,
+    )?;
+    if let Some((schedule, interval_seconds)) = shortest_interval(&spec.schedules) {
+        if u64::from(spec.timeout_seconds) > interval_seconds {
+            return Err(StackError::TimeoutExceedsInterval {
+                timeout_seconds: spec.timeout_seconds,
+                keyword: schedule.keyword.as_str().to_owned(),
+                expression: schedule.expression.to_string(),
+                interval_seconds,
+            });
+        }
+    }
+    in_range("max_concurrency", spec.max_concurrency, 1, MAX_CONCURRENCY)?;
     if !LOG_RETENTION_DAYS.contains(&spec.log_retention_days) {
         return Err(StackError::InvalidLogRetention(spec.log_retention_days));
     }
     Ok(())
 }
 
-fn validate_keyword(keyword: &str) -> Result<(), StackError> {
-    let invalid = |reason| {
-        Err(StackError::InvalidKeyword {
-            keyword: keyword.to_owned(),
-            reason,
-        })
-    };
-    if keyword.is_empty() {
-        return invalid("it is empty");
-    }
-    if keyword.chars().count() > 128 {
-        return invalid("EC2 tag keys are at most 128 characters");
-    }
-    if keyword.to_ascii_lowercase().starts_with("aws:") {
-        return invalid("tag keys starting with aws: are reserved by AWS");
-    }
-    if keyword.starts_with(RESERVED_TAG_PREFIX) {
-        return invalid("tag keys starting with snapcycle: are snapcycle's own");
-    }
-    if !keyword
-        .chars()
-        .all(|c| c.is_alphanumeric() || TAG_KEY_PUNCTUATION.contains(&c))
-    {
-        return invalid("EC2 tag keys may only hold letters, digits, spaces and + - = . _ : / @");
-    }
-    Ok(())
-}
-
-fn validate_expression(keyword: &str, expression: &str) -> Result<(), StackError> {
-    let shaped = (expression.starts_with("rate(") || expression.starts_with("cron("))
-        && expression.ends_with(')');
-    if shaped {
-        Ok(())
-    } else {
-        Err(StackError::InvalidExpression {
-            keyword: keyword.to_owned(),
-            expression: expression.to_owned(),
-        })
-    }
+/// The schedule that can fire again soonest, with that interval in seconds (the first such
+/// schedule on a tie); `None` when every schedule fires at most once.
+pub(crate) fn shortest_interval(schedules: &[Schedule]) -> Option<(&Schedule, u64)> {
+    schedules
+        .iter()
+        .filter_map(|s| Some((s, s.min_interval_seconds()?)))
+        .min_by_key(|&(_, seconds)| seconds)
 }
 
 fn validate_email(email: &str) -> Result<(), StackError> {
@@ -313,7 +300,7 @@ pub(crate) fn build(spec: &StackSpec) -> Result<Template, StackError> {
             rule_id.clone(),
             Resource::Rule(Rule {
                 description: format!("snapcycle: snapshots for instances tagged {keyword}"),
-                schedule_expression: schedule.expression.clone(),
+                schedule_expression: schedule.expression.to_string(),
                 state: "ENABLED".to_owned(),
                 targets: vec![Target {
                     id: "snapcycle-function".to_owned(),
@@ -522,7 +509,7 @@ fn input_transformer(keyword: &str) -> InputTransformer {
     InputTransformer {
         input_paths_map: paths,
         input_template: format!(
-            "{{\"{INPUT_KEYWORD_FIELD}\": {keyword_json}, \"{INPUT_SCHEDULED_TIME_FIELD}\": <time>}}"
+            "{{\"{FIELD_KEYWORD}\": {keyword_json}, \"{FIELD_SCHEDULED_TIME}\": <time>}}"
         ),
     }
 }
@@ -576,7 +563,7 @@ fn function_name() -> Expr {
 fn execution_role(keywords: &[&str]) -> Role {
     let snapshots = || Expr::arn("ec2:${AWS::Region}::snapshot/*");
     let keyword_values: Vec<Expr> = keywords.iter().map(|k| Expr::lit(*k)).collect();
-    let request_tag = format!("aws:RequestTag/{KEYWORD_TAG_KEY}");
+    let request_tag = format!("aws:RequestTag/{TAG_KEYWORD}");
 
     let mut statements = vec![
         // Describe* actions have no resource-level permissions: "*" is the only form.
@@ -634,7 +621,7 @@ fn execution_role(keywords: &[&str]) -> Role {
                     Condition::new()
                         .with(
                             Operator::StringEquals,
-                            format!("ec2:ResourceTag/{KEYWORD_TAG_KEY}"),
+                            format!("ec2:ResourceTag/{TAG_KEYWORD}"),
                             vec![Expr::lit(*keyword)],
                         )
                         .with(

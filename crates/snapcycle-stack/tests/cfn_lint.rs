@@ -54,9 +54,9 @@ fn default_template_passes_cfn_lint_without_warnings() {
 fn three_schedule_x86_template_with_two_recipients_passes_cfn_lint_without_warnings() {
     let spec = StackSpec {
         schedules: vec![
-            Schedule::new("SnapshotHourly", "rate(1 hour)"),
-            Schedule::new("SnapshotDaily", "cron(0 0 * * ? *)"),
-            Schedule::new("Snapshot-Weekly", "cron(30 2 ? * SUN *)"),
+            Schedule::new("SnapshotHourly", "rate(1 hour)").unwrap(),
+            Schedule::new("SnapshotDaily", "cron(0 0 * * ? *)").unwrap(),
+            Schedule::new("Snapshot-Weekly", "cron(30 2 ? * SUN *)").unwrap(),
         ],
         emails: vec![
             "ops@example.com".to_owned(),

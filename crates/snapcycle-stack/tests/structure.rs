@@ -2,18 +2,20 @@
 //! CloudFormation will actually read.
 
 use serde_json::{json, Map, Value};
+use snapcycle_core::tags::TAG_KEYWORD;
+use snapcycle_core::{parse_event, Keyword};
 use snapcycle_stack::{
     render, render_string, rule_logical_id, rule_output_key, Architecture, CodeLocation, Schedule,
     StackSpec, ARTIFACT_BUCKET_PARAMETER, ARTIFACT_KEY_PARAMETER, ENV_KEYWORDS,
-    ENV_MAX_CONCURRENCY, ENV_TOPIC_ARN, KEYWORD_TAG_KEY, VERSION,
+    ENV_MAX_CONCURRENCY, ENV_TOPIC_ARN, VERSION,
 };
 
 fn three_schedules() -> StackSpec {
     StackSpec {
         schedules: vec![
-            Schedule::new("SnapshotHourly", "rate(1 hour)"),
-            Schedule::new("SnapshotDaily", "cron(0 0 * * ? *)"),
-            Schedule::new("Snapshot Weekly", "cron(30 2 ? * SUN *)"),
+            Schedule::new("SnapshotHourly", "rate(1 hour)").unwrap(),
+            Schedule::new("SnapshotDaily", "cron(0 0 * * ? *)").unwrap(),
+            Schedule::new("Snapshot Weekly", "cron(30 2 ? * SUN *)").unwrap(),
         ],
         emails: vec![
             "ops@example.com".to_owned(),
@@ -147,9 +149,9 @@ fn each_schedule_gets_one_rule_one_target_and_one_permission() {
     assert_eq!(of_type(&template, "AWS::Lambda::Permission").len(), 3);
 
     for schedule in &spec.schedules {
-        let rule_id = rule_logical_id(&schedule.keyword);
+        let rule_id = rule_logical_id(schedule.keyword.as_str());
         let rule = &resources(&template)[&rule_id]["Properties"];
-        assert_eq!(rule["ScheduleExpression"], schedule.expression.as_str());
+        assert_eq!(rule["ScheduleExpression"], schedule.expression.to_string());
         assert_eq!(rule["State"], "ENABLED");
         let targets = rule["Targets"].as_array().unwrap();
         assert_eq!(targets.len(), 1, "{rule_id} has one target");
@@ -200,7 +202,7 @@ fn delete_is_allowed_per_keyword_only_with_both_the_marker_and_the_keyword_tag()
         assert_eq!(
             statement["Condition"],
             json!({
-                "StringEquals": {format!("ec2:ResourceTag/{KEYWORD_TAG_KEY}"): keyword},
+                "StringEquals": {format!("ec2:ResourceTag/{TAG_KEYWORD}"): keyword},
                 "Null": {format!("ec2:ResourceTag/{keyword}"): "false"},
             })
         );
@@ -232,7 +234,7 @@ fn snapshots_can_only_be_created_with_a_marker_naming_a_known_keyword() {
         .find(|s| s["Resource"] == snapshot_arn())
         .unwrap();
     let keywords: Vec<&str> = spec.schedules.iter().map(|s| s.keyword.as_str()).collect();
-    let key = format!("aws:RequestTag/{KEYWORD_TAG_KEY}");
+    let key = format!("aws:RequestTag/{TAG_KEYWORD}");
     assert_eq!(
         snapshot["Condition"]["Null"],
         json!({ key.clone(): "false" })
@@ -503,8 +505,8 @@ fn outputs_name_the_function_topic_queue_and_every_rule() {
     );
     for schedule in &spec.schedules {
         assert_eq!(
-            outputs[&rule_output_key(&schedule.keyword)]["Value"],
-            json!({"Ref": rule_logical_id(&schedule.keyword)})
+            outputs[&rule_output_key(schedule.keyword.as_str())]["Value"],
+            json!({"Ref": rule_logical_id(schedule.keyword.as_str())})
         );
     }
     assert_eq!(outputs.len(), 4 + spec.schedules.len());
@@ -605,4 +607,49 @@ fn rendering_is_deterministic() {
             first
         );
     }
+}
+
+#[test]
+fn what_each_rule_delivers_is_an_event_the_function_accepts() {
+    // The function reads its keywords with core's parser and each event with core's contract;
+    // the stack must produce exactly what those accept.
+    let spec = three_schedules();
+    let template = rendered(&spec);
+    let (_, function) = only(&template, "AWS::Lambda::Function");
+    let keywords = Keyword::parse_list(
+        function["Environment"]["Variables"][ENV_KEYWORDS]
+            .as_str()
+            .unwrap(),
+    )
+    .expect("the function accepts its keyword list");
+    let expected: Vec<Keyword> = spec.schedules.iter().map(|s| s.keyword.clone()).collect();
+    assert_eq!(keywords, expected);
+
+    for schedule in &spec.schedules {
+        let rule = &resources(&template)[&rule_logical_id(schedule.keyword.as_str())];
+        let input_template = rule["Properties"]["Targets"][0]["InputTransformer"]["InputTemplate"]
+            .as_str()
+            .unwrap();
+        let delivered = input_template.replace("<time>", "\"2025-01-01T00:00:00Z\"");
+        let event: Value = serde_json::from_str(&delivered).unwrap();
+        let request = parse_event(&event, &keywords).expect("the function accepts the event");
+        assert_eq!(request.keyword, schedule.keyword);
+        assert_eq!(
+            request.scheduled_time.map(|t| t.to_rfc3339()),
+            Some("2025-01-01T00:00:00+00:00".to_owned())
+        );
+        assert!(!request.dry_run);
+    }
+}
+
+#[test]
+fn rules_carry_the_canonical_expression() {
+    let spec = StackSpec::for_schedules(vec![Schedule::new(
+        "SnapshotWeekdays",
+        "cron(0 18 ? * mon-fri *)",
+    )
+    .unwrap()]);
+    let template = rendered(&spec);
+    let (_, rule) = only(&template, "AWS::Events::Rule");
+    assert_eq!(rule["ScheduleExpression"], "cron(0 18 ? * MON-FRI *)");
 }

@@ -1,19 +1,41 @@
 //! A spec that would give a broken stack is refused with an error naming the bad value.
 
-use snapcycle_stack::{logical_id_for_keyword, render, Schedule, StackError, StackSpec};
+use std::error::Error;
 
-fn with_schedules(schedules: &[(&str, &str)]) -> StackSpec {
-    StackSpec {
-        schedules: schedules
-            .iter()
-            .map(|(k, e)| Schedule::new(*k, *e))
-            .collect(),
-        ..StackSpec::default()
-    }
+use snapcycle_core::schedule::Field;
+use snapcycle_core::{Keyword, KeywordError};
+use snapcycle_stack::{
+    default_timeout, logical_id_for_keyword, render, Architecture, Schedule, StackError, StackSpec,
+    MAX_TIMEOUT_SECONDS,
+};
+
+fn schedule(keyword: &str, expression: &str) -> Schedule {
+    Schedule::new(keyword, expression).expect("schedule parses")
+}
+
+fn schedules(list: &[(&str, &str)]) -> Vec<Schedule> {
+    list.iter().map(|(k, e)| schedule(k, e)).collect()
+}
+
+/// A spec for `list` with the timeout its schedules allow.
+fn with_schedules(list: &[(&str, &str)]) -> StackSpec {
+    StackSpec::for_schedules(schedules(list))
 }
 
 fn error(spec: StackSpec) -> StackError {
     render(&spec).expect_err("spec is refused")
+}
+
+/// The error and its causes joined with ": ", as the CLI prints them.
+fn chain(err: &dyn Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
 }
 
 #[test]
@@ -34,22 +56,29 @@ fn a_keyword_listed_twice_is_refused() {
 }
 
 #[test]
-fn keywords_that_cannot_be_tag_keys_are_refused() {
+fn keywords_that_cannot_be_tag_keys_are_refused_with_cores_reason() {
     for keyword in [
         "",
+        " ",
         "aws:backup",
         "AWS:backup",
         "snapcycle:keyword",
         "a,b",
         "a<b>",
         "x\"y",
-        &"k".repeat(129),
+        " Daily",
+        &"k".repeat(128),
     ] {
-        let err = error(with_schedules(&[(keyword, "rate(1 day)")]));
-        assert!(
-            matches!(err, StackError::InvalidKeyword { .. }),
-            "{keyword:?}: {err}"
-        );
+        let err = Schedule::new(keyword, "rate(1 day)").expect_err(keyword);
+        match &err {
+            StackError::InvalidKeyword { keyword: k, source } => {
+                assert_eq!(k, keyword);
+                assert_eq!(Keyword::new(keyword).unwrap_err(), *source);
+            }
+            other => panic!("{keyword:?}: {other}"),
+        }
+        let cause = err.source().expect("core's error is the source");
+        assert!(cause.downcast_ref::<KeywordError>().is_some(), "{err:?}");
     }
 }
 
@@ -63,14 +92,109 @@ fn tag_keys_with_allowed_punctuation_and_letters_are_accepted() {
 }
 
 #[test]
-fn expressions_that_are_not_rate_or_cron_are_refused() {
-    let err = error(with_schedules(&[("SnapshotDaily", "daily")]));
+fn expressions_eventbridge_would_refuse_are_refused_naming_the_field() {
+    let cases = [
+        ("rate(0 hours)", Some(Field::RateValue), "rate value"),
+        ("rate(1 hours)", Some(Field::RateUnit), "singular 'hour'"),
+        ("rate(2 hour)", Some(Field::RateUnit), "plural 'hours'"),
+        ("rate(5 seconds)", Some(Field::RateUnit), "rate unit"),
+        ("cron(0 0 * * ?)", None, "6 fields"),
+        (
+            "cron(0 0 * * * *)",
+            None,
+            "both day-of-month and day-of-week",
+        ),
+        ("cron(60 0 * * ? *)", Some(Field::Minutes), "minutes"),
+        ("cron(0 24 * * ? *)", Some(Field::Hours), "hours"),
+        (
+            "cron(0 0 32 * ? *)",
+            Some(Field::DayOfMonth),
+            "day-of-month",
+        ),
+        ("cron(0 0 ? 13 * *)", Some(Field::Month), "month"),
+        ("cron(0 0 ? * 8 *)", Some(Field::DayOfWeek), "day-of-week"),
+        ("cron(0 0 * * ? 1969)", Some(Field::Year), "year"),
+        ("daily", None, "expected rate(value unit) or cron("),
+        (" rate(1 day)", None, "white space"),
+    ];
+    for (expression, field, words) in cases {
+        let err = Schedule::new("SnapshotDaily", expression).expect_err(expression);
+        let StackError::InvalidExpression { keyword, source } = &err else {
+            panic!("{expression}: {err}");
+        };
+        assert_eq!(keyword, "SnapshotDaily");
+        assert_eq!(source.expression(), expression);
+        assert_eq!(source.field(), field, "{expression}: {source}");
+        let text = chain(&err);
+        assert!(
+            text.starts_with("schedule \"SnapshotDaily\" has an expression EventBridge would refuse: invalid schedule expression"),
+            "{text}"
+        );
+        assert!(text.contains(words), "{expression}: {text}");
+    }
+}
+
+#[test]
+fn expression_error_names_the_field_in_the_cli_message() {
+    let err = Schedule::new("SnapshotHourly", "rate(0 hours)").unwrap_err();
     assert_eq!(
-        err,
-        StackError::InvalidExpression {
-            keyword: "SnapshotDaily".into(),
-            expression: "daily".into()
-        }
+        chain(&err),
+        "schedule \"SnapshotHourly\" has an expression EventBridge would refuse: invalid schedule \
+         expression \"rate(0 hours)\": rate value: must be at least 1, found 0"
+    );
+}
+
+#[test]
+fn schedule_flags_parse_as_keyword_equals_expression() {
+    let parsed: Schedule = "SnapshotDaily=cron(0 0 * * ? *)".parse().unwrap();
+    assert_eq!(parsed, schedule("SnapshotDaily", "cron(0 0 * * ? *)"));
+    assert_eq!(parsed.to_string(), "SnapshotDaily=cron(0 0 * * ? *)");
+
+    // A keyword may hold '='; the split is at the last one.
+    let parsed: Schedule = "team=db=rate(5 minutes)".parse().unwrap();
+    assert_eq!(parsed.keyword.as_str(), "team=db");
+    assert_eq!(parsed.expression.to_string(), "rate(5 minutes)");
+    assert_eq!(
+        parsed.to_string().parse::<Schedule>().unwrap(),
+        parsed,
+        "Display reads back"
+    );
+
+    assert_eq!(
+        "rate(1 day)".parse::<Schedule>().unwrap_err(),
+        StackError::MalformedSchedule("rate(1 day)".into())
+    );
+    assert!(matches!(
+        "=rate(1 day)".parse::<Schedule>(),
+        Err(StackError::InvalidKeyword {
+            source: KeywordError::Empty,
+            ..
+        })
+    ));
+    assert!(matches!(
+        "SnapshotDaily=".parse::<Schedule>(),
+        Err(StackError::InvalidExpression { .. })
+    ));
+    assert!(matches!(
+        "SnapshotDaily = rate(1 day)".parse::<Schedule>(),
+        Err(StackError::InvalidKeyword { .. })
+    ));
+}
+
+#[test]
+fn architecture_reads_lambdas_names_only() {
+    assert_eq!(
+        "arm64".parse::<Architecture>().unwrap(),
+        Architecture::Arm64
+    );
+    assert_eq!(
+        "x86_64".parse::<Architecture>().unwrap(),
+        Architecture::X86_64
+    );
+    assert_eq!(Architecture::X86_64.to_string(), "x86_64");
+    assert_eq!(
+        "amd64".parse::<Architecture>().unwrap_err(),
+        StackError::UnknownArchitecture("amd64".into())
     );
 }
 
@@ -159,6 +283,14 @@ fn numbers_outside_what_lambda_accepts_are_refused() {
             },
             "max_concurrency",
         ),
+        (
+            // The function refuses SNAPCYCLE_MAX_CONCURRENCY above 256.
+            StackSpec {
+                max_concurrency: 257,
+                ..StackSpec::default()
+            },
+            "max_concurrency",
+        ),
     ];
     for (spec, field) in cases {
         let err = error(spec);
@@ -176,9 +308,121 @@ fn numbers_outside_what_lambda_accepts_are_refused() {
 
 #[test]
 fn errors_read_as_sentences_naming_the_value() {
-    let err = error(with_schedules(&[("aws:x", "rate(1 day)")]));
+    let err = Schedule::new("aws:x", "rate(1 day)").unwrap_err();
+    assert_eq!(err.to_string(), "schedule keyword \"aws:x\" cannot be used");
+    assert_eq!(
+        chain(&err),
+        "schedule keyword \"aws:x\" cannot be used: the schedule keyword \"aws:x\" starts with \
+         the reserved prefix \"aws:\""
+    );
+}
+
+// The timeout rule: 900 s at most and never longer than the shortest schedule's interval.
+
+#[test]
+fn default_timeout_is_the_shortest_interval_capped_at_900_seconds() {
+    let cases: [(&[(&str, &str)], u32); 8] = [
+        (&[("Fast", "rate(5 minutes)")], 300),
+        (&[("Minutely", "rate(1 minute)")], 60),
+        (&[("Hourly", "rate(1 hour)")], 900),
+        (&[("Daily", "cron(0 0 * * ? *)")], 900),
+        (
+            &[("Hourly", "rate(1 hour)"), ("Fast", "rate(10 minutes)")],
+            600,
+        ),
+        // Every 15 minutes during office hours: the gap inside the day is what counts.
+        (&[("Office", "cron(0/15 8-17 ? * MON-FRI *)")], 900),
+        (&[("Twice", "cron(0,7 12 * * ? *)")], 420),
+        // Fires once (noon on 1 Jan 2100): no interval, so no bound below 900.
+        (&[("Once", "cron(0 12 1 1 ? 2100)")], 900),
+    ];
+    for (list, expected) in cases {
+        let schedules = schedules(list);
+        assert_eq!(default_timeout(&schedules), expected, "{list:?}");
+        let spec = StackSpec::for_schedules(schedules);
+        assert_eq!(spec.timeout_seconds, expected);
+        assert!(render(&spec).is_ok(), "the chosen timeout is accepted");
+    }
+    assert_eq!(default_timeout(&[]), MAX_TIMEOUT_SECONDS);
+    assert_eq!(StackSpec::default().timeout_seconds, 900);
+}
+
+#[test]
+fn a_timeout_longer_than_the_shortest_interval_is_refused_naming_that_schedule() {
+    let spec = StackSpec {
+        timeout_seconds: 301,
+        ..with_schedules(&[
+            ("SnapshotDaily", "cron(0 0 * * ? *)"),
+            ("SnapshotFast", "rate(5 minutes)"),
+            ("SnapshotTen", "rate(10 minutes)"),
+        ])
+    };
+    let err = error(spec);
+    assert_eq!(
+        err,
+        StackError::TimeoutExceedsInterval {
+            timeout_seconds: 301,
+            keyword: "SnapshotFast".into(),
+            expression: "rate(5 minutes)".into(),
+            interval_seconds: 300,
+        }
+    );
     assert_eq!(
         err.to_string(),
-        "schedule keyword \"aws:x\" cannot be used: tag keys starting with aws: are reserved by AWS"
+        "timeout_seconds is 301, but schedule \"SnapshotFast\" (rate(5 minutes)) can fire again \
+         after 5 minutes (300 s); a run must end before the next is due, so use at most 300"
     );
+}
+
+#[test]
+fn a_timeout_equal_to_the_shortest_interval_is_accepted() {
+    let spec = StackSpec {
+        timeout_seconds: 300,
+        ..with_schedules(&[("SnapshotFast", "rate(5 minutes)")])
+    };
+    assert!(render(&spec).is_ok());
+}
+
+#[test]
+fn a_cron_interval_bounds_the_timeout_too() {
+    // Minutes 0 and 7 of every hour: the shortest gap is 7 minutes.
+    let spec = StackSpec {
+        timeout_seconds: 900,
+        ..with_schedules(&[("SnapshotTwice", "cron(0,7 * * * ? *)")])
+    };
+    assert_eq!(
+        error(spec),
+        StackError::TimeoutExceedsInterval {
+            timeout_seconds: 900,
+            keyword: "SnapshotTwice".into(),
+            expression: "cron(0,7 * * * ? *)".into(),
+            interval_seconds: 420,
+        }
+    );
+}
+
+#[test]
+fn the_900_second_cap_is_reported_as_out_of_range_even_with_slow_schedules() {
+    let spec = StackSpec {
+        timeout_seconds: 3_600,
+        ..with_schedules(&[("SnapshotDaily", "rate(1 day)")])
+    };
+    assert_eq!(
+        error(spec),
+        StackError::OutOfRange {
+            field: "timeout_seconds",
+            value: 3_600,
+            min: 1,
+            max: 900
+        }
+    );
+}
+
+#[test]
+fn a_schedule_that_fires_once_does_not_bound_the_timeout() {
+    let spec = StackSpec {
+        timeout_seconds: 900,
+        ..with_schedules(&[("SnapshotOnce", "cron(0 12 1 1 ? 2100)")])
+    };
+    assert!(render(&spec).is_ok());
 }

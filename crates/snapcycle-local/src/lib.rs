@@ -1,6 +1,9 @@
 //! The function under cargo-lambda's runtime emulator: `cargo lambda watch --only-lambda-apis`
 //! serves the Lambda Runtime and Invoke APIs on loopback, and the already-built `bootstrap` binary
-//! is started against it, exactly as Lambda starts it.
+//! is started against it, exactly as Lambda starts it. The emulator is started this way (rather
+//! than letting it build the function) so the binary is the one the tests and the CLI already
+//! built, with no second compilation of the AWS SDK.
+#![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -13,7 +16,6 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use crate::moto::{ensure_venv, workspace_root};
 
 /// The function name the emulator gives a function it does not start itself.
 pub const FUNCTION: &str = "_";
@@ -48,15 +50,23 @@ fn wait_port(addr: SocketAddr, limit: Duration) -> bool {
 
 impl LambdaEmulator {
     /// Starts the emulator on a free loopback port and `bootstrap` against it, with `env` (the
-    /// function's configuration: endpoint, credentials, SNAPCYCLE_*). Its logs go to `log`.
-    pub fn start(bootstrap: &Path, env: &[(&str, String)], log: &Path) -> io::Result<LambdaEmulator> {
-        let bin = ensure_venv()?;
+    /// function's configuration: endpoint, credentials, SNAPCYCLE_*). `cargo_lambda` is the
+    /// cargo-lambda executable and `workspace` a folder with the function's Cargo.toml (the
+    /// emulator reads its metadata). Logs go to `log`.
+    pub fn start(
+        cargo_lambda: &Path,
+        workspace: &Path,
+        bootstrap: &Path,
+        env: &[(&str, String)],
+        log: &Path,
+    ) -> io::Result<LambdaEmulator> {
+        let bin = cargo_lambda.parent().unwrap_or(Path::new("."));
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let elog = std::fs::File::create(log.with_extension("emulator.log"))?;
-        let emulator = Command::new(bin.join("cargo-lambda"))
+        let emulator = Command::new(cargo_lambda)
             .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])
-            .current_dir(workspace_root().join("crates/snapcycle-lambda"))
+            .current_dir(workspace)
             .env("PATH", format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default()))
             .stdin(Stdio::null())
             .stdout(elog.try_clone()?)

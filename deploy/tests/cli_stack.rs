@@ -1,0 +1,167 @@
+//! `snapcycle deploy`, `status` and `destroy` against moto's CloudFormation: create, update (a
+//! changed schedule shows as a modification), no-op redeploy, destroy; and bad input refused
+//! before any AWS call. What moto skips (subscriptions, EventInvokeConfig, alarms) is checked in
+//! the template tests instead.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use snapcycle_testkit::faults::{FaultConfig, FaultProxy};
+use snapcycle_testkit::Moto;
+
+fn snapcycle(endpoint: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_snapcycle"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// The real `bootstrap` from this build, zipped as Lambda wants it (moto stores it, never runs it).
+fn artifact() -> PathBuf {
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_snapcycle")).parent().unwrap().to_path_buf();
+    let out = std::env::temp_dir().join(format!("snapcycle-test-{}.zip", std::process::id()));
+    let python = snapcycle_testkit::moto::ensure_venv().unwrap().join("python");
+    let status = Command::new(python)
+        .args(["-m", "zipfile", "-c"])
+        .arg(&out)
+        .arg("bootstrap")
+        .current_dir(&bin_dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "zipping {}/bootstrap", bin_dir.display());
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deploy_update_noop_status_and_destroy() {
+    let moto = Moto::start().unwrap();
+    let zip = artifact();
+    let zip = zip.to_str().unwrap();
+    let url = moto.url();
+
+    let first = snapcycle(&url, &["deploy", "--yes", "--artifact", zip, "--email", "ops@example.com"]);
+    let out = text(&first);
+    assert_eq!(first.status.code(), Some(0), "{out}");
+    assert!(out.contains("creating the artifact bucket snapcycle-artifacts-123456789012-us-east-1"), "{out}");
+    assert!(out.contains("(CREATE)") && out.contains("+ add     ScheduleSnapshotDailyRule"), "{out}");
+    assert!(out.contains("Stack snapcycle deployed."), "{out}");
+
+    // What moto creates, checked through each service's own API.
+    let sdk = moto.sdk_config().await;
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let f = lambda.get_function_configuration().function_name("snapcycle-snapshots").send().await.unwrap();
+    assert_eq!(f.runtime().map(|r| r.as_str()), Some("provided.al2023"));
+    assert_eq!(f.handler(), Some("bootstrap"));
+    // moto drops Architectures when CloudFormation creates the function; the template test checks it.
+    assert_eq!(f.timeout(), Some(900));
+    let env = f.environment().unwrap().variables().unwrap();
+    assert_eq!(env["SNAPCYCLE_KEYWORDS"], "SnapshotHourly,SnapshotDaily");
+    assert!(env["SNAPCYCLE_TOPIC_ARN"].starts_with("arn:aws:sns:us-east-1:123456789012:"), "{env:?}");
+    let policy = lambda.get_policy().function_name("snapcycle-snapshots").send().await.unwrap();
+    let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    assert_eq!(policy["Statement"].as_array().unwrap().len(), 2, "one permission per rule: {policy}");
+
+    let events = aws_sdk_eventbridge::Client::new(&sdk);
+    let rules = events.list_rules().send().await.unwrap();
+    assert_eq!(rules.rules().len(), 2);
+    for r in rules.rules() {
+        let targets = events.list_targets_by_rule().rule(r.name().unwrap()).send().await.unwrap();
+        let t = &targets.targets()[0];
+        assert!(t.arn().ends_with(":function:snapcycle-snapshots"), "{t:?}");
+        let it = t.input_transformer().unwrap();
+        assert_eq!(it.input_paths_map().unwrap()["time"], "$.time");
+        assert!(it.input_template().contains("\"ScheduledTime\": <time>"), "{}", it.input_template());
+    }
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    assert!(!iam.list_roles().send().await.unwrap().roles().is_empty());
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    assert_eq!(sns.list_topics().send().await.unwrap().topics().len(), 1);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    assert_eq!(sqs.list_queues().send().await.unwrap().queue_urls().len(), 1);
+
+    let st = snapcycle(&url, &["status"]);
+    let out = text(&st);
+    assert_eq!(st.status.code(), Some(0), "{out}");
+    assert!(out.contains("SnapshotDaily") && out.contains("cron(0 0 * * ? *)"), "{out}");
+    assert!(out.contains("SnapshotHourly") && out.contains("rate(1 hour)"), "{out}");
+    assert!(out.contains("provided.al2023"), "{out}");
+
+    let changed = snapcycle(
+        &url,
+        &["deploy", "--yes", "--artifact", zip, "--email", "ops@example.com",
+          "--schedule", "SnapshotHourly=rate(1 hour)", "--schedule", "SnapshotDaily=cron(0 1 * * ? *)"],
+    );
+    let out = text(&changed);
+    assert_eq!(changed.status.code(), Some(0), "{out}");
+    assert!(out.contains("(UPDATE)"), "{out}");
+    assert!(out.contains("~ modify  ScheduleSnapshotDailyRule"), "{out}");
+    let st = text(&snapcycle(&url, &["status"]));
+    assert!(st.contains("cron(0 1 * * ? *)"), "{st}");
+
+    let again = snapcycle(
+        &url,
+        &["deploy", "--yes", "--artifact", zip, "--email", "ops@example.com",
+          "--schedule", "SnapshotHourly=rate(1 hour)", "--schedule", "SnapshotDaily=cron(0 1 * * ? *)"],
+    );
+    let out = text(&again);
+    assert_eq!(again.status.code(), Some(0), "{out}");
+    assert!(out.contains("No changes"), "{out}");
+
+    let gone = snapcycle(&url, &["destroy", "--yes"]);
+    let out = text(&gone);
+    assert_eq!(gone.status.code(), Some(0), "{out}");
+    assert!(out.contains("Stack snapcycle deleted.") && out.contains("snapshots are kept"), "{out}");
+    let st = snapcycle(&url, &["status"]);
+    assert_eq!(st.status.code(), Some(1), "{}", text(&st));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_stack_input_exits_2_before_any_aws_call() {
+    let moto = Moto::start().unwrap();
+    let proxy = FaultProxy::start(&moto.url(), FaultConfig::default()).await.unwrap();
+    let long = "s".repeat(60);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["deploy", "--yes", "--schedule", "SnapshotDaily=rate(0 hours)"], "rate(0 hours)"),
+        (vec!["deploy", "--yes", "--schedule", "SnapshotDaily=rate(1 hours)"], "rate(1 hours)"),
+        (vec!["deploy", "--yes", "--schedule", "SnapshotDaily=cron(0 0 * * *)"], "cron(0 0 * * *)"),
+        (vec!["deploy", "--yes", "--schedule", "SnapshotDaily=cron(0 0 * * * *)"], "day-of-week"),
+        (vec!["deploy", "--yes", "--schedule", "SnapshotDaily=cron(0 0 ? FOO * *)"], "month"),
+        (vec!["deploy", "--yes", "--schedule", "=rate(1 day)"], "empty"),
+        (vec!["deploy", "--yes", "--schedule", "aws:x=rate(1 day)"], "aws:"),
+        (vec!["deploy", "--yes", "--schedule", "A=rate(1 day)", "--schedule", "A=rate(2 days)"], "A"),
+        (vec!["deploy", "--yes", "--email", "not-an-address"], "not-an-address"),
+        (vec!["deploy", "--yes", "--stack-name", &long], "longer than"),
+        (vec!["deploy", "--yes", "--artifact", "/nonexistent.zip"], "no such file"),
+        (vec!["render", "--schedule", "Daily"], "KEYWORD=EXPRESSION"),
+        (vec!["deploy", "--yes", "--arch", "sparc"], "sparc"),
+    ];
+    for (args, want) in cases {
+        let o = snapcycle(&proxy.url(), &args);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {out}");
+        assert!(out.contains(want), "{args:?} should mention {want:?}: {out}");
+    }
+    assert_eq!(proxy.stats().total().requests, 0, "no AWS call for bad input");
+}
+
+#[test]
+fn render_with_no_flags_is_the_checked_in_template() {
+    let o = Command::new(env!("CARGO_BIN_EXE_snapcycle")).arg("render").output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let golden = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates/snapcycle.json")).unwrap();
+    assert!(
+        String::from_utf8_lossy(&o.stdout) == golden,
+        "templates/snapcycle.json is stale: rewrite it with `cargo run -p snapcycle -- render -o templates/snapcycle.json`"
+    );
+}
