@@ -1,0 +1,93 @@
+//! `snapcycle schedules` and `snapcycle simulate`: the schedules understood, and played forward
+//! on moto with the real bootstrap under cargo-lambda's runtime emulator.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use snapcycle_testkit::seed::{self, keyword_snapshot};
+use snapcycle_testkit::Moto;
+
+fn snapcycle(endpoint: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_snapcycle"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    if let Some(e) = endpoint {
+        cmd.env("AWS_ENDPOINT_URL", e);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+#[test]
+fn schedules_lists_next_fires_in_utc_and_a_time_zone() {
+    let o = snapcycle(None, &["schedules", "--from", "2026-11-26T09:30:00Z", "--next", "2", "--output", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!([
+            {"keyword": "SnapshotHourly", "expression": "rate(1 hour)", "next": ["2026-11-26T10:00:00Z", "2026-11-26T11:00:00Z"]},
+            {"keyword": "SnapshotDaily", "expression": "cron(0 0 * * ? *)", "next": ["2026-11-27T00:00:00Z", "2026-11-28T00:00:00Z"]}
+        ])
+    );
+    let o = snapcycle(None, &["schedules", "--schedule", "SnapshotDaily=cron(0 0 * * ? *)", "--from", "2026-11-26T09:30:00Z", "--next", "1", "--tz", "Asia/Shanghai"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("2026-11-27T00:00:00Z   2026-11-27 08:00 CST Asia/Shanghai"), "{out}");
+    for bad in [&["schedules", "--schedule", "X=cron(0 0 * * * *)"][..], &["schedules", "--tz", "Mars/Olympus"], &["schedules", "--from", "soon"]] {
+        let o = snapcycle(None, bad);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", text(&o));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn simulate_plays_the_deployed_schedules_forward() {
+    let moto = Moto::start().unwrap();
+    let url = moto.url();
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_snapcycle")).parent().unwrap().to_path_buf();
+    let zip = std::env::temp_dir().join(format!("snapcycle-sim-{}.zip", std::process::id()));
+    let python = snapcycle_testkit::moto::ensure_venv().unwrap().join("python");
+    assert!(Command::new(python).args(["-m", "zipfile", "-c"]).arg(&zip).arg("bootstrap").current_dir(&bin_dir).status().unwrap().success());
+    let d = snapcycle(
+        Some(&url),
+        &["deploy", "--yes", "--artifact", zip.to_str().unwrap(),
+          "--schedule", "SnapshotHourly=rate(1 hour)", "--schedule", "SnapshotDaily=cron(0 0 * * ? *)"],
+    );
+    assert_eq!(d.status.code(), Some(0), "{}", text(&d));
+
+    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
+    let host = seed::instance(&ec2, &[("Name", "web"), ("SnapshotHourly", "2"), ("SnapshotDaily", "1")], 1).await;
+    let kept = keyword_snapshot(&ec2, &host, 0, "SnapshotHourly", "2", "2026-11-01T00:00:00Z").await;
+    ec2.delete_tags().resources(&kept).tags(aws_sdk_ec2::types::Tag::builder().key("SnapshotHourly").build()).send().await.unwrap();
+
+    let o = snapcycle(Some(&url), &["simulate", "--hours", "4", "--from", "2026-11-25T22:00:00Z"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("(5 fires)"), "{out}");
+    // 22:00 and 23:00 hourly, 00:00 daily and hourly, 01:00 hourly.
+    for line in ["2026-11-25T22:00:00Z  SnapshotHourly          1       0", "2026-11-25T23:00:00Z  SnapshotHourly          1       0",
+                 "2026-11-26T00:00:00Z  SnapshotDaily           1       0", "2026-11-26T00:00:00Z  SnapshotHourly          1       1",
+                 "2026-11-26T01:00:00Z  SnapshotHourly          1       1"] {
+        assert!(out.contains(line), "missing {line:?} in:\n{out}");
+    }
+    let end = out.lines().find(|l| l.starts_with(&host.volumes[0].1)).expect("a row for the volume");
+    let cols: Vec<&str> = end.split_whitespace().collect();
+    assert_eq!(cols[3..], ["1", "2", kept.as_str(), "(SnapshotHourly)"], "{end}");
+}
+
+#[test]
+fn simulate_refuses_a_real_endpoint() {
+    let o = snapcycle(None, &["simulate", "--days", "1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = snapcycle(Some("https://ec2.us-east-1.amazonaws.com"), &["simulate", "--days", "1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("not on loopback"));
+}
