@@ -1,0 +1,73 @@
+//! A faulty AWS: throttling like EC2's token buckets and 500s on 30% of mutating calls, between
+//! the SDK and moto. The run must still finish exactly: one snapshot per volume for the run,
+//! retention exact, nothing kept-forever or of another keyword touched.
+
+mod common;
+
+use common::*;
+use snapcycle_core::tags::TAG_RUN;
+use snapcycle_testkit::faults::{Bucket, FailureKind, FaultConfig, FaultProxy, OperationMatcher, ThrottleConfig};
+use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of, tag};
+use snapcycle_testkit::Moto;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttling_and_500s_on_mutating_calls_still_converge_exactly() {
+    let moto = Moto::start().unwrap();
+    let ec2 = ec2(&moto).await;
+    let mut fleet = Vec::new();
+    let mut protected = Vec::new();
+    for i in 0..10 {
+        let s = seed::instance(&ec2, &[("Name", &format!("web{i}")), (DAILY, "2"), (HOURLY, "5")], 2).await;
+        for v in 0..2 {
+            for day in 20..23 {
+                keyword_snapshot(&ec2, &s, v, DAILY, "2", &format!("2026-11-{day}T00:00:00Z")).await;
+            }
+            protected.push(keyword_snapshot(&ec2, &s, v, HOURLY, "5", "2026-11-19T00:00:00Z").await);
+        }
+        let forever = keyword_snapshot(&ec2, &s, 0, DAILY, "2", "2026-11-01T00:00:00Z").await;
+        ec2.delete_tags().resources(&forever).tags(aws_sdk_ec2::types::Tag::builder().key(DAILY).build()).send().await.unwrap();
+        protected.push(forever);
+        fleet.push(s);
+    }
+    // Small buckets so a run of 20 creations and 40 deletions is throttled many times, quickly.
+    let throttle = ThrottleConfig::new()
+        .with(OperationMatcher::exact("CreateSnapshot"), Bucket::new(20.0, 4.0))
+        .with(OperationMatcher::exact("DeleteSnapshot"), Bucket::new(20.0, 4.0))
+        .with(OperationMatcher::prefix("Describe"), Bucket::new(20.0, 10.0));
+    let proxy = FaultProxy::start(
+        &moto.url(),
+        FaultConfig {
+            throttle: Some(throttle),
+            failure_rate: 0.3,
+            failure_kind: FailureKind::InternalError,
+            only_mutating: true,
+            seed: 7,
+            ..FaultConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let r = snapcycle_ec2::Runner::new(&sdk(&proxy.url()).await, stack_settings());
+    let report = run(&r, DAILY, "2026-11-26T00:00:00Z").await;
+    let stats = proxy.stats();
+    println!("{stats}");
+    assert!(report.failures.is_empty(), "{report:#?}");
+    assert!(stats.get("CreateSnapshot").throttled > 0 && stats.get("DeleteSnapshot").throttled > 0, "{stats}");
+    assert!(stats.get("CreateSnapshot").failed > 0 && stats.get("DeleteSnapshot").failed > 0, "{stats}");
+    assert_eq!(report.created.len(), 20);
+    assert_eq!(report.deleted.len(), 40, "3 old + 1 new, retention 2, per volume");
+
+    for s in &fleet {
+        for (_, vol) in &s.volumes {
+            let daily = keyword_snapshots_of(&ec2, vol, DAILY).await;
+            let with_tag: Vec<_> = daily.iter().filter(|x| tag(x, DAILY).is_some()).collect();
+            assert_eq!(with_tag.len(), 2, "retention exact on {vol}");
+            let this_run = daily.iter().filter(|x| tag(x, TAG_RUN) == Some("2026-11-26T00:00:00Z")).count();
+            assert_eq!(this_run, 1, "exactly one snapshot of the run on {vol}");
+        }
+    }
+    for id in &protected {
+        let found = ec2.describe_snapshots().snapshot_ids(id).send().await;
+        assert!(found.is_ok_and(|o| o.snapshots().len() == 1), "{id} (kept forever or hourly) must survive");
+    }
+}

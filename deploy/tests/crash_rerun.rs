@@ -1,0 +1,79 @@
+//! A run killed part way (the process ended after its creations, before its deletions finished)
+//! and run again with the same scheduled time converges to the state of one clean run, with no
+//! duplicate snapshot.
+
+use std::collections::BTreeSet;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use snapcycle_core::tags::TAG_RUN;
+use snapcycle_testkit::faults::{FaultConfig, FaultProxy};
+use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of, tag};
+use snapcycle_testkit::Moto;
+
+const DAILY: &str = "SnapshotDaily";
+const RUN: &str = "2026-11-26T00:00:00Z";
+
+fn snapcycle(endpoint: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_snapcycle"));
+    cmd.args(["run", "--keyword", DAILY, "--scheduled-time", RUN, "--output", "json", "--max-concurrency", "2"])
+        .env_clear()
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_killed_between_creations_and_deletions_converges_on_rerun() {
+    let moto = Moto::start().unwrap();
+    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
+    let mut fleet = Vec::new();
+    for i in 0..4 {
+        let s = seed::instance(&ec2, &[("Name", &format!("db{i}")), (DAILY, "2")], 2).await;
+        for v in 0..2 {
+            for day in 20..24 {
+                keyword_snapshot(&ec2, &s, v, DAILY, "2", &format!("2026-11-{day}T00:00:00Z")).await;
+            }
+        }
+        fleet.push(s);
+    }
+    // Every call waits in the proxy, so the kill lands while deletions are still under way.
+    let proxy = FaultProxy::start(&moto.url(), FaultConfig { latency: Duration::from_millis(150), ..FaultConfig::default() })
+        .await
+        .unwrap();
+    let mut child = snapcycle(&proxy.url()).spawn().unwrap();
+    let start = Instant::now();
+    loop {
+        if proxy.stats().get("DeleteSnapshot").requests >= 1 {
+            child.kill().unwrap();
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the run finished before it could be killed");
+        assert!(start.elapsed() < Duration::from_secs(60), "no deletion started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.wait().unwrap();
+    let stats = proxy.stats();
+    assert_eq!(stats.get("CreateSnapshot").requests, 8, "all creations happened before the kill");
+    assert!(stats.get("DeleteSnapshot").forwarded < 16, "the kill came before the deletions finished");
+
+    let again = snapcycle(&moto.url()).output().unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(report["created"].as_array().unwrap().len(), 0, "the rerun recognises this run's snapshots");
+
+    // The state of one clean run: per volume this run's snapshot and the newest old one.
+    for s in &fleet {
+        for (_, vol) in &s.volumes {
+            let snaps = keyword_snapshots_of(&ec2, vol, DAILY).await;
+            let runs: BTreeSet<&str> = snaps.iter().filter_map(|x| tag(x, TAG_RUN)).collect();
+            assert_eq!(snaps.len(), 2, "{vol}: {runs:?}");
+            assert_eq!(runs, BTreeSet::from(["2026-11-23T00:00:00Z", RUN]), "{vol}");
+        }
+    }
+}
