@@ -12,7 +12,12 @@ pub const FIELD_KEYWORD: &str = "SnapshotKeyWord";
 pub const FIELD_SCHEDULED_TIME: &str = "ScheduledTime";
 /// Field asking for a plan without changes.
 pub const FIELD_DRY_RUN: &str = "DryRun";
-const FIELDS: [&str; 3] = [FIELD_KEYWORD, FIELD_SCHEDULED_TIME, FIELD_DRY_RUN];
+/// Field numbering the invocations of one run: a run that runs short of time hands the rest to a
+/// new invocation with the same scheduled time and the next number.
+pub const FIELD_INVOCATION: &str = "Invocation";
+/// Most invocations one run may chain (a guard against a hand-over loop).
+pub const MAX_INVOCATIONS: u32 = 100;
+const FIELDS: [&str; 4] = [FIELD_KEYWORD, FIELD_SCHEDULED_TIME, FIELD_DRY_RUN, FIELD_INVOCATION];
 
 /// A validated request to run one keyword.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +28,24 @@ pub struct RunRequest {
     pub scheduled_time: Option<DateTime<Utc>>,
     /// Plan only, change nothing.
     pub dry_run: bool,
+    /// Which invocation of the run this is (1 for the scheduled one).
+    pub invocation: u32,
+}
+
+impl RunRequest {
+    /// A request for a scheduled (first) invocation.
+    pub fn new(keyword: Keyword, scheduled_time: Option<DateTime<Utc>>, dry_run: bool) -> Self {
+        RunRequest { keyword, scheduled_time, dry_run, invocation: 1 }
+    }
+
+    /// The event that hands the rest of this run to the next invocation.
+    pub fn continuation_event(&self, scheduled_time: DateTime<Utc>) -> Value {
+        serde_json::json!({
+            FIELD_KEYWORD: self.keyword.as_str(),
+            FIELD_SCHEDULED_TIME: crate::run_id(scheduled_time),
+            FIELD_INVOCATION: self.invocation + 1,
+        })
+    }
 }
 
 /// What is wrong with an event. Each message names the field and shows the expected shape.
@@ -46,9 +69,12 @@ pub enum EventError {
     /// `DryRun` is not a boolean.
     #[error("\"DryRun\" must be true or false, got {0}")]
     BadDryRun(String),
+    /// `Invocation` is not a whole number from 1 to [`MAX_INVOCATIONS`].
+    #[error("\"Invocation\" must be a whole number from 1 to {MAX_INVOCATIONS}, got {0}")]
+    BadInvocation(String),
     /// A field the contract does not know: refused, because a misspelt `"Dryrun": true` must not
     /// turn into a real run that deletes snapshots.
-    #[error("the event has an unknown field {0:?}; known fields are \"SnapshotKeyWord\", \"ScheduledTime\" and \"DryRun\"")]
+    #[error("the event has an unknown field {0:?}; known fields are \"SnapshotKeyWord\", \"ScheduledTime\", \"DryRun\" and \"Invocation\"")]
     UnknownField(String),
     /// The keyword is valid but not one of the stack's schedules.
     #[error("\"SnapshotKeyWord\" {keyword:?} is not one of this stack's schedules ({known})")]
@@ -97,7 +123,15 @@ pub fn parse_event(event: &Value, known: &[Keyword]) -> Result<RunRequest, Event
         Some(Value::Bool(b)) => *b,
         Some(other) => return Err(EventError::BadDryRun(other.to_string())),
     };
-    Ok(RunRequest { keyword, scheduled_time, dry_run })
+    let invocation = match obj.get(FIELD_INVOCATION) {
+        None | Some(Value::Null) => 1,
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(i) if (1..=u64::from(MAX_INVOCATIONS)).contains(&i) => i as u32,
+            _ => return Err(EventError::BadInvocation(n.to_string())),
+        },
+        Some(other) => return Err(EventError::BadInvocation(other.to_string())),
+    };
+    Ok(RunRequest { keyword, scheduled_time, dry_run, invocation })
 }
 
 /// Parses an RFC 3339 time into UTC.
@@ -152,11 +186,22 @@ mod tests {
             (json!({"SnapshotKeyWord": "SnapshotWeekly"}), "not one of this stack's schedules (SnapshotDaily)"),
             (json!("SnapshotDaily"), "JSON object"),
             (json!(null), "got null"),
+            (json!({"SnapshotKeyWord": "SnapshotDaily", "Invocation": 0}), "\"Invocation\" must be"),
+            (json!({"SnapshotKeyWord": "SnapshotDaily", "Invocation": 101}), "\"Invocation\" must be"),
+            (json!({"SnapshotKeyWord": "SnapshotDaily", "Invocation": "2"}), "\"Invocation\" must be"),
         ];
         for (event, want) in cases {
             let err = parse_event(&event, &kws(&["SnapshotDaily"])).expect_err(&event.to_string());
             assert!(err.to_string().contains(want), "{event}: {err}");
         }
+    }
+
+    #[test]
+    fn a_continuation_event_parses_back_as_the_next_invocation() {
+        let first = parse_event(&json!({"SnapshotKeyWord": "SnapshotDaily"}), &[]).unwrap();
+        let t = parse_time("2026-11-26T00:00:00Z").unwrap();
+        let next = parse_event(&first.continuation_event(t), &[]).unwrap();
+        assert_eq!((next.invocation, next.scheduled_time, next.dry_run), (2, Some(t), false));
     }
 
     #[test]

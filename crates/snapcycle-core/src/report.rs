@@ -39,8 +39,8 @@ pub struct Report {
 /// A hand-over to a new invocation with the same scheduled time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Continuation {
-    /// Volumes left for the next invocation.
-    pub volumes_left: usize,
+    /// Creations or deletions not started, left for the next invocation.
+    pub left: usize,
     /// Which invocation in the chain this one was (1 for the scheduled one).
     pub invocation: u32,
 }
@@ -272,7 +272,7 @@ impl Report {
             self.api_calls.values().sum::<u64>()
         );
         if let Some(c) = &self.continued {
-            let _ = writeln!(out, "ran short of time: {} volumes handed to invocation {}", c.volumes_left, c.invocation + 1);
+            let _ = writeln!(out, "ran short of time: {} calls handed to invocation {}", c.left, c.invocation + 1);
         }
         out
     }

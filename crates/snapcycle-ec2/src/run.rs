@@ -6,7 +6,8 @@ use aws_sdk_ec2::types::{ResourceType, Tag as Ec2Tag, TagSpecification};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use snapcycle_core::event::default_scheduled_time;
-use snapcycle_core::report::{Created, Deleted, Failure, Skipped};
+use snapcycle_core::report::{Continuation, Created, Deleted, Failure, Skipped};
+use tokio::time::Instant;
 use snapcycle_core::{plan, Create, InstancePlan, Inventory, Keyword, Policy, Report, RunRequest, Snapshot, SnapshotState, VolumePlan};
 use tracing::{error, info, warn};
 
@@ -123,9 +124,10 @@ impl Runner {
     }
 
     /// Runs one keyword and, when anything failed, publishes one e-mail. This is the one code path
-    /// of both the Lambda and `snapcycle run`.
-    pub async fn run_and_notify(&self, req: &RunRequest, now: DateTime<Utc>) -> Outcome {
-        let report = self.run(req, now).await;
+    /// of both the Lambda and `snapcycle run`. With a `deadline`, no new work starts after it and
+    /// the report's `continued` says how much is left for the next invocation.
+    pub async fn run_and_notify(&self, req: &RunRequest, now: DateTime<Utc>, deadline: Option<Instant>) -> Outcome {
+        let report = self.run_until(req, now, deadline).await;
         let (mut notified, mut notify_error) = (None, None);
         if report.has_failures() {
             match self.notify(&report).await {
@@ -142,14 +144,20 @@ impl Runner {
     /// Runs one keyword: read, plan, create, plan again with the new snapshots, delete. Never
     /// returns an error: what failed is in the report's `failures`.
     pub async fn run(&self, req: &RunRequest, now: DateTime<Utc>) -> Report {
+        self.run_until(req, now, None).await
+    }
+
+    /// [`Runner::run`], starting no new call after `deadline`. Work left over is counted in the
+    /// report's `continued`; running the same request again finishes it, since runs are idempotent.
+    pub async fn run_until(&self, req: &RunRequest, now: DateTime<Utc>, deadline: Option<Instant>) -> Report {
         let calls = CallCounts::default();
-        let mut report = calls.scope(self.run_counted(req, now)).await;
+        let mut report = calls.scope(self.run_counted(req, now, deadline)).await;
         report.api_calls = calls.snapshot();
         report.sort();
         report
     }
 
-    async fn run_counted(&self, req: &RunRequest, now: DateTime<Utc>) -> Report {
+    async fn run_counted(&self, req: &RunRequest, now: DateTime<Utc>, deadline: Option<Instant>) -> Report {
         let scheduled_time = req.scheduled_time.unwrap_or_else(|| default_scheduled_time(now));
         let mut all_keywords = self.settings.keywords.clone();
         if !all_keywords.contains(&req.keyword) {
@@ -173,11 +181,22 @@ impl Runner {
         for f in &report.failures {
             error!(instance_id = ?f.instance_id, code = %f.code, "{}", f.message);
         }
-        self.create_all(&first, &mut inventory, &mut report).await;
+        let left = self.create_all(&first, &mut inventory, &mut report, deadline).await;
+        if left > 0 {
+            // Out of time while creating: rotation waits for the next invocation, which skips
+            // the volumes done here and rotates everything once.
+            warn!(volumes_left = left, invocation = req.invocation, "ran short of time; handing the rest over");
+            report.continued = Some(Continuation { left, invocation: req.invocation });
+            return report;
+        }
         // Rotation is decided again with this run's snapshots in the inventory: those already
         // completed count towards retention, pending ones do not (DESIGN rule 2).
         let second = plan(&policy, &inventory);
-        self.delete_all(&second, &mut report).await;
+        let left = self.delete_all(&second, &mut report, deadline).await;
+        if left > 0 {
+            warn!(deletions_left = left, invocation = req.invocation, "ran short of time; handing the rest over");
+            report.continued = Some(Continuation { left, invocation: req.invocation });
+        }
         info!(
             keyword = %policy.keyword, created = report.created.len(), deleted = report.deleted.len(),
             skipped = report.skipped.len(), failures = report.failures.len(), "run finished"
@@ -203,12 +222,20 @@ impl Runner {
         r
     }
 
-    async fn create_all(&self, plan: &snapcycle_core::Plan, inventory: &mut Inventory, report: &mut Report) {
-        let jobs = plan.volumes().filter_map(|(ip, v)| match &v.create {
-            Create::New { description, tags } => Some((ip, v, description, tags)),
-            _ => None,
-        });
+    /// Creates every planned snapshot, starting none after `deadline`; returns how many were left.
+    async fn create_all(&self, plan: &snapcycle_core::Plan, inventory: &mut Inventory, report: &mut Report, deadline: Option<Instant>) -> usize {
+        let jobs: Vec<_> = plan
+            .volumes()
+            .filter_map(|(ip, v)| match &v.create {
+                Create::New { description, tags } => Some((ip, v, description, tags)),
+                _ => None,
+            })
+            .collect();
+        let total = jobs.len();
+        let mut started = 0usize;
         let mut results = stream::iter(jobs)
+            .take_while(|_| std::future::ready(before(deadline)))
+            .inspect(|_| started += 1)
             .map(|(ip, v, description, tags)| async move {
                 if !tags.dropped.is_empty() {
                     warn!(instance_id = %ip.instance_id, dropped = ?tags.dropped, "instance tags not copied: EC2 allows 50 tags per snapshot");
@@ -219,6 +246,8 @@ impl Runner {
         while let Some((ip, v, outcome)) = results.next().await {
             record_creation(ip, v, outcome, inventory, report);
         }
+        drop(results);
+        total - started
     }
 
     async fn create_one(&self, v: &VolumePlan, description: &str, tags: &[snapcycle_core::Tag]) -> Created1 {
@@ -257,14 +286,21 @@ impl Runner {
         }
     }
 
-    async fn delete_all(&self, plan: &snapcycle_core::Plan, report: &mut Report) {
-        let jobs = plan.volumes().flat_map(|(ip, v)| v.delete.iter().map(move |id| (ip, v, id)));
+    /// Deletes every planned snapshot, starting none after `deadline`; returns how many were left.
+    async fn delete_all(&self, plan: &snapcycle_core::Plan, report: &mut Report, deadline: Option<Instant>) -> usize {
+        let jobs: Vec<_> = plan.volumes().flat_map(|(ip, v)| v.delete.iter().map(move |id| (ip, v, id))).collect();
+        let total = jobs.len();
+        let mut started = 0usize;
         let mut results = stream::iter(jobs)
+            .take_while(|_| std::future::ready(before(deadline)))
+            .inspect(|_| started += 1)
             .map(|(ip, v, id)| async move { (ip, v, id, self.delete_one(id).await) })
             .buffer_unordered(self.settings.max_concurrency.max(1));
         while let Some((ip, v, id, outcome)) = results.next().await {
             record_deletion(ip, v, id, outcome, report);
         }
+        drop(results);
+        total - started
     }
 
     async fn delete_one(&self, snapshot_id: &str) -> Deleted1 {
@@ -296,6 +332,11 @@ impl Runner {
         info!(topic_arn = %topic_arn, message_id = ?out.message_id(), "failure e-mail published");
         Ok(out.message_id().map(str::to_owned))
     }
+}
+
+/// Whether new work may still start.
+fn before(deadline: Option<Instant>) -> bool {
+    deadline.is_none_or(|d| Instant::now() < d)
 }
 
 fn record_creation(ip: &InstancePlan, v: &VolumePlan, outcome: Created1, inventory: &mut Inventory, report: &mut Report) {

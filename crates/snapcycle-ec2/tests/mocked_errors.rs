@@ -88,11 +88,7 @@ fn runner(rules: &[&Rule]) -> Runner {
 }
 
 fn req() -> RunRequest {
-    RunRequest {
-        keyword: Keyword::new(K).unwrap(),
-        scheduled_time: snapcycle_core::event::parse_time("2026-11-26T00:00:00Z"),
-        dry_run: false,
-    }
+    RunRequest::new(Keyword::new(K).unwrap(), snapcycle_core::event::parse_time("2026-11-26T00:00:00Z"), false)
 }
 
 fn now() -> chrono::DateTime<chrono::Utc> {

@@ -1,10 +1,14 @@
 //! The snapcycle Lambda function (`bootstrap`): parses the schedule's event and runs one keyword
 //! through the same shell as `snapcycle run`. Clients are built once per cold start.
 
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::InvocationType;
 use chrono::Utc;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
-use snapcycle_core::{parse_event, EventError, Report};
+use snapcycle_core::{parse_event, EventError, Report, RunRequest};
 use snapcycle_ec2::{AwsOptions, Runner, Settings};
 use tracing::{error, info};
 
@@ -18,6 +22,16 @@ enum HandlerError {
     /// The run finished with failures; they were e-mailed (or the e-mail failed, see the logs).
     #[error("{}", summary(.0))]
     RunFailed(Box<Report>),
+    /// The run ran short of time and the hand-over to a new invocation failed; Lambda's retry
+    /// of this invocation picks up where it stopped.
+    #[error("handing the rest of the run to a new invocation failed: {}", .0.message())]
+    HandOver(snapcycle_ec2::Error),
+    /// An invocation ran out of time before finishing any call; handing over would loop.
+    #[error("the {} run {} ran out of time before finishing a single call; raise the function's timeout or lower SNAPCYCLE_DEADLINE_MARGIN_SECONDS", .0.keyword, .0.scheduled_time)]
+    NoProgress(Box<Report>),
+    /// No `AWS_LAMBDA_FUNCTION_NAME`, so the function cannot invoke itself.
+    #[error("the run ran short of time and AWS_LAMBDA_FUNCTION_NAME is not set, so the rest cannot be handed over")]
+    NoFunctionName,
 }
 
 /// One line for the invocation's error: the counts (the report itself is not returned on error)
@@ -45,16 +59,43 @@ impl From<HandlerError> for Diagnostic {
         let error_type = match e {
             HandlerError::InvalidEvent(_) => "snapcycle.InvalidEvent",
             HandlerError::RunFailed(_) => "snapcycle.RunFailed",
+            HandlerError::HandOver(_) | HandlerError::NoFunctionName | HandlerError::NoProgress(_) => {
+                "snapcycle.HandOverFailed"
+            }
         };
         Diagnostic { error_type: error_type.into(), error_message: e.to_string() }
     }
 }
 
-async fn handle(runner: &Runner, event: LambdaEvent<Value>) -> Result<Report, HandlerError> {
+/// Time kept back before the invocation's deadline: the run stops starting new calls this long
+/// before Lambda would end it, leaving room for calls in flight, the e-mail and the hand-over.
+const DEFAULT_MARGIN: Duration = Duration::from_secs(60);
+
+/// The function and its own name, for handing the rest of a long run to a new invocation.
+struct App {
+    runner: Runner,
+    lambda: aws_sdk_lambda::Client,
+    function_name: Option<String>,
+    margin: Duration,
+}
+
+async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Report, HandlerError> {
+    let runner = &app.runner;
     let req = parse_event(&event.payload, &runner.settings().keywords).inspect_err(|e| {
         error!(error = %e, request_id = %event.context.request_id, "invalid event; nothing done");
     })?;
-    let outcome = runner.run_and_notify(&req, Utc::now()).await;
+    let left = event.context.deadline().duration_since(SystemTime::now()).unwrap_or_default();
+    let deadline = tokio::time::Instant::now() + left.saturating_sub(app.margin);
+    let now = Utc::now();
+    let outcome = runner.run_and_notify(&req, now, Some(deadline)).await;
+    if outcome.report.continued.is_some() {
+        if outcome.report.created.is_empty() && outcome.report.deleted.is_empty() {
+            // Nothing done in a whole invocation: another one would do no better, so stop the
+            // chain here and let a person look (timeout or margin too small).
+            return Err(HandlerError::NoProgress(Box::new(outcome.report)));
+        }
+        hand_over(app, &req, &outcome.report).await?;
+    }
     if outcome.report.has_failures() {
         return Err(HandlerError::RunFailed(Box::new(outcome.report)));
     }
@@ -62,11 +103,38 @@ async fn handle(runner: &Runner, event: LambdaEvent<Value>) -> Result<Report, Ha
     Ok(outcome.report)
 }
 
+/// Invokes this function again, asynchronously, with the same scheduled time: it skips what this
+/// invocation finished and does the rest (runs are idempotent per scheduled time).
+async fn hand_over(app: &App, req: &RunRequest, report: &Report) -> Result<(), HandlerError> {
+    let function = app.function_name.clone().ok_or(HandlerError::NoFunctionName)?;
+    let scheduled = snapcycle_core::event::parse_time(&report.scheduled_time).unwrap_or_else(Utc::now);
+    let payload = req.continuation_event(scheduled).to_string();
+    app.lambda
+        .invoke()
+        .function_name(&function)
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(payload))
+        .send()
+        .await
+        .map_err(|source| HandlerError::HandOver(snapcycle_ec2::Error::Continue { function: function.clone(), source }))?;
+    info!(function = %function, next_invocation = req.invocation + 1, "handed the rest of the run to a new invocation");
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let settings = Settings::from_env(|k| std::env::var(k).ok()).inspect_err(|e| error!(error = %e, "bad configuration"))?;
+    let margin = match std::env::var("SNAPCYCLE_DEADLINE_MARGIN_SECONDS") {
+        Ok(v) => Duration::from_secs(v.trim().parse().map_err(|_| format!("SNAPCYCLE_DEADLINE_MARGIN_SECONDS must be whole seconds, got {v:?}"))?),
+        Err(_) => DEFAULT_MARGIN,
+    };
     let sdk = snapcycle_ec2::load_config(&AwsOptions::default()).await;
-    let runner = Runner::new(&sdk, settings);
-    lambda_runtime::run(service_fn(|event| handle(&runner, event))).await
+    let app = App {
+        runner: Runner::new(&sdk, settings),
+        lambda: aws_sdk_lambda::Client::new(&sdk),
+        function_name: std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok(),
+        margin,
+    };
+    lambda_runtime::run(service_fn(|event| handle(&app, event))).await
 }

@@ -33,7 +33,7 @@ pub fn at(s: &str) -> DateTime<Utc> {
 }
 
 pub fn request(keyword: &str, scheduled: &str) -> RunRequest {
-    RunRequest { keyword: kw(keyword), scheduled_time: Some(at(scheduled)), dry_run: false }
+    RunRequest::new(kw(keyword), Some(at(scheduled)), false)
 }
 
 pub async fn run(r: &Runner, keyword: &str, scheduled: &str) -> Report {
