@@ -158,11 +158,67 @@ async fn main() {
         for (op, n) in &calls {
             println!("    {op:<18} {n}");
         }
-        if let Some(p) = &proxy {
+        if let (Some(p), Some(scale)) = (&proxy, args.throttle_scale) {
+            // The token buckets' own bound: after the burst, each operation at its refill rate;
+            // creations finish before deletions start.
+            let bound = |n: usize, rate: f64| ((n as f64 - 100.0 * scale).max(0.0)) / (rate * scale);
+            let b = bound(created, 5.0) + bound(deleted, 5.0);
+            println!(
+                "  token-bucket bound {b:.1}s (CreateSnapshot and DeleteSnapshot 5/s after a burst of 100, x{scale}); wall/bound = {:.2}",
+                wall.as_secs_f64() / b.max(f64::EPSILON)
+            );
             println!("  proxy:\n{}", p.stats());
         }
         walls.push(wall.as_secs_f64());
     }
     walls.sort_by(f64::total_cmp);
     println!("median wall over {} rounds: {:.2}s", walls.len(), walls[walls.len() / 2]);
+    cold_start(&root.join("target/debug/bootstrap"));
+}
+
+/// Cold start of `bootstrap`: from process start to its first request to the Lambda Runtime API
+/// for an event (a listener on loopback stands in for the runtime API and records the moment).
+fn cold_start(bootstrap: &std::path::Path) {
+    use std::io::Read as _;
+    let mut samples = Vec::new();
+    for _ in 0..21 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let start = Instant::now();
+        let mut child = Command::new(bootstrap)
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "bench")
+            .env("AWS_SECRET_ACCESS_KEY", "bench")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn bootstrap");
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 64];
+        let n = conn.read(&mut buf).unwrap_or(0);
+        let elapsed = start.elapsed();
+        let _ = child.kill();
+        let _ = child.wait();
+        if String::from_utf8_lossy(&buf[..n]).contains("/runtime/invocation/next") {
+            samples.push(elapsed.as_secs_f64() * 1000.0);
+        }
+    }
+    samples.sort_by(f64::total_cmp);
+    if samples.is_empty() {
+        println!("cold start: no sample (bootstrap never asked for an event)");
+    } else {
+        println!(
+            "cold start of bootstrap (process start to first GET /runtime/invocation/next), {} samples: median {:.1} ms, min {:.1} ms, max {:.1} ms",
+            samples.len(),
+            samples[samples.len() / 2],
+            samples[0],
+            samples[samples.len() - 1]
+        );
+    }
 }
