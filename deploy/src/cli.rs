@@ -24,6 +24,9 @@ pub(crate) struct Global {
     /// Send every AWS call here instead (an emulator on loopback, for example).
     #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
     pub(crate) endpoint_url: Option<String>,
+    /// Longest one AWS call attempt may take, in seconds (default 60).
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub(crate) attempt_timeout: Option<u64>,
     /// More log lines on standard error (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
@@ -36,6 +39,7 @@ impl Global {
             profile: self.profile.clone(),
             endpoint_url: self.endpoint_url.clone(),
             max_attempts: None,
+            attempt_timeout: self.attempt_timeout.map(std::time::Duration::from_secs),
         }
     }
 }

@@ -1,6 +1,9 @@
 //! `snapcycle run` as a person runs it: the real binary against moto.
 
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
+
+use snapcycle_testkit::moto::command;
 
 use snapcycle_testkit::faults::{FaultConfig, FaultProxy};
 use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of};
@@ -9,16 +12,7 @@ use snapcycle_testkit::Moto;
 const DAILY: &str = "SnapshotDaily";
 
 fn snapcycle(endpoint: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_snapcycle"))
-        .args(args)
-        .env_clear()
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .unwrap()
+    command(Path::new(env!("CARGO_BIN_EXE_snapcycle")), Some(endpoint)).args(args).output().unwrap()
 }
 
 fn text(o: &Output) -> (String, String) {

@@ -2,24 +2,14 @@
 //! on moto with the real bootstrap under cargo-lambda's runtime emulator.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use snapcycle_testkit::seed::{self, keyword_snapshot};
+use snapcycle_testkit::moto::{bootstrap_zip, command};
 use snapcycle_testkit::Moto;
 
 fn snapcycle(endpoint: Option<&str>, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_snapcycle"));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true");
-    if let Some(e) = endpoint {
-        cmd.env("AWS_ENDPOINT_URL", e);
-    }
-    cmd.output().unwrap()
+    command(Path::new(env!("CARGO_BIN_EXE_snapcycle")), endpoint).args(args).output().unwrap()
 }
 
 fn text(o: &Output) -> String {
@@ -52,10 +42,7 @@ fn schedules_lists_next_fires_in_utc_and_a_time_zone() {
 async fn simulate_plays_the_deployed_schedules_forward() {
     let moto = Moto::start().unwrap();
     let url = moto.url();
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_snapcycle")).parent().unwrap().to_path_buf();
-    let zip = std::env::temp_dir().join(format!("snapcycle-sim-{}.zip", std::process::id()));
-    let python = snapcycle_testkit::moto::ensure_venv().unwrap().join("python");
-    assert!(Command::new(python).args(["-m", "zipfile", "-c"]).arg(&zip).arg("bootstrap").current_dir(&bin_dir).status().unwrap().success());
+    let zip = bootstrap_zip(Path::new(env!("CARGO_BIN_EXE_snapcycle"))).unwrap();
     let d = snapcycle(
         Some(&url),
         &["deploy", "--yes", "--artifact", zip.to_str().unwrap(),

@@ -7,20 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use snapcycle_testkit::faults::{FaultConfig, FaultProxy};
+use snapcycle_testkit::moto::{bootstrap_zip, command};
 use snapcycle_testkit::Moto;
 
 fn snapcycle(endpoint: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_snapcycle"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .unwrap()
+    command(Path::new(env!("CARGO_BIN_EXE_snapcycle")), Some(endpoint)).args(args).output().unwrap()
 }
 
 fn text(o: &Output) -> String {
@@ -29,18 +20,7 @@ fn text(o: &Output) -> String {
 
 /// The real `bootstrap` from this build, zipped as Lambda wants it (moto stores it, never runs it).
 fn artifact() -> PathBuf {
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_snapcycle")).parent().unwrap().to_path_buf();
-    let out = std::env::temp_dir().join(format!("snapcycle-test-{}.zip", std::process::id()));
-    let python = snapcycle_testkit::moto::ensure_venv().unwrap().join("python");
-    let status = Command::new(python)
-        .args(["-m", "zipfile", "-c"])
-        .arg(&out)
-        .arg("bootstrap")
-        .current_dir(&bin_dir)
-        .status()
-        .unwrap();
-    assert!(status.success(), "zipping {}/bootstrap", bin_dir.display());
-    out
+    bootstrap_zip(Path::new(env!("CARGO_BIN_EXE_snapcycle"))).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -145,6 +125,9 @@ async fn bad_stack_input_exits_2_before_any_aws_call() {
         (vec!["deploy", "--yes", "--artifact", "/nonexistent.zip"], "no such file"),
         (vec!["render", "--schedule", "Daily"], "KEYWORD=EXPRESSION"),
         (vec!["deploy", "--yes", "--arch", "sparc"], "sparc"),
+        (vec!["deploy"], "pass --yes"),
+        (vec!["destroy"], "pass --yes"),
+        (vec!["deploy", "--yes", "--attempt-timeout", "0"], "--attempt-timeout"),
     ];
     for (args, want) in cases {
         let o = snapcycle(&proxy.url(), &args);

@@ -3,26 +3,22 @@
 //! duplicate snapshot.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use snapcycle_core::tags::TAG_RUN;
 use snapcycle_testkit::faults::{FaultConfig, FaultProxy};
 use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of, tag};
+use snapcycle_testkit::moto::command;
 use snapcycle_testkit::Moto;
 
 const DAILY: &str = "SnapshotDaily";
 const RUN: &str = "2026-11-26T00:00:00Z";
 
 fn snapcycle(endpoint: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_snapcycle"));
+    let mut cmd = command(Path::new(env!("CARGO_BIN_EXE_snapcycle")), Some(endpoint));
     cmd.args(["run", "--keyword", DAILY, "--scheduled-time", RUN, "--output", "json", "--max-concurrency", "2"])
-        .env_clear()
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd

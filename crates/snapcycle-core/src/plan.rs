@@ -100,7 +100,8 @@ pub struct VolumePlan {
     pub retention: Retention,
     /// Whether to take a snapshot.
     pub create: Create,
-    /// Snapshots to delete, oldest first.
+    /// Snapshots to delete, oldest first (extra snapshots of this same run come first: a
+    /// retried CreateSnapshot whose first answer was lost can leave two).
     pub delete: Vec<String>,
     /// Snapshots of the keyword that stay, newest first.
     pub keep: Vec<String>,
@@ -187,15 +188,22 @@ fn plan_instance<'a>(
     let label = ip.name.clone().unwrap_or_else(|| inst.id.clone());
     for att in &inst.volumes {
         let vp_create;
-        let mine: Vec<&Snapshot> = by_volume
+        let mut mine: Vec<&Snapshot> = by_volume
             .get(att.volume_id.as_str())
             .map(|v| v.iter().copied().filter(|s| belongs_to(s, keyword, &inst.owner_id)).collect())
             .unwrap_or_default();
+        // This run's own snapshots: the oldest stays, any other is a duplicate to remove.
+        let mut this_run: Vec<&Snapshot> = mine
+            .iter()
+            .copied()
+            .filter(|s| tag_value(&s.tags, TAG_RUN) == Some(run) && s.state != SnapshotState::Error)
+            .collect();
+        this_run.sort_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id)));
+        let duplicates: Vec<String> = this_run.iter().skip(1).map(|s| s.id.clone()).collect();
+        mine.retain(|s| !duplicates.contains(&s.id));
         if let Some(by) = seen.get(att.volume_id.as_str()) {
             vp_create = Create::Covered { by_instance: (*by).to_owned() };
-        } else if let Some(done) = mine.iter().find(|s| {
-            tag_value(&s.tags, TAG_RUN) == Some(run) && s.state != SnapshotState::Error
-        }) {
+        } else if let Some(done) = this_run.first() {
             vp_create = Create::AlreadyDone { snapshot_id: done.id.clone() };
         } else {
             let tags = snapshot_tags(TagInput {
@@ -212,7 +220,12 @@ fn plan_instance<'a>(
         }
         let covered = matches!(vp_create, Create::Covered { .. });
         seen.entry(att.volume_id.as_str()).or_insert(inst.id.as_str());
-        let (keep, delete) = if covered { (Vec::new(), Vec::new()) } else { rotate(&mine, retention) };
+        let (keep, delete) = if covered {
+            (Vec::new(), Vec::new())
+        } else {
+            let (keep, rotated) = rotate(&mine, retention);
+            (keep, duplicates.into_iter().chain(rotated).collect())
+        };
         ip.volumes.push(VolumePlan {
             volume_id: att.volume_id.clone(),
             device: att.device.clone(),
@@ -282,3 +295,43 @@ impl Plan {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Attachment, Tag};
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_duplicate_of_this_run_is_deleted_and_the_oldest_kept() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap();
+        let k = Keyword::new("SnapshotDaily").unwrap();
+        let snap = |id: &str, secs: i64, run: &str| Snapshot {
+            id: id.into(),
+            volume_id: "vol-1".into(),
+            owner_id: "1".into(),
+            state: SnapshotState::Completed,
+            start_time: t + chrono::Duration::seconds(secs),
+            tags: vec![Tag::new("SnapshotDaily", "2"), Tag::new(TAG_KEYWORD, "SnapshotDaily"), Tag::new(TAG_RUN, run)],
+        };
+        let inv = Inventory {
+            instances: vec![Instance {
+                id: "i-1".into(),
+                owner_id: "1".into(),
+                state: "running".into(),
+                tags: vec![Tag::new("SnapshotDaily", "2")],
+                volumes: vec![Attachment { volume_id: "vol-1".into(), device: "/dev/xvda".into() }],
+            }],
+            snapshots: vec![
+                snap("snap-old", -86_400, "2026-11-25T00:00:00Z"),
+                snap("snap-a", 1, "2026-11-26T00:00:00Z"),
+                snap("snap-b", 2, "2026-11-26T00:00:00Z"),
+            ],
+        };
+        let p = plan(&Policy { keyword: k.clone(), all_keywords: vec![k], scheduled_time: t }, &inv);
+        let v = &p.instances[0].volumes[0];
+        assert_eq!(v.create, Create::AlreadyDone { snapshot_id: "snap-a".into() });
+        assert_eq!(v.delete, ["snap-b"], "the duplicate goes; retention 2 keeps snap-a and snap-old");
+        assert_eq!(v.keep, ["snap-a", "snap-old"]);
+    }
+}

@@ -18,6 +18,9 @@ pub struct AwsOptions {
     pub endpoint_url: Option<String>,
     /// Most attempts per call, the first included.
     pub max_attempts: Option<u32>,
+    /// Longest one attempt may take (default 60 s); slow endpoints such as an emulator holding a
+    /// large fleet need more.
+    pub attempt_timeout: Option<Duration>,
 }
 
 /// Default attempts per call. EC2 throttles CreateSnapshot and DeleteSnapshot to 5 per second after
@@ -36,10 +39,11 @@ pub fn loader(opts: &AwsOptions) -> ConfigLoader {
         .with_max_attempts(opts.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS))
         .with_initial_backoff(Duration::from_millis(200))
         .with_max_backoff(Duration::from_secs(20));
+    let attempt = opts.attempt_timeout.unwrap_or(Duration::from_secs(60));
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(5))
-        .operation_attempt_timeout(Duration::from_secs(60))
-        .operation_timeout(Duration::from_secs(300))
+        .operation_attempt_timeout(attempt)
+        .operation_timeout((attempt * 5).max(Duration::from_secs(300)))
         .build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry).timeout_config(timeouts);
     if let Some(region) = &opts.region {

@@ -4,7 +4,7 @@
 use aws_sdk_ec2::types::{Filter, Instance as Ec2Instance, Snapshot as Ec2Snapshot, Tag as Ec2Tag};
 use aws_sdk_ec2::Client;
 use chrono::{DateTime, Utc};
-use snapcycle_core::tags::TAG_KEYWORD;
+use snapcycle_core::tags::{TAG_KEYWORD, TAG_RUN};
 use snapcycle_core::{Attachment, Instance, Inventory, Keyword, Snapshot, SnapshotState, Tag};
 
 use crate::Error;
@@ -70,6 +70,24 @@ pub async fn read_snapshots(ec2: &Client, keyword: &Keyword) -> Result<Vec<Snaps
         .owner_ids("self")
         .filters(filter(&format!("tag:{TAG_KEYWORD}"), &[keyword.as_str()]))
         .filters(filter("tag-key", &[keyword.as_str()]))
+        .max_results(PAGE)
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|source| Error::DescribeSnapshots { keyword: keyword.to_string(), source })?;
+        out.extend(page.snapshots().iter().map(snapshot));
+    }
+    Ok(out)
+}
+
+/// The account's snapshots made for `keyword` by the run `run` (its `snapcycle:run` tag).
+pub async fn read_run_snapshots(ec2: &Client, keyword: &Keyword, run: &str) -> Result<Vec<Snapshot>, Error> {
+    let mut pages = ec2
+        .describe_snapshots()
+        .owner_ids("self")
+        .filters(filter(&format!("tag:{TAG_KEYWORD}"), &[keyword.as_str()]))
+        .filters(filter(&format!("tag:{TAG_RUN}"), &[run]))
         .max_results(PAGE)
         .into_paginator()
         .send();

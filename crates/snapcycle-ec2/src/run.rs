@@ -151,13 +151,13 @@ impl Runner {
     /// report's `continued`; running the same request again finishes it, since runs are idempotent.
     pub async fn run_until(&self, req: &RunRequest, now: DateTime<Utc>, deadline: Option<Instant>) -> Report {
         let calls = CallCounts::default();
-        let mut report = calls.scope(self.run_counted(req, now, deadline)).await;
+        let mut report = calls.scope(self.run_counted(req, now, deadline, &calls)).await;
         report.api_calls = calls.snapshot();
         report.sort();
         report
     }
 
-    async fn run_counted(&self, req: &RunRequest, now: DateTime<Utc>, deadline: Option<Instant>) -> Report {
+    async fn run_counted(&self, req: &RunRequest, now: DateTime<Utc>, deadline: Option<Instant>, calls: &CallCounts) -> Report {
         let scheduled_time = req.scheduled_time.unwrap_or_else(|| default_scheduled_time(now));
         let mut all_keywords = self.settings.keywords.clone();
         if !all_keywords.contains(&req.keyword) {
@@ -188,6 +188,17 @@ impl Runner {
             warn!(volumes_left = left, invocation = req.invocation, "ran short of time; handing the rest over");
             report.continued = Some(Continuation { left, invocation: req.invocation });
             return report;
+        }
+        if calls.retried("CreateSnapshot") {
+            // A retried CreateSnapshot may have created a snapshot whose answer was lost. Read
+            // this run's snapshots back so the plan finds and removes any duplicate (rule 6).
+            match inventory::read_run_snapshots(&self.ec2, &policy.keyword, &first.run).await {
+                Ok(found) => {
+                    let known: std::collections::HashSet<String> = inventory.snapshots.iter().map(|s| s.id.clone()).collect();
+                    inventory.snapshots.extend(found.into_iter().filter(|s| !known.contains(&s.id)));
+                }
+                Err(e) => warn!(error = %e, "could not re-read this run's snapshots after retried creations"),
+            }
         }
         // Rotation is decided again with this run's snapshots in the inventory: those already
         // completed count towards retention, pending ones do not (DESIGN rule 2).

@@ -113,6 +113,41 @@ impl Moto {
     }
 }
 
+/// A command for one of the project's binaries with a clean environment: test credentials and
+/// region, no instance metadata, and `endpoint` (moto, or a proxy in front of it) when given.
+pub fn command(bin: &Path, endpoint: Option<&str>) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_REGION", REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    if let Some(e) = endpoint {
+        cmd.env("AWS_ENDPOINT_URL", e);
+    }
+    cmd
+}
+
+/// Zips the `bootstrap` next to `sibling` (a binary of this build) as Lambda wants it, with
+/// Python's standard zipfile from the project's virtualenv; moto stores it, never runs it.
+pub fn bootstrap_zip(sibling: &Path) -> io::Result<PathBuf> {
+    let dir = sibling.parent().unwrap_or(Path::new("."));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let out = std::env::temp_dir().join(format!("snapcycle-bootstrap-{}-{n}.zip", std::process::id()));
+    let status = Command::new(ensure_venv()?.join("python"))
+        .args(["-m", "zipfile", "-c"])
+        .arg(&out)
+        .arg("bootstrap")
+        .current_dir(dir)
+        .status()?;
+    if !status.success() {
+        return Err(io::Error::other(format!("zipping {}/bootstrap failed: {status}", dir.display())));
+    }
+    Ok(out)
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -130,7 +130,8 @@ async fn main() {
         // Each round is a new scheduled time, so each one creates and rotates in full.
         let scheduled = format!("2026-11-{:02}T00:00:00Z", 20 + round);
         let mut cmd = Command::new(&snapcycle);
-        cmd.args(["run", "--keyword", KEYWORD, "--output", "json", "--scheduled-time", &scheduled])
+        // moto answers DescribeSnapshots in time that grows with the square of the fleet.
+        cmd.args(["run", "--keyword", KEYWORD, "--output", "json", "--scheduled-time", &scheduled, "--attempt-timeout", "1800"])
             .args(["--max-concurrency", &args.concurrency.to_string()])
             .env("AWS_ENDPOINT_URL", &endpoint)
             .env("AWS_REGION", "us-east-1")
