@@ -93,9 +93,11 @@ mod tests {
         assert_eq!(Retention::parse("1000").unwrap().get(), 1000);
     }
 
+    type Expect = fn(&RetentionError) -> bool;
+
     #[test]
     fn refuses_everything_else_with_a_reason() {
-        let cases: &[(&str, fn(&RetentionError) -> bool)] = &[
+        let cases: &[(&str, Expect)] = &[
             ("abc", |e| matches!(e, RetentionError::NotANumber(_))),
             ("-1", |e| matches!(e, RetentionError::Negative(_))),
             ("0", |e| matches!(e, RetentionError::Zero(_))),
