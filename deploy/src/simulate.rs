@@ -147,6 +147,17 @@ fn leak(s: &str) -> &'static str {
     Box::leak(s.to_owned().into_boxed_str())
 }
 
+/// One volume's line at the end of a simulation.
+#[derive(Debug, Default)]
+struct VolumeRow {
+    instance: String,
+    device: String,
+    /// Snapshots per keyword that still carry the keyword's tag.
+    counts: BTreeMap<String, usize>,
+    /// Snapshots whose keyword tag was removed: kept forever.
+    forever: Vec<String>,
+}
+
 /// Per volume, the snapshots of each keyword kept at the end, and those kept forever.
 async fn print_kept(aws: &Clients, keywords: &[String]) -> anyhow::Result<()> {
     let ec2 = aws_sdk_ec2::Client::new(&aws.sdk);
@@ -161,16 +172,19 @@ async fn print_kept(aws: &Clients, keywords: &[String]) -> anyhow::Result<()> {
         .await
         .context("reading the snapshots at the end")?;
     let tag = |s: &aws_sdk_ec2::types::Snapshot, k: &str| s.tags().iter().find(|t| t.key() == Some(k)).and_then(|t| t.value()).map(str::to_owned);
-    // volume -> (instance, device, keyword counts, kept forever ids)
-    let mut rows: BTreeMap<String, (String, String, BTreeMap<String, usize>, Vec<String>)> = BTreeMap::new();
+    let mut rows: BTreeMap<String, VolumeRow> = BTreeMap::new();
     for s in &snaps {
         let vol = s.volume_id().unwrap_or_default().to_owned();
-        let row = rows.entry(vol).or_insert_with(|| (tag(s, TAG_INSTANCE).unwrap_or_default(), tag(s, TAG_DEVICE).unwrap_or_default(), BTreeMap::new(), Vec::new()));
+        let row = rows.entry(vol).or_insert_with(|| VolumeRow {
+            instance: tag(s, TAG_INSTANCE).unwrap_or_default(),
+            device: tag(s, TAG_DEVICE).unwrap_or_default(),
+            ..VolumeRow::default()
+        });
         let Some(k) = tag(s, TAG_KEYWORD) else { continue };
         if tag(s, &k).is_some() {
-            *row.2.entry(k).or_default() += 1;
+            *row.counts.entry(k).or_default() += 1;
         } else {
-            row.3.push(format!("{} ({k})", s.snapshot_id().unwrap_or_default()));
+            row.forever.push(format!("{} ({k})", s.snapshot_id().unwrap_or_default()));
         }
     }
     println!();
@@ -180,8 +194,8 @@ async fn print_kept(aws: &Clients, keywords: &[String]) -> anyhow::Result<()> {
         header.push_str(&format!("{k:>16}"));
     }
     println!("{header}  KEPT FOREVER");
-    for (vol, (inst, dev, counts, forever)) in &rows {
-        let mut line = format!("{vol:<24}{inst:<22}{dev:<11}");
+    for (vol, VolumeRow { instance, device, counts, forever }) in &rows {
+        let mut line = format!("{vol:<24}{instance:<22}{device:<11}");
         for k in keywords {
             line.push_str(&format!("{:>16}", counts.get(k).copied().unwrap_or(0)));
         }

@@ -25,7 +25,7 @@ enum HandlerError {
     /// The run ran short of time and the hand-over to a new invocation failed; Lambda's retry
     /// of this invocation picks up where it stopped.
     #[error("handing the rest of the run to a new invocation failed: {}", .0.message())]
-    HandOver(snapcycle_ec2::Error),
+    HandOver(Box<snapcycle_ec2::Error>),
     /// An invocation ran out of time before finishing any call; handing over would loop.
     #[error("the {} run {} ran out of time before finishing a single call; raise the function's timeout or lower SNAPCYCLE_DEADLINE_MARGIN_SECONDS", .0.keyword, .0.scheduled_time)]
     NoProgress(Box<Report>),
@@ -120,7 +120,7 @@ async fn hand_over(app: &App, req: &RunRequest, report: &Report) -> Result<(), H
         .payload(Blob::new(payload))
         .send()
         .await
-        .map_err(|source| HandlerError::HandOver(snapcycle_ec2::Error::Continue { function: function.clone(), source }))?;
+        .map_err(|source| HandlerError::HandOver(Box::new(snapcycle_ec2::Error::Continue { function: function.clone(), source })))?;
     info!(function = %function, next_invocation = req.invocation + 1, "handed the rest of the run to a new invocation");
     Ok(())
 }

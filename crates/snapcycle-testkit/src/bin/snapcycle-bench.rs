@@ -59,6 +59,8 @@ fn run_measured(cmd: &mut Command) -> (std::process::ExitStatus, Duration, u64, 
     let out_path = std::env::temp_dir().join(format!("snapcycle-bench-{}.json", std::process::id()));
     let out = std::fs::File::create(&out_path).unwrap();
     let start = Instant::now();
+    // Reaped below with wait4, which also yields the child's own peak memory.
+    #[allow(clippy::zombie_processes)]
     let child = cmd.stdout(out).spawn().expect("spawn snapcycle");
     let mut status: libc::c_int = 0;
     // SAFETY: a zeroed rusage is a valid out-parameter for wait4.
