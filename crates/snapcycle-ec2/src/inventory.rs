@@ -65,29 +65,21 @@ fn instance(owner: &str, i: &Ec2Instance) -> Instance {
 /// The account's snapshots marked for `keyword` that still carry the keyword's tag key. The
 /// planner checks each condition again; the filters only keep the pages few.
 pub async fn read_snapshots(ec2: &Client, keyword: &Keyword) -> Result<Vec<Snapshot>, Error> {
-    let mut pages = ec2
-        .describe_snapshots()
-        .owner_ids("self")
-        .filters(filter(&format!("tag:{TAG_KEYWORD}"), &[keyword.as_str()]))
-        .filters(filter("tag-key", &[keyword.as_str()]))
-        .max_results(PAGE)
-        .into_paginator()
-        .send();
-    let mut out = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|source| Error::DescribeSnapshots { keyword: keyword.to_string(), source })?;
-        out.extend(page.snapshots().iter().map(snapshot));
-    }
-    Ok(out)
+    read_marked(ec2, keyword, filter("tag-key", &[keyword.as_str()])).await
 }
 
 /// The account's snapshots made for `keyword` by the run `run` (its `snapcycle:run` tag).
 pub async fn read_run_snapshots(ec2: &Client, keyword: &Keyword, run: &str) -> Result<Vec<Snapshot>, Error> {
+    read_marked(ec2, keyword, filter(&format!("tag:{TAG_RUN}"), &[run])).await
+}
+
+/// Every page of the account's snapshots marked for `keyword` that also match `extra`.
+async fn read_marked(ec2: &Client, keyword: &Keyword, extra: Filter) -> Result<Vec<Snapshot>, Error> {
     let mut pages = ec2
         .describe_snapshots()
         .owner_ids("self")
         .filters(filter(&format!("tag:{TAG_KEYWORD}"), &[keyword.as_str()]))
-        .filters(filter(&format!("tag:{TAG_RUN}"), &[run]))
+        .filters(extra)
         .max_results(PAGE)
         .into_paginator()
         .send();
