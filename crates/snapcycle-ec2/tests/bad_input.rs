@@ -9,19 +9,13 @@ mod common;
 use aws_sdk_ec2::error::ErrorMetadata;
 use aws_sdk_ec2::operation::create_snapshot::CreateSnapshotError;
 use aws_sdk_ec2::operation::delete_snapshot::DeleteSnapshotOutput;
-use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
 use aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsOutput;
-use aws_sdk_ec2::types::{
-    EbsInstanceBlockDevice, Instance as Ec2Instance, InstanceBlockDeviceMapping, InstanceState, InstanceStateName,
-    Reservation, Snapshot as Ec2Snapshot, SnapshotState, Tag,
-};
-use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_mocks::mock;
+use common::mocks::{mock_runner, old_snapshot, one_instance};
 use common::*;
 use serde_json::{json, Value};
-use snapcycle_core::tags::{TAG_KEYWORD, TAG_RUN};
+use snapcycle_core::tags::TAG_RUN;
 use snapcycle_core::{parse_event, Report};
-use snapcycle_ec2::calls::CountCalls;
 use snapcycle_ec2::Runner;
 use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of, snapshots_of};
 use snapcycle_testkit::Moto;
@@ -344,58 +338,6 @@ async fn no_volumes_is_a_skip_stopped_is_snapshotted_and_terminated_is_neither_c
 // Terminated between describe and snapshot (aws-smithy-mocks: moto cannot race like this).
 // ---------------------------------------------------------------------------------------------
 
-const OWNER: &str = "123456789012";
-
-fn tag(k: &str, v: &str) -> Tag {
-    Tag::builder().key(k).value(v).build()
-}
-
-fn running_instance(retention: &'static str) -> Rule {
-    mock!(aws_sdk_ec2::Client::describe_instances).then_output(move || {
-        DescribeInstancesOutput::builder()
-            .reservations(
-                Reservation::builder()
-                    .owner_id(OWNER)
-                    .instances(
-                        Ec2Instance::builder()
-                            .instance_id("i-1")
-                            .state(InstanceState::builder().name(InstanceStateName::Running).build())
-                            .tags(tag(DAILY, retention))
-                            .block_device_mappings(
-                                InstanceBlockDeviceMapping::builder()
-                                    .device_name("/dev/xvda")
-                                    .ebs(EbsInstanceBlockDevice::builder().volume_id("vol-1").build())
-                                    .build(),
-                            )
-                            .build(),
-                    )
-                    .build(),
-            )
-            .build()
-    })
-}
-
-fn old_snapshot(id: &str, day: i64) -> Ec2Snapshot {
-    Ec2Snapshot::builder()
-        .snapshot_id(id)
-        .volume_id("vol-1")
-        .owner_id(OWNER)
-        .state(SnapshotState::Completed)
-        .start_time(aws_smithy_types::DateTime::from_secs(1_700_000_000 + day * 86_400))
-        .tags(tag(DAILY, "1"))
-        .tags(tag(TAG_KEYWORD, DAILY))
-        .tags(tag(TAG_RUN, &format!("day-{day:03}")))
-        .build()
-}
-
-fn mock_runner(rules: &[&Rule]) -> Runner {
-    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules, |c| c
-        .retry_config(RetryConfig::standard().with_max_attempts(4).with_initial_backoff(std::time::Duration::from_millis(1)))
-        .interceptor(CountCalls));
-    let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, &[]);
-    Runner::from_clients(ec2, sns, stack_settings())
-}
-
 #[tokio::test]
 async fn a_volume_gone_between_describe_and_snapshot_is_a_skip_and_rotation_keeps_to_the_plan() {
     for code in VANISHED_CODES {
@@ -412,7 +354,7 @@ async fn a_volume_gone_between_describe_and_snapshot_is_a_skip_and_rotation_keep
                 CreateSnapshotError::generic(ErrorMetadata::builder().code(*code).message(format!("{code} (mocked)")).build())
             });
             let deletes = mock!(aws_sdk_ec2::Client::delete_snapshot).then_output(|| DeleteSnapshotOutput::builder().build());
-            let r = mock_runner(&[&running_instance(retention), &snaps, &create, &deletes]);
+            let r = mock_runner(&[&one_instance(retention), &snaps, &create, &deletes]);
             assert_eq!(r.settings().keywords, [kw(HOURLY), kw(DAILY)]);
             let report = r.run(&request(DAILY, "2026-11-26T00:00:00Z"), at("2026-11-26T00:05:00Z")).await;
             let case = format!("{code}, retention {retention}");

@@ -1,94 +1,20 @@
 //! Error paths moto cannot produce, with aws-smithy-mocks: pagination, throttling, an AMI using a
 //! snapshot, a snapshot already gone, EC2's per-volume rate limit.
 
-use aws_sdk_ec2::error::ErrorMetadata;
+mod common;
+
 use aws_sdk_ec2::operation::create_snapshot::{CreateSnapshotError, CreateSnapshotOutput};
 use aws_sdk_ec2::operation::delete_snapshot::{DeleteSnapshotError, DeleteSnapshotOutput};
-use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
 use aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsOutput;
-use aws_sdk_ec2::types::{
-    EbsInstanceBlockDevice, Instance, InstanceBlockDeviceMapping, InstanceState, InstanceStateName, Reservation, Snapshot,
-    SnapshotState, Tag,
-};
+use aws_sdk_ec2::types::SnapshotState;
 use aws_sdk_ec2::Client;
-use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use aws_smithy_types::retry::RetryConfig;
-use snapcycle_core::tags::{TAG_KEYWORD, TAG_RUN};
-use snapcycle_core::{Keyword, RunRequest};
-use snapcycle_ec2::calls::CountCalls;
-use snapcycle_ec2::{Runner, Settings};
-
-const K: &str = "SnapshotDaily";
-const OWNER: &str = "123456789012";
-
-fn tag(k: &str, v: &str) -> Tag {
-    Tag::builder().key(k).value(v).build()
-}
-
-fn one_instance(retention: &'static str) -> Rule {
-    mock!(Client::describe_instances).then_output(move || {
-        DescribeInstancesOutput::builder()
-            .reservations(
-                Reservation::builder()
-                    .owner_id(OWNER)
-                    .instances(
-                        Instance::builder()
-                            .instance_id("i-1")
-                            .state(InstanceState::builder().name(InstanceStateName::Running).build())
-                            .tags(tag(K, retention))
-                            .block_device_mappings(
-                                InstanceBlockDeviceMapping::builder()
-                                    .device_name("/dev/xvda")
-                                    .ebs(EbsInstanceBlockDevice::builder().volume_id("vol-1").build())
-                                    .build(),
-                            )
-                            .build(),
-                    )
-                    .build(),
-            )
-            .build()
-    })
-}
-
-fn old_snapshot(id: &str, day: u32) -> Snapshot {
-    Snapshot::builder()
-        .snapshot_id(id)
-        .volume_id("vol-1")
-        .owner_id(OWNER)
-        .state(SnapshotState::Completed)
-        .start_time(aws_smithy_types::DateTime::from_secs(1_700_000_000 + i64::from(day) * 86_400))
-        .tags(tag(K, "1"))
-        .tags(tag(TAG_KEYWORD, K))
-        .tags(tag(TAG_RUN, &format!("day-{day:03}")))
-        .build()
-}
-
-fn created_ok() -> Rule {
-    mock!(Client::create_snapshot).then_output(|| {
-        CreateSnapshotOutput::builder()
-            .snapshot_id("snap-new")
-            .volume_id("vol-1")
-            .owner_id(OWNER)
-            .state(SnapshotState::Pending)
-            .start_time(aws_smithy_types::DateTime::from_secs(1_800_000_000))
-            .build()
-    })
-}
-
-fn ec2_error(code: &'static str) -> ErrorMetadata {
-    ErrorMetadata::builder().code(code).message(format!("{code} (mocked)")).build()
-}
-
-fn runner(rules: &[&Rule]) -> Runner {
-    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules, |c| c
-        .retry_config(RetryConfig::standard().with_max_attempts(4).with_initial_backoff(std::time::Duration::from_millis(1)))
-        .interceptor(CountCalls));
-    let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, &[]);
-    Runner::from_clients(ec2, sns, Settings { keywords: vec![Keyword::new(K).unwrap()], ..Settings::default() })
-}
+use aws_smithy_mocks::mock;
+use common::mocks::*;
+use common::{request, DAILY};
+use snapcycle_core::RunRequest;
 
 fn req() -> RunRequest {
-    RunRequest::new(Keyword::new(K).unwrap(), snapcycle_core::event::parse_time("2026-11-26T00:00:00Z"), false)
+    request(DAILY, "2026-11-26T00:00:00Z")
 }
 
 fn now() -> chrono::DateTime<chrono::Utc> {
@@ -104,7 +30,7 @@ async fn reads_every_page_of_snapshots() {
         .output(|| DescribeSnapshotsOutput::builder().snapshots(old_snapshot("snap-c", 3)).build())
         .build();
     let deletes = mock!(Client::delete_snapshot).then_output(|| DeleteSnapshotOutput::builder().build());
-    let r = runner(&[&one_instance("1"), &pages, &created_ok(), &deletes]);
+    let r = mock_runner(&[&one_instance("1"), &pages, &created_ok(), &deletes]);
     let report = r.run(&req(), now()).await;
     assert!(report.failures.is_empty(), "{report:#?}");
     assert_eq!(pages.num_calls(), 3);
@@ -117,20 +43,14 @@ async fn reads_every_page_of_snapshots() {
 
 #[tokio::test]
 async fn throttled_calls_are_retried_until_they_succeed() {
-    let throttled = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>x</RequestID></Response>";
     let create = mock!(Client::create_snapshot)
         .sequence()
-        .http_response(move || {
-            aws_smithy_runtime_api::http::Response::new(
-                aws_smithy_runtime_api::http::StatusCode::try_from(503).unwrap(),
-                aws_smithy_types::body::SdkBody::from(throttled),
-            )
-        })
+        .http_response(throttled)
         .times(2)
         .output(|| CreateSnapshotOutput::builder().snapshot_id("snap-new").state(SnapshotState::Pending).build())
         .build();
     let none = mock!(Client::describe_snapshots).then_output(|| DescribeSnapshotsOutput::builder().build());
-    let r = runner(&[&one_instance("3"), &none, &create]);
+    let r = mock_runner(&[&one_instance("3"), &none, &create]);
     let report = r.run(&req(), now()).await;
     assert!(report.failures.is_empty(), "{report:#?}");
     assert_eq!(report.created.len(), 1);
@@ -140,20 +60,14 @@ async fn throttled_calls_are_retried_until_they_succeed() {
 
 #[tokio::test]
 async fn throttling_that_never_ends_is_a_failure_with_its_code() {
-    let throttled = "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors></Response>";
     let create = mock!(Client::create_snapshot)
         .sequence()
-        .http_response(move || {
-            aws_smithy_runtime_api::http::Response::new(
-                aws_smithy_runtime_api::http::StatusCode::try_from(503).unwrap(),
-                aws_smithy_types::body::SdkBody::from(throttled),
-            )
-        })
+        .http_response(throttled)
         .repeatedly()
         .build();
     let snaps = mock!(Client::describe_snapshots)
         .then_output(|| DescribeSnapshotsOutput::builder().snapshots(old_snapshot("snap-a", 1)).snapshots(old_snapshot("snap-b", 2)).build());
-    let r = runner(&[&one_instance("2"), &snaps, &create]);
+    let r = mock_runner(&[&one_instance("2"), &snaps, &create]);
     let report = r.run(&req(), now()).await;
     assert_eq!(report.failures.len(), 1);
     assert_eq!(report.failures[0].code, "RequestLimitExceeded");
@@ -176,7 +90,7 @@ async fn a_snapshot_an_ami_uses_is_skipped_and_the_rest_of_the_rotation_goes_on(
     let ok = mock!(Client::delete_snapshot)
         .match_requests(|r| r.snapshot_id() == Some("snap-old"))
         .then_output(|| DeleteSnapshotOutput::builder().build());
-    let r = runner(&[&one_instance("1"), &snaps, &created_ok(), &in_use, &ok]);
+    let r = mock_runner(&[&one_instance("1"), &snaps, &created_ok(), &in_use, &ok]);
     let report = r.run(&req(), now()).await;
     assert!(report.failures.is_empty(), "{report:#?}");
     assert_eq!(report.deleted.len(), 1);
@@ -190,7 +104,7 @@ async fn a_snapshot_already_gone_counts_as_deleted() {
     let snaps = mock!(Client::describe_snapshots)
         .then_output(|| DescribeSnapshotsOutput::builder().snapshots(old_snapshot("snap-gone", 1)).snapshots(old_snapshot("snap-keep", 2)).build());
     let gone = mock!(Client::delete_snapshot).then_error(|| DeleteSnapshotError::generic(ec2_error("InvalidSnapshot.NotFound")));
-    let r = runner(&[&one_instance("1"), &snaps, &created_ok(), &gone]);
+    let r = mock_runner(&[&one_instance("1"), &snaps, &created_ok(), &gone]);
     let report = r.run(&req(), now()).await;
     assert!(report.failures.is_empty(), "{report:#?}");
     assert_eq!(report.deleted.len(), 1);
@@ -204,7 +118,7 @@ async fn the_per_volume_rate_limit_is_a_skip_not_a_failure() {
             .then_output(|| DescribeSnapshotsOutput::builder().snapshots(old_snapshot("snap-a", 1)).snapshots(old_snapshot("snap-b", 2)).build());
         let limited = mock!(Client::create_snapshot).then_error(move || CreateSnapshotError::generic(ec2_error(code)));
         let deletes = mock!(Client::delete_snapshot).then_output(|| DeleteSnapshotOutput::builder().build());
-        let r = runner(&[&one_instance("1"), &snaps, &limited, &deletes]);
+        let r = mock_runner(&[&one_instance("1"), &snaps, &limited, &deletes]);
         let report = r.run(&req(), now()).await;
         assert!(report.failures.is_empty(), "{code}: {report:#?}");
         assert!(report.skipped.iter().any(|s| s.reason.starts_with(code)), "{report:#?}");
@@ -222,7 +136,7 @@ async fn a_failing_describe_is_one_failure_and_nothing_is_deleted() {
     });
     let snaps = mock!(Client::describe_snapshots).then_output(|| DescribeSnapshotsOutput::builder().snapshots(old_snapshot("snap-a", 1)).build());
     let deletes = mock!(Client::delete_snapshot).then_output(|| DeleteSnapshotOutput::builder().build());
-    let r = runner(&[&broken, &snaps, &deletes]);
+    let r = mock_runner(&[&broken, &snaps, &deletes]);
     let report = r.run(&req(), now()).await;
     assert_eq!(report.failures.len(), 1);
     assert_eq!(report.failures[0].code, "UnauthorizedOperation");

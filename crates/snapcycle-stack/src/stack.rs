@@ -327,46 +327,25 @@ pub(crate) fn build(spec: &StackSpec) -> Result<Template, StackError> {
     // Alarms, and the topic policy that lets exactly these alarms publish.
     b.add(
         ERRORS_ALARM,
-        Resource::Alarm(Alarm {
-            alarm_description: "snapcycle: the snapshot function failed (crashed, timed out or \
-                                returned an error). Its log group says why."
-                .to_owned(),
-            namespace: "AWS/Lambda".to_owned(),
-            metric_name: "Errors".to_owned(),
-            dimensions: vec![Dimension {
-                name: "FunctionName".to_owned(),
-                value: Expr::reference(FUNCTION),
-            }],
-            statistic: "Sum".to_owned(),
-            period: ALARM_PERIOD_SECONDS,
-            evaluation_periods: 1,
-            threshold: 0,
-            comparison_operator: "GreaterThanThreshold".to_owned(),
-            treat_missing_data: "notBreaching".to_owned(),
-            alarm_actions: vec![Expr::reference(TOPIC)],
-        }),
+        alarm(
+            "snapcycle: the snapshot function failed (crashed, timed out or returned an error). \
+             Its log group says why.",
+            "AWS/Lambda",
+            "Errors",
+            Dimension { name: "FunctionName".to_owned(), value: Expr::reference(FUNCTION) },
+            "Sum",
+        ),
     )?;
     b.add(
         QUEUE_ALARM,
-        Resource::Alarm(Alarm {
-            alarm_description: "snapcycle: events are waiting in the dead-letter queue: a \
-                                scheduled run was not delivered or failed every retry. The \
-                                messages say which."
-                .to_owned(),
-            namespace: "AWS/SQS".to_owned(),
-            metric_name: "ApproximateNumberOfMessagesVisible".to_owned(),
-            dimensions: vec![Dimension {
-                name: "QueueName".to_owned(),
-                value: Expr::get_att(QUEUE, "QueueName"),
-            }],
-            statistic: "Maximum".to_owned(),
-            period: ALARM_PERIOD_SECONDS,
-            evaluation_periods: 1,
-            threshold: 0,
-            comparison_operator: "GreaterThanThreshold".to_owned(),
-            treat_missing_data: "notBreaching".to_owned(),
-            alarm_actions: vec![Expr::reference(TOPIC)],
-        }),
+        alarm(
+            "snapcycle: events are waiting in the dead-letter queue: a scheduled run was not \
+             delivered or failed every retry. The messages say which.",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            Dimension { name: "QueueName".to_owned(), value: Expr::get_att(QUEUE, "QueueName") },
+            "Maximum",
+        ),
     )?;
     b.add(TOPIC_POLICY, Resource::TopicPolicy(topic_policy()))?;
 
@@ -663,4 +642,21 @@ fn execution_role(keywords: &[&str]) -> Role {
             policy_document: PolicyDocument::new(statements),
         }],
     }
+}
+
+/// An alarm that tells the failure topic as soon as `metric` is above zero in one period.
+fn alarm(description: &str, namespace: &str, metric: &str, dimension: Dimension, statistic: &str) -> Resource {
+    Resource::Alarm(Alarm {
+        alarm_description: description.to_owned(),
+        namespace: namespace.to_owned(),
+        metric_name: metric.to_owned(),
+        dimensions: vec![dimension],
+        statistic: statistic.to_owned(),
+        period: ALARM_PERIOD_SECONDS,
+        evaluation_periods: 1,
+        threshold: 0,
+        comparison_operator: "GreaterThanThreshold".to_owned(),
+        treat_missing_data: "notBreaching".to_owned(),
+        alarm_actions: vec![Expr::reference(TOPIC)],
+    })
 }

@@ -1,6 +1,8 @@
 //! Shared set-up for the moto-backed tests.
 #![allow(dead_code)]
 
+pub mod mocks;
+
 use chrono::{DateTime, Utc};
 use snapcycle_core::{Keyword, Report, RunRequest};
 use snapcycle_ec2::{AwsOptions, Runner, Settings};

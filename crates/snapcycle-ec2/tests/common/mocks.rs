@@ -1,0 +1,100 @@
+//! aws-smithy-mocks fixtures shared by the tests of error paths moto cannot produce.
+
+use aws_sdk_ec2::error::ErrorMetadata;
+use aws_sdk_ec2::operation::create_snapshot::CreateSnapshotOutput;
+use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
+use aws_sdk_ec2::types::{
+    EbsInstanceBlockDevice, Instance, InstanceBlockDeviceMapping, InstanceState, InstanceStateName, Reservation, Snapshot,
+    SnapshotState, Tag,
+};
+use aws_sdk_ec2::Client;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use aws_smithy_types::retry::RetryConfig;
+use snapcycle_core::tags::{TAG_KEYWORD, TAG_RUN};
+use snapcycle_ec2::calls::CountCalls;
+use snapcycle_ec2::Runner;
+
+use super::{stack_settings, DAILY};
+
+/// The account the mocked EC2 answers for.
+pub const OWNER: &str = "123456789012";
+
+pub fn tag(k: &str, v: &str) -> Tag {
+    Tag::builder().key(k).value(v).build()
+}
+
+/// DescribeInstances: one running instance `i-1`, tagged `SnapshotDaily = retention`, with `vol-1`.
+pub fn one_instance(retention: &'static str) -> Rule {
+    mock!(Client::describe_instances).then_output(move || {
+        DescribeInstancesOutput::builder()
+            .reservations(
+                Reservation::builder()
+                    .owner_id(OWNER)
+                    .instances(
+                        Instance::builder()
+                            .instance_id("i-1")
+                            .state(InstanceState::builder().name(InstanceStateName::Running).build())
+                            .tags(tag(DAILY, retention))
+                            .block_device_mappings(
+                                InstanceBlockDeviceMapping::builder()
+                                    .device_name("/dev/xvda")
+                                    .ebs(EbsInstanceBlockDevice::builder().volume_id("vol-1").build())
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    })
+}
+
+/// A completed daily snapshot of `vol-1`, `day` days into the mocked past (older days first).
+pub fn old_snapshot(id: &str, day: i64) -> Snapshot {
+    Snapshot::builder()
+        .snapshot_id(id)
+        .volume_id("vol-1")
+        .owner_id(OWNER)
+        .state(SnapshotState::Completed)
+        .start_time(aws_smithy_types::DateTime::from_secs(1_700_000_000 + day * 86_400))
+        .tags(tag(DAILY, "1"))
+        .tags(tag(TAG_KEYWORD, DAILY))
+        .tags(tag(TAG_RUN, &format!("day-{day:03}")))
+        .build()
+}
+
+/// CreateSnapshot answering with a new pending snapshot.
+pub fn created_ok() -> Rule {
+    mock!(Client::create_snapshot).then_output(|| {
+        CreateSnapshotOutput::builder()
+            .snapshot_id("snap-new")
+            .volume_id("vol-1")
+            .owner_id(OWNER)
+            .state(SnapshotState::Pending)
+            .start_time(aws_smithy_types::DateTime::from_secs(1_800_000_000))
+            .build()
+    })
+}
+
+/// An EC2 error with this code.
+pub fn ec2_error(code: &str) -> ErrorMetadata {
+    ErrorMetadata::builder().code(code).message(format!("{code} (mocked)")).build()
+}
+
+/// EC2's 503 `RequestLimitExceeded` answer, as the SDK sees it on the wire.
+pub fn throttled() -> aws_smithy_runtime_api::http::Response {
+    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>x</RequestID></Response>";
+    aws_smithy_runtime_api::http::Response::new(
+        aws_smithy_runtime_api::http::StatusCode::try_from(503).unwrap(),
+        aws_smithy_types::body::SdkBody::from(body),
+    )
+}
+
+/// A runner on mocked clients, counting calls, with quick retries.
+pub fn mock_runner(rules: &[&Rule]) -> Runner {
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules, |c| c
+        .retry_config(RetryConfig::standard().with_max_attempts(4).with_initial_backoff(std::time::Duration::from_millis(1)))
+        .interceptor(CountCalls));
+    let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, &[]);
+    Runner::from_clients(ec2, sns, stack_settings())
+}
