@@ -180,4 +180,15 @@ pub(crate) struct RunArgs {
     #[arg(long, env = "SNAPCYCLE_MAX_CONCURRENCY", default_value_t = snapcycle_ec2::DEFAULT_MAX_CONCURRENCY,
           value_parser = clap::value_parser!(usize))]
     pub(crate) max_concurrency: usize,
+    /// Start no new call after this many seconds, as the Lambda does before its timeout; what is
+    /// left is reported under `continued`, and a rerun with the same --scheduled-time finishes it.
+    #[arg(long, value_name = "SECONDS", requires = "scheduled_time", value_parser = parse_time_limit)]
+    pub(crate) time_limit: Option<std::time::Duration>,
+}
+
+fn parse_time_limit(raw: &str) -> Result<std::time::Duration, String> {
+    match raw.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(std::time::Duration::from_secs_f64(s)),
+        _ => Err(format!("{raw:?} is not a number of seconds from 0 (exclusive) to 86400")),
+    }
 }

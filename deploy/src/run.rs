@@ -25,7 +25,8 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<ExitCode, Fail
     let settings = Settings { topic_arn: args.topic_arn.clone(), keywords, max_concurrency: args.max_concurrency };
     let sdk = snapcycle_ec2::load_config(&global.aws_options()).await;
     let runner = Runner::new(&sdk, settings);
-    let outcome = runner.run_and_notify(&req, Utc::now(), None).await;
+    let deadline = args.time_limit.map(|limit| tokio::time::Instant::now() + limit);
+    let outcome = runner.run_and_notify(&req, Utc::now(), deadline).await;
     match args.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&outcome.report).map_err(|e| Failure::Failed(e.into()))?),
         Output::Text => print!("{}", outcome.report.to_table()),

@@ -96,6 +96,13 @@ fn is_copyable(key: &str, keyword: &Keyword, all: &[Keyword]) -> bool {
         && !all.iter().any(|k| k.as_str() == key)
 }
 
+/// Whether the plan ever reads a snapshot's tag `key` when rotating `keyword`: the keyword itself
+/// (rule 1b), the marker (1c) and the run (rule 6). The shell keeps only these when it reads the
+/// inventory, so memory does not grow with the instance tags copied onto every snapshot.
+pub fn read_by_plan(key: &str, keyword: &Keyword) -> bool {
+    key == keyword.as_str() || key == TAG_KEYWORD || key == TAG_RUN
+}
+
 /// The value of a tag key in a list, if present.
 pub fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
     tags.iter().find(|t| t.key == key).map(|t| t.value.as_str())
@@ -107,6 +114,17 @@ mod tests {
 
     fn kw(s: &str) -> Keyword {
         Keyword::new(s).unwrap()
+    }
+
+    #[test]
+    fn the_plan_reads_the_keyword_marker_and_run_only() {
+        let daily = kw("SnapshotDaily");
+        for key in ["SnapshotDaily", TAG_KEYWORD, TAG_RUN] {
+            assert!(read_by_plan(key, &daily), "{key}");
+        }
+        for key in ["SnapshotHourly", "Name", TAG_INSTANCE, TAG_DEVICE, "snapshotdaily", ""] {
+            assert!(!read_by_plan(key, &daily), "{key}");
+        }
     }
 
     fn input<'a>(tags: &'a [Tag], k: &'a Keyword, all: &'a [Keyword]) -> TagInput<'a> {

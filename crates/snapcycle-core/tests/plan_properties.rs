@@ -1,10 +1,11 @@
-//! Property tests: DESIGN's rules 1, 2, 3 and 6 hold for every generated inventory.
+//! Property tests: DESIGN's rules 1, 2, 3 and 6 hold for every generated inventory, and the plan
+//! reads no snapshot tag beyond the ones the shell keeps.
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
-use snapcycle_core::tags::{tag_value, TAG_KEYWORD, TAG_RUN};
+use snapcycle_core::tags::{read_by_plan, tag_value, TAG_KEYWORD, TAG_RUN};
 use snapcycle_core::{
     plan, Attachment, Create, Instance, Inventory, Keyword, Policy, Retention, Snapshot, SnapshotState, Tag,
 };
@@ -219,5 +220,16 @@ proptest! {
         for (_, v) in third.volumes() {
             prop_assert!(!matches!(v.create, Create::New { .. }) && v.delete.is_empty(), "{:?}", v);
         }
+    }
+
+    /// The shell keeps only the snapshot tags `read_by_plan` names; the plan must not change.
+    #[test]
+    fn plan_needs_only_the_tags_the_shell_keeps(inv in inventory()) {
+        let pol = policy();
+        let mut trimmed = inv.clone();
+        for s in &mut trimmed.snapshots {
+            s.tags.retain(|t| read_by_plan(&t.key, &pol.keyword));
+        }
+        prop_assert_eq!(plan(&pol, &trimmed), plan(&pol, &inv));
     }
 }

@@ -4,7 +4,7 @@
 use aws_sdk_ec2::types::{Filter, Instance as Ec2Instance, Snapshot as Ec2Snapshot, Tag as Ec2Tag};
 use aws_sdk_ec2::Client;
 use chrono::{DateTime, Utc};
-use snapcycle_core::tags::{TAG_KEYWORD, TAG_RUN};
+use snapcycle_core::tags::{read_by_plan, TAG_KEYWORD, TAG_RUN};
 use snapcycle_core::{Attachment, Instance, Inventory, Keyword, Snapshot, SnapshotState, Tag};
 
 use crate::Error;
@@ -86,20 +86,25 @@ async fn read_marked(ec2: &Client, keyword: &Keyword, extra: Filter) -> Result<V
     let mut out = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|source| Error::DescribeSnapshots { keyword: keyword.to_string(), source })?;
-        out.extend(page.snapshots().iter().map(snapshot));
+        out.extend(page.snapshots().iter().map(|s| snapshot(s, keyword)));
     }
     Ok(out)
 }
 
-/// Converts an SDK snapshot (from a describe page or a CreateSnapshot answer).
-pub(crate) fn snapshot(s: &Ec2Snapshot) -> Snapshot {
+/// Converts an SDK snapshot from a describe page, keeping only the tags the plan reads.
+fn snapshot(s: &Ec2Snapshot, keyword: &Keyword) -> Snapshot {
     Snapshot {
         id: s.snapshot_id().unwrap_or_default().to_owned(),
         volume_id: s.volume_id().unwrap_or_default().to_owned(),
         owner_id: s.owner_id().unwrap_or_default().to_owned(),
         state: SnapshotState::from_ec2(s.state().map(|st| st.as_str()).unwrap_or_default()),
         start_time: to_chrono(s.start_time()),
-        tags: tags(s.tags()),
+        tags: s
+            .tags()
+            .iter()
+            .filter(|t| t.key().is_some_and(|k| read_by_plan(k, keyword)))
+            .map(|t| Tag::new(t.key().unwrap_or_default(), t.value().unwrap_or_default()))
+            .collect(),
     }
 }
 

@@ -78,6 +78,10 @@ struct App {
     lambda: aws_sdk_lambda::Client,
     function_name: Option<String>,
     margin: Duration,
+    /// `SNAPCYCLE_TIME_LIMIT_SECONDS`: work time per invocation when shorter than the timeout
+    /// allows (the same knob as `snapcycle run --time-limit`; under a runtime emulator, which
+    /// sets no deadline, it is the only limit).
+    time_limit: Option<Duration>,
 }
 
 async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Report, HandlerError> {
@@ -89,7 +93,13 @@ async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Report, HandlerE
     info!(remaining_ms = left.as_millis() as u64, invocation = req.invocation, "invocation started");
     // Lambda never starts an invocation past its deadline; a runtime emulator that sets none
     // (a deadline already past) gets no time limit rather than a run that does nothing.
-    let deadline = (!left.is_zero()).then(|| tokio::time::Instant::now() + left.saturating_sub(app.margin.min(left / 10)));
+    let start = tokio::time::Instant::now();
+    let by_timeout = (!left.is_zero()).then(|| start + left.saturating_sub(app.margin.min(left / 10)));
+    let by_limit = app.time_limit.map(|limit| start + limit);
+    let deadline = match (by_timeout, by_limit) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     let now = Utc::now();
     let outcome = runner.run_and_notify(&req, now, deadline).await;
     if outcome.report.continued.is_some() {
@@ -133,12 +143,24 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         Ok(v) => Duration::from_secs(v.trim().parse().map_err(|_| format!("SNAPCYCLE_DEADLINE_MARGIN_SECONDS must be whole seconds, got {v:?}"))?),
         Err(_) => DEFAULT_MARGIN,
     };
+    let time_limit = match std::env::var("SNAPCYCLE_TIME_LIMIT_SECONDS") {
+        Ok(v) if !v.trim().is_empty() => Some(
+            v.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s > 0.0 && *s <= 900.0)
+                .map(Duration::from_secs_f64)
+                .ok_or_else(|| format!("SNAPCYCLE_TIME_LIMIT_SECONDS must be seconds from 0 (exclusive) to 900, got {v:?}"))?,
+        ),
+        _ => None,
+    };
     let sdk = snapcycle_ec2::load_config(&AwsOptions::default()).await;
     let app = App {
         runner: Runner::new(&sdk, settings),
         lambda: aws_sdk_lambda::Client::new(&sdk),
         function_name: std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok(),
         margin,
+        time_limit,
     };
     lambda_runtime::run(service_fn(|event| handle(&app, event))).await
 }

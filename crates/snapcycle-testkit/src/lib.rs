@@ -5,6 +5,7 @@
 pub mod faults;
 pub mod inbox;
 pub mod moto;
+pub mod relay;
 pub mod seed;
 
 pub use moto::Moto;

@@ -56,7 +56,9 @@ impl Moto {
         for _ in 0..5 {
             let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
             let log = std::fs::File::create(std::env::temp_dir().join(format!("snapcycle-moto-{port}.log")))?;
-            let child = Command::new(bin.join("moto_server"))
+            // moto with its tag lookups made O(1) and DescribeSnapshots paged as EC2 pages it.
+            let child = Command::new(bin.join("python"))
+                .arg(workspace_root().join("scripts/moto_server.py"))
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .env("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
                 .stdin(Stdio::null())

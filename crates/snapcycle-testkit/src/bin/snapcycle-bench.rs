@@ -1,12 +1,17 @@
 //! Benchmark of one scheduled run at fleet scale, against moto's server on loopback.
 //!
 //! Seeds N tagged instances with V volumes and S existing snapshots per volume, then runs the real
-//! `snapcycle run` binary once for the keyword and prints wall time, peak memory (the child's
+//! `snapcycle run` binary for the keyword and prints wall time, peak memory (the child's
 //! max RSS from wait4) and API calls per operation against the minimum. Optionally puts the
 //! throttling proxy in between. Figures, not assertions: run it, read it, quote medians.
 //!
 //! Usage: snapcycle-bench [--instances N] [--volumes V] [--snapshots S] [--retention R]
-//!                        [--concurrency C] [--throttle-scale F] [--repeat K]
+//!                        [--concurrency C] [--throttle-scale F] [--repeat K] [--invocation-seconds T]
+//!                        [--bootstrap PATH] [--cold-start-only]
+//!
+//! Each round runs like the Lambda: `snapcycle run --time-limit` stops starting work where a
+//! T-second invocation (900 by default, divided by F) would, and the benchmark starts the next
+//! invocation with the same scheduled time until nothing is handed over.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -26,10 +31,13 @@ struct Args {
     concurrency: usize,
     throttle_scale: Option<f64>,
     repeat: usize,
+    invocation_seconds: f64,
+    bootstrap: Option<std::path::PathBuf>,
+    cold_start_only: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args { instances: 1000, volumes: 2, snapshots: 3, retention: 3, concurrency: 16, throttle_scale: None, repeat: 1 };
+    let mut a = Args { instances: 1000, volumes: 2, snapshots: 3, retention: 3, concurrency: 16, throttle_scale: None, repeat: 1, invocation_seconds: 900.0, bootstrap: None, cold_start_only: false };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -41,6 +49,12 @@ fn parse_args() -> Result<Args, String> {
             "--retention" => a.retention = num(value()?)?,
             "--concurrency" => a.concurrency = num(value()?)?,
             "--repeat" => a.repeat = num(value()?)?.max(1),
+            "--bootstrap" => a.bootstrap = Some(value()?.into()),
+            "--cold-start-only" => a.cold_start_only = true,
+            "--invocation-seconds" => {
+                let v = value()?;
+                a.invocation_seconds = v.parse().ok().filter(|s: &f64| *s >= 10.0).ok_or_else(|| format!("--invocation-seconds: {v:?} is not a number of seconds >= 10"))?;
+            }
             "--throttle-scale" => {
                 let v = value()?;
                 a.throttle_scale = Some(v.parse().map_err(|_| format!("--throttle-scale: {v:?} is not a number"))?);
@@ -85,6 +99,11 @@ async fn main() {
         }
     };
     let root = snapcycle_testkit::moto::workspace_root();
+    let bootstrap = args.bootstrap.clone().unwrap_or_else(|| root.join("target/debug/bootstrap"));
+    if args.cold_start_only {
+        cold_start(&bootstrap);
+        return;
+    }
     let snapcycle = root.join("target/debug/snapcycle");
     if !snapcycle.exists() {
         eprintln!("snapcycle-bench: build first: cargo build --workspace --all-targets");
@@ -127,47 +146,76 @@ async fn main() {
         None => None,
     };
     let endpoint = proxy.as_ref().map(|p| p.url()).unwrap_or_else(|| moto.url());
+    // A Lambda with a 900 s timeout stops starting work min(60 s, a tenth) before its deadline;
+    // with the buckets scaled up, the invocation is scaled down by the same factor.
+    let scale = args.throttle_scale.unwrap_or(1.0);
+    let invocation = args.invocation_seconds - (args.invocation_seconds / 10.0).min(60.0);
+    let time_limit = invocation / scale;
     let mut walls = Vec::new();
     for round in 0..args.repeat {
         // Each round is a new scheduled time, so each one creates and rotates in full.
         let scheduled = format!("2026-11-{:02}T00:00:00Z", 20 + round);
-        let mut cmd = Command::new(&snapcycle);
-        // moto answers DescribeSnapshots in time that grows with the square of the fleet.
-        cmd.args(["run", "--keyword", KEYWORD, "--output", "json", "--scheduled-time", &scheduled, "--attempt-timeout", "1800"])
-            .args(["--max-concurrency", &args.concurrency.to_string()])
-            .env("AWS_ENDPOINT_URL", &endpoint)
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "bench")
-            .env("AWS_SECRET_ACCESS_KEY", "bench")
-            .env("AWS_EC2_METADATA_DISABLED", "true");
-        let (status, wall, maxrss_kb, stdout) = run_measured(&mut cmd);
-        let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_default();
-        let created = report["created"].as_array().map_or(0, Vec::len);
-        let deleted = report["deleted"].as_array().map_or(0, Vec::len);
-        let failures = report["failures"].as_array().map_or(0, Vec::len);
-        let calls = report["api_calls"].as_object().cloned().unwrap_or_default();
-        let total: u64 = calls.values().filter_map(|v| v.as_u64()).sum();
+        let (mut wall, mut peak_kb, mut invocations) = (Duration::ZERO, 0u64, 0usize);
+        let (mut created, mut deleted, mut failures) = (0usize, 0usize, 0usize);
+        let mut calls = std::collections::BTreeMap::<String, u64>::new();
+        let mut exit: Option<i32>;
+        loop {
+            invocations += 1;
+            let mut cmd = Command::new(&snapcycle);
+            cmd.args(["run", "--keyword", KEYWORD, "--output", "json", "--scheduled-time", &scheduled])
+                .args(["--max-concurrency", &args.concurrency.to_string(), "--time-limit", &format!("{time_limit:.3}")])
+                .env("AWS_ENDPOINT_URL", &endpoint)
+                .env("AWS_REGION", "us-east-1")
+                .env("AWS_ACCESS_KEY_ID", "bench")
+                .env("AWS_SECRET_ACCESS_KEY", "bench")
+                .env("AWS_EC2_METADATA_DISABLED", "true");
+            let (status, took, maxrss_kb, stdout) = run_measured(&mut cmd);
+            wall += took;
+            peak_kb = peak_kb.max(maxrss_kb);
+            exit = status.code();
+            let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_default();
+            created += report["created"].as_array().map_or(0, Vec::len);
+            deleted += report["deleted"].as_array().map_or(0, Vec::len);
+            failures += report["failures"].as_array().map_or(0, Vec::len);
+            for (op, n) in report["api_calls"].as_object().into_iter().flatten() {
+                *calls.entry(op.clone()).or_default() += n.as_u64().unwrap_or(0);
+            }
+            let continued = !report["continued"].is_null();
+            println!(
+                "  invocation {invocations}: {took:.1?}, peak RSS {:.1} MiB, created {}, deleted {}{}",
+                maxrss_kb as f64 / 1024.0,
+                report["created"].as_array().map_or(0, Vec::len),
+                report["deleted"].as_array().map_or(0, Vec::len),
+                if continued { format!(", handed over {} left", report["continued"]["left"]) } else { String::new() }
+            );
+            if !continued || invocations >= 100 || status.code() != Some(0) {
+                break;
+            }
+        }
+        let total: u64 = calls.values().sum();
         // Snapshots there at the start of the round: the seeded ones, then what rotation kept.
         let existing = volumes * if round == 0 { args.snapshots } else { args.retention };
         let pages = args.instances.div_ceil(1000).max(1) + existing.max(1).div_ceil(1000);
-        let minimum = (created + deleted + pages) as u64;
+        let minimum = (created + deleted + pages * invocations) as u64;
         println!(
-            "round {round}: exit {:?}, wall {:.2}s, peak RSS {:.1} MiB, created {created}, deleted {deleted}, failures {failures}",
-            status.code(),
+            "round {round}: exit {exit:?}, wall {:.2}s, {invocations} invocation(s) of at most {time_limit:.1}s, peak RSS {:.1} MiB, created {created}, deleted {deleted}, failures {failures}",
             wall.as_secs_f64(),
-            maxrss_kb as f64 / 1024.0
+            peak_kb as f64 / 1024.0
         );
-        println!("  API calls {total} vs minimum {minimum} (creations + deletions + pages) = {:+.2}%", (total as f64 / minimum as f64 - 1.0) * 100.0);
+        println!(
+            "  API calls {total} vs minimum {minimum} (creations + deletions + {pages} pages per invocation) = {:+.2}%",
+            (total as f64 / minimum as f64 - 1.0) * 100.0
+        );
         for (op, n) in &calls {
             println!("    {op:<18} {n}");
         }
-        if let (Some(p), Some(scale)) = (&proxy, args.throttle_scale) {
+        if let Some(p) = &proxy {
             // The token buckets' own bound: after the burst, each operation at its refill rate;
             // creations finish before deletions start.
             let bound = |n: usize, rate: f64| ((n as f64 - 100.0 * scale).max(0.0)) / (rate * scale);
             let b = bound(created, 5.0) + bound(deleted, 5.0);
             println!(
-                "  token-bucket bound {b:.1}s (CreateSnapshot and DeleteSnapshot 5/s after a burst of 100, x{scale}); wall/bound = {:.2}",
+                "  token-bucket bound {b:.1}s (CreateSnapshot and DeleteSnapshot 5/s after a burst of 100, x{scale}); wall/bound = {:.3}",
                 wall.as_secs_f64() / b.max(f64::EPSILON)
             );
             println!("  proxy:\n{}", p.stats());
@@ -176,7 +224,7 @@ async fn main() {
     }
     walls.sort_by(f64::total_cmp);
     println!("median wall over {} rounds: {:.2}s", walls.len(), walls[walls.len() / 2]);
-    cold_start(&root.join("target/debug/bootstrap"));
+    cold_start(&bootstrap);
 }
 
 /// Cold start of `bootstrap`: from process start to its first request to the Lambda Runtime API
@@ -217,7 +265,8 @@ fn cold_start(bootstrap: &std::path::Path) {
         println!("cold start: no sample (bootstrap never asked for an event)");
     } else {
         println!(
-            "cold start of bootstrap (process start to first GET /runtime/invocation/next), {} samples: median {:.1} ms, min {:.1} ms, max {:.1} ms",
+            "cold start of {} (process start to first GET /runtime/invocation/next), {} samples: median {:.1} ms, min {:.1} ms, max {:.1} ms",
+            bootstrap.display(),
             samples.len(),
             samples[samples.len() / 2],
             samples[0],

@@ -1,0 +1,85 @@
+//! A run longer than one invocation, end to end: the function works until its time limit, invokes
+//! itself asynchronously with the same scheduled time, and the chain of invocations converges to
+//! exactly what one clean run leaves. cargo-lambda's emulator sets no deadline, so
+//! `SNAPCYCLE_TIME_LIMIT_SECONDS` stands in for it; the relay plays Lambda's asynchronous Invoke API.
+
+use std::time::Duration;
+
+use snapcycle_core::tags::TAG_RUN;
+use snapcycle_testkit::faults::{FaultConfig, FaultProxy};
+use snapcycle_testkit::relay::Relay;
+use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of, tag};
+use snapcycle_testkit::Moto;
+
+const DAILY: &str = "SnapshotDaily";
+const RUN: &str = "2026-11-26T00:00:00Z";
+const VOLUMES: usize = 8;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_longer_than_an_invocation_is_handed_over_until_done() {
+    let moto = Moto::start().unwrap();
+    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
+    let mut fleet = Vec::new();
+    for i in 0..VOLUMES {
+        let s = seed::instance(&ec2, &[(DAILY, "2"), ("Name", &format!("host-{i}"))], 1).await;
+        keyword_snapshot(&ec2, &s, 0, DAILY, "2", "2026-11-24T00:00:00Z").await;
+        keyword_snapshot(&ec2, &s, 0, DAILY, "2", "2026-11-25T00:00:00Z").await;
+        fleet.push(s);
+    }
+
+    // Every EC2 call takes 200 ms and one runs at a time, so a 2 s invocation gets through about
+    // 8 of the 2 reads + 8 creations + 8 deletions.
+    let slow = FaultConfig { latency: Duration::from_millis(200), ..FaultConfig::default() };
+    let proxy = FaultProxy::start(&moto.url(), slow).await.unwrap();
+    let relay = Relay::start(snapcycle_testkit::lambda::FUNCTION).await.unwrap();
+    let mut env = moto.env();
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL", proxy.url()));
+    env.push(("AWS_ENDPOINT_URL_LAMBDA", relay.url()));
+    env.push(("SNAPCYCLE_KEYWORDS", DAILY.into()));
+    env.push(("SNAPCYCLE_MAX_CONCURRENCY", "1".into()));
+    env.push(("SNAPCYCLE_TIME_LIMIT_SECONDS", "2".into()));
+    let log = std::env::temp_dir().join(format!("snapcycle-handover-{}.log", std::process::id()));
+    let lambda = snapcycle_testkit::lambda::start(std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap")), &env, &log).unwrap();
+    relay.deliver_to(lambda.url());
+
+    let event = format!(r#"{{"SnapshotKeyWord": "{DAILY}", "ScheduledTime": "{RUN}"}}"#);
+    let first = lambda.invoke(&event).await.unwrap();
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    assert_eq!(first.body["continued"]["invocation"], 1, "the first invocation hands over: {:?}", first.body);
+    assert!(first.body["continued"]["left"].as_u64().unwrap() > 0);
+
+    let chain = relay.wait_quiet(Duration::from_secs(2), Duration::from_secs(120)).await;
+    assert!(!chain.is_empty(), "the function invoked itself");
+    let mut reports = vec![first.body.clone()];
+    for (i, r) in chain.iter().enumerate() {
+        assert_eq!(r.function, snapcycle_testkit::lambda::FUNCTION, "it invokes itself, by its own name");
+        assert_eq!(r.invocation_type, "Event", "asynchronously");
+        assert_eq!(r.payload["SnapshotKeyWord"], DAILY);
+        assert_eq!(r.payload["ScheduledTime"], RUN, "with the same scheduled time");
+        assert_eq!(r.payload["Invocation"], i as u64 + 2, "numbered");
+        let result = r.result.as_ref().expect("delivered");
+        assert_eq!(result.status, 200, "invocation {}: {:?}", i + 2, result.body);
+        reports.push(result.body.clone());
+    }
+    let last = reports.last().unwrap();
+    assert!(last.get("continued").is_none(), "the chain ends with a finished run: {last:?}");
+    for earlier in &reports[..reports.len() - 1] {
+        assert!(earlier.get("continued").is_some(), "only the last one finishes: {earlier:?}");
+    }
+    let count = |field: &str| reports.iter().map(|r| r[field].as_array().map_or(0, Vec::len)).sum::<usize>();
+    assert_eq!(count("created"), VOLUMES, "one snapshot per volume over all invocations");
+    assert_eq!(count("deleted"), VOLUMES, "the oldest of each volume, once");
+    assert_eq!(count("failures"), 0);
+
+    let stats = proxy.stats();
+    assert_eq!(stats.by_operation["CreateSnapshot"].forwarded, VOLUMES as u64, "no snapshot taken twice");
+    assert_eq!(stats.by_operation["DeleteSnapshot"].forwarded, VOLUMES as u64);
+    for s in &fleet {
+        let kept = keyword_snapshots_of(&ec2, &s.volumes[0].1, DAILY).await;
+        let mut runs: Vec<_> = kept.iter().map(|k| tag(k, TAG_RUN).unwrap_or_default().to_owned()).collect();
+        runs.sort();
+        assert_eq!(runs, ["2026-11-25T00:00:00Z", RUN], "retention 2: yesterday's and this run's, for {}", s.instance_id);
+    }
+    eprintln!("{} invocations", reports.len());
+}

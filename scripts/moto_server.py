@@ -1,0 +1,67 @@
+"""moto's server, with two fixes that bring its EC2 closer to the real thing at fleet scale.
+
+Every test, the demo and the benchmark start moto through this file
+(`.venv/bin/python scripts/moto_server.py -H 127.0.0.1 -p PORT`), so they all see the same emulator.
+
+1. Tag lookups in O(1). moto 5.2.5 reads one resource's tags by scanning every tag of every
+   resource with regular expressions (`describe_tags(filters={"resource-id": [id]})`), which makes
+   any tag filter over N snapshots cost N^2: 2,000 volumes with 6,000 snapshots took 750 s. The
+   fix returns exactly what that scan returns (same dicts, same order), read from the tag store
+   directly.
+2. DescribeSnapshots pages like EC2 does. moto ignores MaxResults and NextToken for snapshots
+   and answers with every match in one response; EC2 returns at most MaxResults (5 to 1,000) and a
+   NextToken. Without this the client's pagination is never exercised against the emulator, and
+   a 30,000-snapshot answer would be one 40 MB body.
+"""
+
+import sys
+
+from moto.core.responses import ActionResult
+from moto.ec2.exceptions import InvalidParameterValueError
+from moto.ec2.models.core import TaggedEC2Resource
+from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix
+from moto.ec2.responses.elastic_block_store import ElasticBlockStore
+
+
+def get_tags(self):
+    if not self.id:
+        return []
+    tags = self.ec2_backend.tags.get(self.id)
+    if not tags:
+        return []
+    resource_type = EC2_PREFIX_TO_RESOURCE.get(get_prefix(self.id), "")
+    return [
+        {"resource_id": self.id, "key": key, "value": value, "resource_type": resource_type}
+        for key, value in tags.items()
+    ]
+
+
+def describe_snapshots(self):
+    filters = self._filters_from_querystring()
+    snapshot_ids = self._get_param("SnapshotIds", [])
+    snapshots = self.ec2_backend.describe_snapshots(snapshot_ids=snapshot_ids, filters=filters)
+    max_results = self._get_param("MaxResults")
+    token = self._get_param("NextToken")
+    if max_results is None and token is None:
+        return ActionResult({"Snapshots": snapshots})
+    max_results = int(max_results) if max_results is not None else 1000
+    if not 5 <= max_results <= 1000:
+        raise InvalidParameterValueError(f"MaxResults={max_results} (5 to 1000)")
+    start = 0
+    if token:
+        ids = [s.id for s in snapshots]
+        if token not in ids:
+            raise InvalidParameterValueError(f"NextToken={token}")
+        start = ids.index(token) + 1
+    page = snapshots[start : start + max_results]
+    next_token = page[-1].id if start + max_results < len(snapshots) else None
+    return ActionResult({"Snapshots": page, "NextToken": next_token})
+
+
+TaggedEC2Resource.get_tags = get_tags
+ElasticBlockStore.describe_snapshots = describe_snapshots
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    main(sys.argv[1:])
