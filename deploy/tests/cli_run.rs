@@ -35,6 +35,15 @@ async fn run_prints_a_table_then_json_and_exits_by_outcome() {
     assert!(out.contains("would create") && out.contains("would delete"), "{out}");
     assert_eq!(keyword_snapshots_of(&ec2, &web.volumes[0].1, DAILY).await.len(), 3, "a dry run changes nothing");
 
+    // Out of time before the first call: everything is handed over, nothing is done.
+    let args = ["run", "--keyword", DAILY, "--scheduled-time", "2026-11-26T00:00:00Z", "--output", "json", "--time-limit", "0.001"];
+    let short = snapcycle(&moto.url(), &args);
+    let (out, err) = text(&short);
+    assert_eq!(short.status.code(), Some(0), "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["continued"]["left"], 2, "{out}");
+    assert_eq!(report["created"].as_array().unwrap().len() + report["deleted"].as_array().unwrap().len(), 0, "{out}");
+
     let real = snapcycle(&moto.url(), &["run", "--keyword", DAILY, "--scheduled-time", "2026-11-26T00:00:00Z"]);
     let (out, err) = text(&real);
     assert_eq!(real.status.code(), Some(0), "{out}{err}");
@@ -68,6 +77,9 @@ async fn bad_usage_exits_2_before_any_aws_call() {
         (&["run", "--keyword", DAILY, "--keywords", "SnapshotHourly"], "not one of this stack's schedules"),
         (&["run", "--keyword", DAILY, "--output", "yaml"], "invalid value 'yaml'"),
         (&["run"], "--keyword"),
+        (&["run", "--keyword", DAILY, "--time-limit", "60"], "--scheduled-time"),
+        (&["run", "--keyword", DAILY, "--scheduled-time", "2026-11-26T00:00:00Z", "--time-limit", "0"], "not a number of seconds"),
+        (&["run", "--keyword", DAILY, "--scheduled-time", "2026-11-26T00:00:00Z", "--time-limit", "soon"], "not a number of seconds"),
     ];
     for (args, want) in cases {
         let o = snapcycle(&proxy.url(), args);
