@@ -19,7 +19,7 @@ import sys
 from moto.core.responses import ActionResult
 from moto.ec2.exceptions import InvalidParameterValueError
 from moto.ec2.models.core import TaggedEC2Resource
-from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix
+from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, generic_filter, get_prefix
 from moto.ec2.responses.elastic_block_store import ElasticBlockStore
 
 
@@ -39,22 +39,32 @@ def get_tags(self):
 def describe_snapshots(self):
     filters = self._filters_from_querystring()
     snapshot_ids = self._get_param("SnapshotIds", [])
-    snapshots = self.ec2_backend.describe_snapshots(snapshot_ids=snapshot_ids, filters=filters)
     max_results = self._get_param("MaxResults")
     token = self._get_param("NextToken")
-    if max_results is None and token is None:
+    if snapshot_ids or (max_results is None and token is None):
+        snapshots = self.ec2_backend.describe_snapshots(snapshot_ids=snapshot_ids, filters=filters)
         return ActionResult({"Snapshots": snapshots})
     max_results = int(max_results) if max_results is not None else 1000
     if not 5 <= max_results <= 1000:
         raise InvalidParameterValueError(f"MaxResults={max_results} (5 to 1000)")
+    everything = list(self.ec2_backend.snapshots.values())
     start = 0
     if token:
-        ids = [s.id for s in snapshots]
+        ids = [s.id for s in everything]
         if token not in ids:
             raise InvalidParameterValueError(f"NextToken={token}")
         start = ids.index(token) + 1
-    page = snapshots[start : start + max_results]
-    next_token = page[-1].id if start + max_results < len(snapshots) else None
+    # Filter only as far as this page needs (one match beyond it says whether there is a next
+    # page), so reading N snapshots in pages costs N filter checks rather than N per page.
+    page, more, chunk = [], False, 500
+    for at in range(start, len(everything), chunk):
+        matched = generic_filter(filters, everything[at : at + chunk]) if filters else everything[at : at + chunk]
+        room = max_results - len(page)
+        page.extend(matched[:room])
+        if len(matched) > room:
+            more = True
+            break
+    next_token = page[-1].id if more and page else None
     return ActionResult({"Snapshots": page, "NextToken": next_token})
 
 

@@ -6,6 +6,7 @@ pub mod faults;
 pub mod inbox;
 pub mod moto;
 pub mod relay;
+pub mod runtime_api;
 pub mod seed;
 
 pub use moto::Moto;

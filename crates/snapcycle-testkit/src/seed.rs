@@ -24,12 +24,17 @@ fn tag_list(tags: &[(&str, &str)]) -> Vec<Tag> {
 
 /// Launches one instance with `tags` and `volumes` EBS volumes (up to six).
 pub async fn instance(ec2: &Client, tags: &[(&str, &str)], volumes: usize) -> Seeded {
+    instances(ec2, tags, volumes, 1).await.remove(0)
+}
+
+/// Launches `count` alike instances in one call (a fleet for the benchmark).
+pub async fn instances(ec2: &Client, tags: &[(&str, &str)], volumes: usize, count: i32) -> Vec<Seeded> {
     let mut req = ec2
         .run_instances()
         .image_id("ami-12345678")
         .instance_type(InstanceType::T3Micro)
-        .min_count(1)
-        .max_count(1);
+        .min_count(count)
+        .max_count(count);
     for dev in DEVICES.iter().take(volumes) {
         req = req.block_device_mappings(
             BlockDeviceMapping::builder().device_name(*dev).ebs(EbsBlockDevice::builder().volume_size(8).build()).build(),
@@ -41,14 +46,18 @@ pub async fn instance(ec2: &Client, tags: &[(&str, &str)], volumes: usize) -> Se
         );
     }
     let out = req.send().await.expect("RunInstances on moto");
-    let inst = &out.instances()[0];
-    let mut vols: Vec<(String, String)> = inst
-        .block_device_mappings()
+    out.instances()
         .iter()
-        .filter_map(|m| Some((m.device_name()?.to_owned(), m.ebs()?.volume_id()?.to_owned())))
-        .collect();
-    vols.sort();
-    Seeded { instance_id: inst.instance_id().unwrap().to_owned(), volumes: vols }
+        .map(|inst| {
+            let mut vols: Vec<(String, String)> = inst
+                .block_device_mappings()
+                .iter()
+                .filter_map(|m| Some((m.device_name()?.to_owned(), m.ebs()?.volume_id()?.to_owned())))
+                .collect();
+            vols.sort();
+            Seeded { instance_id: inst.instance_id().unwrap().to_owned(), volumes: vols }
+        })
+        .collect()
 }
 
 /// Creates a snapshot of `volume_id` with exactly these tags.

@@ -7,17 +7,21 @@
 //!
 //! Usage: snapcycle-bench [--instances N] [--volumes V] [--snapshots S] [--retention R]
 //!                        [--concurrency C] [--throttle-scale F] [--repeat K] [--invocation-seconds T]
-//!                        [--bootstrap PATH] [--cold-start-only]
+//!                        [--bootstrap PATH] [--lambda] [--cold-start-only]
 //!
 //! Each round runs like the Lambda: `snapcycle run --time-limit` stops starting work where a
 //! T-second invocation (900 by default, divided by F) would, and the benchmark starts the next
-//! invocation with the same scheduled time until nothing is handed over.
+//! invocation with the same scheduled time until nothing is handed over. With `--lambda` the round
+//! runs the `bootstrap` binary itself (`--bootstrap`, e.g. target/release/bootstrap) behind a
+//! loopback Runtime API that gives each invocation a T/F-second deadline; the function hands over
+//! by invoking itself, and the peak memory is that of the one warm function process.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
 use snapcycle_testkit::faults::{FaultConfig, FaultProxy, ThrottleConfig};
+use snapcycle_testkit::runtime_api::RuntimeApi;
 use snapcycle_testkit::seed::{self, Seeded};
 use snapcycle_testkit::Moto;
 
@@ -34,10 +38,11 @@ struct Args {
     invocation_seconds: f64,
     bootstrap: Option<std::path::PathBuf>,
     cold_start_only: bool,
+    lambda: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args { instances: 1000, volumes: 2, snapshots: 3, retention: 3, concurrency: 16, throttle_scale: None, repeat: 1, invocation_seconds: 900.0, bootstrap: None, cold_start_only: false };
+    let mut a = Args { instances: 1000, volumes: 2, snapshots: 3, retention: 3, concurrency: 16, throttle_scale: None, repeat: 1, invocation_seconds: 900.0, bootstrap: None, cold_start_only: false, lambda: false };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -51,6 +56,7 @@ fn parse_args() -> Result<Args, String> {
             "--repeat" => a.repeat = num(value()?)?.max(1),
             "--bootstrap" => a.bootstrap = Some(value()?.into()),
             "--cold-start-only" => a.cold_start_only = true,
+            "--lambda" => a.lambda = true,
             "--invocation-seconds" => {
                 let v = value()?;
                 a.invocation_seconds = v.parse().ok().filter(|s: &f64| *s >= 10.0).ok_or_else(|| format!("--invocation-seconds: {v:?} is not a number of seconds >= 10"))?;
@@ -113,22 +119,26 @@ async fn main() {
     let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
     let seed_start = Instant::now();
     let retention = args.retention.to_string();
-    let fleet: Vec<Seeded> = stream::iter(0..args.instances)
-        .map(|i| {
+    // Instances in batches of 100 per RunInstances call, then every snapshot on its own call.
+    let batches: Vec<i32> = (0..args.instances).step_by(100).map(|i| (args.instances - i).min(100) as i32).collect();
+    let fleet: Vec<Seeded> = stream::iter(batches)
+        .map(|n| {
+            let (ec2, retention) = (ec2.clone(), retention.clone());
+            async move { seed::instances(&ec2, &[("Name", "bench"), (KEYWORD, &retention)], args.volumes, n).await }
+        })
+        .buffer_unordered(4)
+        .flat_map(stream::iter)
+        .collect()
+        .await;
+    let jobs: Vec<(&Seeded, usize, usize)> =
+        fleet.iter().flat_map(|s| (0..args.volumes).flat_map(move |v| (0..args.snapshots).map(move |d| (s, v, d)))).collect();
+    stream::iter(jobs)
+        .for_each_concurrent(16, |(s, v, d)| {
             let (ec2, retention) = (ec2.clone(), retention.clone());
             async move {
-                let name = format!("host-{i:05}");
-                let s = seed::instance(&ec2, &[("Name", &name), (KEYWORD, &retention)], args.volumes).await;
-                for v in 0..args.volumes {
-                    for d in 0..args.snapshots {
-                        seed::keyword_snapshot(&ec2, &s, v, KEYWORD, &retention, &format!("2026-11-{:02}T00:00:00Z", 10 + d)).await;
-                    }
-                }
-                s
+                seed::keyword_snapshot(&ec2, s, v, KEYWORD, &retention, &format!("2026-11-{:02}T00:00:00Z", 10 + d)).await;
             }
         })
-        .buffer_unordered(16)
-        .collect()
         .await;
     let volumes = fleet.iter().map(|s| s.volumes.len()).sum::<usize>();
     println!(
@@ -151,54 +161,33 @@ async fn main() {
     let scale = args.throttle_scale.unwrap_or(1.0);
     let invocation = args.invocation_seconds - (args.invocation_seconds / 10.0).min(60.0);
     let time_limit = invocation / scale;
+    // What one invocation spends reading before it can start: a dry run reads and plans only.
+    let mut dry = Command::new(&snapcycle);
+    dry.args(["run", "--keyword", KEYWORD, "--dry-run", "--output", "json", "--scheduled-time", "2026-11-19T00:00:00Z"])
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "bench")
+        .env("AWS_SECRET_ACCESS_KEY", "bench")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    let (_, read_time, _, _) = run_measured(&mut dry);
+    println!("inventory read and plan (a dry run): {:.1}s", read_time.as_secs_f64());
     let mut walls = Vec::new();
     for round in 0..args.repeat {
         // Each round is a new scheduled time, so each one creates and rotates in full.
         let scheduled = format!("2026-11-{:02}T00:00:00Z", 20 + round);
-        let (mut wall, mut peak_kb, mut invocations) = (Duration::ZERO, 0u64, 0usize);
-        let (mut created, mut deleted, mut failures) = (0usize, 0usize, 0usize);
-        let mut calls = std::collections::BTreeMap::<String, u64>::new();
-        let mut exit: Option<i32>;
-        loop {
-            invocations += 1;
-            let mut cmd = Command::new(&snapcycle);
-            cmd.args(["run", "--keyword", KEYWORD, "--output", "json", "--scheduled-time", &scheduled])
-                .args(["--max-concurrency", &args.concurrency.to_string(), "--time-limit", &format!("{time_limit:.3}")])
-                .env("AWS_ENDPOINT_URL", &endpoint)
-                .env("AWS_REGION", "us-east-1")
-                .env("AWS_ACCESS_KEY_ID", "bench")
-                .env("AWS_SECRET_ACCESS_KEY", "bench")
-                .env("AWS_EC2_METADATA_DISABLED", "true");
-            let (status, took, maxrss_kb, stdout) = run_measured(&mut cmd);
-            wall += took;
-            peak_kb = peak_kb.max(maxrss_kb);
-            exit = status.code();
-            let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_default();
-            created += report["created"].as_array().map_or(0, Vec::len);
-            deleted += report["deleted"].as_array().map_or(0, Vec::len);
-            failures += report["failures"].as_array().map_or(0, Vec::len);
-            for (op, n) in report["api_calls"].as_object().into_iter().flatten() {
-                *calls.entry(op.clone()).or_default() += n.as_u64().unwrap_or(0);
-            }
-            let continued = !report["continued"].is_null();
-            println!(
-                "  invocation {invocations}: {took:.1?}, peak RSS {:.1} MiB, created {}, deleted {}{}",
-                maxrss_kb as f64 / 1024.0,
-                report["created"].as_array().map_or(0, Vec::len),
-                report["deleted"].as_array().map_or(0, Vec::len),
-                if continued { format!(", handed over {} left", report["continued"]["left"]) } else { String::new() }
-            );
-            if !continued || invocations >= 100 || status.code() != Some(0) {
-                break;
-            }
-        }
+        let t = if args.lambda {
+            lambda_round(&bootstrap, &endpoint, &scheduled, args.invocation_seconds / scale, args.concurrency).await
+        } else {
+            cli_round(&snapcycle, &endpoint, &scheduled, time_limit, args.concurrency)
+        };
+        let Tally { wall, peak_kb, invocations, created, deleted, failures, calls, exit } = t;
         let total: u64 = calls.values().sum();
         // Snapshots there at the start of the round: the seeded ones, then what rotation kept.
         let existing = volumes * if round == 0 { args.snapshots } else { args.retention };
         let pages = args.instances.div_ceil(1000).max(1) + existing.max(1).div_ceil(1000);
         let minimum = (created + deleted + pages * invocations) as u64;
         println!(
-            "round {round}: exit {exit:?}, wall {:.2}s, {invocations} invocation(s) of at most {time_limit:.1}s, peak RSS {:.1} MiB, created {created}, deleted {deleted}, failures {failures}",
+            "round {round}: {exit}, wall {:.2}s, {invocations} invocation(s), peak RSS {:.1} MiB, created {created}, deleted {deleted}, failures {failures}",
             wall.as_secs_f64(),
             peak_kb as f64 / 1024.0
         );
@@ -218,6 +207,13 @@ async fn main() {
                 "  token-bucket bound {b:.1}s (CreateSnapshot and DeleteSnapshot 5/s after a burst of 100, x{scale}); wall/bound = {:.3}",
                 wall.as_secs_f64() / b.max(f64::EPSILON)
             );
+            let reads = read_time.as_secs_f64() * invocations as f64;
+            println!(
+                "  less {invocations} inventory reads of {:.1}s each: {:.1}s, /bound = {:.3}",
+                read_time.as_secs_f64(),
+                wall.as_secs_f64() - reads,
+                (wall.as_secs_f64() - reads) / b.max(f64::EPSILON)
+            );
             println!("  proxy:\n{}", p.stats());
         }
         walls.push(wall.as_secs_f64());
@@ -225,6 +221,122 @@ async fn main() {
     walls.sort_by(f64::total_cmp);
     println!("median wall over {} rounds: {:.2}s", walls.len(), walls[walls.len() / 2]);
     cold_start(&bootstrap);
+}
+
+/// What the invocations of one round added up to.
+#[derive(Default)]
+struct Tally {
+    wall: Duration,
+    peak_kb: u64,
+    invocations: usize,
+    created: usize,
+    deleted: usize,
+    failures: usize,
+    calls: std::collections::BTreeMap<String, u64>,
+    exit: String,
+}
+
+impl Tally {
+    /// Adds one invocation's report; returns whether it handed work over.
+    fn add(&mut self, report: &serde_json::Value, took: Duration) -> bool {
+        let n = |field: &str| report[field].as_array().map_or(0, Vec::len);
+        self.invocations += 1;
+        self.wall += took;
+        self.created += n("created");
+        self.deleted += n("deleted");
+        self.failures += n("failures");
+        for (op, k) in report["api_calls"].as_object().into_iter().flatten() {
+            *self.calls.entry(op.clone()).or_default() += k.as_u64().unwrap_or(0);
+        }
+        let continued = !report["continued"].is_null();
+        println!(
+            "  invocation {}: {took:.1?}, created {}, deleted {}{}",
+            self.invocations,
+            n("created"),
+            n("deleted"),
+            if continued { format!(", handed over {} left", report["continued"]["left"]) } else { String::new() }
+        );
+        continued
+    }
+}
+
+/// One round through `snapcycle run --time-limit`, rerun by hand until nothing is handed over.
+fn cli_round(snapcycle: &std::path::Path, endpoint: &str, scheduled: &str, time_limit: f64, concurrency: usize) -> Tally {
+    let mut t = Tally::default();
+    loop {
+        let mut cmd = Command::new(snapcycle);
+        cmd.args(["run", "--keyword", KEYWORD, "--output", "json", "--scheduled-time", scheduled])
+            .args(["--max-concurrency", &concurrency.to_string(), "--time-limit", &format!("{time_limit:.3}")])
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "bench")
+            .env("AWS_SECRET_ACCESS_KEY", "bench")
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        let (status, took, maxrss_kb, stdout) = run_measured(&mut cmd);
+        t.peak_kb = t.peak_kb.max(maxrss_kb);
+        t.exit = format!("exit {:?}", status.code());
+        let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_default();
+        if !t.add(&report, took) || t.invocations >= 100 || status.code() != Some(0) {
+            return t;
+        }
+    }
+}
+
+/// One round through the `bootstrap` binary as Lambda runs it: one warm process polls a
+/// loopback Runtime API that sets each invocation's deadline `timeout` ahead, and its hand-overs
+/// (asynchronous Invokes of itself) come back to it as the next events.
+async fn lambda_round(bootstrap: &std::path::Path, endpoint: &str, scheduled: &str, timeout: f64, concurrency: usize) -> Tally {
+    let mut api = RuntimeApi::start("snapcycle-bench", Duration::from_secs_f64(timeout)).await.expect("start the runtime API");
+    let log = std::env::temp_dir().join(format!("snapcycle-bench-bootstrap-{}.log", std::process::id()));
+    #[allow(clippy::zombie_processes)] // reaped with wait4 below, which also yields its peak memory
+    let mut child = Command::new(bootstrap)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", api.runtime_api())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "snapcycle-bench")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ENDPOINT_URL_LAMBDA", api.invoke_url())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "bench")
+        .env("AWS_SECRET_ACCESS_KEY", "bench")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("SNAPCYCLE_KEYWORDS", KEYWORD)
+        .env("SNAPCYCLE_MAX_CONCURRENCY", concurrency.to_string())
+        .stdout(std::fs::File::create(&log).expect("bootstrap log"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn bootstrap");
+    api.enqueue(serde_json::json!({ "SnapshotKeyWord": KEYWORD, "ScheduledTime": scheduled }));
+    let mut t = Tally::default();
+    loop {
+        let done = match tokio::time::timeout(Duration::from_secs(30), api.next_finished(Duration::from_secs(5))).await {
+            Ok(Some(done)) => done,
+            Ok(None) => break,
+            Err(_) if matches!(child.try_wait(), Ok(Some(_))) => {
+                println!("  bootstrap exited in the middle of an invocation; see {}", log.display());
+                break;
+            }
+            Err(_) => continue,
+        };
+        if !done.ok {
+            println!("  invocation {} failed: {}", t.invocations + 1, done.body);
+            t.invocations += 1;
+            t.wall += done.took;
+            break;
+        }
+        t.add(&done.body, done.took);
+    }
+    let _ = child.kill();
+    let mut status: libc::c_int = 0;
+    // SAFETY: a zeroed rusage is a valid out-parameter for wait4.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child by pid, with valid pointers to locals.
+    unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    t.peak_kb = usage.ru_maxrss as u64;
+    t.exit = format!("bootstrap log {}", log.display());
+    t
 }
 
 /// Cold start of `bootstrap`: from process start to its first request to the Lambda Runtime API

@@ -1,0 +1,74 @@
+//! The invocation's own deadline, end to end: `bootstrap` polls a loopback Runtime API that sets
+//! `Lambda-Runtime-Deadline-Ms` as Lambda does (cargo-lambda's emulator sets none), stops starting
+//! work its margin before the deadline, and hands the rest to itself through the asynchronous
+//! Invoke API, which queues it as the next event for the same warm process.
+
+use std::time::Duration;
+
+use snapcycle_testkit::faults::{FaultConfig, FaultProxy};
+use snapcycle_testkit::runtime_api::RuntimeApi;
+use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of};
+use snapcycle_testkit::Moto;
+
+const DAILY: &str = "SnapshotDaily";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_deadline_header_makes_the_function_hand_over_and_finish() {
+    let moto = Moto::start().unwrap();
+    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
+    let mut fleet = Vec::new();
+    for _ in 0..6 {
+        let s = seed::instance(&ec2, &[(DAILY, "1")], 1).await;
+        keyword_snapshot(&ec2, &s, 0, DAILY, "1", "2026-11-25T00:00:00Z").await;
+        fleet.push(s);
+    }
+    // 200 ms a call, one at a time, 3 s per invocation (a tenth of it, 0.3 s, is the margin):
+    // 2 reads + 6 creations + 6 deletions do not fit one invocation.
+    let slow = FaultConfig { latency: Duration::from_millis(200), ..FaultConfig::default() };
+    let proxy = FaultProxy::start(&moto.url(), slow).await.unwrap();
+    let mut api = RuntimeApi::start("snapcycle-test", Duration::from_secs(3)).await.unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bootstrap"))
+        .env_clear()
+        .envs(moto.env().into_iter().filter(|(k, _)| *k != "AWS_ENDPOINT_URL"))
+        .env("AWS_ENDPOINT_URL", proxy.url())
+        .env("AWS_ENDPOINT_URL_LAMBDA", api.invoke_url())
+        .env("AWS_LAMBDA_RUNTIME_API", api.runtime_api())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "snapcycle-test")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("SNAPCYCLE_KEYWORDS", DAILY)
+        .env("SNAPCYCLE_MAX_CONCURRENCY", "1")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    api.enqueue(serde_json::json!({"SnapshotKeyWord": DAILY, "ScheduledTime": "2026-11-26T00:00:00Z"}));
+
+    let mut done = Vec::new();
+    let chain = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(f) = api.next_finished(Duration::from_secs(5)).await {
+            assert!(f.ok, "invocation {} failed: {}", done.len() + 1, f.body);
+            // The margin leaves room for the call in flight; half a second more allows a loaded machine.
+            assert!(f.took < Duration::from_millis(3500), "ended about its deadline: {:?}", f.took);
+            done.push(f);
+        }
+    })
+    .await;
+    let exited = child.try_wait().unwrap();
+    assert!(chain.is_ok() && exited.is_none(), "the chain did not settle in 120 s (function exited: {exited:?})");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(done.len() >= 2, "handed over at least once: {} invocation(s)", done.len());
+    for (i, f) in done.iter().enumerate() {
+        assert_eq!(f.event["ScheduledTime"], "2026-11-26T00:00:00Z");
+        if i > 0 {
+            assert_eq!(f.event["Invocation"], i as u64 + 1);
+        }
+        assert_eq!(f.body["continued"].is_null(), i == done.len() - 1, "only the last one finishes: {}", f.body);
+    }
+    let stats = proxy.stats();
+    assert_eq!(stats.by_operation["CreateSnapshot"].forwarded, 6, "one snapshot per volume");
+    assert_eq!(stats.by_operation["DeleteSnapshot"].forwarded, 6);
+    for s in &fleet {
+        assert_eq!(keyword_snapshots_of(&ec2, &s.volumes[0].1, DAILY).await.len(), 1, "retention 1 for {}", s.instance_id);
+    }
+}
