@@ -8,12 +8,13 @@ Every test, the demo and the benchmark start moto through this file
    any tag filter over N snapshots cost N^2: 2,000 volumes with 6,000 snapshots took 750 s. The
    fix returns exactly what that scan returns (same dicts, same order), read from the tag store
    directly.
-2. DescribeSnapshots pages like EC2 does. moto ignores MaxResults and NextToken for snapshots
+2. DescribeSnapshots and DescribeInstances page like EC2 does. moto ignores MaxResults and NextToken for snapshots
    and answers with every match in one response; EC2 returns at most MaxResults (5 to 1,000) and a
    NextToken. Without this the client's pagination is never exercised against the emulator, and
    a 30,000-snapshot answer would be one 40 MB body.
 """
 
+import copy
 import sys
 
 from moto.core.responses import ActionResult
@@ -21,6 +22,7 @@ from moto.ec2.exceptions import InvalidParameterValueError
 from moto.ec2.models.core import TaggedEC2Resource
 from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, generic_filter, get_prefix
 from moto.ec2.responses.elastic_block_store import ElasticBlockStore
+from moto.ec2.responses.instances import InstanceResponse
 
 
 def get_tags(self):
@@ -68,6 +70,38 @@ def describe_snapshots(self):
     return ActionResult({"Snapshots": page, "NextToken": next_token})
 
 
+def describe_instances(self):
+    if "InstanceId.1" in self.data or "MaxResults" not in self.data:
+        return original_describe_instances(self)
+    max_results = int(self._get_param("MaxResults"))
+    if not 5 <= max_results <= 1000:
+        raise InvalidParameterValueError(f"MaxResults={max_results} (5 to 1000)")
+    token = self._get_param("NextToken")
+    reservations = self.ec2_backend.describe_instances(filters=self._filters_from_querystring())
+    pairs = [(r, i) for r in reservations for i in r.instances]
+    start = 0
+    if token:
+        ids = [i.id for _, i in pairs]
+        if token not in ids:
+            raise InvalidParameterValueError(f"NextToken={token}")
+        start = ids.index(token) + 1
+    chosen = pairs[start : start + max_results]
+    page = []
+    for r, i in chosen:
+        if not page or page[-1][0] is not r:
+            page.append((r, []))
+        page[-1][1].append(i)
+    out = []
+    for r, instances in page:
+        part = copy.copy(r)
+        part.instances = instances
+        out.append(part)
+    next_token = chosen[-1][1].id if chosen and start + max_results < len(pairs) else None
+    return ActionResult({"Reservations": out, "NextToken": next_token})
+
+
+original_describe_instances = InstanceResponse.describe_instances
+InstanceResponse.describe_instances = describe_instances
 TaggedEC2Resource.get_tags = get_tags
 ElasticBlockStore.describe_snapshots = describe_snapshots
 

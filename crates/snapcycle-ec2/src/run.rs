@@ -182,6 +182,9 @@ impl Runner {
             error!(instance_id = ?f.instance_id, code = %f.code, "{}", f.message);
         }
         let left = self.create_all(&first, &mut inventory, &mut report, deadline).await;
+        // The first plan's work is done; at fleet scale its copied tags are megabytes.
+        let run = first.run.clone();
+        drop(first);
         if left > 0 {
             // Out of time while creating: rotation waits for the next invocation, which skips
             // the volumes done here and rotates everything once.
@@ -192,7 +195,7 @@ impl Runner {
         if calls.retried("CreateSnapshot") {
             // A retried CreateSnapshot may have created a snapshot whose answer was lost. Read
             // this run's snapshots back so the plan finds and removes any duplicate (rule 6).
-            match inventory::read_run_snapshots(&self.ec2, &policy.keyword, &first.run).await {
+            match inventory::read_run_snapshots(&self.ec2, &policy.keyword, &run).await {
                 Ok(found) => {
                     let known: std::collections::HashSet<String> = inventory.snapshots.iter().map(|s| s.id.clone()).collect();
                     inventory.snapshots.extend(found.into_iter().filter(|s| !known.contains(&s.id)));
