@@ -21,6 +21,10 @@ pub struct Report {
     pub instances: usize,
     /// Their EBS volumes.
     pub volumes: usize,
+    /// The keyword's snapshots read from the account, the plan's input (it sets how many pages
+    /// a run must read).
+    #[serde(default)]
+    pub snapshots: usize,
     /// Snapshots created (or, in a dry run, that would be).
     pub created: Vec<Created>,
     /// Snapshots deleted (or, in a dry run, that would be).

@@ -174,10 +174,11 @@ impl Runner {
             volumes = first.volume_count(), snapshots = inventory.snapshots.len(), dry_run = req.dry_run,
             "planned"
         );
+        let mut report = if req.dry_run { Report::dry_run(&first) } else { Report::begin(&first, false) };
+        report.snapshots = inventory.snapshots.len();
         if req.dry_run {
-            return Report::dry_run(&first);
+            return report;
         }
-        let mut report = Report::begin(&first, false);
         for f in &report.failures {
             error!(instance_id = ?f.instance_id, code = %f.code, "{}", f.message);
         }
