@@ -187,8 +187,6 @@ pub(crate) struct RunArgs {
 }
 
 fn parse_time_limit(raw: &str) -> Result<std::time::Duration, String> {
-    match raw.trim().parse::<f64>() {
-        Ok(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(std::time::Duration::from_secs_f64(s)),
-        _ => Err(format!("{raw:?} is not a number of seconds from 0 (exclusive) to 86400")),
-    }
+    snapcycle_core::event::parse_time_limit(raw, 86_400.0)
+        .ok_or_else(|| format!("{raw:?} is not a number of seconds from 0 (exclusive) to 86400"))
 }

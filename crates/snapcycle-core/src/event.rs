@@ -139,6 +139,13 @@ pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s.trim()).ok().map(|t| t.with_timezone(&Utc))
 }
 
+/// A time limit in seconds (`--time-limit`, `SNAPCYCLE_TIME_LIMIT_SECONDS`): a finite number above
+/// 0 and at most `max_seconds`; anything else is `None`, for the caller to refuse with its name.
+pub fn parse_time_limit(raw: &str, max_seconds: f64) -> Option<std::time::Duration> {
+    let s = raw.trim().parse::<f64>().ok()?;
+    (s.is_finite() && s > 0.0 && s <= max_seconds).then(|| std::time::Duration::from_secs_f64(s))
+}
+
 /// The run time when the event has none: the current time truncated to the minute, so two
 /// deliveries of one unscheduled invocation within a minute still share an identity.
 pub fn default_scheduled_time(now: DateTime<Utc>) -> DateTime<Utc> {

@@ -135,6 +135,17 @@ async fn hand_over(app: &App, req: &RunRequest, report: &Report) -> Result<(), H
     Ok(())
 }
 
+/// `SNAPCYCLE_TIME_LIMIT_SECONDS`: unset or blank for none, else seconds above 0 and at most 900
+/// (Lambda's longest timeout); anything else stops the function at start with a clear message.
+fn time_limit(raw: Option<&str>) -> Result<Option<Duration>, String> {
+    let Some(v) = raw.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    snapcycle_core::event::parse_time_limit(v, 900.0)
+        .map(Some)
+        .ok_or_else(|| format!("SNAPCYCLE_TIME_LIMIT_SECONDS must be seconds from 0 (exclusive) to 900, got {v:?}"))
+}
+
 // One thread: the work is waiting on EC2, and a Lambda below 1,769 MB has less than one vCPU;
 // a single thread also keeps one malloc arena, which keeps peak memory down at fleet scale.
 #[tokio::main(flavor = "current_thread")]
@@ -145,17 +156,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         Ok(v) => Duration::from_secs(v.trim().parse().map_err(|_| format!("SNAPCYCLE_DEADLINE_MARGIN_SECONDS must be whole seconds, got {v:?}"))?),
         Err(_) => DEFAULT_MARGIN,
     };
-    let time_limit = match std::env::var("SNAPCYCLE_TIME_LIMIT_SECONDS") {
-        Ok(v) if !v.trim().is_empty() => Some(
-            v.trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|s| s.is_finite() && *s > 0.0 && *s <= 900.0)
-                .map(Duration::from_secs_f64)
-                .ok_or_else(|| format!("SNAPCYCLE_TIME_LIMIT_SECONDS must be seconds from 0 (exclusive) to 900, got {v:?}"))?,
-        ),
-        _ => None,
-    };
+    let time_limit = time_limit(std::env::var("SNAPCYCLE_TIME_LIMIT_SECONDS").ok().as_deref())?;
     let sdk = snapcycle_ec2::load_config(&AwsOptions::default()).await;
     let app = App {
         runner: Runner::new(&sdk, settings),
@@ -165,4 +166,22 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         time_limit,
     };
     lambda_runtime::run(service_fn(|event| handle(&app, event))).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_limit_takes_seconds_up_to_900_and_refuses_the_rest() {
+        assert_eq!(time_limit(None), Ok(None));
+        assert_eq!(time_limit(Some("  ")), Ok(None));
+        assert_eq!(time_limit(Some("2")), Ok(Some(Duration::from_secs(2))));
+        assert_eq!(time_limit(Some(" 0.5 ")), Ok(Some(Duration::from_millis(500))));
+        assert_eq!(time_limit(Some("900")), Ok(Some(Duration::from_secs(900))));
+        for bad in ["0", "-1", "901", "soon", "NaN", "inf", "1e9"] {
+            let e = time_limit(Some(bad)).unwrap_err();
+            assert!(e.contains("SNAPCYCLE_TIME_LIMIT_SECONDS") && e.contains(bad), "{bad}: {e}");
+        }
+    }
 }

@@ -27,15 +27,10 @@ async fn the_deadline_header_makes_the_function_hand_over_and_finish() {
     let slow = FaultConfig { latency: Duration::from_millis(200), ..FaultConfig::default() };
     let proxy = FaultProxy::start(&moto.url(), slow).await.unwrap();
     let mut api = RuntimeApi::start("snapcycle-test", Duration::from_secs(3)).await.unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bootstrap"))
-        .env_clear()
+    let mut child = api
+        .function(std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap")))
         .envs(moto.env().into_iter().filter(|(k, _)| *k != "AWS_ENDPOINT_URL"))
         .env("AWS_ENDPOINT_URL", proxy.url())
-        .env("AWS_ENDPOINT_URL_LAMBDA", api.invoke_url())
-        .env("AWS_LAMBDA_RUNTIME_API", api.runtime_api())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "snapcycle-test")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("SNAPCYCLE_KEYWORDS", DAILY)
         .env("SNAPCYCLE_MAX_CONCURRENCY", "1")
         .stdout(std::process::Stdio::null())

@@ -17,6 +17,19 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, Notify};
 
+/// `bootstrap` with a clean environment that points it at the Runtime API at `runtime_api`
+/// (`host:port`) under the function name `name`, as Lambda starts it. Add the function's own
+/// configuration (endpoint, credentials, SNAPCYCLE_*) on top.
+pub fn function_command(bootstrap: &std::path::Path, runtime_api: &str, name: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(bootstrap);
+    cmd.env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+        .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128");
+    cmd
+}
+
 /// How one invocation ended.
 #[derive(Debug, Clone)]
 pub struct Finished {
@@ -43,6 +56,7 @@ struct Shared {
 /// The service; stops when dropped.
 pub struct RuntimeApi {
     addr: SocketAddr,
+    function_name: String,
     shared: Arc<Shared>,
     finished: mpsc::UnboundedReceiver<Finished>,
     task: tokio::task::JoinHandle<()>,
@@ -74,7 +88,15 @@ impl RuntimeApi {
                 });
             }
         });
-        Ok(RuntimeApi { addr, shared, finished, task })
+        Ok(RuntimeApi { addr, function_name: function_name.to_owned(), shared, finished, task })
+    }
+
+    /// [`function_command`] for this service: the function polls it for events and its
+    /// asynchronous Invokes (`AWS_ENDPOINT_URL_LAMBDA`) come back to it.
+    pub fn function(&self, bootstrap: &std::path::Path) -> std::process::Command {
+        let mut cmd = function_command(bootstrap, &self.runtime_api(), &self.function_name);
+        cmd.env("AWS_ENDPOINT_URL_LAMBDA", self.invoke_url());
+        cmd
     }
 
     /// `host:port`, for `AWS_LAMBDA_RUNTIME_API`.

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
 use snapcycle_testkit::faults::{FaultConfig, FaultProxy, ThrottleConfig};
-use snapcycle_testkit::runtime_api::RuntimeApi;
+use snapcycle_testkit::runtime_api::{function_command, RuntimeApi};
 use snapcycle_testkit::seed::{self, Seeded};
 use snapcycle_testkit::Moto;
 
@@ -74,25 +74,37 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-/// Runs `cmd`, waiting with wait4 to read the child's own peak memory.
-fn run_measured(cmd: &mut Command) -> (std::process::ExitStatus, Duration, u64, String) {
-    let out_path = std::env::temp_dir().join(format!("snapcycle-bench-{}.json", std::process::id()));
-    let out = std::fs::File::create(&out_path).unwrap();
-    let start = Instant::now();
-    // Reaped below with wait4, which also yields the child's own peak memory.
-    #[allow(clippy::zombie_processes)]
-    let child = cmd.stdout(out).spawn().expect("spawn snapcycle");
+/// The region and fixed credentials every process of the benchmark uses, without instance metadata.
+fn with_credentials(cmd: &mut Command) -> &mut Command {
+    cmd.env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "bench")
+        .env("AWS_SECRET_ACCESS_KEY", "bench")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+}
+
+/// Waits for `child` with wait4, which also yields its own peak memory (max RSS, KiB).
+fn reap(child: &std::process::Child) -> (std::process::ExitStatus, u64) {
     let mut status: libc::c_int = 0;
     // SAFETY: a zeroed rusage is a valid out-parameter for wait4.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: waits for our own child by pid, with valid pointers to locals.
     let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-    let wall = start.elapsed();
     assert!(pid > 0, "wait4 failed");
-    let exit = std::os::unix::process::ExitStatusExt::from_raw(status);
+    (std::os::unix::process::ExitStatusExt::from_raw(status), usage.ru_maxrss as u64)
+}
+
+/// Runs `cmd` to the end: its status, wall time, peak memory (KiB) and stdout.
+fn run_measured(cmd: &mut Command) -> (std::process::ExitStatus, Duration, u64, String) {
+    let out_path = std::env::temp_dir().join(format!("snapcycle-bench-{}.json", std::process::id()));
+    let out = std::fs::File::create(&out_path).unwrap();
+    let start = Instant::now();
+    #[allow(clippy::zombie_processes)] // reaped by `reap`
+    let child = cmd.stdout(out).spawn().expect("spawn snapcycle");
+    let (exit, maxrss_kb) = reap(&child);
+    let wall = start.elapsed();
     let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
     let _ = std::fs::remove_file(&out_path);
-    (exit, wall, usage.ru_maxrss as u64, stdout)
+    (exit, wall, maxrss_kb, stdout)
 }
 
 #[tokio::main]
@@ -164,11 +176,8 @@ async fn main() {
     // What one invocation spends reading before it can start: a dry run reads and plans only.
     let mut dry = Command::new(&snapcycle);
     dry.args(["run", "--keyword", KEYWORD, "--dry-run", "--output", "json", "--scheduled-time", "2026-11-19T00:00:00Z"])
-        .env("AWS_ENDPOINT_URL", &endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "bench")
-        .env("AWS_SECRET_ACCESS_KEY", "bench")
-        .env("AWS_EC2_METADATA_DISABLED", "true");
+        .env("AWS_ENDPOINT_URL", &endpoint);
+    with_credentials(&mut dry);
     let (_, read_time, _, _) = run_measured(&mut dry);
     println!("inventory read and plan (a dry run): {:.1}s", read_time.as_secs_f64());
     let mut walls = Vec::new();
@@ -268,11 +277,8 @@ fn cli_round(snapcycle: &std::path::Path, endpoint: &str, scheduled: &str, time_
         let mut cmd = Command::new(snapcycle);
         cmd.args(["run", "--keyword", KEYWORD, "--output", "json", "--scheduled-time", scheduled])
             .args(["--max-concurrency", &concurrency.to_string(), "--time-limit", &format!("{time_limit:.3}")])
-            .env("AWS_ENDPOINT_URL", endpoint)
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "bench")
-            .env("AWS_SECRET_ACCESS_KEY", "bench")
-            .env("AWS_EC2_METADATA_DISABLED", "true");
+            .env("AWS_ENDPOINT_URL", endpoint);
+        with_credentials(&mut cmd);
         let (status, took, maxrss_kb, stdout) = run_measured(&mut cmd);
         t.peak_kb = t.peak_kb.max(maxrss_kb);
         t.exit = format!("exit {:?}", status.code());
@@ -289,20 +295,10 @@ fn cli_round(snapcycle: &std::path::Path, endpoint: &str, scheduled: &str, time_
 async fn lambda_round(bootstrap: &std::path::Path, endpoint: &str, scheduled: &str, timeout: f64, concurrency: usize) -> Tally {
     let mut api = RuntimeApi::start("snapcycle-bench", Duration::from_secs_f64(timeout)).await.expect("start the runtime API");
     let log = std::env::temp_dir().join(format!("snapcycle-bench-bootstrap-{}.log", std::process::id()));
-    #[allow(clippy::zombie_processes)] // reaped with wait4 below, which also yields its peak memory
-    let mut child = Command::new(bootstrap)
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", api.runtime_api())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "snapcycle-bench")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+    #[allow(clippy::zombie_processes)] // reaped by `reap`, which also yields its peak memory
+    let mut child = with_credentials(&mut api.function(bootstrap))
         .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
         .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ENDPOINT_URL_LAMBDA", api.invoke_url())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "bench")
-        .env("AWS_SECRET_ACCESS_KEY", "bench")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("SNAPCYCLE_KEYWORDS", KEYWORD)
         .env("SNAPCYCLE_MAX_CONCURRENCY", concurrency.to_string())
         .stdout(std::fs::File::create(&log).expect("bootstrap log"))
@@ -330,12 +326,7 @@ async fn lambda_round(bootstrap: &std::path::Path, endpoint: &str, scheduled: &s
         t.add(&done.body, done.took);
     }
     let _ = child.kill();
-    let mut status: libc::c_int = 0;
-    // SAFETY: a zeroed rusage is a valid out-parameter for wait4.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child by pid, with valid pointers to locals.
-    unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-    t.peak_kb = usage.ru_maxrss as u64;
+    t.peak_kb = reap(&child).1;
     t.exit = format!("bootstrap log {}", log.display());
     t
 }
@@ -349,16 +340,7 @@ fn cold_start(bootstrap: &std::path::Path) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let start = Instant::now();
-        let mut child = Command::new(bootstrap)
-            .env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "bench")
-            .env("AWS_SECRET_ACCESS_KEY", "bench")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
+        let mut child = with_credentials(&mut function_command(bootstrap, &addr.to_string(), "bench"))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
