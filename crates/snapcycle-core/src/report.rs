@@ -21,10 +21,14 @@ pub struct Report {
     pub instances: usize,
     /// Their EBS volumes.
     pub volumes: usize,
-    /// The keyword's snapshots read from the account, the plan's input (it sets how many pages
-    /// a run must read).
+    /// This run's snapshots found before creating: all that creation needs, so an invocation
+    /// that hands over while creating reads a few pages instead of the whole history.
     #[serde(default)]
-    pub snapshots: usize,
+    pub run_snapshots: usize,
+    /// The keyword's snapshots read for rotation (they set how many pages rotation costs);
+    /// `None` when the invocation handed over before rotating.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshots: Option<usize>,
     /// Snapshots created (or, in a dry run, that would be).
     pub created: Vec<Created>,
     /// Snapshots deleted (or, in a dry run, that would be).

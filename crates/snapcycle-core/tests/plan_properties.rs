@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 use snapcycle_core::tags::{read_by_plan, tag_value, TAG_KEYWORD, TAG_RUN};
 use snapcycle_core::{
-    plan, Attachment, Create, Instance, Inventory, Keyword, Policy, Retention, Snapshot, SnapshotState, Tag,
+    plan, run_id, Attachment, Create, Instance, Inventory, Keyword, Policy, Retention, Snapshot, SnapshotState, Tag,
 };
 
 const OWNER: &str = "123456789012";
@@ -95,7 +95,7 @@ fn build(insts: Vec<(String, Option<String>, usize)>, snaps: Vec<SnapSpec>) -> I
         inv.instances.push(Instance { id: format!("i-{i}"), owner_id: OWNER.into(), state: "running".into(), tags, volumes });
     }
     for (n, s) in snaps.into_iter().enumerate() {
-        let mut tags = vec![Tag::new(TAG_RUN, format!("run-{}", s.hour))];
+        let mut tags = vec![Tag::new(TAG_RUN, run_id(at(s.hour)))];
         if let Some(m) = s.marker {
             tags.push(Tag::new(TAG_KEYWORD, m));
             if s.has_keyword_tag {
@@ -231,5 +231,25 @@ proptest! {
             s.tags.retain(|t| read_by_plan(&t.key, &pol.keyword));
         }
         prop_assert_eq!(plan(&pol, &trimmed), plan(&pol, &inv));
+    }
+
+    /// Creation reads only this run's snapshots (`snapcycle:run` and `snapcycle:keyword` as EC2
+    /// filters them), not the history: every creation decision and every instance problem must
+    /// be the same as with the whole inventory.
+    #[test]
+    fn creation_needs_only_this_runs_snapshots(inv in inventory(), hour in 0u32..48) {
+        let pol = Policy { scheduled_time: at(hour), ..policy() };
+        let run = pol.run_id();
+        let mut this_run = inv.clone();
+        this_run.snapshots.retain(|s| {
+            tag_value(&s.tags, TAG_RUN) == Some(run.as_str()) && tag_value(&s.tags, TAG_KEYWORD) == Some(DAILY)
+        });
+        let decisions = |inv: &Inventory| {
+            let p = plan(&pol, inv);
+            let problems: Vec<_> = p.instances.iter().map(|i| (i.instance_id.clone(), i.problem.clone())).collect();
+            let creates: Vec<_> = p.volumes().map(|(i, v)| (i.instance_id.clone(), v.volume_id.clone(), v.create.clone())).collect();
+            (problems, creates)
+        };
+        prop_assert_eq!(decisions(&this_run), decisions(&inv));
     }
 }

@@ -6,9 +6,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
-};
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -18,12 +16,10 @@ tokio::task_local! {
     static CURRENT: CallCounts;
 }
 
-/// Calls per operation name (`CreateSnapshot`, `DescribeInstances`, …), and attempts: an
-/// operation retried by the SDK makes more attempts than calls.
+/// Calls per operation name (`CreateSnapshot`, `DescribeInstances`, …).
 #[derive(Debug, Clone, Default)]
 pub struct CallCounts {
     calls: Arc<Mutex<BTreeMap<String, u64>>>,
-    attempts: Arc<Mutex<BTreeMap<String, u64>>>,
 }
 
 fn bump(map: &Mutex<BTreeMap<String, u64>>, op: &str) {
@@ -36,13 +32,6 @@ impl CallCounts {
     /// A copy of the call counts so far.
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
         self.calls.lock().map(|m| m.clone()).unwrap_or_default()
-    }
-
-    /// Whether the SDK retried `op` at least once (a retried CreateSnapshot may have created a
-    /// snapshot whose answer was lost).
-    pub fn retried(&self, op: &str) -> bool {
-        let get = |m: &Mutex<BTreeMap<String, u64>>| m.lock().ok().and_then(|m| m.get(op).copied()).unwrap_or(0);
-        get(&self.attempts) > get(&self.calls)
     }
 
     /// Runs `fut` with these counts collecting every call made by clients that carry
@@ -72,18 +61,6 @@ impl Intercept for CountCalls {
     ) -> Result<(), BoxError> {
         if let Some(meta) = cfg.load::<Metadata>() {
             let _ = CURRENT.try_with(|c| bump(&c.calls, meta.name()));
-        }
-        Ok(())
-    }
-
-    fn read_before_attempt(
-        &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if let Some(meta) = cfg.load::<Metadata>() {
-            let _ = CURRENT.try_with(|c| bump(&c.attempts, meta.name()));
         }
         Ok(())
     }

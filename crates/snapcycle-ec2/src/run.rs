@@ -151,40 +151,59 @@ impl Runner {
     /// report's `continued`; running the same request again finishes it, since runs are idempotent.
     pub async fn run_until(&self, req: &RunRequest, now: DateTime<Utc>, deadline: Option<Instant>) -> Report {
         let calls = CallCounts::default();
-        let mut report = calls.scope(self.run_counted(req, now, deadline, &calls)).await;
+        let mut report = calls.scope(self.run_counted(req, now, deadline)).await;
         report.api_calls = calls.snapshot();
         report.sort();
         report
     }
 
-    async fn run_counted(&self, req: &RunRequest, now: DateTime<Utc>, deadline: Option<Instant>, calls: &CallCounts) -> Report {
+    async fn run_counted(&self, req: &RunRequest, now: DateTime<Utc>, deadline: Option<Instant>) -> Report {
         let scheduled_time = req.scheduled_time.unwrap_or_else(|| default_scheduled_time(now));
         let mut all_keywords = self.settings.keywords.clone();
         if !all_keywords.contains(&req.keyword) {
             all_keywords.push(req.keyword.clone());
         }
         let policy = Policy { keyword: req.keyword.clone(), all_keywords, scheduled_time };
-        let mut inventory = match inventory::read(&self.ec2, &req.keyword).await {
-            Ok(inv) => inv,
-            Err(e) => return self.whole_run_failed(&policy, req.dry_run, &e),
+        if req.dry_run {
+            // A dry run reads everything at once: it shows creations and deletions together.
+            return match inventory::read(&self.ec2, &req.keyword).await {
+                Ok(inv) => {
+                    let p = plan(&policy, &inv);
+                    info!(
+                        keyword = %policy.keyword, run = %p.run, instances = p.instance_count(),
+                        volumes = p.volume_count(), snapshots = inv.snapshots.len(), "planned a dry run"
+                    );
+                    let mut report = Report::dry_run(&p);
+                    report.snapshots = Some(inv.snapshots.len());
+                    report
+                }
+                Err(e) => self.whole_run_failed(&policy, true, &e, "nothing was created or deleted"),
+            };
+        }
+        // Whether a volume still needs this run's snapshot depends on this run's snapshots alone
+        // (plan_properties checks it), so creating reads only those, not the whole history: an
+        // invocation that hands over while creating reads a few pages, not the account's backlog.
+        let run = policy.run_id();
+        let read = tokio::try_join!(
+            inventory::read_instances(&self.ec2, &req.keyword),
+            inventory::read_run_snapshots(&self.ec2, &req.keyword, &run),
+        );
+        let mut inventory = match read {
+            Ok((instances, snapshots)) => Inventory { instances, snapshots },
+            Err(e) => return self.whole_run_failed(&policy, false, &e, "nothing was created or deleted"),
         };
         let first = plan(&policy, &inventory);
         info!(
             keyword = %policy.keyword, run = %first.run, instances = first.instance_count(),
-            volumes = first.volume_count(), snapshots = inventory.snapshots.len(), dry_run = req.dry_run,
-            "planned"
+            volumes = first.volume_count(), run_snapshots = inventory.snapshots.len(), "planned creations"
         );
-        let mut report = if req.dry_run { Report::dry_run(&first) } else { Report::begin(&first, false) };
-        report.snapshots = inventory.snapshots.len();
-        if req.dry_run {
-            return report;
-        }
+        let mut report = Report::begin(&first, false);
+        report.run_snapshots = inventory.snapshots.len();
         for f in &report.failures {
             error!(instance_id = ?f.instance_id, code = %f.code, "{}", f.message);
         }
         let left = self.create_all(&first, &mut inventory, &mut report, deadline).await;
         // The first plan's work is done; at fleet scale its copied tags are megabytes.
-        let run = first.run.clone();
         drop(first);
         if left > 0 {
             // Out of time while creating: rotation waits for the next invocation, which skips
@@ -193,15 +212,22 @@ impl Runner {
             report.continued = Some(Continuation { left, invocation: req.invocation });
             return report;
         }
-        if calls.retried("CreateSnapshot") {
-            // A retried CreateSnapshot may have created a snapshot whose answer was lost. Read
-            // this run's snapshots back so the plan finds and removes any duplicate (rule 6).
-            match inventory::read_run_snapshots(&self.ec2, &policy.keyword, &run).await {
-                Ok(found) => {
-                    let known: std::collections::HashSet<String> = inventory.snapshots.iter().map(|s| s.id.clone()).collect();
-                    inventory.snapshots.extend(found.into_iter().filter(|s| !known.contains(&s.id)));
-                }
-                Err(e) => warn!(error = %e, "could not re-read this run's snapshots after retried creations"),
+        // Rotation needs the whole history, read once creations are done. It also holds any
+        // snapshot a retried CreateSnapshot made while its answer was lost, so the plan finds
+        // and removes the duplicate (rule 6). What this invocation created and EC2 does not
+        // list yet stays in from the creations.
+        match inventory::read_snapshots(&self.ec2, &req.keyword).await {
+            Ok(all) => {
+                let listed: std::collections::HashSet<&str> = all.iter().map(|s| s.id.as_str()).collect();
+                inventory.snapshots.retain(|s| !listed.contains(s.id.as_str()));
+                drop(listed);
+                inventory.snapshots.extend(all);
+                report.snapshots = Some(inventory.snapshots.len());
+            }
+            Err(e) => {
+                let failed = self.whole_run_failed(&policy, false, &e, "the snapshots were created, none was deleted");
+                report.failures.extend(failed.failures);
+                return report;
             }
         }
         // Rotation is decided again with this run's snapshots in the inventory: those already
@@ -219,8 +245,9 @@ impl Runner {
         report
     }
 
-    fn whole_run_failed(&self, policy: &Policy, dry_run: bool, e: &Error) -> Report {
-        error!(error = %e, code = %e.code(), "the run could not read its inventory");
+    /// The report of a run that could not read what it needed; `done` says what that left undone.
+    fn whole_run_failed(&self, policy: &Policy, dry_run: bool, e: &Error, done: &str) -> Report {
+        error!(error = %e, code = %e.code(), "the run could not read its inventory; {done}");
         let mut r = Report {
             keyword: policy.keyword.to_string(),
             scheduled_time: policy.run_id(),
@@ -232,7 +259,7 @@ impl Runner {
             volume_id: None,
             snapshot_id: None,
             code: e.code(),
-            message: format!("{}; nothing was created or deleted", e.message()),
+            message: format!("{}; {done}", e.message()),
         });
         r
     }

@@ -38,6 +38,9 @@ async fn a_short_deadline_hands_over_and_the_next_invocation_finishes() {
     assert_eq!(c.left, 12 - first.created.len());
     assert_eq!(c.invocation, 1);
     assert!(first.deleted.is_empty(), "rotation waits for the invocation that finishes creating");
+    // Handing over while creating, it read this run's snapshots (none yet) but not the history.
+    assert_eq!((first.run_snapshots, first.snapshots), (0, None));
+    assert_eq!(first.api_calls.get("DescribeSnapshots"), Some(&1));
     assert!(first.to_table().contains("handed to invocation 2"));
 
     let next_event = req.continuation_event(at("2026-11-26T00:00:00Z"));
@@ -47,6 +50,10 @@ async fn a_short_deadline_hands_over_and_the_next_invocation_finishes() {
     assert!(second.continued.is_none() && second.failures.is_empty(), "{second:#?}");
     assert_eq!(first.created.len() + second.created.len(), 12, "each volume snapshotted once across both");
     assert_eq!(second.deleted.len(), 12);
+    // The second found the first one's snapshots as this run's, then read the whole history once.
+    assert_eq!(second.run_snapshots, first.created.len());
+    assert_eq!(second.snapshots, Some(24));
+    assert_eq!(second.api_calls.get("DescribeSnapshots"), Some(&2));
     for s in &fleet {
         for (_, vol) in &s.volumes {
             let snaps = keyword_snapshots_of(&ec2, vol, DAILY).await;

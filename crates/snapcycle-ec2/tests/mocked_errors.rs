@@ -38,7 +38,8 @@ async fn reads_every_page_of_snapshots() {
     let mut deleted: Vec<_> = report.deleted.iter().map(|d| d.snapshot_id.as_str()).collect();
     deleted.sort();
     assert_eq!(deleted, ["snap-a", "snap-b"]);
-    assert_eq!(report.api_calls.get("DescribeSnapshots"), Some(&3));
+    assert_eq!(report.api_calls.get("DescribeSnapshots"), Some(&4), "this run's snapshots, then three pages of history");
+    assert_eq!((report.run_snapshots, report.snapshots), (0, Some(4)), "three old snapshots and the new one");
 }
 
 #[tokio::test]
@@ -141,5 +142,21 @@ async fn a_failing_describe_is_one_failure_and_nothing_is_deleted() {
     assert_eq!(report.failures.len(), 1);
     assert_eq!(report.failures[0].code, "UnauthorizedOperation");
     assert!(report.failures[0].message.contains("DescribeInstances"), "{}", report.failures[0].message);
+    assert_eq!(deletes.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_history_read_that_fails_after_creating_deletes_nothing_and_says_so() {
+    let broken = mock!(Client::describe_snapshots).then_error(|| {
+        aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsError::generic(ec2_error("UnauthorizedOperation"))
+    });
+    let deletes = mock!(Client::delete_snapshot).then_output(|| DeleteSnapshotOutput::builder().build());
+    let r = mock_runner(&[&one_instance("1"), &broken, &created_ok(), &deletes]);
+    let report = r.run(&req(), now()).await;
+    assert_eq!(report.created.len(), 1, "creating needs only this run's snapshots, which were read");
+    assert_eq!(report.failures.len(), 1, "{report:#?}");
+    assert_eq!(report.failures[0].code, "UnauthorizedOperation");
+    assert!(report.failures[0].message.ends_with("the snapshots were created, none was deleted"), "{}", report.failures[0].message);
+    assert_eq!(report.snapshots, None);
     assert_eq!(deletes.num_calls(), 0);
 }

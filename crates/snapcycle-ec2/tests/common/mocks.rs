@@ -90,9 +90,20 @@ pub fn throttled() -> aws_smithy_runtime_api::http::Response {
     )
 }
 
-/// A runner on mocked clients, counting calls, with quick retries.
+/// DescribeSnapshots filtered on `snapcycle:run`, the read before creating: none of the mocked
+/// snapshots is of the run under test, so EC2 would list none.
+fn no_snapshot_of_this_run() -> Rule {
+    mock!(Client::describe_snapshots)
+        .match_requests(|r| r.filters().iter().any(|f| f.name() == Some(&format!("tag:{TAG_RUN}"))))
+        .then_output(|| aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsOutput::builder().build())
+}
+
+/// A runner on mocked clients, counting calls, with quick retries. The read of this run's
+/// snapshots answers none; the tests' own DescribeSnapshots rules answer the history read.
 pub fn mock_runner(rules: &[&Rule]) -> Runner {
-    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules, |c| c
+    let first = no_snapshot_of_this_run();
+    let rules: Vec<&Rule> = std::iter::once(&first).chain(rules.iter().copied()).collect();
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, &rules, |c| c
         .retry_config(RetryConfig::standard().with_max_attempts(4).with_initial_backoff(std::time::Duration::from_millis(1)))
         .interceptor(CountCalls));
     let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, &[]);

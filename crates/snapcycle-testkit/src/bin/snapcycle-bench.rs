@@ -239,7 +239,8 @@ struct Tally {
     deleted: usize,
     failures: usize,
     calls: std::collections::BTreeMap<String, u64>,
-    /// Pages the invocations had to read: instances and snapshots, 1,000 a page.
+    /// Pages the invocations had to read (instances, this run's snapshots, and once the whole
+    /// history), 1,000 a page.
     pages: usize,
     exit: String,
 }
@@ -254,7 +255,10 @@ impl Tally {
         self.deleted += n("deleted");
         self.failures += n("failures");
         let count = |field: &str| report[field].as_u64().unwrap_or(0) as usize;
-        self.pages += count("instances").max(1).div_ceil(1000) + count("snapshots").max(1).div_ceil(1000);
+        // Each invocation reads the instances and this run's snapshots; the one that rotates
+        // also reads the keyword's whole history.
+        let history = report["snapshots"].as_u64().map_or(0, |n| (n as usize).max(1).div_ceil(1000));
+        self.pages += count("instances").max(1).div_ceil(1000) + count("run_snapshots").max(1).div_ceil(1000) + history;
         for (op, k) in report["api_calls"].as_object().into_iter().flatten() {
             *self.calls.entry(op.clone()).or_default() += k.as_u64().unwrap_or(0);
         }
