@@ -15,9 +15,13 @@ pub const FIELD_DRY_RUN: &str = "DryRun";
 /// Field numbering the invocations of one run: a run that runs short of time hands the rest to a
 /// new invocation with the same scheduled time and the next number.
 pub const FIELD_INVOCATION: &str = "Invocation";
+/// Field set on a hand-over made while deleting: every creation is done, so the next invocation
+/// reads the keyword's history at once instead of this run's snapshots first. Only a hint for
+/// what to read first; either value gives the same result.
+pub const FIELD_ROTATING: &str = "Rotating";
 /// Most invocations one run may chain (a guard against a hand-over loop).
 pub const MAX_INVOCATIONS: u32 = 100;
-const FIELDS: [&str; 4] = [FIELD_KEYWORD, FIELD_SCHEDULED_TIME, FIELD_DRY_RUN, FIELD_INVOCATION];
+const FIELDS: [&str; 5] = [FIELD_KEYWORD, FIELD_SCHEDULED_TIME, FIELD_DRY_RUN, FIELD_INVOCATION, FIELD_ROTATING];
 
 /// A validated request to run one keyword.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,21 +34,28 @@ pub struct RunRequest {
     pub dry_run: bool,
     /// Which invocation of the run this is (1 for the scheduled one).
     pub invocation: u32,
+    /// The previous invocation handed over while deleting: read the history first.
+    pub rotating: bool,
 }
 
 impl RunRequest {
     /// A request for a scheduled (first) invocation.
     pub fn new(keyword: Keyword, scheduled_time: Option<DateTime<Utc>>, dry_run: bool) -> Self {
-        RunRequest { keyword, scheduled_time, dry_run, invocation: 1 }
+        RunRequest { keyword, scheduled_time, dry_run, invocation: 1, rotating: false }
     }
 
-    /// The event that hands the rest of this run to the next invocation.
-    pub fn continuation_event(&self, scheduled_time: DateTime<Utc>) -> Value {
-        serde_json::json!({
+    /// The event that hands the rest of this run to the next invocation; `rotating` when this
+    /// one had finished creating.
+    pub fn continuation_event(&self, scheduled_time: DateTime<Utc>, rotating: bool) -> Value {
+        let mut event = serde_json::json!({
             FIELD_KEYWORD: self.keyword.as_str(),
             FIELD_SCHEDULED_TIME: crate::run_id(scheduled_time),
             FIELD_INVOCATION: self.invocation + 1,
-        })
+        });
+        if rotating {
+            event[FIELD_ROTATING] = Value::Bool(true);
+        }
+        event
     }
 }
 
@@ -69,12 +80,15 @@ pub enum EventError {
     /// `DryRun` is not a boolean.
     #[error("\"DryRun\" must be true or false, got {0}")]
     BadDryRun(String),
+    /// `Rotating` is not a boolean.
+    #[error("\"Rotating\" must be true or false, got {0}")]
+    BadRotating(String),
     /// `Invocation` is not a whole number from 1 to [`MAX_INVOCATIONS`].
     #[error("\"Invocation\" must be a whole number from 1 to {MAX_INVOCATIONS}, got {0}")]
     BadInvocation(String),
     /// A field the contract does not know: refused, because a misspelt `"Dryrun": true` must not
     /// turn into a real run that deletes snapshots.
-    #[error("the event has an unknown field {0:?}; known fields are \"SnapshotKeyWord\", \"ScheduledTime\", \"DryRun\" and \"Invocation\"")]
+    #[error("the event has an unknown field {0:?}; known fields are \"SnapshotKeyWord\", \"ScheduledTime\", \"DryRun\", \"Invocation\" and \"Rotating\"")]
     UnknownField(String),
     /// The keyword is valid but not one of the stack's schedules.
     #[error("\"SnapshotKeyWord\" {keyword:?} is not one of this stack's schedules ({known})")]
@@ -131,7 +145,12 @@ pub fn parse_event(event: &Value, known: &[Keyword]) -> Result<RunRequest, Event
         },
         Some(other) => return Err(EventError::BadInvocation(other.to_string())),
     };
-    Ok(RunRequest { keyword, scheduled_time, dry_run, invocation })
+    let rotating = match obj.get(FIELD_ROTATING) {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => return Err(EventError::BadRotating(other.to_string())),
+    };
+    Ok(RunRequest { keyword, scheduled_time, dry_run, invocation, rotating })
 }
 
 /// Parses an RFC 3339 time into UTC.
@@ -196,6 +215,7 @@ mod tests {
             (json!({"SnapshotKeyWord": "SnapshotDaily", "Invocation": 0}), "\"Invocation\" must be"),
             (json!({"SnapshotKeyWord": "SnapshotDaily", "Invocation": 101}), "\"Invocation\" must be"),
             (json!({"SnapshotKeyWord": "SnapshotDaily", "Invocation": "2"}), "\"Invocation\" must be"),
+            (json!({"SnapshotKeyWord": "SnapshotDaily", "Rotating": "yes"}), "\"Rotating\" must be true or false"),
         ];
         for (event, want) in cases {
             let err = parse_event(&event, &kws(&["SnapshotDaily"])).expect_err(&event.to_string());
@@ -207,8 +227,10 @@ mod tests {
     fn a_continuation_event_parses_back_as_the_next_invocation() {
         let first = parse_event(&json!({"SnapshotKeyWord": "SnapshotDaily"}), &[]).unwrap();
         let t = parse_time("2026-11-26T00:00:00Z").unwrap();
-        let next = parse_event(&first.continuation_event(t), &[]).unwrap();
-        assert_eq!((next.invocation, next.scheduled_time, next.dry_run), (2, Some(t), false));
+        let next = parse_event(&first.continuation_event(t, false), &[]).unwrap();
+        assert_eq!((next.invocation, next.scheduled_time, next.dry_run, next.rotating), (2, Some(t), false, false));
+        let last = parse_event(&next.continuation_event(t, true), &[]).unwrap();
+        assert_eq!((last.invocation, last.scheduled_time, last.rotating), (3, Some(t), true));
     }
 
     #[test]

@@ -22,9 +22,10 @@ pub struct Report {
     /// Their EBS volumes.
     pub volumes: usize,
     /// This run's snapshots found before creating: all that creation needs, so an invocation
-    /// that hands over while creating reads a few pages instead of the whole history.
-    #[serde(default)]
-    pub run_snapshots: usize,
+    /// that hands over while creating reads a few pages instead of the whole history. `None`
+    /// when the invocation read the history first (a hand-over made while deleting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_snapshots: Option<usize>,
     /// The keyword's snapshots read for rotation (they set how many pages rotation costs);
     /// `None` when the invocation handed over before rotating.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -51,6 +52,10 @@ pub struct Continuation {
     pub left: usize,
     /// Which invocation in the chain this one was (1 for the scheduled one).
     pub invocation: u32,
+    /// Every creation was done and deletions were left: the next invocation reads the history
+    /// at once.
+    #[serde(default)]
+    pub rotating: bool,
 }
 
 /// A snapshot created.

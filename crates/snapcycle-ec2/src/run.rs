@@ -183,11 +183,16 @@ impl Runner {
         // Whether a volume still needs this run's snapshot depends on this run's snapshots alone
         // (plan_properties checks it), so creating reads only those, not the whole history: an
         // invocation that hands over while creating reads a few pages, not the account's backlog.
+        // After a hand-over made while deleting, the history is read at once instead.
         let run = policy.run_id();
-        let read = tokio::try_join!(
-            inventory::read_instances(&self.ec2, &req.keyword),
-            inventory::read_run_snapshots(&self.ec2, &req.keyword, &run),
-        );
+        let history_first = req.rotating;
+        let read = tokio::try_join!(inventory::read_instances(&self.ec2, &req.keyword), async {
+            if history_first {
+                inventory::read_snapshots(&self.ec2, &req.keyword).await
+            } else {
+                inventory::read_run_snapshots(&self.ec2, &req.keyword, &run).await
+            }
+        });
         let mut inventory = match read {
             Ok((instances, snapshots)) => Inventory { instances, snapshots },
             Err(e) => return self.whole_run_failed(&policy, false, &e, "nothing was created or deleted"),
@@ -195,10 +200,14 @@ impl Runner {
         let first = plan(&policy, &inventory);
         info!(
             keyword = %policy.keyword, run = %first.run, instances = first.instance_count(),
-            volumes = first.volume_count(), run_snapshots = inventory.snapshots.len(), "planned creations"
+            volumes = first.volume_count(), snapshots = inventory.snapshots.len(), history_first, "planned creations"
         );
         let mut report = Report::begin(&first, false);
-        report.run_snapshots = inventory.snapshots.len();
+        if history_first {
+            report.snapshots = Some(inventory.snapshots.len());
+        } else {
+            report.run_snapshots = Some(inventory.snapshots.len());
+        }
         for f in &report.failures {
             error!(instance_id = ?f.instance_id, code = %f.code, "{}", f.message);
         }
@@ -209,25 +218,29 @@ impl Runner {
             // Out of time while creating: rotation waits for the next invocation, which skips
             // the volumes done here and rotates everything once.
             warn!(volumes_left = left, invocation = req.invocation, "ran short of time; handing the rest over");
-            report.continued = Some(Continuation { left, invocation: req.invocation });
+            report.continued = Some(Continuation { left, invocation: req.invocation, rotating: false });
             return report;
         }
         // Rotation needs the whole history, read once creations are done. It also holds any
         // snapshot a retried CreateSnapshot made while its answer was lost, so the plan finds
-        // and removes the duplicate (rule 6). What this invocation created and EC2 does not
-        // list yet stays in from the creations.
-        match inventory::read_snapshots(&self.ec2, &req.keyword).await {
-            Ok(all) => {
-                let listed: std::collections::HashSet<&str> = all.iter().map(|s| s.id.as_str()).collect();
-                inventory.snapshots.retain(|s| !listed.contains(s.id.as_str()));
-                drop(listed);
-                inventory.snapshots.extend(all);
-                report.snapshots = Some(inventory.snapshots.len());
+        // and removes the duplicate (rule 6). With the history read first, only this run's
+        // snapshots are read again, and only when this invocation created any.
+        if !history_first {
+            match inventory::read_snapshots(&self.ec2, &req.keyword).await {
+                Ok(all) => {
+                    merge(&mut inventory, all);
+                    report.snapshots = Some(inventory.snapshots.len());
+                }
+                Err(e) => {
+                    let failed = self.whole_run_failed(&policy, false, &e, "the snapshots were created, none was deleted");
+                    report.failures.extend(failed.failures);
+                    return report;
+                }
             }
-            Err(e) => {
-                let failed = self.whole_run_failed(&policy, false, &e, "the snapshots were created, none was deleted");
-                report.failures.extend(failed.failures);
-                return report;
+        } else if !report.created.is_empty() {
+            match inventory::read_run_snapshots(&self.ec2, &req.keyword, &run).await {
+                Ok(found) => merge(&mut inventory, found),
+                Err(e) => warn!(error = %e, "could not re-read this run's snapshots; a duplicate a retried creation left, if any, stays"),
             }
         }
         // Rotation is decided again with this run's snapshots in the inventory: those already
@@ -236,7 +249,7 @@ impl Runner {
         let left = self.delete_all(&second, &mut report, deadline).await;
         if left > 0 {
             warn!(deletions_left = left, invocation = req.invocation, "ran short of time; handing the rest over");
-            report.continued = Some(Continuation { left, invocation: req.invocation });
+            report.continued = Some(Continuation { left, invocation: req.invocation, rotating: true });
         }
         info!(
             keyword = %policy.keyword, created = report.created.len(), deleted = report.deleted.len(),
@@ -374,6 +387,15 @@ impl Runner {
         info!(topic_arn = %topic_arn, message_id = ?out.message_id(), "failure e-mail published");
         Ok(out.message_id().map(str::to_owned))
     }
+}
+
+/// Adds what a later read found; a snapshot listed again replaces the copy held (its state may
+/// have moved on), and one just created that EC2 does not list yet stays.
+fn merge(inventory: &mut Inventory, found: Vec<Snapshot>) {
+    let listed: std::collections::HashSet<&str> = found.iter().map(|s| s.id.as_str()).collect();
+    inventory.snapshots.retain(|s| !listed.contains(s.id.as_str()));
+    drop(listed);
+    inventory.snapshots.extend(found);
 }
 
 /// Whether new work may still start.

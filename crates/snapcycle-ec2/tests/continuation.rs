@@ -39,11 +39,11 @@ async fn a_short_deadline_hands_over_and_the_next_invocation_finishes() {
     assert_eq!(c.invocation, 1);
     assert!(first.deleted.is_empty(), "rotation waits for the invocation that finishes creating");
     // Handing over while creating, it read this run's snapshots (none yet) but not the history.
-    assert_eq!((first.run_snapshots, first.snapshots), (0, None));
+    assert_eq!((first.run_snapshots, first.snapshots, c.rotating), (Some(0), None, false));
     assert_eq!(first.api_calls.get("DescribeSnapshots"), Some(&1));
     assert!(first.to_table().contains("handed to invocation 2"));
 
-    let next_event = req.continuation_event(at("2026-11-26T00:00:00Z"));
+    let next_event = req.continuation_event(at("2026-11-26T00:00:00Z"), c.rotating);
     let next = snapcycle_core::parse_event(&next_event, &stack_settings().keywords).unwrap();
     assert_eq!(next.invocation, 2);
     let second = r.run_until(&next, at("2026-11-26T00:05:00Z"), None).await;
@@ -51,7 +51,7 @@ async fn a_short_deadline_hands_over_and_the_next_invocation_finishes() {
     assert_eq!(first.created.len() + second.created.len(), 12, "each volume snapshotted once across both");
     assert_eq!(second.deleted.len(), 12);
     // The second found the first one's snapshots as this run's, then read the whole history once.
-    assert_eq!(second.run_snapshots, first.created.len());
+    assert_eq!(second.run_snapshots, Some(first.created.len()));
     assert_eq!(second.snapshots, Some(24));
     assert_eq!(second.api_calls.get("DescribeSnapshots"), Some(&2));
     for s in &fleet {
@@ -60,5 +60,44 @@ async fn a_short_deadline_hands_over_and_the_next_invocation_finishes() {
             assert_eq!(snaps.len(), 1, "{vol}");
             assert_eq!(tag(&snaps[0], TAG_RUN), Some("2026-11-26T00:00:00Z"));
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hand_over_while_deleting_reads_the_history_first() {
+    let moto = Moto::start().unwrap();
+    let ec2 = ec2(&moto).await;
+    let run = "2026-11-26T00:00:00Z";
+    let mut fleet = Vec::new();
+    for i in 0..3 {
+        let s = seed::instance(&ec2, &[("Name", &format!("db{i}")), (DAILY, "1")], 1).await;
+        for day in ["2026-11-24T00:00:00Z", "2026-11-25T00:00:00Z", run] {
+            keyword_snapshot(&ec2, &s, 0, DAILY, "1", day).await;
+        }
+        fleet.push(s);
+    }
+    let r = runner(&moto, stack_settings()).await;
+    let req = request(DAILY, run);
+
+    // Every volume already has this run's snapshot; the deadline passes before any deletion.
+    let first = r.run_until(&req, at(run), Some(tokio::time::Instant::now())).await;
+    let c = first.continued.clone().expect("no time for the deletions");
+    assert!(first.created.is_empty() && first.deleted.is_empty() && first.failures.is_empty(), "{first:#?}");
+    assert_eq!((c.left, c.rotating), (6, true), "two older snapshots per volume, left while rotating");
+    assert_eq!((first.run_snapshots, first.snapshots), (Some(3), Some(9)));
+
+    let event = req.continuation_event(at(run), c.rotating);
+    assert_eq!(event["Rotating"], true);
+    let next = snapcycle_core::parse_event(&event, &stack_settings().keywords).unwrap();
+    let second = r.run_until(&next, at(run), None).await;
+    assert!(second.continued.is_none() && second.failures.is_empty(), "{second:#?}");
+    assert_eq!(second.deleted.len(), 6);
+    // The history at once, in one read; nothing was created, so nothing is read again.
+    assert_eq!((second.run_snapshots, second.snapshots), (None, Some(9)));
+    assert_eq!(second.api_calls.get("DescribeSnapshots"), Some(&1));
+    for s in &fleet {
+        let snaps = keyword_snapshots_of(&ec2, &s.volumes[0].1, DAILY).await;
+        assert_eq!(snaps.len(), 1);
+        assert_eq!(tag(&snaps[0], TAG_RUN), Some(run));
     }
 }

@@ -39,7 +39,7 @@ async fn reads_every_page_of_snapshots() {
     deleted.sort();
     assert_eq!(deleted, ["snap-a", "snap-b"]);
     assert_eq!(report.api_calls.get("DescribeSnapshots"), Some(&4), "this run's snapshots, then three pages of history");
-    assert_eq!((report.run_snapshots, report.snapshots), (0, Some(4)), "three old snapshots and the new one");
+    assert_eq!((report.run_snapshots, report.snapshots), (Some(0), Some(4)), "three old snapshots and the new one");
 }
 
 #[tokio::test]

@@ -122,7 +122,8 @@ async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Report, HandlerE
 async fn hand_over(app: &App, req: &RunRequest, report: &Report) -> Result<(), HandlerError> {
     let function = app.function_name.clone().ok_or(HandlerError::NoFunctionName)?;
     let scheduled = snapcycle_core::event::parse_time(&report.scheduled_time).unwrap_or_else(Utc::now);
-    let payload = req.continuation_event(scheduled).to_string();
+    let rotating = report.continued.as_ref().is_some_and(|c| c.rotating);
+    let payload = req.continuation_event(scheduled, rotating).to_string();
     app.lambda
         .invoke()
         .function_name(&function)
