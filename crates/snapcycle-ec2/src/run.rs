@@ -232,7 +232,7 @@ impl Runner {
                     report.snapshots = Some(inventory.snapshots.len());
                 }
                 Err(e) => {
-                    let failed = self.whole_run_failed(&policy, false, &e, "the snapshots were created, none was deleted");
+                    let failed = self.whole_run_failed(&policy, false, &e, "creating is done, nothing was deleted");
                     report.failures.extend(failed.failures);
                     return report;
                 }

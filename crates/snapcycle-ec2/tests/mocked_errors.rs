@@ -156,7 +156,7 @@ async fn a_history_read_that_fails_after_creating_deletes_nothing_and_says_so() 
     assert_eq!(report.created.len(), 1, "creating needs only this run's snapshots, which were read");
     assert_eq!(report.failures.len(), 1, "{report:#?}");
     assert_eq!(report.failures[0].code, "UnauthorizedOperation");
-    assert!(report.failures[0].message.ends_with("the snapshots were created, none was deleted"), "{}", report.failures[0].message);
+    assert!(report.failures[0].message.ends_with("creating is done, nothing was deleted"), "{}", report.failures[0].message);
     assert_eq!(report.snapshots, None);
     assert_eq!(deletes.num_calls(), 0);
 }
