@@ -23,7 +23,8 @@ async fn the_deadline_header_makes_the_function_hand_over_and_finish() {
         fleet.push(s);
     }
     // 200 ms a call, one at a time, 3 s per invocation (a tenth of it, 0.3 s, is the margin):
-    // 2 reads + 6 creations + 6 deletions do not fit one invocation.
+    // the reads (instances and this run's snapshots side by side, then the history) + 6 creations
+    // + 6 deletions do not fit one invocation.
     let slow = FaultConfig { latency: Duration::from_millis(200), ..FaultConfig::default() };
     let proxy = FaultProxy::start(&moto.url(), slow).await.unwrap();
     let mut api = RuntimeApi::start("snapcycle-test", Duration::from_secs(3)).await.unwrap();
@@ -57,6 +58,11 @@ async fn the_deadline_header_makes_the_function_hand_over_and_finish() {
         assert_eq!(f.event["ScheduledTime"], "2026-11-26T00:00:00Z");
         if i > 0 {
             assert_eq!(f.event["Invocation"], i as u64 + 1);
+            // A hand-over made while deleting says so, and the next invocation then reads the
+            // history first instead of this run's snapshots.
+            let rotating = done[i - 1].body["continued"]["rotating"] == true;
+            assert_eq!(f.event["Rotating"] == true, rotating, "event {} after {}", f.event, done[i - 1].body);
+            assert_eq!(f.body["run_snapshots"].is_null(), rotating, "{}", f.body);
         }
         assert_eq!(f.body["continued"].is_null(), i == done.len() - 1, "only the last one finishes: {}", f.body);
     }

@@ -173,13 +173,14 @@ async fn main() {
     let scale = args.throttle_scale.unwrap_or(1.0);
     let invocation = args.invocation_seconds - (args.invocation_seconds / 10.0).min(60.0);
     let time_limit = invocation / scale;
-    // What one invocation spends reading before it can start: a dry run reads and plans only.
+    // What a full read costs (instances and the whole history side by side, as an invocation
+    // that starts after a hand-over made while deleting reads them): a dry run reads and plans only.
     let mut dry = Command::new(&snapcycle);
     dry.args(["run", "--keyword", KEYWORD, "--dry-run", "--output", "json", "--scheduled-time", "2026-11-19T00:00:00Z"])
         .env("AWS_ENDPOINT_URL", &endpoint);
     with_credentials(&mut dry);
     let (_, read_time, _, _) = run_measured(&mut dry);
-    println!("inventory read and plan (a dry run): {:.1}s", read_time.as_secs_f64());
+    println!("full inventory read and plan (a dry run): {:.1}s", read_time.as_secs_f64());
     let mut walls = Vec::new();
     for round in 0..args.repeat {
         // Each round is a new scheduled time, so each one creates and rotates in full.
