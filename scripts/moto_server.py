@@ -12,13 +12,27 @@ Every test, the demo and the benchmark start moto through this file
    and answers with every match in one response; EC2 returns at most MaxResults (5 to 1,000) and a
    NextToken. Without this the client's pagination is never exercised against the emulator, and
    a 30,000-snapshot answer would be one 40 MB body.
+3. CreateSnapshot refuses what EC2 refuses and leaves snapshots pending (`create_snapshot` below,
+   each rule with the page that documents it). moto accepts any description and any tags and
+   completes every snapshot at once, so a test against it could never see "not now" or a pending
+   snapshot. The limits are on by default; the environment tunes the timed ones:
+   - SNAPCYCLE_EMU_PENDING_SECONDS (default 2): how long a new snapshot stays `pending`. EC2 takes
+     minutes; tests that need instant completion set 0 and say why.
+   - SNAPCYCLE_EMU_VOLUME_INTERVAL_SECONDS (default 15): EC2's per-volume rate rule.
+   - SNAPCYCLE_EMU_MAX_PENDING_PER_VOLUME (default 5): concurrent pending snapshots of one volume.
+   Requests whose user agent names the app `snapcycle-seed` (the tests' own client, which seeds
+   history that on EC2 would be days old) are exempt from the timed rules, never from the limits.
 """
+
+import os
+import time
 
 import copy
 import sys
 
 from moto.core.responses import ActionResult
-from moto.ec2.exceptions import InvalidParameterValueError
+from moto.ec2.exceptions import EC2ClientError, InvalidParameterValueError
+from moto.ec2.models.elastic_block_store import Snapshot
 from moto.ec2.models.core import TaggedEC2Resource
 from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, generic_filter, get_prefix
 from moto.ec2.responses.elastic_block_store import ElasticBlockStore
@@ -100,6 +114,85 @@ def describe_instances(self):
     return ActionResult({"Reservations": out, "NextToken": next_token})
 
 
+PENDING_SECONDS = float(os.environ.get("SNAPCYCLE_EMU_PENDING_SECONDS", "2"))
+VOLUME_INTERVAL_SECONDS = float(os.environ.get("SNAPCYCLE_EMU_VOLUME_INTERVAL_SECONDS", "15"))
+MAX_PENDING_PER_VOLUME = int(os.environ.get("SNAPCYCLE_EMU_MAX_PENDING_PER_VOLUME", "5"))
+# EC2's tag restrictions ("Tag restrictions", Amazon EC2 User Guide, "Tag your Amazon EC2
+# resources"): at most 50 tags per resource, keys up to 128 characters, values up to 256, and
+# the `aws:` prefix reserved for AWS.
+MAX_TAGS, MAX_KEY, MAX_VALUE = 50, 128, 256
+# CreateSnapshot's Description (EC2 API Reference, CreateSnapshot): "up to 255 characters".
+MAX_DESCRIPTION = 255
+last_created = {}  # volume id -> time.monotonic() of its last snapshot
+
+
+def _seeding(response):
+    agent = f"{response.headers.get('User-Agent', '')} {response.headers.get('x-amz-user-agent', '')}"
+    return "app/snapcycle-seed" in agent
+
+
+def _status_get(self):
+    done = self.__dict__.get("_snapcycle_done_at")
+    if done is not None and time.monotonic() < done and self.__dict__.get("_status", "completed") == "completed":
+        return "pending"
+    return self.__dict__.get("_status", "completed")
+
+
+def _status_set(self, value):
+    self.__dict__["_status"] = value
+
+
+def _progress(self):
+    return "0%" if self.status == "pending" else "100%"
+
+
+def create_snapshot(self):
+    volume_id = self._get_param("VolumeId")
+    description = self._get_param("Description") or ""
+    tags = self._parse_tag_specification().get("snapshot", {})
+    if len(description) > MAX_DESCRIPTION:
+        raise EC2ClientError(
+            "InvalidParameterValue",
+            f"Value for parameter Description is invalid: {len(description)} characters, at most {MAX_DESCRIPTION}",
+        )
+    if len(tags) > MAX_TAGS:
+        raise EC2ClientError("TagLimitExceeded", f"The maximum number of Tags for a resource is {MAX_TAGS}.")
+    for key, value in tags.items():
+        if key.lower().startswith("aws:"):
+            raise EC2ClientError("InvalidParameterValue", f"Tag keys starting with 'aws:' are reserved for internal use: {key}")
+        if len(key) > MAX_KEY:
+            raise EC2ClientError("InvalidParameterValue", f"Tag key exceeds the maximum length of {MAX_KEY} characters: {key}")
+        if len(value or "") > MAX_VALUE:
+            raise EC2ClientError("InvalidParameterValue", f"Tag value exceeds the maximum length of {MAX_VALUE} characters: {key}")
+    seeding = _seeding(self)
+    now = time.monotonic()
+    if not seeding and volume_id in self.ec2_backend.volumes:
+        # EC2 API Reference, "Error codes for the Amazon EC2 API": SnapshotCreationPerVolumeRateExceeded,
+        # "Wait at least 15 seconds between concurrent volume snapshots".
+        if now - last_created.get(volume_id, float("-inf")) < VOLUME_INTERVAL_SECONDS:
+            raise EC2ClientError(
+                "SnapshotCreationPerVolumeRateExceeded",
+                "The rate limit for creating concurrent snapshots of an EBS volume has been exceeded. "
+                "Wait at least 15 seconds between concurrent volume snapshots.",
+            )
+        # Same page: ConcurrentSnapshotLimitExceeded, the limit on concurrent snapshots of a volume.
+        pending = sum(1 for s in self.ec2_backend.snapshots.values() if s.volume.id == volume_id and s.status == "pending")
+        if pending >= MAX_PENDING_PER_VOLUME:
+            raise EC2ClientError(
+                "ConcurrentSnapshotLimitExceeded",
+                "You have reached the maximum number of concurrent snapshots for this volume.",
+            )
+    response = original_create_snapshot(self)
+    if not seeding:
+        last_created[volume_id] = now
+        response.result.__dict__["_snapcycle_done_at"] = now + PENDING_SECONDS
+    return response
+
+
+original_create_snapshot = ElasticBlockStore.create_snapshot
+ElasticBlockStore.create_snapshot = create_snapshot
+Snapshot.status = property(_status_get, _status_set)
+Snapshot.progress = property(_progress)
 original_describe_instances = InstanceResponse.describe_instances
 InstanceResponse.describe_instances = describe_instances
 TaggedEC2Resource.get_tags = get_tags

@@ -143,7 +143,7 @@ async fn gate(r: &Runner, body: &str) -> Result<Report, String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_bad_event_is_refused_with_a_message_naming_the_problem_and_nothing_runs() {
-    let moto = Moto::start().unwrap();
+    let moto = Moto::start_instant().unwrap();
     let ec2 = ec2(&moto).await;
     // Everything here would be deleted by any run of either keyword, had one happened.
     let host = seed::instance(&ec2, &[(DAILY, "1"), (HOURLY, "1")], 1).await;
@@ -166,7 +166,8 @@ async fn every_bad_event_is_refused_with_a_message_naming_the_problem_and_nothin
     }
     assert_eq!(snapshots_of(&ec2, &vol).await.len(), 6, "no bad event created or deleted anything");
 
-    // The gate is not simply closed: a good event through it does run and rotate.
+    // The gate is not simply closed: a good event through it does run and rotate (the emulator
+    // completes snapshots at once here, so the new one counts and all three old ones go).
     let report = gate(&r, &json!({"SnapshotKeyWord": DAILY, "ScheduledTime": "2026-11-26T00:00:00Z"}).to_string())
         .await
         .expect("the control event is valid");
@@ -192,7 +193,8 @@ fn a_non_json_body_is_a_clear_syntax_error_before_any_event_parsing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_bad_retention_is_an_invalid_retention_failure_and_its_snapshots_stay() {
-    let moto = Moto::start().unwrap();
+    // Instant completion: the assertions count what rotation deletes once the new snapshot counts.
+    let moto = Moto::start_instant().unwrap();
     let ec2 = ec2(&moto).await;
     let mut bad = Vec::new();
     for value in BAD_RETENTIONS {
@@ -266,7 +268,8 @@ async fn every_bad_retention_is_an_invalid_retention_failure_and_its_snapshots_s
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_volumes_is_a_skip_stopped_is_snapshotted_and_terminated_is_neither_counted_nor_rotated() {
-    let moto = Moto::start().unwrap();
+    // Instant completion: the assertions count what rotation deletes once the new snapshot counts.
+    let moto = Moto::start_instant().unwrap();
     let ec2 = ec2(&moto).await;
 
     // moto's RunInstances without BlockDeviceMappings attaches a default root volume (/dev/sda1),

@@ -1,6 +1,8 @@
 //! A faulty AWS: throttling like EC2's token buckets and 500s on 30% of mutating calls, between
 //! the SDK and moto. The run must still finish exactly: one snapshot per volume for the run,
-//! retention exact, nothing kept-forever or of another keyword touched.
+//! retention exact, nothing kept-forever or of another keyword touched. The emulator completes
+//! snapshots at once (the assertions count rotation's deletions) but keeps EC2's per-volume rule, so
+//! a creation whose answer was lost meets "not now" on its retry and must adopt its own snapshot.
 
 mod common;
 
@@ -23,7 +25,7 @@ async fn connections_dropped_after_the_work_was_done_leave_no_duplicate() {
 }
 
 async fn converges_exactly_under(kind: FailureKind) {
-    let moto = Moto::start().unwrap();
+    let moto = Moto::start_instant().unwrap();
     let ec2 = ec2(&moto).await;
     let mut fleet = Vec::new();
     let mut protected = Vec::new();

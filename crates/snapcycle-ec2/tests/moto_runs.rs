@@ -9,7 +9,8 @@ use snapcycle_testkit::Moto;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn snapshots_every_volume_copies_tags_and_keeps_the_newest_n() {
-    let moto = Moto::start().unwrap();
+    // Instant completion: the assertions count what rotation deletes once the new snapshot counts.
+    let moto = Moto::start_instant().unwrap();
     let ec2 = ec2(&moto).await;
     let web = seed::instance(&ec2, &[(DAILY, "2"), ("Name", "web"), ("Env", "prod"), (HOURLY, "24")], 2).await;
     let mut old = Vec::new();
@@ -49,7 +50,8 @@ async fn snapshots_every_volume_copies_tags_and_keeps_the_newest_n() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_keywords_on_one_instance_never_touch_each_other() {
-    let moto = Moto::start().unwrap();
+    // Instant completion: the assertions count what rotation deletes once the new snapshot counts.
+    let moto = Moto::start_instant().unwrap();
     let ec2 = ec2(&moto).await;
     let db = seed::instance(&ec2, &[(DAILY, "1"), (HOURLY, "2")], 1).await;
     let vol = db.volumes[0].1.clone();
@@ -81,7 +83,8 @@ async fn two_keywords_on_one_instance_never_touch_each_other() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn removing_the_keyword_tag_keeps_a_snapshot_forever() {
-    let moto = Moto::start().unwrap();
+    // Instant completion: the assertions count what rotation deletes once the new snapshot counts.
+    let moto = Moto::start_instant().unwrap();
     let ec2 = ec2(&moto).await;
     let host = seed::instance(&ec2, &[(DAILY, "1")], 1).await;
     let kept = keyword_snapshot(&ec2, &host, 0, DAILY, "1", "2026-01-01T00:00:00Z").await;
@@ -100,7 +103,8 @@ async fn removing_the_keyword_tag_keeps_a_snapshot_forever() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bad_retention_deletes_nothing_and_is_reported() {
-    let moto = Moto::start().unwrap();
+    // Instant completion: the assertions count what rotation deletes once the new snapshot counts.
+    let moto = Moto::start_instant().unwrap();
     let ec2 = ec2(&moto).await;
     let bad = seed::instance(&ec2, &[(DAILY, "abc")], 1).await;
     let good = seed::instance(&ec2, &[(DAILY, "1")], 1).await;

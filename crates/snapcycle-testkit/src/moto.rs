@@ -11,6 +11,12 @@ use aws_sdk_ec2::config::Credentials;
 
 /// The account moto answers as.
 pub const ACCOUNT: &str = "123456789012";
+/// The app name (in the user agent) of requests the emulator treats as seeding history.
+pub const SEED_APP: &str = "snapcycle-seed";
+/// How long the emulator keeps a new snapshot pending, in seconds.
+pub const EMU_PENDING_SECONDS: &str = "SNAPCYCLE_EMU_PENDING_SECONDS";
+/// The emulator's per-volume interval between snapshots, in seconds (EC2: 15).
+pub const EMU_VOLUME_INTERVAL_SECONDS: &str = "SNAPCYCLE_EMU_VOLUME_INTERVAL_SECONDS";
 /// The region tests use.
 pub const REGION: &str = "us-east-1";
 
@@ -50,8 +56,22 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// Starts moto's server on a free port of 127.0.0.1 and waits until it answers.
+    /// Starts moto's server on a free port of 127.0.0.1 and waits until it answers, as strict
+    /// as EC2 (scripts/moto_server.py): new snapshots stay pending for 2 s, a volume takes one
+    /// snapshot per 15 s and has at most 5 pending.
     pub fn start() -> io::Result<Moto> {
+        Moto::start_with(&[])
+    }
+
+    /// [`Moto::start`] with snapshots that complete at once, for tests that run several
+    /// scheduled runs back to back and are about what those runs decide, not about waiting.
+    /// The per-volume rule stays: the run waits it out as it would on EC2.
+    pub fn start_instant() -> io::Result<Moto> {
+        Moto::start_with(&[(EMU_PENDING_SECONDS, "0")])
+    }
+
+    /// [`Moto::start`] with the emulator's knobs set (`SNAPCYCLE_EMU_*`, see scripts/moto_server.py).
+    pub fn start_with(knobs: &[(&str, &str)]) -> io::Result<Moto> {
         let bin = ensure_venv()?;
         for _ in 0..5 {
             let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
@@ -61,6 +81,7 @@ impl Moto {
                 .arg(workspace_root().join("scripts/moto_server.py"))
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .env("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+                .envs(knobs.iter().copied())
                 .stdin(Stdio::null())
                 .stdout(log.try_clone()?)
                 .stderr(log)
@@ -93,9 +114,12 @@ impl Moto {
     }
 
     /// SDK configuration for seeding and checking this server directly (the code under test
-    /// builds its own with the production retry settings).
+    /// builds its own with the production retry settings). Its user agent names the app
+    /// [`SEED_APP`], which the emulator exempts from EC2's timed rules: what a test seeds stands
+    /// for history that on EC2 would be days old.
     pub async fn sdk_config(&self) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
+            .app_name(aws_config::AppName::new(SEED_APP).expect("a valid app name"))
             .region(Region::new(REGION))
             .endpoint_url(self.url())
             .credentials_provider(test_credentials())
