@@ -18,6 +18,10 @@ pub struct Policy {
     pub all_keywords: Vec<Keyword>,
     /// The run's scheduled time: its identity for retries.
     pub scheduled_time: DateTime<Utc>,
+    /// The Lambda request id of a run whose event had no scheduled time, written as
+    /// `snapcycle:request` so that Lambda's retries of that event (same request id) find the
+    /// run's identity again instead of taking a second set.
+    pub request: Option<String>,
 }
 
 impl Policy {
@@ -123,11 +127,37 @@ pub enum Create {
         /// The existing snapshot of this run.
         snapshot_id: String,
     },
-    /// The same volume is attached to an instance planned earlier (multi-attach).
+    /// The volume is also attached to another tagged instance whose retention is larger (or equal
+    /// with a lower id): that instance's plan snapshots and rotates it (multi-attach).
     Covered {
         /// The instance whose plan covers it.
         by_instance: String,
     },
+    /// The volume is shared with a tagged instance whose retention is invalid: nobody can say how
+    /// many to keep, so nothing of the volume is created or deleted.
+    Held {
+        /// The instance with the invalid retention.
+        by_instance: String,
+    },
+}
+
+/// Longest snapshot description EC2 accepts (CreateSnapshot's `Description`: "up to 255 characters").
+pub const MAX_DESCRIPTION: usize = 255;
+
+/// `snapcycle K <name or id> <volume> (<device>)`, always within [`MAX_DESCRIPTION`]: a long `Name`
+/// is shortened with `…` rather than making CreateSnapshot fail on every run.
+pub fn description(keyword: &Keyword, label: &str, volume_id: &str, device: &str) -> String {
+    let fixed = format!("snapcycle {keyword}  {volume_id} ({device})");
+    let room = MAX_DESCRIPTION.saturating_sub(fixed.chars().count());
+    let label: String = if label.chars().count() <= room {
+        label.to_owned()
+    } else {
+        let mut l: String = label.chars().take(room.saturating_sub(1)).collect();
+        l.push('…');
+        l
+    };
+    let full = format!("snapcycle {keyword} {label} {volume_id} ({device})");
+    full.chars().take(MAX_DESCRIPTION).collect()
 }
 
 /// Does this snapshot belong to the keyword's rotation? DESIGN rule 1 (a)-(c); (d) holds because
@@ -151,12 +181,48 @@ pub fn plan(policy: &Policy, inventory: &Inventory) -> Plan {
     instances.sort_by(|a, b| a.id.cmp(&b.id));
     instances.dedup_by(|a, b| a.id == b.id);
 
-    let mut seen_volumes: HashMap<&str, &str> = HashMap::new();
+    let owners = volume_owners(policy, &instances);
     let mut out = Vec::with_capacity(instances.len());
     for inst in instances {
-        out.push(plan_instance(policy, &run, inst, &by_volume, &mut seen_volumes));
+        out.push(plan_instance(policy, &run, inst, &by_volume, &owners));
     }
     Plan { keyword: policy.keyword.clone(), run, instances: out }
+}
+
+/// Who decides a volume attached to several tagged instances (io1/io2 multi-attach): the largest
+/// retention wins (ties: the lowest instance id), because keeping more is the safe mistake; and if
+/// any of them has an invalid retention, the volume is held (nothing created or deleted).
+#[derive(Debug, Clone, Copy)]
+enum Owner<'a> {
+    Decides(&'a str, Retention),
+    Held(&'a str),
+}
+
+fn volume_owners<'a>(policy: &Policy, instances: &[&'a Instance]) -> HashMap<&'a str, Owner<'a>> {
+    let mut owners: HashMap<&str, Owner<'_>> = HashMap::new();
+    for inst in instances {
+        if matches!(inst.state.as_str(), "shutting-down" | "terminated") {
+            continue;
+        }
+        let parsed = Retention::parse(tag_value(&inst.tags, policy.keyword.as_str()).unwrap_or(""));
+        for att in &inst.volumes {
+            let mine = match &parsed {
+                Ok(r) => Owner::Decides(inst.id.as_str(), *r),
+                Err(_) => Owner::Held(inst.id.as_str()),
+            };
+            let next = match (owners.get(att.volume_id.as_str()).copied(), mine) {
+                (None, m) => m,
+                (Some(Owner::Held(h)), _) => Owner::Held(h),
+                (Some(_), Owner::Held(h)) => Owner::Held(h),
+                (Some(Owner::Decides(a, ra)), Owner::Decides(b, rb)) => {
+                    // Instances come in id order, so on a tie the earlier one stays.
+                    if rb.get() > ra.get() { Owner::Decides(b, rb) } else { Owner::Decides(a, ra) }
+                }
+            };
+            owners.insert(att.volume_id.as_str(), next);
+        }
+    }
+    owners
 }
 
 fn plan_instance<'a>(
@@ -164,7 +230,7 @@ fn plan_instance<'a>(
     run: &str,
     inst: &'a Instance,
     by_volume: &HashMap<&str, Vec<&Snapshot>>,
-    seen: &mut HashMap<&'a str, &'a str>,
+    owners: &HashMap<&'a str, Owner<'a>>,
 ) -> InstancePlan {
     let name = tag_value(&inst.tags, "Name").map(str::to_owned);
     let mut ip = InstancePlan { instance_id: inst.id.clone(), name, problem: None, volumes: Vec::new() };
@@ -187,40 +253,32 @@ fn plan_instance<'a>(
     }
     let label = ip.name.clone().unwrap_or_else(|| inst.id.clone());
     for att in &inst.volumes {
-        let vp_create;
         let mut mine: Vec<&Snapshot> = by_volume
             .get(att.volume_id.as_str())
             .map(|v| v.iter().copied().filter(|s| belongs_to(s, keyword, &inst.owner_id)).collect())
             .unwrap_or_default();
-        // This run's own snapshots: the oldest stays, any other is a duplicate to remove.
+        // This run's own snapshots: one stays (the oldest completed, else the oldest), and only
+        // completed extras are removed: a pending snapshot is never deleted, a duplicate or not.
         let mut this_run: Vec<&Snapshot> = mine
             .iter()
             .copied()
             .filter(|s| tag_value(&s.tags, TAG_RUN) == Some(run) && s.state != SnapshotState::Error)
             .collect();
         this_run.sort_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id)));
-        let duplicates: Vec<String> = this_run.iter().skip(1).map(|s| s.id.clone()).collect();
+        let keeper = this_run.iter().find(|s| s.state == SnapshotState::Completed).or(this_run.first()).copied();
+        let duplicates: Vec<String> = this_run
+            .iter()
+            .filter(|s| s.state == SnapshotState::Completed && Some(s.id.as_str()) != keeper.map(|k| k.id.as_str()))
+            .map(|s| s.id.clone())
+            .collect();
         mine.retain(|s| !duplicates.contains(&s.id));
-        if let Some(by) = seen.get(att.volume_id.as_str()) {
-            vp_create = Create::Covered { by_instance: (*by).to_owned() };
-        } else if let Some(done) = this_run.first() {
-            vp_create = Create::AlreadyDone { snapshot_id: done.id.clone() };
-        } else {
-            let tags = snapshot_tags(TagInput {
-                instance_tags: &inst.tags,
-                keyword,
-                all_keywords: &policy.all_keywords,
-                retention,
-                instance_id: &inst.id,
-                device: &att.device,
-                run,
-            });
-            let description = format!("snapcycle {keyword} {label} {} ({})", att.volume_id, att.device);
-            vp_create = Create::New { description, tags };
-        }
-        let covered = matches!(vp_create, Create::Covered { .. });
-        seen.entry(att.volume_id.as_str()).or_insert(inst.id.as_str());
-        let (keep, delete) = if covered {
+        let (create, retention) = match owners.get(att.volume_id.as_str()).copied() {
+            Some(Owner::Held(by)) => (Create::Held { by_instance: by.to_owned() }, retention),
+            Some(Owner::Decides(by, _)) if by != inst.id => (Create::Covered { by_instance: by.to_owned() }, retention),
+            Some(Owner::Decides(_, r)) => (new_or_done(policy, run, inst, att, &label, keeper, r), r),
+            None => (new_or_done(policy, run, inst, att, &label, keeper, retention), retention),
+        };
+        let (keep, delete) = if matches!(create, Create::Covered { .. } | Create::Held { .. }) {
             (Vec::new(), Vec::new())
         } else {
             let (keep, rotated) = rotate(&mine, retention);
@@ -230,12 +288,37 @@ fn plan_instance<'a>(
             volume_id: att.volume_id.clone(),
             device: att.device.clone(),
             retention,
-            create: vp_create,
+            create,
             delete,
             keep,
         });
     }
     ip
+}
+
+fn new_or_done(
+    policy: &Policy,
+    run: &str,
+    inst: &Instance,
+    att: &crate::Attachment,
+    label: &str,
+    keeper: Option<&Snapshot>,
+    retention: Retention,
+) -> Create {
+    if let Some(done) = keeper {
+        return Create::AlreadyDone { snapshot_id: done.id.clone() };
+    }
+    let tags = snapshot_tags(TagInput {
+        instance_tags: &inst.tags,
+        keyword: &policy.keyword,
+        all_keywords: &policy.all_keywords,
+        retention,
+        instance_id: &inst.id,
+        device: &att.device,
+        run,
+        request: policy.request.as_deref(),
+    });
+    Create::New { description: description(&policy.keyword, label, &att.volume_id, &att.device), tags }
 }
 
 /// Rotation order: newest first by start time, ties by the run tag, then by id for stability.
@@ -328,10 +411,65 @@ mod tests {
                 snap("snap-b", 2, "2026-11-26T00:00:00Z"),
             ],
         };
-        let p = plan(&Policy { keyword: k.clone(), all_keywords: vec![k], scheduled_time: t }, &inv);
+        let p = plan(&Policy { keyword: k.clone(), all_keywords: vec![k], scheduled_time: t, request: None }, &inv);
         let v = &p.instances[0].volumes[0];
         assert_eq!(v.create, Create::AlreadyDone { snapshot_id: "snap-a".into() });
         assert_eq!(v.delete, ["snap-b"], "the duplicate goes; retention 2 keeps snap-a and snap-old");
         assert_eq!(v.keep, ["snap-a", "snap-old"]);
+    }
+
+    fn shared_volume(ret_a: &str, ret_b: &str) -> Plan {
+        let t = Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap();
+        let k = Keyword::new("SnapshotDaily").unwrap();
+        let inst = |id: &str, ret: &str| Instance {
+            id: id.into(),
+            owner_id: "1".into(),
+            state: "running".into(),
+            tags: vec![Tag::new("SnapshotDaily", ret)],
+            volumes: vec![Attachment { volume_id: "vol-shared".into(), device: "/dev/sdf".into() }],
+        };
+        let snapshots = (1..=6)
+            .map(|d| Snapshot {
+                id: format!("snap-{d}"),
+                volume_id: "vol-shared".into(),
+                owner_id: "1".into(),
+                state: SnapshotState::Completed,
+                start_time: t - chrono::Duration::days(d),
+                tags: vec![Tag::new("SnapshotDaily", "5"), Tag::new(TAG_KEYWORD, "SnapshotDaily")],
+            })
+            .collect();
+        let inv = Inventory { instances: vec![inst("i-1", ret_a), inst("i-2", ret_b)], snapshots };
+        plan(&Policy { keyword: k.clone(), all_keywords: vec![k], scheduled_time: t, request: None }, &inv)
+    }
+
+    #[test]
+    fn a_multi_attach_volume_keeps_the_largest_retention_whatever_the_id_order() {
+        for (a, b) in [("1", "5"), ("5", "1")] {
+            let p = shared_volume(a, b);
+            let deciding: Vec<&VolumePlan> =
+                p.volumes().map(|(_, v)| v).filter(|v| matches!(v.create, Create::New { .. })).collect();
+            assert_eq!(deciding.len(), 1, "{p:#?}");
+            assert_eq!(deciding[0].retention.get(), 5);
+            assert_eq!(deciding[0].delete, ["snap-6"], "the newest 5 completed stay");
+        }
+    }
+
+    #[test]
+    fn a_multi_attach_volume_with_an_invalid_retention_is_held() {
+        let p = shared_volume("abc", "1");
+        let v = &p.instances[1].volumes[0];
+        assert_eq!(v.create, Create::Held { by_instance: "i-1".into() });
+        assert!(v.delete.is_empty() && v.keep.is_empty());
+        assert!(p.instances[0].problem.as_ref().is_some_and(InstanceProblem::is_failure));
+    }
+
+    #[test]
+    fn a_description_always_fits_ec2s_limit() {
+        let k = Keyword::new(&"K".repeat(127)).unwrap();
+        let d = description(&k, &"n".repeat(256), "vol-0123456789abcdef0", "/dev/sdf");
+        assert_eq!(d.chars().count(), MAX_DESCRIPTION);
+        assert!(d.ends_with("… vol-0123456789abcdef0 (/dev/sdf)"), "{d}");
+        let short = description(&Keyword::new("SnapshotDaily").unwrap(), "web", "vol-1", "/dev/xvda");
+        assert_eq!(short, "snapcycle SnapshotDaily web vol-1 (/dev/xvda)");
     }
 }

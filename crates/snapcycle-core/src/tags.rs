@@ -14,6 +14,9 @@ pub const TAG_DEVICE: &str = "snapcycle:device";
 /// The scheduled time of the run (RFC 3339 UTC): a retried delivery of the same run finds it and
 /// does not snapshot the volume twice.
 pub const TAG_RUN: &str = "snapcycle:run";
+/// The Lambda request id of a run whose event had no scheduled time: Lambda's retries of one
+/// asynchronous event carry the same request id, so a retry finds the run's identity here.
+pub const TAG_REQUEST: &str = "snapcycle:request";
 /// Prefix of every tag the tool owns.
 pub const OWN_PREFIX: &str = "snapcycle:";
 /// Tags EC2 allows on one resource.
@@ -62,6 +65,8 @@ pub struct TagInput<'a> {
     pub device: &'a str,
     /// The run's identity (RFC 3339 UTC).
     pub run: &'a str,
+    /// The Lambda request id, for a run whose event had no scheduled time.
+    pub request: Option<&'a str>,
 }
 
 /// Computes a new snapshot's tags: the tool's own five (they always win), then the instance's tags
@@ -76,6 +81,9 @@ pub fn snapshot_tags(input: TagInput<'_>) -> SnapshotTags {
         Tag::new(TAG_DEVICE, input.device),
         Tag::new(TAG_RUN, input.run),
     ];
+    if let Some(request) = input.request {
+        tags.push(Tag::new(TAG_REQUEST, request));
+    }
     let mut copied: Vec<&Tag> = input
         .instance_tags
         .iter()
@@ -136,6 +144,7 @@ mod tests {
             instance_id: "i-1",
             device: "/dev/xvda",
             run: "2026-11-26T00:00:00Z",
+            request: None,
         }
     }
 

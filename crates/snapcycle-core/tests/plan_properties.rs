@@ -47,7 +47,8 @@ fn snap_spec(volumes: usize) -> impl Strategy<Value = SnapSpec> {
         prop::bool::weighted(0.85),
         prop::bool::weighted(0.1),
         state(),
-        0u32..48,
+        // Hour 100 is the policy's own run: its snapshots come in every state, duplicates too.
+        prop_oneof![4 => 0u32..48, 1 => Just(100u32)],
     )
         .prop_map(|(volume, marker, has_keyword_tag, other_owner, state, hour)| SnapSpec {
             volume,
@@ -69,9 +70,23 @@ fn inventory() -> impl Strategy<Value = Inventory> {
         })
         .prop_flat_map(|(insts, _)| {
             let total: usize = insts.iter().map(|i| i.2).sum();
-            (Just(insts), prop::collection::vec(snap_spec(total), 0..30))
+            let n = insts.len();
+            // Extra attachments of an existing volume to another instance: io1/io2 multi-attach.
+            let shared = prop::collection::vec((0..n, 0..total.max(1)), 0..3);
+            (Just(insts), prop::collection::vec(snap_spec(total), 0..30), shared)
         })
-        .prop_map(|(insts, snaps)| build(insts, snaps))
+        .prop_map(|(insts, snaps, shared)| {
+            let mut inv = build(insts, snaps);
+            let all: Vec<String> = inv.instances.iter().flat_map(|i| i.volumes.iter().map(|v| v.volume_id.clone())).collect();
+            for (i, v) in shared {
+                if let Some(vol) = all.get(v) {
+                    if !inv.instances[i].volumes.iter().any(|a| &a.volume_id == vol) {
+                        inv.instances[i].volumes.push(Attachment { volume_id: vol.clone(), device: "/dev/sdz".into() });
+                    }
+                }
+            }
+            inv
+        })
 }
 
 fn at(hour: u32) -> DateTime<Utc> {
@@ -124,6 +139,7 @@ fn policy() -> Policy {
         keyword: Keyword::new(DAILY).unwrap(),
         all_keywords: vec![Keyword::new(HOURLY).unwrap(), Keyword::new(DAILY).unwrap()],
         scheduled_time: at(100),
+        request: None,
     }
 }
 
@@ -155,20 +171,92 @@ proptest! {
     fn rule2_never_fewer_than_n_completed(inv in inventory()) {
         let p = plan(&policy(), &inv);
         let by_id: HashMap<&str, &Snapshot> = inv.snapshots.iter().map(|s| (s.id.as_str(), s)).collect();
+        let run = policy().run_id();
+        let duplicate = |s: &Snapshot| tag_value(&s.tags, TAG_RUN) == Some(run.as_str());
         for (_, v) in p.volumes() {
             let n = v.retention.get() as usize;
             let kept_completed = v.keep.iter().filter(|id| by_id[id.as_str()].state == SnapshotState::Completed).count();
-            let all_completed = kept_completed + v.delete.iter().filter(|id| by_id[id.as_str()].state == SnapshotState::Completed).count();
+            let all_completed = kept_completed
+                + v.delete.iter().map(|id| by_id[id.as_str()]).filter(|s| s.state == SnapshotState::Completed && !duplicate(s)).count();
             prop_assert_eq!(kept_completed, all_completed.min(n));
             for d in &v.delete {
                 let s = by_id[d.as_str()];
                 prop_assert!(matches!(s.state, SnapshotState::Completed | SnapshotState::Error));
+                if duplicate(s) {
+                    continue; // an extra of this run, removed whatever its age
+                }
                 // Everything deleted is older than (or as old as) every kept completed snapshot.
                 for k in &v.keep {
                     let kept = by_id[k.as_str()];
                     if kept.state == SnapshotState::Completed {
                         prop_assert!(kept.start_time >= s.start_time);
                     }
+                }
+            }
+        }
+    }
+
+    /// Rule 6 (duplicates): of this run's snapshots of a volume, a pending one is never deleted,
+    /// and when one of them has completed, a completed one is kept.
+    #[test]
+    fn rule6_duplicates_keep_a_completed_one_and_every_pending_one(inv in inventory()) {
+        let pol = policy();
+        let run = pol.run_id();
+        let p = plan(&pol, &inv);
+        for (ip, v) in p.volumes() {
+            if matches!(v.create, Create::Covered { .. } | Create::Held { .. }) {
+                continue;
+            }
+            let this_run: Vec<&Snapshot> = inv.snapshots.iter()
+                .filter(|s| s.volume_id == v.volume_id && s.owner_id == OWNER && tag_value(&s.tags, TAG_RUN) == Some(run.as_str()))
+                .filter(|s| tag_value(&s.tags, DAILY).is_some() && tag_value(&s.tags, TAG_KEYWORD) == Some(DAILY))
+                .collect();
+            for s in &this_run {
+                if !matches!(s.state, SnapshotState::Completed | SnapshotState::Error) {
+                    prop_assert!(!v.delete.contains(&s.id), "{} deleted a pending {}", ip.instance_id, s.id);
+                }
+            }
+            if this_run.iter().any(|s| s.state == SnapshotState::Completed) {
+                prop_assert!(
+                    this_run.iter().any(|s| s.state == SnapshotState::Completed && v.keep.contains(&s.id)),
+                    "no completed snapshot of this run kept: {:?}", v
+                );
+                if let Create::AlreadyDone { snapshot_id } = &v.create {
+                    prop_assert!(this_run.iter().any(|s| &s.id == snapshot_id && s.state == SnapshotState::Completed));
+                }
+            }
+            if this_run.iter().any(|s| s.state != SnapshotState::Error) {
+                prop_assert!(matches!(v.create, Create::AlreadyDone { .. }), "{:?}", v);
+            }
+        }
+    }
+
+    /// Multi-attach: a volume attached to several tagged instances is decided once, by the largest
+    /// retention; if any of those instances has an invalid retention, nothing of it is touched.
+    #[test]
+    fn multi_attach_largest_retention_decides_and_invalid_holds(inv in inventory()) {
+        let p = plan(&policy(), &inv);
+        let mut attachers: HashMap<&str, Vec<&Instance>> = HashMap::new();
+        for i in &inv.instances {
+            for a in &i.volumes {
+                attachers.entry(a.volume_id.as_str()).or_default().push(i);
+            }
+        }
+        for (vol, insts) in attachers.iter().filter(|(_, v)| v.len() > 1) {
+            let parsed: Vec<_> = insts.iter().map(|i| Retention::parse(tag_value(&i.tags, DAILY).unwrap())).collect();
+            let plans: Vec<_> = p.volumes().filter(|(_, v)| v.volume_id == *vol).collect();
+            if parsed.iter().any(|r| r.is_err()) {
+                for (_, v) in &plans {
+                    prop_assert!(matches!(v.create, Create::Held { .. }), "{:?}", v);
+                    prop_assert!(v.delete.is_empty());
+                }
+            } else {
+                let max = parsed.iter().map(|r| r.as_ref().unwrap().get()).max().unwrap();
+                let deciding: Vec<_> = plans.iter().filter(|(_, v)| !matches!(v.create, Create::Covered { .. })).collect();
+                prop_assert_eq!(deciding.len(), 1, "{:?}", plans);
+                prop_assert_eq!(deciding[0].1.retention.get(), max);
+                for (_, v) in plans.iter().filter(|(_, v)| matches!(v.create, Create::Covered { .. })) {
+                    prop_assert!(v.delete.is_empty() && v.keep.is_empty());
                 }
             }
         }
