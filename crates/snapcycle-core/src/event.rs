@@ -36,12 +36,16 @@ pub struct RunRequest {
     pub invocation: u32,
     /// The previous invocation handed over while deleting: read the history first.
     pub rotating: bool,
+    /// The Lambda request id, set by the function (never by the event) when the event had no
+    /// `ScheduledTime`: it is written on the run's snapshots so that Lambda's retries of the
+    /// event find the run again.
+    pub request_id: Option<String>,
 }
 
 impl RunRequest {
     /// A request for a scheduled (first) invocation.
     pub fn new(keyword: Keyword, scheduled_time: Option<DateTime<Utc>>, dry_run: bool) -> Self {
-        RunRequest { keyword, scheduled_time, dry_run, invocation: 1, rotating: false }
+        RunRequest { keyword, scheduled_time, dry_run, invocation: 1, rotating: false, request_id: None }
     }
 
     /// The event that hands the rest of this run to the next invocation; `rotating` when this
@@ -77,6 +81,9 @@ pub enum EventError {
     /// `ScheduledTime` is not an RFC 3339 time.
     #[error("\"ScheduledTime\" must be an RFC 3339 time such as \"2026-11-26T00:00:00Z\", got {0}")]
     BadScheduledTime(String),
+    /// `ScheduledTime` is RFC 3339 but outside the years its run id can hold.
+    #[error("\"ScheduledTime\" must fall between {MIN_YEAR} and {MAX_YEAR} in UTC, got {0:?}")]
+    ScheduledTimeOutOfRange(String),
     /// `DryRun` is not a boolean.
     #[error("\"DryRun\" must be true or false, got {0}")]
     BadDryRun(String),
@@ -129,7 +136,10 @@ pub fn parse_event(event: &Value, known: &[Keyword]) -> Result<RunRequest, Event
     }
     let scheduled_time = match obj.get(FIELD_SCHEDULED_TIME) {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(parse_time(s).ok_or_else(|| EventError::BadScheduledTime(format!("{s:?}")))?),
+        Some(Value::String(s)) => {
+            let t = parse_time(s).ok_or_else(|| EventError::BadScheduledTime(format!("{s:?}")))?;
+            Some(identity(t).ok_or_else(|| EventError::ScheduledTimeOutOfRange(s.clone()))?)
+        }
         Some(other) => return Err(EventError::BadScheduledTime(other.to_string())),
     };
     let dry_run = match obj.get(FIELD_DRY_RUN) {
@@ -150,7 +160,23 @@ pub fn parse_event(event: &Value, known: &[Keyword]) -> Result<RunRequest, Event
         Some(Value::Bool(b)) => *b,
         Some(other) => return Err(EventError::BadRotating(other.to_string())),
     };
-    Ok(RunRequest { keyword, scheduled_time, dry_run, invocation, rotating })
+    Ok(RunRequest { keyword, scheduled_time, dry_run, invocation, rotating, request_id: None })
+}
+
+/// First and last years a scheduled time may have: `snapcycle:run` holds four-digit years, and
+/// EC2 reports no snapshot before 1970.
+pub const MIN_YEAR: i32 = 1970;
+/// See [`MIN_YEAR`].
+pub const MAX_YEAR: i32 = 9999;
+
+/// A scheduled time as the run's identity: whole seconds (what `snapcycle:run` holds), within
+/// [`MIN_YEAR`]..=[`MAX_YEAR`] in UTC so that its run id parses back to the same time.
+/// (`9999-12-31T23:00:00-14:00` is year 10000 in UTC, and would not.)
+pub fn identity(t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    use chrono::{Datelike, Timelike};
+    // Not `duration_trunc`: it works in i64 nanoseconds, which end in 2262.
+    let t = t.with_nanosecond(0)?;
+    (MIN_YEAR..=MAX_YEAR).contains(&t.year()).then_some(t)
 }
 
 /// Parses an RFC 3339 time into UTC.
@@ -208,6 +234,9 @@ mod tests {
             (json!({"SnapshotKeyWord": "SnapshotDaily", "Dryrun": true}), "unknown field \"Dryrun\""),
             (json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": "yesterday"}), "RFC 3339"),
             (json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": 5}), "RFC 3339"),
+            (json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": "9999-12-31T23:00:00-14:00"}), "between 1970 and 9999 in UTC"),
+            (json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": "0000-01-01T00:00:00+01:00"}), "between 1970 and 9999 in UTC"),
+            (json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": "1969-12-31T23:59:59Z"}), "between 1970 and 9999 in UTC"),
             (json!({"SnapshotKeyWord": "SnapshotDaily", "DryRun": "yes"}), "true or false"),
             (json!({"SnapshotKeyWord": "SnapshotWeekly"}), "not one of this stack's schedules (SnapshotDaily)"),
             (json!("SnapshotDaily"), "JSON object"),
@@ -231,6 +260,17 @@ mod tests {
         assert_eq!((next.invocation, next.scheduled_time, next.dry_run, next.rotating), (2, Some(t), false, false));
         let last = parse_event(&next.continuation_event(t, true), &[]).unwrap();
         assert_eq!((last.invocation, last.scheduled_time, last.rotating), (3, Some(t), true));
+    }
+
+    #[test]
+    fn every_accepted_time_keeps_its_identity_through_a_hand_over() {
+        for raw in ["9999-12-31T23:59:59Z", "9999-12-31T23:00:00+14:00", "1970-01-01T00:00:00Z", "2026-11-26T00:00:00.75Z"] {
+            let first = parse_event(&json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": raw}), &[]).unwrap();
+            let t = first.scheduled_time.unwrap();
+            let next = parse_event(&first.continuation_event(t, false), &[]).unwrap();
+            assert_eq!(next.scheduled_time, Some(t), "{raw}");
+            assert_eq!(parse_time(&crate::run_id(t)), Some(t), "{raw}: the run id parses back");
+        }
     }
 
     #[test]

@@ -108,6 +108,16 @@ pub struct Failure {
 
 /// Longest SNS subject (Amazon SNS allows 100 characters).
 pub const MAX_SUBJECT: usize = 99;
+/// Failures listed in full in the e-mail; the rest are counted. With [`MAX_FAILURE_CHARS`] each,
+/// the body stays far below SNS's 256 KiB (a Publish over it fails, and the e-mail is lost).
+pub const MAX_LISTED_FAILURES: usize = 50;
+/// Longest line for one failure in the e-mail (AWS messages are short; a transport error's
+/// chain is not).
+pub const MAX_FAILURE_CHARS: usize = 1000;
+/// Error codes counted one per line in the e-mail.
+pub const MAX_LISTED_CODES: usize = 20;
+/// SNS's limit on a message: 256 KiB.
+pub const MAX_SNS_MESSAGE_BYTES: usize = 256 * 1024;
 
 impl Report {
     /// Starts a report from a plan: counts, and the skips and failures the plan itself decided.
@@ -143,7 +153,12 @@ impl Report {
                     Create::AlreadyDone { snapshot_id } => {
                         format!("already snapshotted by this run ({snapshot_id})")
                     }
-                    Create::Covered { by_instance } => format!("volume also attached to {by_instance}, snapshotted there"),
+                    Create::Covered { by_instance } => {
+                        format!("volume also attached to {by_instance}, whose retention decides it")
+                    }
+                    Create::Held { by_instance } => format!(
+                        "volume also attached to {by_instance}, whose retention is invalid; nothing of it was created or deleted"
+                    ),
                 };
                 r.skipped.push(Skipped {
                     instance_id: Some(ip.instance_id.clone()),
@@ -193,8 +208,10 @@ impl Report {
     }
 
     /// The failure e-mail: a subject under 100 characters naming the keyword and the count, and a
-    /// body listing each failure in words.
-    pub fn failure_message(&self) -> (String, String) {
+    /// body that always fits one SNS message: the counts per error code, the first
+    /// [`MAX_LISTED_FAILURES`] failures in words, "and N more", and `origin`, where the whole
+    /// report is (the Lambda's log group and request id).
+    pub fn failure_message(&self, origin: Option<&str>) -> (String, String) {
         let n = self.failures.len();
         let noun = if n == 1 { "failure" } else { "failures" };
         let tail = format!(": {n} {noun}");
@@ -213,8 +230,25 @@ impl Report {
             self.keyword,
             self.scheduled_time
         );
-        for (i, f) in self.failures.iter().enumerate() {
-            let _ = writeln!(body, "{}. {}", i + 1, describe_failure(f));
+        let mut by_code: BTreeMap<&str, usize> = BTreeMap::new();
+        for f in &self.failures {
+            *by_code.entry(f.code.as_str()).or_default() += 1;
+        }
+        if by_code.len() > 1 {
+            let _ = writeln!(body, "By error code:");
+            for (code, count) in by_code.iter().take(MAX_LISTED_CODES) {
+                let _ = writeln!(body, "  {}: {count}", clip(code, 100));
+            }
+            if by_code.len() > MAX_LISTED_CODES {
+                let _ = writeln!(body, "  and {} more codes", by_code.len() - MAX_LISTED_CODES);
+            }
+            body.push('\n');
+        }
+        for (i, f) in self.failures.iter().take(MAX_LISTED_FAILURES).enumerate() {
+            let _ = writeln!(body, "{}. {}", i + 1, clip(&describe_failure(f), MAX_FAILURE_CHARS));
+        }
+        if n > MAX_LISTED_FAILURES {
+            let _ = writeln!(body, "and {} more failures.", n - MAX_LISTED_FAILURES);
         }
         let _ = writeln!(
             body,
@@ -226,6 +260,9 @@ impl Report {
             self.skipped.len()
         );
         let _ = writeln!(body, "Nothing was deleted for an instance or volume listed above unless it says so.");
+        if let Some(origin) = origin {
+            let _ = writeln!(body, "{}", clip(origin, 1000));
+        }
         (subject, body)
     }
 
@@ -291,6 +328,16 @@ impl Report {
     }
 }
 
+/// `s` cut to `max` characters, with `…` when cut.
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 fn describe_failure(f: &Failure) -> String {
     let mut place = Vec::new();
     if let Some(i) = &f.instance_id {
@@ -324,10 +371,30 @@ mod tests {
     fn failure_subject_stays_under_one_hundred_characters() {
         let mut r = Report { keyword: "K".repeat(127), ..Report::default() };
         r.failures = vec![failure("X"), failure("Y")];
-        let (subject, body) = r.failure_message();
+        let (subject, body) = r.failure_message(None);
         assert!(subject.chars().count() < 100, "{subject}");
         assert!(subject.ends_with(": 2 failures"));
         assert!(body.contains("instance i-1, volume vol-1: You have reached"), "{body}");
+    }
+
+    #[test]
+    fn the_failure_email_fits_one_sns_message_whatever_the_fleet() {
+        let mut r = Report { keyword: "SnapshotDaily".into(), ..Report::default() };
+        for i in 0..1300 {
+            let mut f = failure(if i % 3 == 0 { "UnauthorizedOperation" } else { "InvalidRetention" });
+            f.instance_id = Some(format!("i-{i:017}"));
+            f.message = "x".repeat(5_000);
+            r.failures.push(f);
+        }
+        let origin = "The whole report is in CloudWatch Logs, log group /aws/lambda/snap, request id 42.";
+        let (subject, body) = r.failure_message(Some(origin));
+        assert!(subject.ends_with(": 1300 failures"), "{subject}");
+        assert!(body.len() < MAX_SNS_MESSAGE_BYTES / 2, "{} bytes", body.len());
+        assert!(body.contains("  InvalidRetention: 866\n  UnauthorizedOperation: 434\n"), "{body}");
+        assert!(body.contains("\n50. instance i-"), "the first 50 in full");
+        assert!(!body.contains("\n51. "), "{body}");
+        assert!(body.contains("and 1250 more failures."));
+        assert!(body.ends_with(&format!("{origin}\n")));
     }
 
     #[test]
