@@ -96,3 +96,25 @@ pub fn message_of<E: ProvideErrorMetadata + std::error::Error + 'static>(e: &Sdk
         _ => DisplayErrorContext(e).to_string(),
     }
 }
+
+/// Failure codes a retry of the same run may fix: throttling, AWS-side errors, EC2's "not now",
+/// transport failures and running out of time. Everything else (bad input, access denied, EC2
+/// refusing the request) fails again on a retry, so it is e-mailed instead of retried.
+pub fn is_transient(code: &str) -> bool {
+    matches!(
+        code,
+        "RequestLimitExceeded"
+            | "Throttling"
+            | "ThrottlingException"
+            | "InternalError"
+            | "InternalFailure"
+            | "ServiceUnavailable"
+            | "Unavailable"
+            | "SnapshotCreationPerVolumeRateExceeded"
+            | "ConcurrentSnapshotLimitExceeded"
+            | "Timeout"
+            | "DispatchFailure"
+            | "ResponseError"
+            | "OutOfTime"
+    )
+}

@@ -65,21 +65,30 @@ fn instance(owner: &str, i: &Ec2Instance) -> Instance {
 /// The account's snapshots marked for `keyword` that still carry the keyword's tag key. The
 /// planner checks each condition again; the filters only keep the pages few.
 pub async fn read_snapshots(ec2: &Client, keyword: &Keyword) -> Result<Vec<Snapshot>, Error> {
-    read_marked(ec2, keyword, filter("tag-key", &[keyword.as_str()])).await
+    read_marked(ec2, keyword, vec![filter("tag-key", &[keyword.as_str()])]).await
 }
 
 /// The account's snapshots made for `keyword` by the run `run` (its `snapcycle:run` tag).
 pub async fn read_run_snapshots(ec2: &Client, keyword: &Keyword, run: &str) -> Result<Vec<Snapshot>, Error> {
-    read_marked(ec2, keyword, filter(&format!("tag:{TAG_RUN}"), &[run])).await
+    read_marked(ec2, keyword, vec![filter(&format!("tag:{TAG_RUN}"), &[run])]).await
+}
+
+/// This run's snapshots of one volume (a creation whose answer was lost may have left one).
+pub async fn read_volume_run_snapshots(ec2: &Client, keyword: &Keyword, volume_id: &str, run: &str) -> Result<Vec<Snapshot>, Error> {
+    read_marked(ec2, keyword, vec![filter(&format!("tag:{TAG_RUN}"), &[run]), filter("volume-id", &[volume_id])]).await
+}
+
+/// The snapshots of `keyword` that Lambda request `request_id` took (`snapcycle:request`).
+pub async fn read_request_snapshots(ec2: &Client, keyword: &Keyword, request_id: &str) -> Result<Vec<Snapshot>, Error> {
+    read_marked(ec2, keyword, vec![filter(&format!("tag:{}", snapcycle_core::tags::TAG_REQUEST), &[request_id])]).await
 }
 
 /// Every page of the account's snapshots marked for `keyword` that also match `extra`.
-async fn read_marked(ec2: &Client, keyword: &Keyword, extra: Filter) -> Result<Vec<Snapshot>, Error> {
+async fn read_marked(ec2: &Client, keyword: &Keyword, extra: Vec<Filter>) -> Result<Vec<Snapshot>, Error> {
     let mut pages = ec2
         .describe_snapshots()
         .owner_ids("self")
-        .filters(filter(&format!("tag:{TAG_KEYWORD}"), &[keyword.as_str()]))
-        .filters(extra)
+        .set_filters(Some(std::iter::once(filter(&format!("tag:{TAG_KEYWORD}"), &[keyword.as_str()])).chain(extra).collect()))
         .max_results(PAGE)
         .into_paginator()
         .send();

@@ -11,4 +11,4 @@ pub mod run;
 
 pub use config::{load as load_config, AwsOptions};
 pub use error::Error;
-pub use run::{Outcome, Runner, Settings, SettingsError, DEFAULT_MAX_CONCURRENCY};
+pub use run::{Deadline, Outcome, Runner, Settings, SettingsError, DEFAULT_MAX_CONCURRENCY};

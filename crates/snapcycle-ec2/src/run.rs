@@ -3,6 +3,8 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{ResourceType, Tag as Ec2Tag, TagSpecification};
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use snapcycle_core::event::default_scheduled_time;
@@ -20,13 +22,40 @@ use crate::Error;
 /// adaptive retry's rate limiter settles instead of the run hammering a throttled API.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 16;
 
-/// Create errors that mean "not now" for one volume rather than a failure of the run.
-const CREATE_SKIPS: &[&str] = &[
-    "SnapshotCreationPerVolumeRateExceeded",
-    "ConcurrentSnapshotLimitExceeded",
-    "IncorrectState",
-    "InvalidVolume.NotFound",
-];
+/// Create errors that mean "not now" for one volume: EC2 will take the snapshot later, so the run
+/// waits and asks again, or hands the volume to the next invocation; it never counts as done.
+/// The number is how many [`Settings::not_now_wait`]s to wait: a volume's pending snapshots take
+/// longer to clear than the per-volume rule, so that wait is doubled.
+const CREATE_NOT_NOW: &[(&str, u32)] = &[("SnapshotCreationPerVolumeRateExceeded", 1), ("ConcurrentSnapshotLimitExceeded", 2)];
+
+/// EC2's own figure for the per-volume rule: "Wait at least 15 seconds between concurrent volume
+/// snapshots" (EC2 API Reference, error codes).
+pub const DEFAULT_NOT_NOW_WAIT: Duration = Duration::from_secs(15);
+
+/// How often one volume is asked again without a deadline (`snapcycle run`): about 4 minutes of
+/// waiting before the run reports the volume as a failure.
+const NOT_NOW_ATTEMPTS: u32 = 8;
+
+/// Create errors that mean the volume went away or is being deleted: nothing left to snapshot.
+const CREATE_SKIPS: &[&str] = &["IncorrectState", "InvalidVolume.NotFound"];
+
+/// When an invocation must stop. No call starts after `start_by`; a call still running at
+/// `finish_by` (its SDK retries included) is abandoned and its work handed to the next invocation,
+/// so no call outlives the time the caller has (a throttled call may retry for minutes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    /// No new call after this.
+    pub start_by: Instant,
+    /// Every call has ended by this.
+    pub finish_by: Instant,
+}
+
+impl Deadline {
+    /// Starts no call after `start_by` and gives calls in flight `grace` more to finish.
+    pub fn new(start_by: Instant, grace: Duration) -> Deadline {
+        Deadline { start_by, finish_by: start_by + grace }
+    }
+}
 
 /// What the runner needs besides clients; the Lambda reads it from its environment.
 #[derive(Debug, Clone)]
@@ -37,11 +66,13 @@ pub struct Settings {
     pub keywords: Vec<Keyword>,
     /// Most EC2 calls in flight at once.
     pub max_concurrency: usize,
+    /// How long to wait before asking again after EC2's "not now" (tests shorten it).
+    pub not_now_wait: Duration,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { topic_arn: None, keywords: Vec::new(), max_concurrency: DEFAULT_MAX_CONCURRENCY }
+        Settings { topic_arn: None, keywords: Vec::new(), max_concurrency: DEFAULT_MAX_CONCURRENCY, not_now_wait: DEFAULT_NOT_NOW_WAIT }
     }
 }
 
@@ -69,7 +100,7 @@ impl Settings {
                 _ => return Err(SettingsError::Concurrency(raw)),
             },
         };
-        Ok(Settings { topic_arn, keywords, max_concurrency })
+        Ok(Settings { topic_arn, keywords, max_concurrency, not_now_wait: DEFAULT_NOT_NOW_WAIT })
     }
 }
 
@@ -94,12 +125,16 @@ pub struct Outcome {
 
 enum Created1 {
     Done(Snapshot),
+    /// Not taken yet ("not now" outlasted the invocation, or the call ran out of time).
+    Later,
     Skip { code: String, message: String },
     Fail { code: String, message: String },
 }
 
 enum Deleted1 {
     Done,
+    /// The call ran out of time; the next invocation deletes it.
+    Later,
     Gone,
     InUse(String),
     Fail { code: String, message: String },
@@ -118,6 +153,11 @@ impl Runner {
         Runner { ec2, sns, settings }
     }
 
+    /// The same clients with other settings.
+    pub fn with_settings(self, settings: Settings) -> Runner {
+        Runner { settings, ..self }
+    }
+
     /// The settings in force.
     pub fn settings(&self) -> &Settings {
         &self.settings
@@ -126,11 +166,11 @@ impl Runner {
     /// Runs one keyword and, when anything failed, publishes one e-mail. This is the one code path
     /// of both the Lambda and `snapcycle run`. With a `deadline`, no new work starts after it and
     /// the report's `continued` says how much is left for the next invocation.
-    pub async fn run_and_notify(&self, req: &RunRequest, now: DateTime<Utc>, deadline: Option<Instant>) -> Outcome {
+    pub async fn run_and_notify(&self, req: &RunRequest, now: DateTime<Utc>, deadline: Option<Deadline>) -> Outcome {
         let report = self.run_until(req, now, deadline).await;
         let (mut notified, mut notify_error) = (None, None);
         if report.has_failures() {
-            match self.notify(&report).await {
+            match self.notify(&report, None).await {
                 Ok(id) => notified = id,
                 Err(e) => {
                     error!(error = %e, code = %e.code(), "the failure e-mail could not be published");
@@ -149,7 +189,7 @@ impl Runner {
 
     /// [`Runner::run`], starting no new call after `deadline`. Work left over is counted in the
     /// report's `continued`; running the same request again finishes it, since runs are idempotent.
-    pub async fn run_until(&self, req: &RunRequest, now: DateTime<Utc>, deadline: Option<Instant>) -> Report {
+    pub async fn run_until(&self, req: &RunRequest, now: DateTime<Utc>, deadline: Option<Deadline>) -> Report {
         let calls = CallCounts::default();
         let mut report = calls.scope(self.run_counted(req, now, deadline)).await;
         report.api_calls = calls.snapshot();
@@ -157,13 +197,13 @@ impl Runner {
         report
     }
 
-    async fn run_counted(&self, req: &RunRequest, now: DateTime<Utc>, deadline: Option<Instant>) -> Report {
+    async fn run_counted(&self, req: &RunRequest, now: DateTime<Utc>, deadline: Option<Deadline>) -> Report {
         let scheduled_time = req.scheduled_time.unwrap_or_else(|| default_scheduled_time(now));
         let mut all_keywords = self.settings.keywords.clone();
         if !all_keywords.contains(&req.keyword) {
             all_keywords.push(req.keyword.clone());
         }
-        let policy = Policy { keyword: req.keyword.clone(), all_keywords, scheduled_time };
+        let policy = Policy { keyword: req.keyword.clone(), all_keywords, scheduled_time, request: req.request_id.clone() };
         if req.dry_run {
             // A dry run reads everything at once: it shows creations and deletions together.
             return match inventory::read(&self.ec2, &req.keyword).await {
@@ -186,16 +226,19 @@ impl Runner {
         // After a hand-over made while deleting, the history is read at once instead.
         let run = policy.run_id();
         let history_first = req.rotating;
-        let read = tokio::try_join!(inventory::read_instances(&self.ec2, &req.keyword), async {
-            if history_first {
-                inventory::read_snapshots(&self.ec2, &req.keyword).await
-            } else {
-                inventory::read_run_snapshots(&self.ec2, &req.keyword, &run).await
-            }
+        let read = within(deadline, async {
+            tokio::try_join!(inventory::read_instances(&self.ec2, &req.keyword), async {
+                if history_first {
+                    inventory::read_snapshots(&self.ec2, &req.keyword).await
+                } else {
+                    inventory::read_run_snapshots(&self.ec2, &req.keyword, &run).await
+                }
+            })
         });
-        let mut inventory = match read {
-            Ok((instances, snapshots)) => Inventory { instances, snapshots },
-            Err(e) => return self.whole_run_failed(&policy, false, &e, "nothing was created or deleted"),
+        let mut inventory = match read.await {
+            Some(Ok((instances, snapshots))) => Inventory { instances, snapshots },
+            Some(Err(e)) => return self.whole_run_failed(&policy, false, &e, "nothing was created or deleted"),
+            None => return self.out_of_time(&policy, "reading the inventory", "nothing was created or deleted"),
         };
         let first = plan(&policy, &inventory);
         info!(
@@ -226,21 +269,29 @@ impl Runner {
         // and removes the duplicate (rule 6). With the history read first, only this run's
         // snapshots are read again, and only when this invocation created any.
         if !history_first {
-            match inventory::read_snapshots(&self.ec2, &req.keyword).await {
-                Ok(all) => {
+            let all = if before(deadline) { within(deadline, inventory::read_snapshots(&self.ec2, &req.keyword)).await } else { None };
+            match all {
+                None => {
+                    // Out of time before the history was read: the next invocation reads it first.
+                    warn!(invocation = req.invocation, "ran short of time before rotating; handing rotation over");
+                    report.continued = Some(Continuation { left: 0, invocation: req.invocation, rotating: true });
+                    return report;
+                }
+                Some(Ok(all)) => {
                     merge(&mut inventory, all);
                     report.snapshots = Some(inventory.snapshots.len());
                 }
-                Err(e) => {
+                Some(Err(e)) => {
                     let failed = self.whole_run_failed(&policy, false, &e, "creating is done, nothing was deleted");
                     report.failures.extend(failed.failures);
                     return report;
                 }
             }
         } else if !report.created.is_empty() {
-            match inventory::read_run_snapshots(&self.ec2, &req.keyword, &run).await {
-                Ok(found) => merge(&mut inventory, found),
-                Err(e) => warn!(error = %e, "could not re-read this run's snapshots; a duplicate a retried creation left, if any, stays"),
+            match within(deadline, inventory::read_run_snapshots(&self.ec2, &req.keyword, &run)).await {
+                Some(Ok(found)) => merge(&mut inventory, found),
+                None => warn!("no time to re-read this run's snapshots; a duplicate a retried creation left, if any, stays"),
+                Some(Err(e)) => warn!(error = %e, "could not re-read this run's snapshots; a duplicate a retried creation left, if any, stays"),
             }
         }
         // Rotation is decided again with this run's snapshots in the inventory: those already
@@ -256,6 +307,21 @@ impl Runner {
             skipped = report.skipped.len(), failures = report.failures.len(), "run finished"
         );
         report
+    }
+
+    /// The report of a run whose first read did not finish in the invocation's time: a failure a
+    /// retry may fix (the read was slow or throttled), with nothing done.
+    fn out_of_time(&self, policy: &Policy, what: &str, done: &str) -> Report {
+        error!("the run ran out of time {what}; {done}");
+        let mut r = Report { keyword: policy.keyword.to_string(), scheduled_time: policy.run_id(), ..Report::default() };
+        r.failures.push(Failure {
+            instance_id: None,
+            volume_id: None,
+            snapshot_id: None,
+            code: "OutOfTime".into(),
+            message: format!("the invocation ran out of time {what}; {done}"),
+        });
+        r
     }
 
     /// The report of a run that could not read what it needed; `done` says what that left undone.
@@ -278,7 +344,7 @@ impl Runner {
     }
 
     /// Creates every planned snapshot, starting none after `deadline`; returns how many were left.
-    async fn create_all(&self, plan: &snapcycle_core::Plan, inventory: &mut Inventory, report: &mut Report, deadline: Option<Instant>) -> usize {
+    async fn create_all(&self, plan: &snapcycle_core::Plan, inventory: &mut Inventory, report: &mut Report, deadline: Option<Deadline>) -> usize {
         let jobs: Vec<_> = plan
             .volumes()
             .filter_map(|(ip, v)| match &v.create {
@@ -295,17 +361,70 @@ impl Runner {
                 if !tags.dropped.is_empty() {
                     warn!(instance_id = %ip.instance_id, dropped = ?tags.dropped, "instance tags not copied: EC2 allows 50 tags per snapshot");
                 }
-                (ip, v, self.create_one(v, description, &tags.tags).await)
+                (ip, v, self.create_one(v, description, &tags.tags, (&plan.keyword, &plan.run), deadline).await)
             })
             .buffer_unordered(self.settings.max_concurrency.max(1));
+        let mut later = 0;
         while let Some((ip, v, outcome)) = results.next().await {
-            record_creation(ip, v, outcome, inventory, report);
+            if matches!(outcome, Created1::Later) {
+                warn!(instance_id = %ip.instance_id, volume_id = %v.volume_id, "snapshot not taken yet; left for the next invocation");
+                later += 1;
+            } else {
+                record_creation(ip, v, outcome, inventory, report);
+            }
         }
         drop(results);
-        total - started
+        total - started + later
     }
 
-    async fn create_one(&self, v: &VolumePlan, description: &str, tags: &[snapcycle_core::Tag]) -> Created1 {
+    /// Creates one snapshot, waiting out EC2's "not now" while the deadline allows.
+    async fn create_one(
+        &self,
+        v: &VolumePlan,
+        description: &str,
+        tags: &[snapcycle_core::Tag],
+        (keyword, run): (&Keyword, &str),
+        deadline: Option<Deadline>,
+    ) -> Created1 {
+        let mut attempt = 1;
+        loop {
+            let outcome = match within(deadline, self.create_once(v, description, tags)).await {
+                Some(outcome) => outcome,
+                None => return Created1::Later,
+            };
+            let Created1::Fail { code, message } = outcome else { return outcome };
+            let Some(&(_, times)) = CREATE_NOT_NOW.iter().find(|(c, _)| *c == code) else {
+                return Created1::Fail { code, message };
+            };
+            // "Not now" right after a lost answer is EC2 refusing a second snapshot of the volume
+            // because the SDK's retry already took this run's: adopt it rather than take another.
+            if let Some(Ok(found)) = within(deadline, self.this_runs_snapshot(keyword, v, run)).await {
+                if let Some(s) = found {
+                    info!(volume_id = %v.volume_id, snapshot_id = %s.id, "EC2 said not now; this run's snapshot was taken already");
+                    return Created1::Done(s);
+                }
+            }
+            let wait = self.settings.not_now_wait * times * attempt.min(4);
+            match deadline {
+                Some(d) if Instant::now() + wait >= d.start_by => return Created1::Later,
+                None if attempt >= NOT_NOW_ATTEMPTS => {
+                    return Created1::Fail { code, message: format!("{message} (still refused after {attempt} attempts)") };
+                }
+                _ => {}
+            }
+            warn!(volume_id = %v.volume_id, code = %code, wait_ms = wait.as_millis() as u64, attempt, "EC2 says not now; asking again");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// This run's snapshot of one volume, if EC2 lists one.
+    async fn this_runs_snapshot(&self, keyword: &Keyword, v: &VolumePlan, run: &str) -> Result<Option<Snapshot>, Error> {
+        let found = inventory::read_volume_run_snapshots(&self.ec2, keyword, &v.volume_id, run).await?;
+        Ok(found.into_iter().filter(|s| s.state != SnapshotState::Error).min_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id))))
+    }
+
+    async fn create_once(&self, v: &VolumePlan, description: &str, tags: &[snapcycle_core::Tag]) -> Created1 {
         let spec = TagSpecification::builder()
             .resource_type(ResourceType::Snapshot)
             .set_tags(Some(tags.iter().map(|t| Ec2Tag::builder().key(&t.key).value(&t.value).build()).collect()))
@@ -342,20 +461,29 @@ impl Runner {
     }
 
     /// Deletes every planned snapshot, starting none after `deadline`; returns how many were left.
-    async fn delete_all(&self, plan: &snapcycle_core::Plan, report: &mut Report, deadline: Option<Instant>) -> usize {
+    async fn delete_all(&self, plan: &snapcycle_core::Plan, report: &mut Report, deadline: Option<Deadline>) -> usize {
         let jobs: Vec<_> = plan.volumes().flat_map(|(ip, v)| v.delete.iter().map(move |id| (ip, v, id))).collect();
         let total = jobs.len();
         let mut started = 0usize;
         let mut results = stream::iter(jobs)
             .take_while(|_| std::future::ready(before(deadline)))
             .inspect(|_| started += 1)
-            .map(|(ip, v, id)| async move { (ip, v, id, self.delete_one(id).await) })
+            .map(|(ip, v, id)| async move {
+                let outcome = within(deadline, self.delete_one(id)).await.unwrap_or(Deleted1::Later);
+                (ip, v, id, outcome)
+            })
             .buffer_unordered(self.settings.max_concurrency.max(1));
+        let mut later = 0;
         while let Some((ip, v, id, outcome)) = results.next().await {
-            record_deletion(ip, v, id, outcome, report);
+            if matches!(outcome, Deleted1::Later) {
+                warn!(snapshot_id = %id, "the delete ran out of time; left for the next invocation");
+                later += 1;
+            } else {
+                record_deletion(ip, v, id, outcome, report);
+            }
         }
         drop(results);
-        total - started
+        total - started + later
     }
 
     async fn delete_one(&self, snapshot_id: &str) -> Deleted1 {
@@ -369,12 +497,24 @@ impl Runner {
         }
     }
 
-    /// Publishes the failure e-mail when a topic is configured; returns the message id.
-    pub async fn notify(&self, report: &Report) -> Result<Option<String>, Error> {
+    /// The scheduled time of the run that Lambda request `request_id` started, if it took any
+    /// snapshot: a retry of an event without `ScheduledTime` continues that run.
+    pub async fn run_of_request(&self, keyword: &Keyword, request_id: &str) -> Result<Option<DateTime<Utc>>, Error> {
+        let found = inventory::read_request_snapshots(&self.ec2, keyword, request_id).await?;
+        Ok(found
+            .iter()
+            .filter_map(|s| snapcycle_core::tags::tag_value(&s.tags, snapcycle_core::tags::TAG_RUN))
+            .filter_map(snapcycle_core::event::parse_time)
+            .min())
+    }
+
+    /// Publishes the failure e-mail when a topic is configured; returns the message id. `origin`
+    /// says where the whole report is (the Lambda's log group and request id).
+    pub async fn notify(&self, report: &Report, origin: Option<&str>) -> Result<Option<String>, Error> {
         let Some(topic_arn) = &self.settings.topic_arn else {
             return Ok(None);
         };
-        let (subject, body) = report.failure_message();
+        let (subject, body) = report.failure_message(origin);
         let out = self
             .sns
             .publish()
@@ -399,8 +539,16 @@ fn merge(inventory: &mut Inventory, found: Vec<Snapshot>) {
 }
 
 /// Whether new work may still start.
-fn before(deadline: Option<Instant>) -> bool {
-    deadline.is_none_or(|d| Instant::now() < d)
+fn before(deadline: Option<Deadline>) -> bool {
+    deadline.is_none_or(|d| Instant::now() < d.start_by)
+}
+
+/// Runs `f` to its end, or until the deadline's `finish_by` (`None`: abandoned, its work left).
+async fn within<F: std::future::Future>(deadline: Option<Deadline>, f: F) -> Option<F::Output> {
+    match deadline {
+        None => Some(f.await),
+        Some(d) => tokio::time::timeout_at(d.finish_by, f).await.ok(),
+    }
 }
 
 fn record_creation(ip: &InstancePlan, v: &VolumePlan, outcome: Created1, inventory: &mut Inventory, report: &mut Report) {
@@ -411,6 +559,7 @@ fn record_creation(ip: &InstancePlan, v: &VolumePlan, outcome: Created1, invento
             report.created.push(Created { instance_id, volume_id, snapshot_id: Some(s.id.clone()) });
             inventory.snapshots.push(s);
         }
+        Created1::Later => {}
         Created1::Skip { code, message } => {
             warn!(instance_id = %instance_id, volume_id = %volume_id, code = %code, "snapshot not taken: {message}");
             report.skipped.push(Skipped {
@@ -440,6 +589,7 @@ fn record_deletion(ip: &InstancePlan, v: &VolumePlan, id: &str, outcome: Deleted
             info!(volume_id = %v.volume_id, snapshot_id = %id, "snapshot deleted");
             report.deleted.push(deleted());
         }
+        Deleted1::Later => {}
         Deleted1::Gone => {
             info!(volume_id = %v.volume_id, snapshot_id = %id, "snapshot already gone; counted as deleted");
             report.deleted.push(deleted());

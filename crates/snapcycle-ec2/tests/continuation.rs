@@ -13,7 +13,8 @@ use snapcycle_testkit::Moto;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_short_deadline_hands_over_and_the_next_invocation_finishes() {
-    let moto = Moto::start().unwrap();
+    // Instant completion: the second invocation's rotation counts the first one's snapshots.
+    let moto = Moto::start_instant().unwrap();
     let ec2 = ec2(&moto).await;
     let mut fleet = Vec::new();
     for i in 0..6 {
@@ -31,7 +32,7 @@ async fn a_short_deadline_hands_over_and_the_next_invocation_finishes() {
     let req = request(DAILY, "2026-11-26T00:00:00Z");
 
     let deadline = tokio::time::Instant::now() + Duration::from_millis(700);
-    let first = r.run_until(&req, at("2026-11-26T00:00:00Z"), Some(deadline)).await;
+    let first = r.run_until(&req, at("2026-11-26T00:00:00Z"), Some(snapcycle_ec2::Deadline::new(deadline, Duration::from_secs(30)))).await;
     let c = first.continued.clone().expect("the first invocation ran short of time");
     assert!(first.failures.is_empty(), "{first:#?}");
     assert!(!first.created.is_empty() && first.created.len() < 12, "{first:#?}");
@@ -79,12 +80,13 @@ async fn a_hand_over_while_deleting_reads_the_history_first() {
     let r = runner(&moto, stack_settings()).await;
     let req = request(DAILY, run);
 
-    // Every volume already has this run's snapshot; the deadline passes before any deletion.
-    let first = r.run_until(&req, at(run), Some(tokio::time::Instant::now())).await;
+    // Every volume already has this run's snapshot; the deadline passes before the history is
+    // read, so no read starts that could outlast it (issue #10.9): rotation is handed over whole.
+    let first = r.run_until(&req, at(run), Some(snapcycle_ec2::Deadline::new(tokio::time::Instant::now(), Duration::from_secs(30)))).await;
     let c = first.continued.clone().expect("no time for the deletions");
     assert!(first.created.is_empty() && first.deleted.is_empty() && first.failures.is_empty(), "{first:#?}");
-    assert_eq!((c.left, c.rotating), (6, true), "two older snapshots per volume, left while rotating");
-    assert_eq!((first.run_snapshots, first.snapshots), (Some(3), Some(9)));
+    assert_eq!((c.left, c.rotating), (0, true), "rotation left, not yet counted");
+    assert_eq!((first.run_snapshots, first.snapshots), (Some(3), None));
 
     let event = req.continuation_event(at(run), c.rotating);
     assert_eq!(event["Rotating"], true);

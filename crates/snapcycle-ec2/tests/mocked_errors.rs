@@ -1,5 +1,5 @@
 //! Error paths moto cannot produce, with aws-smithy-mocks: pagination, throttling, an AMI using a
-//! snapshot, a snapshot already gone, EC2's per-volume rate limit.
+//! snapshot, a snapshot already gone, EC2's per-volume rate limit and its 'not now'.
 
 mod common;
 
@@ -112,22 +112,70 @@ async fn a_snapshot_already_gone_counts_as_deleted() {
     assert_eq!(report.deleted[0].snapshot_id, "snap-gone");
 }
 
+/// EC2's "not now" (issue #10.1): the run waits as EC2 says and asks again; the snapshot is
+/// taken, never skipped. The wait is shortened from EC2's 15 s to 20 ms.
 #[tokio::test]
-async fn the_per_volume_rate_limit_is_a_skip_not_a_failure() {
+async fn not_now_is_waited_out_and_the_snapshot_is_taken() {
     for code in ["SnapshotCreationPerVolumeRateExceeded", "ConcurrentSnapshotLimitExceeded"] {
         let snaps = mock!(Client::describe_snapshots)
             .then_output(|| DescribeSnapshotsOutput::builder().snapshots(old_snapshot("snap-a", 1)).snapshots(old_snapshot("snap-b", 2)).build());
-        let limited = mock!(Client::create_snapshot).then_error(move || CreateSnapshotError::generic(ec2_error(code)));
+        let limited = mock!(Client::create_snapshot)
+            .sequence()
+            .error(move || CreateSnapshotError::generic(ec2_error(code)))
+            .times(2)
+            .output(|| CreateSnapshotOutput::builder().snapshot_id("snap-new").state(SnapshotState::Pending).build())
+            .build();
         let deletes = mock!(Client::delete_snapshot).then_output(|| DeleteSnapshotOutput::builder().build());
-        let r = mock_runner(&[&one_instance("1"), &snaps, &limited, &deletes]);
+        let r = quick(mock_runner(&[&one_instance("1"), &snaps, &limited, &deletes]));
+        let started = tokio::time::Instant::now();
         let report = r.run(&req(), now()).await;
         assert!(report.failures.is_empty(), "{code}: {report:#?}");
-        assert!(report.skipped.iter().any(|s| s.reason.starts_with(code)), "{report:#?}");
-        assert_eq!(limited.num_calls(), 1, "{code} is not retried");
-        // Rotation still runs on what exists: the newest completed snapshot stays.
+        assert_eq!(report.created.len(), 1, "{code}: the snapshot was taken: {report:#?}");
+        assert!(report.skipped.is_empty(), "{code}: {report:#?}");
+        assert_eq!(limited.num_calls(), 3, "{code}: asked three times");
+        // One wait, then two: the second refusal waits twice as long (the concurrency limit doubles both).
+        assert!(started.elapsed() >= QUICK * 3, "{code}: waited before asking again");
         assert_eq!(report.deleted.len(), 1);
-        assert_eq!(report.deleted[0].snapshot_id, "snap-a");
     }
+}
+
+/// Without a deadline (`snapcycle run`), a volume EC2 keeps refusing is a failure after about
+/// four minutes, never a success with the snapshot missing.
+#[tokio::test]
+async fn not_now_that_lasts_is_a_failure_not_a_success() {
+    let snaps = mock!(Client::describe_snapshots).then_output(|| DescribeSnapshotsOutput::builder().build());
+    let limited = mock!(Client::create_snapshot)
+        .then_error(|| CreateSnapshotError::generic(ec2_error("ConcurrentSnapshotLimitExceeded")));
+    let r = quick(mock_runner(&[&one_instance("1"), &snaps, &limited]));
+    let report = r.run(&req(), now()).await;
+    assert_eq!(report.failures.len(), 1, "{report:#?}");
+    assert_eq!(report.failures[0].code, "ConcurrentSnapshotLimitExceeded");
+    assert!(report.failures[0].message.contains("still refused after 8 attempts"), "{report:#?}");
+    assert_eq!(limited.num_calls(), 8);
+}
+
+/// With a deadline (the Lambda), "not now" that outlasts the invocation hands the volume over.
+#[tokio::test]
+async fn not_now_past_the_deadline_hands_the_volume_over() {
+    let snaps = mock!(Client::describe_snapshots).then_output(|| DescribeSnapshotsOutput::builder().build());
+    let limited = mock!(Client::create_snapshot)
+        .then_error(|| CreateSnapshotError::generic(ec2_error("SnapshotCreationPerVolumeRateExceeded")));
+    let r = mock_runner(&[&one_instance("1"), &snaps, &limited]);
+    // EC2's 15 s wait does not fit before the deadline, so the volume is handed over at once.
+    let start_by = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    let deadline = snapcycle_ec2::Deadline::new(start_by, std::time::Duration::from_secs(5));
+    let report = r.run_until(&req(), now(), Some(deadline)).await;
+    assert!(report.failures.is_empty() && report.created.is_empty() && report.skipped.is_empty(), "{report:#?}");
+    let c = report.continued.expect("handed over");
+    assert_eq!((c.left, c.rotating), (1, false));
+    assert!(tokio::time::Instant::now() <= deadline.start_by, "handed over without waiting");
+}
+
+const QUICK: std::time::Duration = std::time::Duration::from_millis(20);
+
+fn quick(r: snapcycle_ec2::Runner) -> snapcycle_ec2::Runner {
+    let settings = snapcycle_ec2::Settings { not_now_wait: QUICK, ..r.settings().clone() };
+    r.with_settings(settings)
 }
 
 #[tokio::test]
