@@ -5,11 +5,12 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use snapcycle_core::{parse_event, EventError, Report, RunRequest};
-use snapcycle_ec2::{AwsOptions, Runner, Settings};
+use snapcycle_ec2::{AwsOptions, Deadline, Runner, Settings};
+use tokio::time::Instant;
 use tracing::{error, info};
 
 /// Why an invocation failed. Each kind has a stable `error_type`, so alarms, retries and the
@@ -19,7 +20,8 @@ enum HandlerError {
     /// The event does not follow the contract; no AWS call was made.
     #[error("invalid event: {0}")]
     InvalidEvent(#[from] EventError),
-    /// The run finished with failures; they were e-mailed (or the e-mail failed, see the logs).
+    /// The run finished with failures that a retry may fix (throttling, AWS-side errors, time);
+    /// nothing was e-mailed: Lambda retries, and its record of the last retry reaches the topic.
     #[error("{}", summary(.0))]
     RunFailed(Box<Report>),
     /// The run ran short of time and the hand-over to a new invocation failed; Lambda's retry
@@ -29,6 +31,9 @@ enum HandlerError {
     /// An invocation ran out of time before finishing any call; handing over would loop.
     #[error("the {} run {} ran out of time before finishing a single call; raise the function's timeout or lower SNAPCYCLE_DEADLINE_MARGIN_SECONDS", .0.keyword, .0.scheduled_time)]
     NoProgress(Box<Report>),
+    /// Looking up the run of an event without `ScheduledTime` failed; nothing was done.
+    #[error("looking up the run of this request failed, so nothing was done: {}", .0.message())]
+    Lookup(Box<snapcycle_ec2::Error>),
     /// No `AWS_LAMBDA_FUNCTION_NAME`, so the function cannot invoke itself.
     #[error("the run ran short of time and AWS_LAMBDA_FUNCTION_NAME is not set, so the rest cannot be handed over")]
     NoFunctionName,
@@ -58,7 +63,7 @@ impl From<HandlerError> for Diagnostic {
     fn from(e: HandlerError) -> Diagnostic {
         let error_type = match e {
             HandlerError::InvalidEvent(_) => "snapcycle.InvalidEvent",
-            HandlerError::RunFailed(_) => "snapcycle.RunFailed",
+            HandlerError::RunFailed(_) | HandlerError::Lookup(_) => "snapcycle.RunFailed",
             HandlerError::HandOver(_) | HandlerError::NoFunctionName | HandlerError::NoProgress(_) => {
                 "snapcycle.HandOverFailed"
             }
@@ -84,45 +89,96 @@ struct App {
     time_limit: Option<Duration>,
 }
 
+/// When this invocation must stop: no call starts after `start_by` (the margin before Lambda's
+/// deadline, or the time limit), and calls still in flight are abandoned half a margin later, so
+/// the hand-over and the e-mail always have the last half.
+fn deadline(start: Instant, left: Duration, margin: Duration, limit: Option<Duration>) -> Option<Deadline> {
+    // Lambda never starts an invocation past its deadline; a runtime emulator that sets none
+    // (a deadline already past) gets no time limit rather than a run that does nothing.
+    let margin = if left.is_zero() { margin } else { margin.min(left / 10) };
+    let by_timeout = (!left.is_zero()).then(|| start + left.saturating_sub(margin));
+    let start_by = match (by_timeout, limit.map(|l| start + l)) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b)?,
+    };
+    let mut finish_by = start_by + margin / 2;
+    if !left.is_zero() {
+        finish_by = finish_by.min(start + left.saturating_sub(margin / 2));
+    }
+    Some(Deadline { start_by, finish_by })
+}
+
+/// One invocation. The rules for e-mails and retries (README, "Failures, e-mails and retries"):
+/// an invocation that hands over returns success and e-mails nothing, so a chain never fans out;
+/// the invocation that ends the run e-mails what still failed, once, and returns success, unless
+/// every failure is one a retry may fix: then it returns an error and Lambda retries it (the
+/// retries are idempotent), and the last failed retry reaches the topic as Lambda's own record.
 async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Report, HandlerError> {
     let runner = &app.runner;
-    let req = parse_event(&event.payload, &runner.settings().keywords).inspect_err(|e| {
-        error!(error = %e, request_id = %event.context.request_id, "invalid event; nothing done");
+    let request_id = event.context.request_id.clone();
+    let mut req = parse_event(&event.payload, &runner.settings().keywords).inspect_err(|e| {
+        error!(error = %e, request_id = %request_id, "invalid event; nothing done");
     })?;
     let left = event.context.deadline().duration_since(SystemTime::now()).unwrap_or_default();
     info!(remaining_ms = left.as_millis() as u64, invocation = req.invocation, "invocation started");
-    // Lambda never starts an invocation past its deadline; a runtime emulator that sets none
-    // (a deadline already past) gets no time limit rather than a run that does nothing.
-    let start = tokio::time::Instant::now();
-    let by_timeout = (!left.is_zero()).then(|| start + left.saturating_sub(app.margin.min(left / 10)));
-    let by_limit = app.time_limit.map(|limit| start + limit);
-    let deadline = match (by_timeout, by_limit) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
+    let start = Instant::now();
+    let deadline = deadline(start, left, app.margin, app.time_limit);
     let now = Utc::now();
-    let outcome = runner.run_and_notify(&req, now, deadline).await;
-    if outcome.report.continued.is_some() {
-        if outcome.report.created.is_empty() && outcome.report.deleted.is_empty() {
+    // The run's identity is fixed once, here, and travels as a value from now on. An event
+    // without ScheduledTime (the classic lab's rules) is known by its request id, which Lambda
+    // keeps across its retries of the event: a retry continues the run its first attempt began.
+    let scheduled = match req.scheduled_time {
+        Some(t) => t,
+        None if req.dry_run => snapcycle_core::event::default_scheduled_time(now),
+        None => {
+            req.request_id = Some(request_id.clone());
+            match runner.run_of_request(&req.keyword, &request_id).await {
+                Ok(Some(t)) => {
+                    info!(request_id = %request_id, run = %snapcycle_core::run_id(t), "a retry of this request: continuing its run");
+                    t
+                }
+                Ok(None) => snapcycle_core::event::default_scheduled_time(now),
+                Err(e) => {
+                    // Without the answer a retry could take a second set: better not to run.
+                    error!(error = %e, code = %e.code(), "could not look up this request's run; nothing done");
+                    return Err(HandlerError::Lookup(Box::new(e)));
+                }
+            }
+        }
+    };
+    req.scheduled_time = Some(scheduled);
+    let report = runner.run_until(&req, now, deadline).await;
+    if let Some(c) = &report.continued {
+        if report.created.is_empty() && report.deleted.is_empty() {
             // Nothing done in a whole invocation: another one would do no better, so stop the
             // chain here and let a person look (timeout or margin too small).
-            return Err(HandlerError::NoProgress(Box::new(outcome.report)));
+            return Err(HandlerError::NoProgress(Box::new(report)));
         }
-        hand_over(app, &req, &outcome.report).await?;
+        hand_over(app, &req, scheduled, c.rotating).await?;
+        info!(request_id = %request_id, failures = report.failures.len(), "handed over; the last invocation reports");
+        return Ok(report);
     }
-    if outcome.report.has_failures() {
-        return Err(HandlerError::RunFailed(Box::new(outcome.report)));
+    if report.has_failures() {
+        if report.failures.iter().all(|f| snapcycle_ec2::error::is_transient(&f.code)) {
+            error!(request_id = %request_id, "every failure may pass on a retry; returning an error so Lambda retries");
+            return Err(HandlerError::RunFailed(Box::new(report)));
+        }
+        let log_group = std::env::var("AWS_LAMBDA_LOG_GROUP_NAME").unwrap_or_else(|_| "the function's log group".into());
+        let origin = format!("The whole report is in CloudWatch Logs, log group {log_group}, request id {request_id}.");
+        if let Err(e) = runner.notify(&report, Some(&origin)).await {
+            error!(error = %e, code = %e.code(), "the failure e-mail could not be published");
+        }
+        // A retry would fail the same way and e-mail again; the e-mail has told a person.
+        return Ok(report);
     }
-    info!(request_id = %event.context.request_id, "run succeeded");
-    Ok(outcome.report)
+    info!(request_id = %request_id, "run succeeded");
+    Ok(report)
 }
 
 /// Invokes this function again, asynchronously, with the same scheduled time: it skips what this
 /// invocation finished and does the rest (runs are idempotent per scheduled time).
-async fn hand_over(app: &App, req: &RunRequest, report: &Report) -> Result<(), HandlerError> {
+async fn hand_over(app: &App, req: &RunRequest, scheduled: DateTime<Utc>, rotating: bool) -> Result<(), HandlerError> {
     let function = app.function_name.clone().ok_or(HandlerError::NoFunctionName)?;
-    let scheduled = snapcycle_core::event::parse_time(&report.scheduled_time).unwrap_or_else(Utc::now);
-    let rotating = report.continued.as_ref().is_some_and(|c| c.rotating);
     let payload = req.continuation_event(scheduled, rotating).to_string();
     app.lambda
         .invoke()

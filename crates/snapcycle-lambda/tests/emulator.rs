@@ -10,7 +10,8 @@ const DAILY: &str = "SnapshotDaily";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bootstrap_runs_events_and_refuses_bad_ones_without_calling_aws() {
-    let moto = Moto::start().unwrap();
+    // Instant completion: the good instance's rotation counts its new snapshot.
+    let moto = Moto::start_instant().unwrap();
     let sdk = moto.sdk_config().await;
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
     let inbox = Inbox::create(&sdk, "snapcycle-failures").await;
@@ -38,13 +39,15 @@ async fn bootstrap_runs_events_and_refuses_bad_ones_without_calling_aws() {
     assert_eq!(proxy.stats().total().requests, 0, "bad events made no AWS call");
     assert!(lambda.function_alive());
 
-    // A real scheduled event: the good instance rotates, the bad one fails and is e-mailed.
+    // A real scheduled event: the good instance rotates, the bad one fails and is e-mailed. A
+    // bad retention fails the same way on a retry, so the invocation succeeds (no Lambda retry,
+    // no second e-mail) and its report lists the failure (issue #10.6).
     let event = r#"{"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": "2026-11-26T00:00:00Z"}"#;
     let out = lambda.invoke(event).await.unwrap();
-    assert_eq!(out.status, 500, "{:?}", out.body);
-    assert_eq!(out.body["errorType"], "snapcycle.RunFailed");
-    let msg = out.body["errorMessage"].as_str().unwrap();
-    assert!(msg.starts_with("1 failure in the SnapshotDaily run 2026-11-26T00:00:00Z (1 created, 1 deleted, 0 skipped); first: InvalidRetention at i-"), "{msg}");
+    assert_eq!(out.status, 200, "{:?}", out.body);
+    assert_eq!(out.body["failures"][0]["code"], "InvalidRetention", "{:?}", out.body);
+    assert_eq!(out.body["failures"].as_array().unwrap().len(), 1, "{:?}", out.body);
+    assert_eq!((out.body["created"].as_array().unwrap().len(), out.body["deleted"].as_array().unwrap().len()), (1, 1), "{:?}", out.body);
     let good_snaps = keyword_snapshots_of(&ec2, &good.volumes[0].1, DAILY).await;
     assert_eq!(good_snaps.len(), 1, "the good instance rotated to its retention");
     assert_eq!(keyword_snapshots_of(&ec2, &bad.volumes[0].1, DAILY).await.len(), 1, "nothing of the bad one touched");
@@ -54,6 +57,7 @@ async fn bootstrap_runs_events_and_refuses_bad_ones_without_calling_aws() {
     assert_eq!(mail[0].subject, "snapcycle SnapshotDaily: 1 failure");
     assert!(mail[0].body.contains(&format!("instance {}", bad.instance_id)), "{}", mail[0].body);
     assert!(mail[0].body.contains("the retention \"-1\" is negative"), "{}", mail[0].body);
+    assert!(mail[0].body.contains("The whole report is in CloudWatch Logs") && mail[0].body.contains("request id"), "{}", mail[0].body);
 
     // The same scheduled time again (a retry): nothing new is created.
     ec2.create_tags()

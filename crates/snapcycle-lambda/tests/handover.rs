@@ -17,7 +17,8 @@ const VOLUMES: usize = 8;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_longer_than_an_invocation_is_handed_over_until_done() {
-    let moto = Moto::start().unwrap();
+    // Instant completion: the assertions count deletions that need the new snapshot completed.
+    let moto = Moto::start_instant().unwrap();
     let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
     let mut fleet = Vec::new();
     for i in 0..VOLUMES {
@@ -47,7 +48,10 @@ async fn a_run_longer_than_an_invocation_is_handed_over_until_done() {
     let first = lambda.invoke(&event).await.unwrap();
     assert_eq!(first.status, 200, "{:?}", first.body);
     assert_eq!(first.body["continued"]["invocation"], 1, "the first invocation hands over: {:?}", first.body);
-    assert!(first.body["continued"]["left"].as_u64().unwrap() > 0);
+    // Work is left: creations, or the rotation whose history it had no time to read (then the
+    // deletions are not counted yet, and `left` is 0).
+    let c = &first.body["continued"];
+    assert!(c["left"].as_u64().unwrap() > 0 || c["rotating"] == true, "{c}");
 
     let chain = relay.wait_quiet(Duration::from_secs(2), Duration::from_secs(120)).await;
     assert!(!chain.is_empty(), "the function invoked itself");
