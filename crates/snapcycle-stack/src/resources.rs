@@ -203,6 +203,9 @@ pub struct Function {
     pub environment: Environment,
     /// Concurrency reserved for (and capping) the function.
     pub reserved_concurrent_executions: u32,
+    /// `Allow` or `Terminate`: whether Lambda's recursive loop detection may stop the function's
+    /// chain of self-invocations.
+    pub recursive_loop: String,
     /// Where async events go after the last failed attempt.
     pub dead_letter_config: FunctionDeadLetterConfig,
 }
