@@ -171,8 +171,12 @@ pub(crate) struct RunArgs {
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub(crate) output: Output,
     /// Every keyword of the stack, comma separated (their tags are not copied onto snapshots).
-    #[arg(long, env = "SNAPCYCLE_KEYWORDS", default_value = "")]
-    pub(crate) keywords: String,
+    /// Default: read from the deployed stack's function (see --stack-name).
+    #[arg(long, env = "SNAPCYCLE_KEYWORDS")]
+    pub(crate) keywords: Option<String>,
+    /// The stack whose keywords apply when --keywords is not given.
+    #[arg(long, default_value = DEFAULT_STACK)]
+    pub(crate) stack_name: String,
     /// SNS topic for the failure e-mail.
     #[arg(long, env = "SNAPCYCLE_TOPIC_ARN")]
     pub(crate) topic_arn: Option<String>,

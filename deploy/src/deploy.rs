@@ -68,7 +68,7 @@ pub(crate) async fn deploy(global: &Global, args: DeployArgs) -> Result<ExitCode
     };
     let bytes = std::fs::read(&zip).with_context(|| format!("reading {}", zip.display())).map_err(failed)?;
 
-    let aws = Clients::new(global).await;
+    let aws = Clients::new(global).await?;
     let bucket = ensure_bucket(&aws).await.map_err(failed)?;
     let key = upload(&aws, &bucket, &bytes).await.map_err(failed)?;
     println!("artifact: s3://{bucket}/{key} ({} bytes)", bytes.len());
@@ -390,7 +390,7 @@ pub(crate) async fn destroy(global: &Global, args: DestroyArgs) -> Result<ExitCo
     if !args.yes && !std::io::stdin().is_terminal() {
         return Err(usage(anyhow!("standard input is not a terminal, so nobody can confirm; pass --yes")));
     }
-    let aws = Clients::new(global).await;
+    let aws = Clients::new(global).await?;
     let Some(status) = stack_status(&aws, &args.stack_name).await.map_err(failed)? else {
         println!("Stack {} does not exist; nothing to remove.", args.stack_name);
         return Ok(ExitCode::SUCCESS);
@@ -461,7 +461,7 @@ pub(crate) async fn deployed_schedules(aws: &Clients, stack: &str) -> anyhow::Re
 
 pub(crate) async fn status(global: &Global, args: StatusArgs) -> Result<ExitCode, Failure> {
     check_stack_name(&args.stack_name).map_err(usage)?;
-    let aws = Clients::new(global).await;
+    let aws = Clients::new(global).await?;
     let Some(status) = stack_status(&aws, &args.stack_name).await.map_err(failed)? else {
         println!("Stack {} does not exist.", args.stack_name);
         return Ok(ExitCode::from(1));

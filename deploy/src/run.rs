@@ -12,20 +12,35 @@ use crate::cli::{Global, Output, RunArgs};
 use crate::Failure;
 
 pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<ExitCode, Failure> {
-    let keywords = Keyword::parse_list(&args.keywords).map_err(|e| Failure::Usage(anyhow!("--keywords: {e}")))?;
+    let given = match &args.keywords {
+        Some(list) => Some(Keyword::parse_list(list).map_err(|e| Failure::Usage(anyhow!("--keywords: {e}")))?),
+        None => None,
+    };
     if !(1..=256).contains(&args.max_concurrency) {
         return Err(Failure::Usage(anyhow!("--max-concurrency must be from 1 to 256, got {}", args.max_concurrency)));
     }
-    // The flags become the Lambda's event and go through the same validation.
+    // The flags become the Lambda's event and go through the same validation, before any call.
     let mut event = json!({ "SnapshotKeyWord": args.keyword, "DryRun": args.dry_run });
     if let Some(t) = &args.scheduled_time {
         event["ScheduledTime"] = json!(t);
     }
-    let req = parse_event(&event, &keywords).map_err(|e| Failure::Usage(anyhow!(e)))?;
-    let settings = Settings { topic_arn: args.topic_arn.clone(), keywords, max_concurrency: args.max_concurrency };
+    let mut req = parse_event(&event, given.as_deref().unwrap_or_default()).map_err(|e| Failure::Usage(anyhow!(e)))?;
     let sdk = snapcycle_ec2::load_config(&global.aws_options()).await;
+    crate::aws::preflight(&sdk).await?;
+    let keywords = match given {
+        Some(k) => k,
+        None => {
+            let k = stack_keywords(&sdk, &args.stack_name).await?;
+            req = parse_event(&event, &k).map_err(|e| Failure::Usage(anyhow!(e)))?;
+            k
+        }
+    };
+    let settings = Settings { topic_arn: args.topic_arn.clone(), keywords, max_concurrency: args.max_concurrency, ..Settings::default() };
     let runner = Runner::new(&sdk, settings);
-    let deadline = args.time_limit.map(|limit| tokio::time::Instant::now() + limit);
+    // Nothing kills the CLI at the limit, so calls in flight get a minute more to finish.
+    let deadline = args
+        .time_limit
+        .map(|limit| snapcycle_ec2::Deadline::new(tokio::time::Instant::now() + limit, std::time::Duration::from_secs(60)));
     let outcome = runner.run_and_notify(&req, Utc::now(), deadline).await;
     match args.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&outcome.report).map_err(|e| Failure::Failed(e.into()))?),
@@ -35,4 +50,38 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<ExitCode, Fail
         eprintln!("warning: the failure e-mail could not be published: {}", e.message());
     }
     Ok(if outcome.report.has_failures() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// The keywords of the deployed stack, from its function's environment: the same list the Lambda
+/// uses, so a run by hand copies the same tags. Without a deployed stack, only the run's own
+/// keyword is known, and the user is told what that means.
+async fn stack_keywords(sdk: &aws_config::SdkConfig, stack_name: &str) -> Result<Vec<Keyword>, Failure> {
+    let function = format!("{stack_name}{}", snapcycle_stack::FUNCTION_NAME_SUFFIX);
+    let lambda = aws_sdk_lambda::Client::new(sdk);
+    match lambda.get_function_configuration().function_name(&function).send().await {
+        Ok(conf) => {
+            let raw = conf
+                .environment()
+                .and_then(|e| e.variables())
+                .and_then(|v| v.get(snapcycle_stack::ENV_KEYWORDS))
+                .cloned()
+                .unwrap_or_default();
+            let keywords = Keyword::parse_list(&raw)
+                .map_err(|e| Failure::Failed(anyhow!("the keywords of function {function} are invalid: {e}")))?;
+            let names: Vec<&str> = keywords.iter().map(Keyword::as_str).collect();
+            eprintln!("keywords of stack {stack_name} (function {function}): {}", names.join(", "));
+            Ok(keywords)
+        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {
+            eprintln!(
+                "warning: no stack {stack_name} here (no function {function}), so only this run's keyword is known \
+                 and other schedules' keyword tags are copied onto its snapshots; pass --keywords or --stack-name"
+            );
+            Ok(Vec::new())
+        }
+        Err(e) => Err(Failure::Failed(anyhow!(
+            "reading the keywords of stack {stack_name} (function {function}) failed: {}; pass --keywords to skip this",
+            snapcycle_ec2::error::message_of(&e)
+        ))),
+    }
 }

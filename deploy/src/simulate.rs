@@ -69,7 +69,7 @@ pub(crate) async fn simulate(global: &Global, args: SimulateArgs, now: DateTime<
     let cargo_lambda = find_cargo_lambda(&args.cargo_lambda)
         .ok_or_else(|| usage(anyhow!("cargo-lambda not found on PATH or in .venv; run scripts/ensure-venv or pass --cargo-lambda")))?;
 
-    let aws = Clients::new(global).await;
+    let aws = Clients::new(global).await?;
     let (schedules, function) = deployed_schedules(&aws, &args.stack_name).await.map_err(failed)?;
     let function = function.ok_or_else(|| failed(anyhow!("stack {} has no function", args.stack_name)))?;
     if schedules.is_empty() {
