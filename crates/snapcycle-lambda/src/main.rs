@@ -158,11 +158,13 @@ async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Report, HandlerE
         info!(request_id = %request_id, failures = report.failures.len(), "handed over; the last invocation reports");
         return Ok(report);
     }
-    if report.has_failures() {
-        if report.failures.iter().all(|f| snapcycle_ec2::error::is_transient(&f.code)) {
+    match verdict(&report) {
+        Verdict::Done => {}
+        Verdict::Retry => {
             error!(request_id = %request_id, "every failure may pass on a retry; returning an error so Lambda retries");
             return Err(HandlerError::RunFailed(Box::new(report)));
         }
+        Verdict::Email => {
         let log_group = std::env::var("AWS_LAMBDA_LOG_GROUP_NAME").unwrap_or_else(|_| "the function's log group".into());
         let origin = format!("The whole report is in CloudWatch Logs, log group {log_group}, request id {request_id}.");
         if let Err(e) = runner.notify(&report, Some(&origin)).await {
@@ -170,9 +172,31 @@ async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Report, HandlerE
         }
         // A retry would fail the same way and e-mail again; the e-mail has told a person.
         return Ok(report);
+        }
     }
     info!(request_id = %request_id, "run succeeded");
     Ok(report)
+}
+
+/// What a finished run (one that did not hand over) asks of the invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// No failure: success.
+    Done,
+    /// Every failure may pass on a retry: return an error, and Lambda retries (no e-mail yet).
+    Retry,
+    /// Some failure would fail again on a retry: e-mail once and return success.
+    Email,
+}
+
+fn verdict(report: &Report) -> Verdict {
+    if !report.has_failures() {
+        Verdict::Done
+    } else if report.failures.iter().all(|f| snapcycle_ec2::error::is_transient(&f.code)) {
+        Verdict::Retry
+    } else {
+        Verdict::Email
+    }
 }
 
 /// Invokes this function again, asynchronously, with the same scheduled time: it skips what this
@@ -228,6 +252,29 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_failures_a_retry_may_fix_make_lambda_retry() {
+        let with = |codes: &[&str]| {
+            let mut r = Report::default();
+            for c in codes {
+                r.failures.push(snapcycle_core::report::Failure {
+                    instance_id: None,
+                    volume_id: None,
+                    snapshot_id: None,
+                    code: (*c).into(),
+                    message: String::new(),
+                });
+            }
+            verdict(&r)
+        };
+        assert_eq!(with(&[]), Verdict::Done);
+        assert_eq!(with(&["RequestLimitExceeded", "InternalError", "OutOfTime", "DispatchFailure"]), Verdict::Retry);
+        for permanent in ["InvalidRetention", "UnauthorizedOperation", "InvalidParameterValue", "TagLimitExceeded"] {
+            assert_eq!(with(&[permanent]), Verdict::Email, "{permanent}");
+            assert_eq!(with(&["RequestLimitExceeded", permanent]), Verdict::Email, "{permanent} with a transient one");
+        }
+    }
 
     #[test]
     fn time_limit_takes_seconds_up_to_900_and_refuses_the_rest() {

@@ -44,7 +44,7 @@ pub struct Finished {
 }
 
 struct Shared {
-    queue: Mutex<VecDeque<serde_json::Value>>,
+    queue: Mutex<VecDeque<(serde_json::Value, Option<String>)>>,
     queued: Notify,
     in_flight: Mutex<Option<(String, serde_json::Value, Instant)>>,
     timeout: Duration,
@@ -111,7 +111,14 @@ impl RuntimeApi {
 
     /// Queues an event, as an asynchronous invocation would.
     pub fn enqueue(&self, event: serde_json::Value) {
-        self.shared.queue.lock().unwrap().push_back(event);
+        self.shared.queue.lock().unwrap().push_back((event, None));
+        self.shared.queued.notify_one();
+    }
+
+    /// Queues an event under a given request id, as Lambda does when it retries an asynchronous
+    /// invocation (its retries carry the first attempt's request id).
+    pub fn enqueue_as(&self, event: serde_json::Value, request_id: &str) {
+        self.shared.queue.lock().unwrap().push_back((event, Some(request_id.to_owned())));
         self.shared.queued.notify_one();
     }
 
@@ -147,17 +154,17 @@ async fn serve(req: Request<hyper::body::Incoming>, s: Arc<Shared>) -> Result<Re
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     if method == Method::GET && path == "/2018-06-01/runtime/invocation/next" {
-        let event = loop {
+        let (event, given) = loop {
             if let Some(e) = s.queue.lock().unwrap().pop_front() {
                 break e;
             }
             s.queued.notified().await;
         };
-        let id = {
+        let id = given.unwrap_or_else(|| {
             let mut c = s.counter.lock().unwrap();
             *c += 1;
             format!("bench-{c:04}")
-        };
+        });
         let deadline = SystemTime::now() + s.timeout;
         let deadline_ms = deadline.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
         *s.in_flight.lock().unwrap() = Some((id.clone(), event.clone(), Instant::now()));
@@ -180,7 +187,7 @@ async fn serve(req: Request<hyper::body::Incoming>, s: Arc<Shared>) -> Result<Re
     if method == Method::POST && path.starts_with("/2015-03-31/functions/") && path.ends_with("/invocations") {
         // The asynchronous Invoke API: queue it and answer at once, as Lambda does.
         let event = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
-        s.queue.lock().unwrap().push_back(event);
+        s.queue.lock().unwrap().push_back((event, None));
         s.queued.notify_one();
         return Ok(reply(StatusCode::ACCEPTED, Bytes::new()));
     }

@@ -1,0 +1,104 @@
+//! Lambda's retries and deadlines, end to end through `bootstrap` on the loopback Runtime API:
+//! a retry of an event without `ScheduledTime` takes no second set (issue #10.2), and a throttled
+//! invocation ends before its deadline and hands over (issue #10.9).
+
+use std::time::Duration;
+
+use snapcycle_core::tags::{TAG_REQUEST, TAG_RUN};
+use snapcycle_testkit::faults::{Bucket, FaultConfig, FaultProxy, OperationMatcher, ThrottleConfig};
+use snapcycle_testkit::runtime_api::RuntimeApi;
+use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of, tag};
+use snapcycle_testkit::Moto;
+
+const DAILY: &str = "SnapshotDaily";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retry_of_an_event_without_scheduled_time_takes_no_second_set() {
+    // Instant completion: the first attempt's snapshots are complete when the retry comes.
+    let moto = Moto::start_instant().unwrap();
+    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
+    let mut fleet = Vec::new();
+    for _ in 0..2 {
+        let s = seed::instance(&ec2, &[(DAILY, "2")], 1).await;
+        keyword_snapshot(&ec2, &s, 0, DAILY, "2", "2026-11-24T00:00:00Z").await;
+        keyword_snapshot(&ec2, &s, 0, DAILY, "2", "2026-11-25T00:00:00Z").await;
+        fleet.push(s);
+    }
+    let mut api = RuntimeApi::start("snapcycle-test", Duration::from_secs(30)).await.unwrap();
+    let mut child = api
+        .function(std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap")))
+        .envs(moto.env())
+        .env("SNAPCYCLE_KEYWORDS", DAILY)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The classic lab's event: no ScheduledTime.
+    let classic = serde_json::json!({"SnapshotKeyWord": DAILY});
+    api.enqueue_as(classic.clone(), "req-0001");
+    let first = api.next_finished(Duration::from_secs(60)).await.expect("the first attempt ends");
+    assert!(first.ok, "{}", first.body);
+    assert_eq!(first.body["created"].as_array().unwrap().len(), 2, "{}", first.body);
+    // Its snapshots carry the request id. Make the attempt look hours old, as a retry after
+    // Lambda's back-off (or a throttled queue) would find it: its run is no longer this minute.
+    let earlier = "2026-11-26T00:00:00Z";
+    for s in &fleet {
+        let snaps = keyword_snapshots_of(&ec2, &s.volumes[0].1, DAILY).await;
+        let new: Vec<_> = snaps.iter().filter(|x| tag(x, TAG_REQUEST) == Some("req-0001")).collect();
+        assert_eq!(new.len(), 1, "{snaps:?}");
+        ec2.create_tags()
+            .resources(new[0].snapshot_id().unwrap())
+            .tags(aws_sdk_ec2::types::Tag::builder().key(TAG_RUN).value(earlier).build())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    // Lambda's retry: the same event, the same request id.
+    api.enqueue_as(classic, "req-0001");
+    let retry = api.next_finished(Duration::from_secs(60)).await.expect("the retry ends");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(retry.ok, "{}", retry.body);
+    assert_eq!(retry.body["scheduled_time"], earlier, "the retry continues the first attempt's run: {}", retry.body);
+    assert_eq!(retry.body["created"].as_array().unwrap().len(), 0, "no second set: {}", retry.body);
+    for s in &fleet {
+        let snaps = keyword_snapshots_of(&ec2, &s.volumes[0].1, DAILY).await;
+        assert_eq!(snaps.len(), 2, "retention 2 kept the run's snapshot and the newest old one: {snaps:?}");
+        assert!(snaps.iter().any(|x| tag(x, TAG_RUN) == Some(earlier)));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_throttled_invocation_ends_before_its_deadline_and_hands_over() {
+    let moto = Moto::start_instant().unwrap();
+    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
+    for _ in 0..6 {
+        seed::instance(&ec2, &[(DAILY, "1")], 1).await;
+    }
+    // One creation, then CreateSnapshot is throttled for the rest of the test: every later
+    // call retries with back-off for far longer than the invocation has.
+    let throttle = ThrottleConfig::new().with(OperationMatcher::exact("CreateSnapshot"), Bucket::new(0.01, 1.0));
+    let proxy = FaultProxy::start(&moto.url(), FaultConfig { throttle: Some(throttle), ..FaultConfig::default() })
+        .await
+        .unwrap();
+    let timeout = Duration::from_secs(4);
+    let mut api = RuntimeApi::start("snapcycle-test", timeout).await.unwrap();
+    let mut child = api
+        .function(std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap")))
+        .envs(moto.env().into_iter().filter(|(k, _)| *k != "AWS_ENDPOINT_URL"))
+        .env("AWS_ENDPOINT_URL", proxy.url())
+        .env("SNAPCYCLE_KEYWORDS", DAILY)
+        .env("SNAPCYCLE_MAX_CONCURRENCY", "1")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    api.enqueue(serde_json::json!({"SnapshotKeyWord": DAILY, "ScheduledTime": "2026-11-26T00:00:00Z"}));
+    let first = api.next_finished(Duration::from_secs(30)).await.expect("the invocation ends");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(first.took < timeout, "ended before Lambda's deadline: {:?}", first.took);
+    assert!(first.ok, "{}", first.body);
+    assert_eq!(first.body["created"].as_array().unwrap().len(), 1, "{}", first.body);
+    assert_eq!(first.body["continued"]["left"], 5, "the throttled volumes are handed over: {}", first.body);
+    assert!(proxy.stats().get("CreateSnapshot").throttled > 0);
+}
