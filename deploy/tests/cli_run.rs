@@ -90,3 +90,48 @@ async fn bad_usage_exits_2_before_any_aws_call() {
     }
     assert_eq!(proxy.stats().total().requests, 0);
 }
+
+/// Without credentials or a region, every command says in one line what is missing and how to
+/// fix it, exits 2, and makes no call (issue #10.12).
+#[test]
+fn missing_credentials_or_region_is_one_line_and_exit_2() {
+    let home = tempfile_dir();
+    let bare = |region: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_snapcycle"));
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &home)
+            .env("AWS_CONFIG_FILE", home.join("none"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", home.join("none"))
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            // Nothing listens here: a call would show up as a dispatch failure.
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
+        if region {
+            cmd.env("AWS_REGION", "cn-north-1");
+        }
+        cmd
+    };
+    let cases: [(&[&str], bool, &str); 4] = [
+        (&["run", "--keyword", "SnapshotDaily", "--keywords", "SnapshotDaily"], true, "no AWS credentials"),
+        (&["status"], true, "no AWS credentials"),
+        (&["destroy", "--yes"], true, "no AWS credentials"),
+        (&["run", "--keyword", "SnapshotDaily", "--keywords", "SnapshotDaily"], false, "no AWS region: pass --region"),
+    ];
+    for (args, region, want) in cases {
+        let o = bare(region).args(args).output().unwrap();
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {out}{err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: one line: {err}");
+        assert!(!err.contains("DispatchFailure") && !err.contains("SdkBody"), "{args:?}: {err}");
+        if want.contains("credentials") {
+            assert!(err.contains("--profile") && err.contains("aws sso login") && err.contains("AWS_ACCESS_KEY_ID"), "{err}");
+        }
+    }
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("snapcycle-nocreds-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}

@@ -77,6 +77,21 @@ async fn deploy_update_noop_status_and_destroy() {
     assert!(out.contains("SnapshotHourly") && out.contains("rate(1 hour)"), "{out}");
     assert!(out.contains("provided.al2023"), "{out}");
 
+    // `snapcycle run` without --keywords learns the stack's keywords from its function, so a
+    // daily snapshot does not carry the hourly schedule's tag (issue #10.11).
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let host = snapcycle_testkit::seed::instance(&ec2, &[("SnapshotDaily", "2"), ("SnapshotHourly", "3")], 1).await;
+    let by_hand = snapcycle(&url, &["run", "--keyword", "SnapshotDaily", "--scheduled-time", "2026-11-26T00:00:00Z"]);
+    let out = text(&by_hand);
+    assert_eq!(by_hand.status.code(), Some(0), "{out}");
+    assert!(out.contains("keywords of stack snapcycle (function snapcycle-snapshots): SnapshotHourly, SnapshotDaily"), "{out}");
+    let snaps = snapcycle_testkit::seed::keyword_snapshots_of(&ec2, &host.volumes[0].1, "SnapshotDaily").await;
+    assert_eq!(snaps.len(), 1);
+    assert_eq!(snapcycle_testkit::seed::tag(&snaps[0], "SnapshotHourly"), None, "the other schedule's tag is not copied");
+    let unknown = snapcycle(&url, &["run", "--keyword", "SnapshotWeekly", "--dry-run"]);
+    assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown));
+    assert!(text(&unknown).contains("not one of this stack's schedules (SnapshotHourly, SnapshotDaily)"), "{}", text(&unknown));
+
     let changed = snapcycle(
         &url,
         &["deploy", "--yes", "--artifact", zip, "--email", "ops@example.com",
