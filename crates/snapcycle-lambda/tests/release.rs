@@ -1,0 +1,84 @@
+//! The artifact `snapcycle deploy` uploads, run for real: the aarch64 `bootstrap` from
+//! `cargo lambda build --release --arm64 --output-format zip`, under qemu-user, polling the
+//! testkit's loopback Runtime API (real deadlines, asynchronous Invoke) against the strict
+//! emulator, for one whole run that hands over. `scripts/release-check` builds the zip, checks
+//! its layout and runs this test with SNAPCYCLE_RELEASE_BOOTSTRAP set to a wrapper that starts
+//! the binary under `qemu-aarch64`; the ordinary suite skips it (it needs that build).
+
+use std::time::{Duration, Instant};
+
+use snapcycle_testkit::faults::{FaultConfig, FaultProxy};
+use snapcycle_testkit::runtime_api::RuntimeApi;
+use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of};
+use snapcycle_testkit::Moto;
+
+const DAILY: &str = "SnapshotDaily";
+const VOLUMES: usize = 20;
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the release zip's aarch64 bootstrap under qemu: run by scripts/release-check"]
+async fn the_release_bootstrap_runs_a_whole_run_with_a_hand_over() {
+    let bootstrap = std::env::var("SNAPCYCLE_RELEASE_BOOTSTRAP").expect("SNAPCYCLE_RELEASE_BOOTSTRAP: the bootstrap to run");
+    // Instant completion: retention 1 deletes in the same run, which makes it long enough to
+    // hand over.
+    let moto = Moto::start_instant().unwrap();
+    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
+    let mut fleet = Vec::new();
+    for i in 0..VOLUMES / 2 {
+        let s = seed::instance(&ec2, &[(DAILY, "1"), ("Name", &format!("arm-{i}"))], 2).await;
+        for v in 0..2 {
+            keyword_snapshot(&ec2, &s, v, DAILY, "1", "2026-11-25T00:00:00Z").await;
+        }
+        fleet.push(s);
+    }
+    let slow = FaultConfig { latency: Duration::from_millis(100), ..FaultConfig::default() };
+    let proxy = FaultProxy::start(&moto.url(), slow).await.unwrap();
+    let mut api = RuntimeApi::start("snapcycle-release", Duration::from_secs(3)).await.unwrap();
+    let spawned = Instant::now();
+    let mut child = api
+        .function(std::path::Path::new(&bootstrap))
+        .envs(moto.env().into_iter().filter(|(k, _)| *k != "AWS_ENDPOINT_URL"))
+        .env("AWS_ENDPOINT_URL", proxy.url())
+        .env("SNAPCYCLE_KEYWORDS", DAILY)
+        .env("SNAPCYCLE_MAX_CONCURRENCY", "2")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Cold start: an event refused before any AWS call, answered by a process just started.
+    api.enqueue(serde_json::json!({}));
+    let refused = api.next_finished(Duration::from_secs(60)).await.expect("the cold invocation ends");
+    let cold = spawned.elapsed();
+    assert!(!refused.ok && refused.body["errorType"] == "snapcycle.InvalidEvent", "{}", refused.body);
+
+    api.enqueue(serde_json::json!({"SnapshotKeyWord": DAILY, "ScheduledTime": "2026-11-26T00:00:00Z"}));
+    let started = Instant::now();
+    let mut done = Vec::new();
+    while let Some(f) = api.next_finished(Duration::from_secs(10)).await {
+        assert!(f.ok, "invocation {} failed: {}", done.len() + 1, f.body);
+        assert!(f.took < Duration::from_secs(3), "ended before its deadline: {:?}", f.took);
+        done.push(f);
+        if done.last().is_some_and(|f| f.body["continued"].is_null()) {
+            break;
+        }
+    }
+    let whole = started.elapsed();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(done.len() >= 2, "handed over at least once: {} invocation(s)", done.len());
+    assert!(done.last().unwrap().body["continued"].is_null(), "the chain finished");
+    let stats = proxy.stats();
+    assert_eq!(stats.get("CreateSnapshot").forwarded, VOLUMES as u64, "one snapshot per volume");
+    assert_eq!(stats.get("DeleteSnapshot").forwarded, VOLUMES as u64, "the old one of each");
+    for s in &fleet {
+        for (_, vol) in &s.volumes {
+            assert_eq!(keyword_snapshots_of(&ec2, vol, DAILY).await.len(), 1, "{vol}");
+        }
+    }
+    println!(
+        "release bootstrap under qemu: cold start (spawn to first answer) {} ms; {VOLUMES} volumes in {} invocations, {:.1} s, {} AWS calls",
+        cold.as_millis(),
+        done.len(),
+        whole.as_secs_f64(),
+        stats.total().requests
+    );
+}
