@@ -421,7 +421,12 @@ impl Runner {
     /// This run's snapshot of one volume, if EC2 lists one.
     async fn this_runs_snapshot(&self, keyword: &Keyword, v: &VolumePlan, run: &str) -> Result<Option<Snapshot>, Error> {
         let found = inventory::read_volume_run_snapshots(&self.ec2, keyword, &v.volume_id, run).await?;
-        Ok(found.into_iter().filter(|s| s.state != SnapshotState::Error).min_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id))))
+        // EC2 filtered already; checked again so that nothing but this run's snapshot is adopted.
+        Ok(found
+            .into_iter()
+            .filter(|s| s.volume_id == v.volume_id && s.state != SnapshotState::Error)
+            .filter(|s| snapcycle_core::tags::tag_value(&s.tags, snapcycle_core::tags::TAG_RUN) == Some(run))
+            .min_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id))))
     }
 
     async fn create_once(&self, v: &VolumePlan, description: &str, tags: &[snapcycle_core::Tag]) -> Created1 {

@@ -208,3 +208,43 @@ async fn a_history_read_that_fails_after_creating_deletes_nothing_and_says_so() 
     assert_eq!(report.snapshots, None);
     assert_eq!(deletes.num_calls(), 0);
 }
+
+/// A creation whose answer was lost, retried by the SDK into EC2's per-volume rule: the run finds
+/// this run's snapshot of the volume and adopts it instead of waiting and taking a second one.
+#[tokio::test]
+async fn not_now_after_a_lost_answer_adopts_this_runs_snapshot() {
+    let mine = || {
+        aws_sdk_ec2::types::Snapshot::builder()
+            .snapshot_id("snap-lost-answer")
+            .volume_id("vol-1")
+            .owner_id(OWNER)
+            .state(SnapshotState::Pending)
+            .start_time(aws_smithy_types::DateTime::from_secs(1_764_115_200))
+            .tags(aws_sdk_ec2::types::Tag::builder().key(DAILY).value("1").build())
+            .tags(aws_sdk_ec2::types::Tag::builder().key(snapcycle_core::tags::TAG_KEYWORD).value(DAILY).build())
+            .tags(aws_sdk_ec2::types::Tag::builder().key(snapcycle_core::tags::TAG_RUN).value("2026-11-26T00:00:00Z").build())
+            .build()
+    };
+    let snaps = mock!(Client::describe_snapshots)
+        .sequence()
+        .output(|| DescribeSnapshotsOutput::builder().build())
+        .output(move || DescribeSnapshotsOutput::builder().snapshots(mine()).build())
+        .output(move || DescribeSnapshotsOutput::builder().snapshots(mine()).snapshots(old_snapshot("snap-a", 1)).build())
+        .build();
+    let limited = mock!(Client::create_snapshot)
+        .then_error(|| CreateSnapshotError::generic(ec2_error("SnapshotCreationPerVolumeRateExceeded")));
+    // Not mock_runner: its first rule answers every read of this run's snapshots with none.
+    let instance = one_instance("1");
+    let rules: [&aws_smithy_mocks::Rule; 3] = [&instance, &snaps, &limited];
+    let ec2 = aws_smithy_mocks::mock_client!(aws_sdk_ec2, aws_smithy_mocks::RuleMode::MatchAny, &rules, |c| c
+        .interceptor(snapcycle_ec2::calls::CountCalls));
+    let sns = aws_smithy_mocks::mock_client!(aws_sdk_sns, aws_smithy_mocks::RuleMode::MatchAny, &[]);
+    let r = quick(snapcycle_ec2::Runner::from_clients(ec2, sns, common::stack_settings()));
+    let report = r.run(&req(), now()).await;
+    assert!(report.failures.is_empty() && report.skipped.is_empty(), "{report:#?}");
+    assert_eq!(report.created.len(), 1, "{report:#?}");
+    assert_eq!(snaps.num_calls(), 3, "this run's, the volume's after 'not now', the history");
+    assert_eq!(report.created[0].snapshot_id.as_deref(), Some("snap-lost-answer"));
+    assert_eq!(limited.num_calls(), 1, "not asked again");
+    assert!(report.deleted.is_empty(), "the adopted one is pending: the old one stays");
+}

@@ -189,3 +189,48 @@ async fn a_dry_run_changes_nothing_and_shows_the_plan() {
     assert_eq!(report.api_calls.keys().map(String::as_str).collect::<Vec<_>>(), ["DescribeInstances", "DescribeSnapshots"]);
     assert_eq!(keyword_snapshots_of(&ec2, &host.volumes[0].1, DAILY).await.len(), 3);
 }
+
+/// Issue #10.1 as operators hit it: the hourly and the daily schedule fire in the same minute on
+/// one instance and run back to back (the function's concurrency is 1). EC2 refuses the second
+/// snapshot of each volume within 15 s; the daily run waits and takes it, with no failure and no
+/// skip. Before the fix it reported success with the daily snapshot missing.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_schedules_in_the_same_minute_both_take_their_snapshot() {
+    let moto = Moto::start().unwrap();
+    let ec2 = ec2(&moto).await;
+    let host = seed::instance(&ec2, &[(DAILY, "7"), (HOURLY, "24")], 2).await;
+    let r = runner(&moto, stack_settings()).await;
+    let hourly = run(&r, HOURLY, "2026-11-26T00:00:00Z").await;
+    assert_eq!((hourly.created.len(), hourly.failures.len()), (2, 0), "{hourly:#?}");
+    let started = std::time::Instant::now();
+    let daily = run(&r, DAILY, "2026-11-26T00:00:00Z").await;
+    assert!(daily.failures.is_empty() && daily.skipped.is_empty(), "{daily:#?}");
+    assert_eq!(daily.created.len(), 2, "{daily:#?}");
+    assert!(daily.api_calls["CreateSnapshot"] >= 3, "refused at least once, then taken: {daily:#?}");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(10), "it waited out EC2's 15 s rule");
+    for (_, vol) in &host.volumes {
+        assert_eq!(keyword_snapshots_of(&ec2, vol, DAILY).await.len(), 1, "{vol}");
+        assert_eq!(keyword_snapshots_of(&ec2, vol, HOURLY).await.len(), 1, "{vol}");
+    }
+}
+
+/// Issue #10.8: a 256-character `Name` and a 127-character keyword would make a description EC2
+/// refuses (the emulator refuses it as EC2 does); the description is shortened to fit.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_name_and_keyword_still_make_a_snapshot() {
+    let moto = Moto::start().unwrap();
+    let ec2 = ec2(&moto).await;
+    let keyword = "K".repeat(127);
+    let name = "n".repeat(256);
+    let host = seed::instance(&ec2, &[(keyword.as_str(), "3"), ("Name", name.as_str())], 1).await;
+    let settings = snapcycle_ec2::Settings { keywords: vec![kw(&keyword)], ..snapcycle_ec2::Settings::default() };
+    let r = runner(&moto, settings).await;
+    let report = run(&r, &keyword, "2026-11-26T00:00:00Z").await;
+    assert!(report.failures.is_empty(), "{report:#?}");
+    assert_eq!(report.created.len(), 1);
+    let snaps = keyword_snapshots_of(&ec2, &host.volumes[0].1, &keyword).await;
+    let description = snaps[0].description().unwrap();
+    assert_eq!(description.chars().count(), 255, "{description}");
+    assert!(description.contains("…") && description.ends_with(&format!("{} (/dev/xvda)", host.volumes[0].1)), "{description}");
+    assert_eq!(tag(&snaps[0], "Name"), Some(name.as_str()), "the tag keeps the whole name");
+}
