@@ -51,7 +51,9 @@ pub(crate) async fn deploy(global: &Global, args: DeployArgs) -> Result<ExitCode
     check_stack_name(&args.stack_name).map_err(usage)?;
     let spec = args.stack.spec().map_err(usage)?;
     if !args.yes && !std::io::stdin().is_terminal() {
-        return Err(usage(anyhow!("standard input is not a terminal, so nobody can confirm the change set; pass --yes")));
+        return Err(usage(anyhow!(
+            "standard input is not a terminal, so nobody can confirm the change set; pass --yes"
+        )));
     }
     if let Some(a) = &args.artifact {
         if !a.is_file() {
@@ -60,7 +62,10 @@ pub(crate) async fn deploy(global: &Global, args: DeployArgs) -> Result<ExitCode
     }
     let template = snapcycle_stack::render_string(&spec).map_err(|e| usage(e.into()))?;
     if template.len() > MAX_TEMPLATE_BODY {
-        return Err(usage(anyhow!("the template is {} bytes, over CloudFormation's inline limit of {MAX_TEMPLATE_BODY}", template.len())));
+        return Err(usage(anyhow!(
+            "the template is {} bytes, over CloudFormation's inline limit of {MAX_TEMPLATE_BODY}",
+            template.len()
+        )));
     }
     let zip = match &args.artifact {
         Some(path) => path.clone(),
@@ -85,7 +90,9 @@ fn build_zip(spec: &StackSpec) -> anyhow::Result<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let venv_bin = root.join(".venv/bin");
     let path = format!("{}:{}", venv_bin.display(), std::env::var("PATH").unwrap_or_default());
-    println!("building the Lambda zip: cargo lambda build --release {arch_flag} --output-format zip -p snapcycle-lambda");
+    println!(
+        "building the Lambda zip: cargo lambda build --release {arch_flag} --output-format zip -p snapcycle-lambda"
+    );
     let status = std::process::Command::new("cargo")
         .args(["lambda", "build", "--release", arch_flag, "--output-format", "zip", "-p", "snapcycle-lambda"])
         .current_dir(&root)
@@ -107,14 +114,18 @@ async fn ensure_bucket(aws: &Clients) -> anyhow::Result<String> {
     let bucket = format!("snapcycle-artifacts-{account}-{region}");
     match aws.s3.head_bucket().bucket(&bucket).send().await {
         Ok(_) => return Ok(bucket),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {}
+        Err(e)
+            if e.as_service_error().is_some_and(|s| s.is_not_found())
+                || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {}
         Err(e) => return Err(anyhow::Error::new(e).context(format!("checking the artifact bucket {bucket}"))),
     }
     println!("creating the artifact bucket {bucket}");
     let mut create = aws.s3.create_bucket().bucket(&bucket);
     if region != "us-east-1" {
         create = create.create_bucket_configuration(
-            CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(region.as_str())).build(),
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region.as_str()))
+                .build(),
         );
     }
     create.send().await.with_context(|| format!("creating {bucket}"))?;
@@ -182,15 +193,21 @@ async fn stack_status(aws: &Clients, name: &str) -> anyhow::Result<Option<String
     }
 }
 
-async fn apply(aws: &Clients, stack: &str, template: &str, code: &CodeLocation, yes: bool) -> Result<ExitCode, Failure> {
+async fn apply(
+    aws: &Clients,
+    stack: &str,
+    template: &str,
+    code: &CodeLocation,
+    yes: bool,
+) -> Result<ExitCode, Failure> {
     let status = stack_status(aws, stack).await.map_err(failed)?;
     let kind = match status.as_deref() {
         None | Some("REVIEW_IN_PROGRESS") => ChangeSetType::Create,
         Some(s) if updatable(s) => ChangeSetType::Update,
         Some(s) => {
             return Err(failed(anyhow!(
-                "stack {stack} is {s} and cannot be updated; remove it with `snapcycle destroy --stack-name {stack}` first"
-            )))
+            "stack {stack} is {s} and cannot be updated; remove it with `snapcycle destroy --stack-name {stack}` first"
+        )))
         }
     };
     let name = format!("snapcycle-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S"));
@@ -424,8 +441,17 @@ pub(crate) struct DeployedSchedule {
 }
 
 /// Reads the stack's rules from EventBridge, with their targets' inputs.
-pub(crate) async fn deployed_schedules(aws: &Clients, stack: &str) -> anyhow::Result<(Vec<DeployedSchedule>, Option<String>)> {
-    let res = aws.cfn.describe_stack_resources().stack_name(stack).send().await.with_context(|| format!("listing the resources of {stack}"))?;
+pub(crate) async fn deployed_schedules(
+    aws: &Clients,
+    stack: &str,
+) -> anyhow::Result<(Vec<DeployedSchedule>, Option<String>)> {
+    let res = aws
+        .cfn
+        .describe_stack_resources()
+        .stack_name(stack)
+        .send()
+        .await
+        .with_context(|| format!("listing the resources of {stack}"))?;
     let mut out = Vec::new();
     let mut function = None;
     for r in res.stack_resources() {
@@ -434,10 +460,20 @@ pub(crate) async fn deployed_schedules(aws: &Clients, stack: &str) -> anyhow::Re
             Some("AWS::Events::Rule") => {
                 let Some(rule) = r.physical_resource_id() else { continue };
                 let rule_name = rule.rsplit('/').next().unwrap_or(rule);
-                let d = aws.events.describe_rule().name(rule_name).send().await.with_context(|| format!("describing rule {rule_name}"))?;
+                let d = aws
+                    .events
+                    .describe_rule()
+                    .name(rule_name)
+                    .send()
+                    .await
+                    .with_context(|| format!("describing rule {rule_name}"))?;
                 let targets = aws.events.list_targets_by_rule().rule(rule_name).send().await?;
                 for t in targets.targets() {
-                    let template = t.input_transformer().map(|i| i.input_template().to_owned()).or_else(|| t.input().map(str::to_owned)).unwrap_or_default();
+                    let template = t
+                        .input_transformer()
+                        .map(|i| i.input_template().to_owned())
+                        .or_else(|| t.input().map(str::to_owned))
+                        .unwrap_or_default();
                     let probe = template.replace("<time>", "\"1970-01-01T00:00:00Z\"");
                     let keyword = serde_json::from_str::<serde_json::Value>(&probe)
                         .ok()
@@ -473,7 +509,14 @@ pub(crate) async fn status(global: &Global, args: StatusArgs) -> Result<ExitCode
         println!("  {:<20} {:<24} {:<9} rule {}", s.keyword, s.expression, s.state, s.rule);
     }
     if let Some(f) = function {
-        let c = aws.lambda.get_function_configuration().function_name(&f).send().await.context("reading the function").map_err(failed)?;
+        let c = aws
+            .lambda
+            .get_function_configuration()
+            .function_name(&f)
+            .send()
+            .await
+            .context("reading the function")
+            .map_err(failed)?;
         let arch: Vec<&str> = c.architectures().iter().map(|a| a.as_str()).collect();
         println!("Function {f}:");
         println!(

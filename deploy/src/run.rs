@@ -35,15 +35,22 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<ExitCode, Fail
             k
         }
     };
-    let settings = Settings { topic_arn: args.topic_arn.clone(), keywords, max_concurrency: args.max_concurrency, ..Settings::default() };
+    let settings = Settings {
+        topic_arn: args.topic_arn.clone(),
+        keywords,
+        max_concurrency: args.max_concurrency,
+        ..Settings::default()
+    };
     let runner = Runner::new(&sdk, settings);
     // Nothing kills the CLI at the limit, so calls in flight get a minute more to finish.
-    let deadline = args
-        .time_limit
-        .map(|limit| snapcycle_ec2::Deadline::new(tokio::time::Instant::now() + limit, std::time::Duration::from_secs(60)));
+    let deadline = args.time_limit.map(|limit| {
+        snapcycle_ec2::Deadline::new(tokio::time::Instant::now() + limit, std::time::Duration::from_secs(60))
+    });
     let outcome = runner.run_and_notify(&req, Utc::now(), deadline).await;
     match args.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&outcome.report).map_err(|e| Failure::Failed(e.into()))?),
+        Output::Json => {
+            println!("{}", serde_json::to_string_pretty(&outcome.report).map_err(|e| Failure::Failed(e.into()))?)
+        }
         Output::Text => print!("{}", outcome.report.to_table()),
     }
     if let Some(e) = &outcome.notify_error {

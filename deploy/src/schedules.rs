@@ -20,7 +20,11 @@ struct Row {
 /// Parses `KEYWORD=EXPRESSION` flags (or the stack's defaults when none are given).
 pub(crate) fn parse_schedules(raw: &[String]) -> anyhow::Result<Vec<(Keyword, ScheduleExpression)>> {
     if raw.is_empty() {
-        return Ok(snapcycle_stack::StackSpec::default().schedules.into_iter().map(|s| (s.keyword, s.expression)).collect());
+        return Ok(snapcycle_stack::StackSpec::default()
+            .schedules
+            .into_iter()
+            .map(|s| (s.keyword, s.expression))
+            .collect());
     }
     raw.iter()
         .map(|r| {
@@ -33,12 +37,16 @@ pub(crate) fn parse_schedules(raw: &[String]) -> anyhow::Result<Vec<(Keyword, Sc
 pub(crate) fn schedules(args: SchedulesArgs, now: DateTime<Utc>) -> Result<ExitCode, Failure> {
     let list = parse_schedules(&args.schedules).map_err(Failure::Usage)?;
     let from = match &args.from {
-        Some(t) => snapcycle_core::event::parse_time(t)
-            .ok_or_else(|| Failure::Usage(anyhow!("--from {t:?}: expected an RFC 3339 time such as 2026-11-26T00:00:00Z")))?,
+        Some(t) => snapcycle_core::event::parse_time(t).ok_or_else(|| {
+            Failure::Usage(anyhow!("--from {t:?}: expected an RFC 3339 time such as 2026-11-26T00:00:00Z"))
+        })?,
         None => now,
     };
     let tz: Option<chrono_tz::Tz> = match &args.tz {
-        Some(z) => Some(z.parse().map_err(|_| Failure::Usage(anyhow!("--tz {z:?}: not an IANA time zone such as Asia/Shanghai")))?),
+        Some(z) => Some(
+            z.parse()
+                .map_err(|_| Failure::Usage(anyhow!("--tz {z:?}: not an IANA time zone such as Asia/Shanghai")))?,
+        ),
         None => None,
     };
     let rows: Vec<(Row, Vec<DateTime<Utc>>)> = list
@@ -65,7 +73,12 @@ pub(crate) fn schedules(args: SchedulesArgs, now: DateTime<Utc>) -> Result<ExitC
         }
         for t in fires {
             match tz {
-                Some(z) => println!("  {}   {} {}", snapcycle_core::run_id(*t), t.with_timezone(&z).format("%Y-%m-%d %H:%M %Z"), z),
+                Some(z) => println!(
+                    "  {}   {} {}",
+                    snapcycle_core::run_id(*t),
+                    t.with_timezone(&z).format("%Y-%m-%d %H:%M %Z"),
+                    z
+                ),
                 None => println!("  {}", snapcycle_core::run_id(*t)),
             }
         }

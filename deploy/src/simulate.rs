@@ -50,8 +50,13 @@ pub(crate) async fn simulate(global: &Global, args: SimulateArgs, now: DateTime<
     let endpoint = global.endpoint_url.clone().ok_or_else(|| {
         usage(anyhow!("simulate creates and deletes snapshots at the endpoint it plays against; give the emulator with --endpoint-url"))
     })?;
-    if !(endpoint.starts_with("http://127.") || endpoint.starts_with("http://localhost") || endpoint.starts_with("http://[::1]")) {
-        return Err(usage(anyhow!("--endpoint-url {endpoint} is not on loopback; simulate only plays against a local emulator")));
+    if !(endpoint.starts_with("http://127.")
+        || endpoint.starts_with("http://localhost")
+        || endpoint.starts_with("http://[::1]"))
+    {
+        return Err(usage(anyhow!(
+            "--endpoint-url {endpoint} is not on loopback; simulate only plays against a local emulator"
+        )));
     }
     let hours = args.hours.unwrap_or(0) + args.days.unwrap_or(0) * 24;
     let hours = if args.hours.is_none() && args.days.is_none() { 24 } else { hours };
@@ -59,15 +64,17 @@ pub(crate) async fn simulate(global: &Global, args: SimulateArgs, now: DateTime<
         return Err(usage(anyhow!("the window must be from 1 hour to 31 days, got {hours} hours")));
     }
     let from = match &args.from {
-        Some(t) => snapcycle_core::event::parse_time(t).ok_or_else(|| usage(anyhow!("--from {t:?}: expected an RFC 3339 time")))?,
+        Some(t) => snapcycle_core::event::parse_time(t)
+            .ok_or_else(|| usage(anyhow!("--from {t:?}: expected an RFC 3339 time")))?,
         None => now,
     };
     let until = from + Duration::hours(hours as i64);
     let bootstrap = args.bootstrap.clone().or_else(|| sibling("bootstrap")).ok_or_else(|| {
         usage(anyhow!("no bootstrap binary next to snapcycle; build the workspace or pass --bootstrap"))
     })?;
-    let cargo_lambda = find_cargo_lambda(&args.cargo_lambda)
-        .ok_or_else(|| usage(anyhow!("cargo-lambda not found on PATH or in .venv; run scripts/ensure-venv or pass --cargo-lambda")))?;
+    let cargo_lambda = find_cargo_lambda(&args.cargo_lambda).ok_or_else(|| {
+        usage(anyhow!("cargo-lambda not found on PATH or in .venv; run scripts/ensure-venv or pass --cargo-lambda"))
+    })?;
 
     let aws = Clients::new(global).await?;
     let (schedules, function) = deployed_schedules(&aws, &args.stack_name).await.map_err(failed)?;
@@ -75,8 +82,14 @@ pub(crate) async fn simulate(global: &Global, args: SimulateArgs, now: DateTime<
     if schedules.is_empty() {
         return Err(failed(anyhow!("stack {} has no schedules", args.stack_name)));
     }
-    let config = aws.lambda.get_function_configuration().function_name(&function).send().await
-        .context("reading the deployed function's configuration").map_err(failed)?;
+    let config = aws
+        .lambda
+        .get_function_configuration()
+        .function_name(&function)
+        .send()
+        .await
+        .context("reading the deployed function's configuration")
+        .map_err(failed)?;
     let mut env: Vec<(&str, String)> = config
         .environment()
         .and_then(|e| e.variables())
@@ -103,7 +116,13 @@ pub(crate) async fn simulate(global: &Global, args: SimulateArgs, now: DateTime<
         }
     }
     fires.sort();
-    println!("Simulating stack {} from {} to {} ({} fires):", args.stack_name, run_id(from), run_id(until), fires.len());
+    println!(
+        "Simulating stack {} from {} to {} ({} fires):",
+        args.stack_name,
+        run_id(from),
+        run_id(until),
+        fires.len()
+    );
     for s in &schedules {
         println!("  {:<16} {:<22} rule {}", s.keyword, s.expression, s.rule);
     }
@@ -111,33 +130,53 @@ pub(crate) async fn simulate(global: &Global, args: SimulateArgs, now: DateTime<
     let log = std::env::temp_dir().join(format!("snapcycle-simulate-{}.log", std::process::id()));
     let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/snapcycle-lambda");
     let emulator = LambdaEmulator::start(&cargo_lambda, &workspace, &bootstrap, &env, &log)
-        .context("starting cargo-lambda's runtime emulator").map_err(failed)?;
-    println!("function: {} under cargo-lambda's emulator at {} (logs: {})", bootstrap.display(), emulator.url(), log.display());
+        .context("starting cargo-lambda's runtime emulator")
+        .map_err(failed)?;
+    println!(
+        "function: {} under cargo-lambda's emulator at {} (logs: {})",
+        bootstrap.display(),
+        emulator.url(),
+        log.display()
+    );
     println!();
     println!("{:<22}{:<17}{:>8}{:>8}{:>8}{:>7}  DETAIL", "FIRE", "KEYWORD", "CREATED", "DELETED", "SKIPPED", "FAILED");
     let mut failed_fires = 0;
     for (t, i) in &fires {
         let s = &schedules[*i];
         let payload = s.input_template.replace("<time>", &format!("\"{}\"", run_id(*t)));
-        let out = invoke_at(&emulator.url(), FUNCTION, &payload).await.context("invoking the function").map_err(failed)?;
+        let out =
+            invoke_at(&emulator.url(), FUNCTION, &payload).await.context("invoking the function").map_err(failed)?;
         let b = &out.body;
         let n = |k: &str| b[k].as_array().map_or(0, Vec::len);
         if out.status == 200 {
             // A run whose failures a retry would not fix succeeds and e-mails them once.
             let failures = n("failures");
-            let first = b["failures"][0]["code"].as_str().map(|code| format!("  e-mailed: {code}: {}", b["failures"][0]["message"].as_str().unwrap_or("")));
+            let first = b["failures"][0]["code"]
+                .as_str()
+                .map(|code| format!("  e-mailed: {code}: {}", b["failures"][0]["message"].as_str().unwrap_or("")));
             if failures > 0 {
                 failed_fires += 1;
             }
             println!(
                 "{:<22}{:<17}{:>8}{:>8}{:>8}{:>7}{}",
-                run_id(*t), s.keyword, n("created"), n("deleted"), n("skipped"), failures, first.unwrap_or_default()
+                run_id(*t),
+                s.keyword,
+                n("created"),
+                n("deleted"),
+                n("skipped"),
+                failures,
+                first.unwrap_or_default()
             );
         } else {
             failed_fires += 1;
             println!(
                 "{:<22}{:<17}{:>8}{:>8}{:>8}{:>7}  {}: {}",
-                run_id(*t), s.keyword, "", "", "", "!",
+                run_id(*t),
+                s.keyword,
+                "",
+                "",
+                "",
+                "!",
                 b["errorType"].as_str().unwrap_or("?"),
                 b["errorMessage"].as_str().unwrap_or(&b.to_string())
             );
@@ -184,7 +223,9 @@ async fn print_kept(aws: &Clients, keywords: &[String]) -> anyhow::Result<()> {
         .collect::<Result<Vec<_>, _>>()
         .await
         .context("reading the snapshots at the end")?;
-    let tag = |s: &aws_sdk_ec2::types::Snapshot, k: &str| s.tags().iter().find(|t| t.key() == Some(k)).and_then(|t| t.value()).map(str::to_owned);
+    let tag = |s: &aws_sdk_ec2::types::Snapshot, k: &str| {
+        s.tags().iter().find(|t| t.key() == Some(k)).and_then(|t| t.value()).map(str::to_owned)
+    };
     let mut rows: BTreeMap<String, VolumeRow> = BTreeMap::new();
     for s in &snaps {
         let vol = s.volume_id().unwrap_or_default().to_owned();

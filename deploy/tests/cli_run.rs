@@ -29,7 +29,8 @@ async fn run_prints_a_table_then_json_and_exits_by_outcome() {
         keyword_snapshot(&ec2, &web, 0, DAILY, "2", &format!("2026-11-{day}T00:00:00Z")).await;
     }
 
-    let dry = snapcycle(&moto.url(), &["run", "--keyword", DAILY, "--dry-run", "--scheduled-time", "2026-11-26T00:00:00Z"]);
+    let dry =
+        snapcycle(&moto.url(), &["run", "--keyword", DAILY, "--dry-run", "--scheduled-time", "2026-11-26T00:00:00Z"]);
     let (out, err) = text(&dry);
     assert_eq!(dry.status.code(), Some(0), "{out}{err}");
     assert!(out.starts_with("DRY RUN: SnapshotDaily run 2026-11-26T00:00:00Z: 1 instances, 2 volumes"), "{out}");
@@ -37,7 +38,17 @@ async fn run_prints_a_table_then_json_and_exits_by_outcome() {
     assert_eq!(keyword_snapshots_of(&ec2, &web.volumes[0].1, DAILY).await.len(), 3, "a dry run changes nothing");
 
     // Out of time before the first call: everything is handed over, nothing is done.
-    let args = ["run", "--keyword", DAILY, "--scheduled-time", "2026-11-26T00:00:00Z", "--output", "json", "--time-limit", "0.001"];
+    let args = [
+        "run",
+        "--keyword",
+        DAILY,
+        "--scheduled-time",
+        "2026-11-26T00:00:00Z",
+        "--output",
+        "json",
+        "--time-limit",
+        "0.001",
+    ];
     let short = snapcycle(&moto.url(), &args);
     let (out, err) = text(&short);
     assert_eq!(short.status.code(), Some(0), "{out}{err}");
@@ -51,7 +62,10 @@ async fn run_prints_a_table_then_json_and_exits_by_outcome() {
     assert!(out.contains("INSTANCE") && out.contains(&web.instance_id) && out.contains("created"), "{out}");
     assert!(out.contains("2 created, 2 deleted, 0 skipped, 0 failed"), "{out}");
 
-    let again = snapcycle(&moto.url(), &["run", "--keyword", DAILY, "--scheduled-time", "2026-11-26T00:00:00Z", "--output", "json"]);
+    let again = snapcycle(
+        &moto.url(),
+        &["run", "--keyword", DAILY, "--scheduled-time", "2026-11-26T00:00:00Z", "--output", "json"],
+    );
     let (out, err) = text(&again);
     assert_eq!(again.status.code(), Some(0), "{out}{err}");
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -79,8 +93,14 @@ async fn bad_usage_exits_2_before_any_aws_call() {
         (&["run", "--keyword", DAILY, "--output", "yaml"], "invalid value 'yaml'"),
         (&["run"], "--keyword"),
         (&["run", "--keyword", DAILY, "--time-limit", "60"], "--scheduled-time"),
-        (&["run", "--keyword", DAILY, "--scheduled-time", "2026-11-26T00:00:00Z", "--time-limit", "0"], "not a number of seconds"),
-        (&["run", "--keyword", DAILY, "--scheduled-time", "2026-11-26T00:00:00Z", "--time-limit", "soon"], "not a number of seconds"),
+        (
+            &["run", "--keyword", DAILY, "--scheduled-time", "2026-11-26T00:00:00Z", "--time-limit", "0"],
+            "not a number of seconds",
+        ),
+        (
+            &["run", "--keyword", DAILY, "--scheduled-time", "2026-11-26T00:00:00Z", "--time-limit", "soon"],
+            "not a number of seconds",
+        ),
     ];
     for (args, want) in cases {
         let o = snapcycle(&proxy.url(), args);
@@ -125,7 +145,10 @@ fn missing_credentials_or_region_is_one_line_and_exit_2() {
         assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: one line: {err}");
         assert!(!err.contains("DispatchFailure") && !err.contains("SdkBody"), "{args:?}: {err}");
         if want.contains("credentials") {
-            assert!(err.contains("--profile") && err.contains("aws sso login") && err.contains("AWS_ACCESS_KEY_ID"), "{err}");
+            assert!(
+                err.contains("--profile") && err.contains("aws sso login") && err.contains("AWS_ACCESS_KEY_ID"),
+                "{err}"
+            );
         }
     }
 }

@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::process::Output;
 
-use snapcycle_testkit::seed::{self, keyword_snapshot};
 use snapcycle_testkit::moto::{bootstrap_zip, command, EMU_PENDING_SECONDS, EMU_VOLUME_INTERVAL_SECONDS};
+use snapcycle_testkit::seed::{self, keyword_snapshot};
 use snapcycle_testkit::Moto;
 
 fn snapcycle(endpoint: Option<&str>, args: &[&str]) -> Output {
@@ -28,11 +28,28 @@ fn schedules_lists_next_fires_in_utc_and_a_time_zone() {
             {"keyword": "SnapshotDaily", "expression": "cron(0 0 * * ? *)", "next": ["2026-11-27T00:00:00Z", "2026-11-28T00:00:00Z"]}
         ])
     );
-    let o = snapcycle(None, &["schedules", "--schedule", "SnapshotDaily=cron(0 0 * * ? *)", "--from", "2026-11-26T09:30:00Z", "--next", "1", "--tz", "Asia/Shanghai"]);
+    let o = snapcycle(
+        None,
+        &[
+            "schedules",
+            "--schedule",
+            "SnapshotDaily=cron(0 0 * * ? *)",
+            "--from",
+            "2026-11-26T09:30:00Z",
+            "--next",
+            "1",
+            "--tz",
+            "Asia/Shanghai",
+        ],
+    );
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(out.contains("2026-11-27T00:00:00Z   2026-11-27 08:00 CST Asia/Shanghai"), "{out}");
-    for bad in [&["schedules", "--schedule", "X=cron(0 0 * * * *)"][..], &["schedules", "--tz", "Mars/Olympus"], &["schedules", "--from", "soon"]] {
+    for bad in [
+        &["schedules", "--schedule", "X=cron(0 0 * * * *)"][..],
+        &["schedules", "--tz", "Mars/Olympus"],
+        &["schedules", "--from", "soon"],
+    ] {
         let o = snapcycle(None, bad);
         assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", text(&o));
     }
@@ -46,24 +63,41 @@ async fn simulate_plays_the_deployed_schedules_forward() {
     let zip = bootstrap_zip(Path::new(env!("CARGO_BIN_EXE_snapcycle"))).unwrap();
     let d = snapcycle(
         Some(&url),
-        &["deploy", "--yes", "--artifact", zip.to_str().unwrap(),
-          "--schedule", "SnapshotHourly=rate(1 hour)", "--schedule", "SnapshotDaily=cron(0 0 * * ? *)"],
+        &[
+            "deploy",
+            "--yes",
+            "--artifact",
+            zip.to_str().unwrap(),
+            "--schedule",
+            "SnapshotHourly=rate(1 hour)",
+            "--schedule",
+            "SnapshotDaily=cron(0 0 * * ? *)",
+        ],
     );
     assert_eq!(d.status.code(), Some(0), "{}", text(&d));
 
     let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
     let host = seed::instance(&ec2, &[("Name", "web"), ("SnapshotHourly", "2"), ("SnapshotDaily", "1")], 1).await;
     let kept = keyword_snapshot(&ec2, &host, 0, "SnapshotHourly", "2", "2026-11-01T00:00:00Z").await;
-    ec2.delete_tags().resources(&kept).tags(aws_sdk_ec2::types::Tag::builder().key("SnapshotHourly").build()).send().await.unwrap();
+    ec2.delete_tags()
+        .resources(&kept)
+        .tags(aws_sdk_ec2::types::Tag::builder().key("SnapshotHourly").build())
+        .send()
+        .await
+        .unwrap();
 
     let o = snapcycle(Some(&url), &["simulate", "--hours", "4", "--from", "2026-11-25T22:00:00Z"]);
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(out.contains("(5 fires)"), "{out}");
     // 22:00 and 23:00 hourly, 00:00 daily and hourly, 01:00 hourly.
-    for line in ["2026-11-25T22:00:00Z  SnapshotHourly          1       0", "2026-11-25T23:00:00Z  SnapshotHourly          1       0",
-                 "2026-11-26T00:00:00Z  SnapshotDaily           1       0", "2026-11-26T00:00:00Z  SnapshotHourly          1       1",
-                 "2026-11-26T01:00:00Z  SnapshotHourly          1       1"] {
+    for line in [
+        "2026-11-25T22:00:00Z  SnapshotHourly          1       0",
+        "2026-11-25T23:00:00Z  SnapshotHourly          1       0",
+        "2026-11-26T00:00:00Z  SnapshotDaily           1       0",
+        "2026-11-26T00:00:00Z  SnapshotHourly          1       1",
+        "2026-11-26T01:00:00Z  SnapshotHourly          1       1",
+    ] {
         assert!(out.contains(line), "missing {line:?} in:\n{out}");
     }
     let end = out.lines().find(|l| l.starts_with(&host.volumes[0].1)).expect("a row for the volume");

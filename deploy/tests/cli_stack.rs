@@ -84,18 +84,39 @@ async fn deploy_update_noop_status_and_destroy() {
     let by_hand = snapcycle(&url, &["run", "--keyword", "SnapshotDaily", "--scheduled-time", "2026-11-26T00:00:00Z"]);
     let out = text(&by_hand);
     assert_eq!(by_hand.status.code(), Some(0), "{out}");
-    assert!(out.contains("keywords of stack snapcycle (function snapcycle-snapshots): SnapshotHourly, SnapshotDaily"), "{out}");
+    assert!(
+        out.contains("keywords of stack snapcycle (function snapcycle-snapshots): SnapshotHourly, SnapshotDaily"),
+        "{out}"
+    );
     let snaps = snapcycle_testkit::seed::keyword_snapshots_of(&ec2, &host.volumes[0].1, "SnapshotDaily").await;
     assert_eq!(snaps.len(), 1);
-    assert_eq!(snapcycle_testkit::seed::tag(&snaps[0], "SnapshotHourly"), None, "the other schedule's tag is not copied");
+    assert_eq!(
+        snapcycle_testkit::seed::tag(&snaps[0], "SnapshotHourly"),
+        None,
+        "the other schedule's tag is not copied"
+    );
     let unknown = snapcycle(&url, &["run", "--keyword", "SnapshotWeekly", "--dry-run"]);
     assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown));
-    assert!(text(&unknown).contains("not one of this stack's schedules (SnapshotHourly, SnapshotDaily)"), "{}", text(&unknown));
+    assert!(
+        text(&unknown).contains("not one of this stack's schedules (SnapshotHourly, SnapshotDaily)"),
+        "{}",
+        text(&unknown)
+    );
 
     let changed = snapcycle(
         &url,
-        &["deploy", "--yes", "--artifact", zip, "--email", "ops@example.com",
-          "--schedule", "SnapshotHourly=rate(1 hour)", "--schedule", "SnapshotDaily=cron(0 1 * * ? *)"],
+        &[
+            "deploy",
+            "--yes",
+            "--artifact",
+            zip,
+            "--email",
+            "ops@example.com",
+            "--schedule",
+            "SnapshotHourly=rate(1 hour)",
+            "--schedule",
+            "SnapshotDaily=cron(0 1 * * ? *)",
+        ],
     );
     let out = text(&changed);
     assert_eq!(changed.status.code(), Some(0), "{out}");
@@ -106,8 +127,18 @@ async fn deploy_update_noop_status_and_destroy() {
 
     let again = snapcycle(
         &url,
-        &["deploy", "--yes", "--artifact", zip, "--email", "ops@example.com",
-          "--schedule", "SnapshotHourly=rate(1 hour)", "--schedule", "SnapshotDaily=cron(0 1 * * ? *)"],
+        &[
+            "deploy",
+            "--yes",
+            "--artifact",
+            zip,
+            "--email",
+            "ops@example.com",
+            "--schedule",
+            "SnapshotHourly=rate(1 hour)",
+            "--schedule",
+            "SnapshotDaily=cron(0 1 * * ? *)",
+        ],
     );
     let out = text(&again);
     assert_eq!(again.status.code(), Some(0), "{out}");
@@ -157,7 +188,8 @@ async fn bad_stack_input_exits_2_before_any_aws_call() {
 fn render_with_no_flags_is_the_checked_in_template() {
     let o = Command::new(env!("CARGO_BIN_EXE_snapcycle")).arg("render").output().unwrap();
     assert_eq!(o.status.code(), Some(0));
-    let golden = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates/snapcycle.json")).unwrap();
+    let golden =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates/snapcycle.json")).unwrap();
     assert!(
         String::from_utf8_lossy(&o.stdout) == golden,
         "templates/snapcycle.json is stale: rewrite it with `cargo run -p snapcycle -- render -o templates/snapcycle.json`"

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use snapcycle_core::tags::TAG_RUN;
 use snapcycle_testkit::faults::{FaultConfig, FaultProxy};
-use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of, tag};
 use snapcycle_testkit::moto::command;
+use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of, tag};
 use snapcycle_testkit::Moto;
 
 const DAILY: &str = "SnapshotDaily";
@@ -40,9 +40,10 @@ async fn a_run_killed_between_creations_and_deletions_converges_on_rerun() {
         fleet.push(s);
     }
     // Every call waits in the proxy, so the kill lands while deletions are still under way.
-    let proxy = FaultProxy::start(&moto.url(), FaultConfig { latency: Duration::from_millis(150), ..FaultConfig::default() })
-        .await
-        .unwrap();
+    let proxy =
+        FaultProxy::start(&moto.url(), FaultConfig { latency: Duration::from_millis(150), ..FaultConfig::default() })
+            .await
+            .unwrap();
     let mut child = snapcycle(&proxy.url()).spawn().unwrap();
     let start = Instant::now();
     loop {

@@ -216,7 +216,8 @@ mod tests {
 
     #[test]
     fn accepts_scheduled_time_and_dry_run() {
-        let e = json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": "2026-11-26T08:00:00+08:00", "DryRun": true});
+        let e =
+            json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": "2026-11-26T08:00:00+08:00", "DryRun": true});
         let r = parse_event(&e, &kws(&["SnapshotDaily"])).unwrap();
         assert_eq!(r.scheduled_time.unwrap().to_rfc3339(), "2026-11-26T00:00:00+00:00");
         assert!(r.dry_run);
@@ -234,9 +235,18 @@ mod tests {
             (json!({"SnapshotKeyWord": "SnapshotDaily", "Dryrun": true}), "unknown field \"Dryrun\""),
             (json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": "yesterday"}), "RFC 3339"),
             (json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": 5}), "RFC 3339"),
-            (json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": "9999-12-31T23:00:00-14:00"}), "between 1970 and 9999 in UTC"),
-            (json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": "0000-01-01T00:00:00+01:00"}), "between 1970 and 9999 in UTC"),
-            (json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": "1969-12-31T23:59:59Z"}), "between 1970 and 9999 in UTC"),
+            (
+                json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": "9999-12-31T23:00:00-14:00"}),
+                "between 1970 and 9999 in UTC",
+            ),
+            (
+                json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": "0000-01-01T00:00:00+01:00"}),
+                "between 1970 and 9999 in UTC",
+            ),
+            (
+                json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": "1969-12-31T23:59:59Z"}),
+                "between 1970 and 9999 in UTC",
+            ),
             (json!({"SnapshotKeyWord": "SnapshotDaily", "DryRun": "yes"}), "true or false"),
             (json!({"SnapshotKeyWord": "SnapshotWeekly"}), "not one of this stack's schedules (SnapshotDaily)"),
             (json!("SnapshotDaily"), "JSON object"),
@@ -264,7 +274,9 @@ mod tests {
 
     #[test]
     fn every_accepted_time_keeps_its_identity_through_a_hand_over() {
-        for raw in ["9999-12-31T23:59:59Z", "9999-12-31T23:00:00+14:00", "1970-01-01T00:00:00Z", "2026-11-26T00:00:00.75Z"] {
+        for raw in
+            ["9999-12-31T23:59:59Z", "9999-12-31T23:00:00+14:00", "1970-01-01T00:00:00Z", "2026-11-26T00:00:00.75Z"]
+        {
             let first = parse_event(&json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": raw}), &[]).unwrap();
             let t = first.scheduled_time.unwrap();
             let next = parse_event(&first.continuation_event(t, false), &[]).unwrap();

@@ -216,7 +216,11 @@ fn volume_owners<'a>(policy: &Policy, instances: &[&'a Instance]) -> HashMap<&'a
                 (Some(_), Owner::Held(h)) => Owner::Held(h),
                 (Some(Owner::Decides(a, ra)), Owner::Decides(b, rb)) => {
                     // Instances come in id order, so on a tie the earlier one stays.
-                    if rb.get() > ra.get() { Owner::Decides(b, rb) } else { Owner::Decides(a, ra) }
+                    if rb.get() > ra.get() {
+                        Owner::Decides(b, rb)
+                    } else {
+                        Owner::Decides(a, ra)
+                    }
                 }
             };
             owners.insert(att.volume_id.as_str(), next);
@@ -377,7 +381,6 @@ impl Plan {
         out
     }
 }
-
 
 #[cfg(test)]
 mod tests {

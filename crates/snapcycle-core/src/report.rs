@@ -273,16 +273,40 @@ impl Report {
         let mut rows: Vec<[String; 5]> = Vec::new();
         let verb = |real: &str, dry: &str| if self.dry_run { dry.to_string() } else { real.to_string() };
         for c in &self.created {
-            rows.push([c.instance_id.clone(), c.volume_id.clone(), verb("created", "would create"), opt(&c.snapshot_id), String::new()]);
+            rows.push([
+                c.instance_id.clone(),
+                c.volume_id.clone(),
+                verb("created", "would create"),
+                opt(&c.snapshot_id),
+                String::new(),
+            ]);
         }
         for d in &self.deleted {
-            rows.push([dash(), d.volume_id.clone(), verb("deleted", "would delete"), d.snapshot_id.clone(), String::new()]);
+            rows.push([
+                dash(),
+                d.volume_id.clone(),
+                verb("deleted", "would delete"),
+                d.snapshot_id.clone(),
+                String::new(),
+            ]);
         }
         for s in &self.skipped {
-            rows.push([opt(&s.instance_id), opt(&s.volume_id), "skipped".into(), opt(&s.snapshot_id), s.reason.clone()]);
+            rows.push([
+                opt(&s.instance_id),
+                opt(&s.volume_id),
+                "skipped".into(),
+                opt(&s.snapshot_id),
+                s.reason.clone(),
+            ]);
         }
         for f in &self.failures {
-            rows.push([opt(&f.instance_id), opt(&f.volume_id), "FAILED".into(), opt(&f.snapshot_id), format!("{}: {}", f.code, f.message)]);
+            rows.push([
+                opt(&f.instance_id),
+                opt(&f.volume_id),
+                "FAILED".into(),
+                opt(&f.snapshot_id),
+                format!("{}: {}", f.code, f.message),
+            ]);
         }
         let header = ["INSTANCE", "VOLUME", "ACTION", "SNAPSHOT", "DETAIL"].map(String::from);
         let mut widths = header.clone().map(|h| h.len());
@@ -401,7 +425,18 @@ mod tests {
     fn report_json_has_the_contract_fields() {
         let r = Report { keyword: "SnapshotDaily".into(), ..Report::default() };
         let v = serde_json::to_value(&r).unwrap();
-        for k in ["keyword", "scheduled_time", "dry_run", "instances", "volumes", "created", "deleted", "skipped", "failures", "api_calls"] {
+        for k in [
+            "keyword",
+            "scheduled_time",
+            "dry_run",
+            "instances",
+            "volumes",
+            "created",
+            "deleted",
+            "skipped",
+            "failures",
+            "api_calls",
+        ] {
             assert!(v.get(k).is_some(), "{k}");
         }
         assert!(v.get("continued").is_none());

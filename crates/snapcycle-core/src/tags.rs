@@ -84,11 +84,8 @@ pub fn snapshot_tags(input: TagInput<'_>) -> SnapshotTags {
     if let Some(request) = input.request {
         tags.push(Tag::new(TAG_REQUEST, request));
     }
-    let mut copied: Vec<&Tag> = input
-        .instance_tags
-        .iter()
-        .filter(|t| is_copyable(&t.key, input.keyword, input.all_keywords))
-        .collect();
+    let mut copied: Vec<&Tag> =
+        input.instance_tags.iter().filter(|t| is_copyable(&t.key, input.keyword, input.all_keywords)).collect();
     copied.sort_by(|a, b| (a.key != "Name", &a.key).cmp(&(b.key != "Name", &b.key)));
     copied.dedup_by(|a, b| a.key == b.key);
     let room = MAX_TAGS - tags.len();
@@ -162,10 +159,7 @@ mod tests {
         ];
         let out = snapshot_tags(input(&tags, &daily, &all));
         let keys: Vec<_> = out.tags.iter().map(|t| t.key.as_str()).collect();
-        assert_eq!(
-            keys,
-            ["SnapshotDaily", TAG_KEYWORD, TAG_INSTANCE, TAG_DEVICE, TAG_RUN, "Name", "Env"]
-        );
+        assert_eq!(keys, ["SnapshotDaily", TAG_KEYWORD, TAG_INSTANCE, TAG_DEVICE, TAG_RUN, "Name", "Env"]);
         assert_eq!(tag_value(&out.tags, "SnapshotDaily"), Some("7"));
         assert_eq!(tag_value(&out.tags, TAG_RUN), Some("2026-11-26T00:00:00Z"));
         assert!(out.dropped.is_empty());

@@ -63,10 +63,7 @@ fn snap_spec(volumes: usize) -> impl Strategy<Value = SnapSpec> {
 fn inventory() -> impl Strategy<Value = Inventory> {
     (1usize..5)
         .prop_flat_map(|n| {
-            (
-                prop::collection::vec((retention_value(), prop::option::of(retention_value()), 0usize..3), n),
-                Just(n),
-            )
+            (prop::collection::vec((retention_value(), prop::option::of(retention_value()), 0usize..3), n), Just(n))
         })
         .prop_flat_map(|(insts, _)| {
             let total: usize = insts.iter().map(|i| i.2).sum();
@@ -77,7 +74,8 @@ fn inventory() -> impl Strategy<Value = Inventory> {
         })
         .prop_map(|(insts, snaps, shared)| {
             let mut inv = build(insts, snaps);
-            let all: Vec<String> = inv.instances.iter().flat_map(|i| i.volumes.iter().map(|v| v.volume_id.clone())).collect();
+            let all: Vec<String> =
+                inv.instances.iter().flat_map(|i| i.volumes.iter().map(|v| v.volume_id.clone())).collect();
             for (i, v) in shared {
                 if let Some(vol) = all.get(v) {
                     if !inv.instances[i].volumes.iter().any(|a| &a.volume_id == vol) {
@@ -107,7 +105,13 @@ fn build(insts: Vec<(String, Option<String>, usize)>, snaps: Vec<SnapSpec>) -> I
                 Attachment { volume_id: format!("vol-{vol}"), device: format!("/dev/sd{}", (b'a' + d as u8) as char) }
             })
             .collect();
-        inv.instances.push(Instance { id: format!("i-{i}"), owner_id: OWNER.into(), state: "running".into(), tags, volumes });
+        inv.instances.push(Instance {
+            id: format!("i-{i}"),
+            owner_id: OWNER.into(),
+            state: "running".into(),
+            tags,
+            volumes,
+        });
     }
     for (n, s) in snaps.into_iter().enumerate() {
         let mut tags = vec![Tag::new(TAG_RUN, run_id(at(s.hour)))];

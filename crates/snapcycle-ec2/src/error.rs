@@ -6,8 +6,8 @@ use aws_sdk_lambda::operation::invoke::InvokeError;
 use aws_sdk_sns::operation::publish::PublishError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// A failure of a call the whole run depends on. The SDK error is kept as the source, so the
 /// cause chain and AWS's error code survive to the report and the logs.

@@ -74,7 +74,12 @@ pub async fn read_run_snapshots(ec2: &Client, keyword: &Keyword, run: &str) -> R
 }
 
 /// This run's snapshots of one volume (a creation whose answer was lost may have left one).
-pub async fn read_volume_run_snapshots(ec2: &Client, keyword: &Keyword, volume_id: &str, run: &str) -> Result<Vec<Snapshot>, Error> {
+pub async fn read_volume_run_snapshots(
+    ec2: &Client,
+    keyword: &Keyword,
+    volume_id: &str,
+    run: &str,
+) -> Result<Vec<Snapshot>, Error> {
     read_marked(ec2, keyword, vec![filter(&format!("tag:{TAG_RUN}"), &[run]), filter("volume-id", &[volume_id])]).await
 }
 
@@ -88,7 +93,9 @@ async fn read_marked(ec2: &Client, keyword: &Keyword, extra: Vec<Filter>) -> Res
     let mut pages = ec2
         .describe_snapshots()
         .owner_ids("self")
-        .set_filters(Some(std::iter::once(filter(&format!("tag:{TAG_KEYWORD}"), &[keyword.as_str()])).chain(extra).collect()))
+        .set_filters(Some(
+            std::iter::once(filter(&format!("tag:{TAG_KEYWORD}"), &[keyword.as_str()])).chain(extra).collect(),
+        ))
         .max_results(PAGE)
         .into_paginator()
         .send();

@@ -9,8 +9,10 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use snapcycle_core::event::default_scheduled_time;
 use snapcycle_core::report::{Continuation, Created, Deleted, Failure, Skipped};
+use snapcycle_core::{
+    plan, Create, InstancePlan, Inventory, Keyword, Policy, Report, RunRequest, Snapshot, SnapshotState, VolumePlan,
+};
 use tokio::time::Instant;
-use snapcycle_core::{plan, Create, InstancePlan, Inventory, Keyword, Policy, Report, RunRequest, Snapshot, SnapshotState, VolumePlan};
 use tracing::{error, info, warn};
 
 use crate::calls::{CallCounts, CountCalls};
@@ -26,7 +28,8 @@ pub const DEFAULT_MAX_CONCURRENCY: usize = 16;
 /// waits and asks again, or hands the volume to the next invocation; it never counts as done.
 /// The number is how many [`Settings::not_now_wait`]s to wait: a volume's pending snapshots take
 /// longer to clear than the per-volume rule, so that wait is doubled.
-const CREATE_NOT_NOW: &[(&str, u32)] = &[("SnapshotCreationPerVolumeRateExceeded", 1), ("ConcurrentSnapshotLimitExceeded", 2)];
+const CREATE_NOT_NOW: &[(&str, u32)] =
+    &[("SnapshotCreationPerVolumeRateExceeded", 1), ("ConcurrentSnapshotLimitExceeded", 2)];
 
 /// EC2's own figure for the per-volume rule: "Wait at least 15 seconds between concurrent volume
 /// snapshots" (EC2 API Reference, error codes).
@@ -72,7 +75,12 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { topic_arn: None, keywords: Vec::new(), max_concurrency: DEFAULT_MAX_CONCURRENCY, not_now_wait: DEFAULT_NOT_NOW_WAIT }
+        Settings {
+            topic_arn: None,
+            keywords: Vec::new(),
+            max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            not_now_wait: DEFAULT_NOT_NOW_WAIT,
+        }
     }
 }
 
@@ -127,8 +135,14 @@ enum Created1 {
     Done(Snapshot),
     /// Not taken yet ("not now" outlasted the invocation, or the call ran out of time).
     Later,
-    Skip { code: String, message: String },
-    Fail { code: String, message: String },
+    Skip {
+        code: String,
+        message: String,
+    },
+    Fail {
+        code: String,
+        message: String,
+    },
 }
 
 enum Deleted1 {
@@ -137,7 +151,10 @@ enum Deleted1 {
     Later,
     Gone,
     InUse(String),
-    Fail { code: String, message: String },
+    Fail {
+        code: String,
+        message: String,
+    },
 }
 
 impl Runner {
@@ -203,7 +220,8 @@ impl Runner {
         if !all_keywords.contains(&req.keyword) {
             all_keywords.push(req.keyword.clone());
         }
-        let policy = Policy { keyword: req.keyword.clone(), all_keywords, scheduled_time, request: req.request_id.clone() };
+        let policy =
+            Policy { keyword: req.keyword.clone(), all_keywords, scheduled_time, request: req.request_id.clone() };
         if req.dry_run {
             // A dry run reads everything at once: it shows creations and deletions together.
             return match inventory::read(&self.ec2, &req.keyword).await {
@@ -269,7 +287,11 @@ impl Runner {
         // and removes the duplicate (rule 6). With the history read first, only this run's
         // snapshots are read again, and only when this invocation created any.
         if !history_first {
-            let all = if before(deadline) { within(deadline, inventory::read_snapshots(&self.ec2, &req.keyword)).await } else { None };
+            let all = if before(deadline) {
+                within(deadline, inventory::read_snapshots(&self.ec2, &req.keyword)).await
+            } else {
+                None
+            };
             match all {
                 None => {
                     // Out of time before the history was read: the next invocation reads it first.
@@ -290,8 +312,12 @@ impl Runner {
         } else if !report.created.is_empty() {
             match within(deadline, inventory::read_run_snapshots(&self.ec2, &req.keyword, &run)).await {
                 Some(Ok(found)) => merge(&mut inventory, found),
-                None => warn!("no time to re-read this run's snapshots; a duplicate a retried creation left, if any, stays"),
-                Some(Err(e)) => warn!(error = %e, "could not re-read this run's snapshots; a duplicate a retried creation left, if any, stays"),
+                None => {
+                    warn!("no time to re-read this run's snapshots; a duplicate a retried creation left, if any, stays")
+                }
+                Some(Err(e)) => {
+                    warn!(error = %e, "could not re-read this run's snapshots; a duplicate a retried creation left, if any, stays")
+                }
             }
         }
         // Rotation is decided again with this run's snapshots in the inventory: those already
@@ -313,7 +339,8 @@ impl Runner {
     /// retry may fix (the read was slow or throttled), with nothing done.
     fn out_of_time(&self, policy: &Policy, what: &str, done: &str) -> Report {
         error!("the run ran out of time {what}; {done}");
-        let mut r = Report { keyword: policy.keyword.to_string(), scheduled_time: policy.run_id(), ..Report::default() };
+        let mut r =
+            Report { keyword: policy.keyword.to_string(), scheduled_time: policy.run_id(), ..Report::default() };
         r.failures.push(Failure {
             instance_id: None,
             volume_id: None,
@@ -344,7 +371,13 @@ impl Runner {
     }
 
     /// Creates every planned snapshot, starting none after `deadline`; returns how many were left.
-    async fn create_all(&self, plan: &snapcycle_core::Plan, inventory: &mut Inventory, report: &mut Report, deadline: Option<Deadline>) -> usize {
+    async fn create_all(
+        &self,
+        plan: &snapcycle_core::Plan,
+        inventory: &mut Inventory,
+        report: &mut Report,
+        deadline: Option<Deadline>,
+    ) -> usize {
         let jobs: Vec<_> = plan
             .volumes()
             .filter_map(|(ip, v)| match &v.create {
@@ -398,17 +431,18 @@ impl Runner {
             };
             // "Not now" right after a lost answer is EC2 refusing a second snapshot of the volume
             // because the SDK's retry already took this run's: adopt it rather than take another.
-            if let Some(Ok(found)) = within(deadline, self.this_runs_snapshot(keyword, v, run)).await {
-                if let Some(s) = found {
-                    info!(volume_id = %v.volume_id, snapshot_id = %s.id, "EC2 said not now; this run's snapshot was taken already");
-                    return Created1::Done(s);
-                }
+            if let Some(Ok(Some(s))) = within(deadline, self.this_runs_snapshot(keyword, v, run)).await {
+                info!(volume_id = %v.volume_id, snapshot_id = %s.id, "EC2 said not now; this run's snapshot was taken already");
+                return Created1::Done(s);
             }
             let wait = self.settings.not_now_wait * times * attempt.min(4);
             match deadline {
                 Some(d) if Instant::now() + wait >= d.start_by => return Created1::Later,
                 None if attempt >= NOT_NOW_ATTEMPTS => {
-                    return Created1::Fail { code, message: format!("{message} (still refused after {attempt} attempts)") };
+                    return Created1::Fail {
+                        code,
+                        message: format!("{message} (still refused after {attempt} attempts)"),
+                    };
                 }
                 _ => {}
             }
@@ -419,7 +453,12 @@ impl Runner {
     }
 
     /// This run's snapshot of one volume, if EC2 lists one.
-    async fn this_runs_snapshot(&self, keyword: &Keyword, v: &VolumePlan, run: &str) -> Result<Option<Snapshot>, Error> {
+    async fn this_runs_snapshot(
+        &self,
+        keyword: &Keyword,
+        v: &VolumePlan,
+        run: &str,
+    ) -> Result<Option<Snapshot>, Error> {
         let found = inventory::read_volume_run_snapshots(&self.ec2, keyword, &v.volume_id, run).await?;
         // EC2 filtered already; checked again so that nothing but this run's snapshot is adopted.
         Ok(found
@@ -556,7 +595,13 @@ async fn within<F: std::future::Future>(deadline: Option<Deadline>, f: F) -> Opt
     }
 }
 
-fn record_creation(ip: &InstancePlan, v: &VolumePlan, outcome: Created1, inventory: &mut Inventory, report: &mut Report) {
+fn record_creation(
+    ip: &InstancePlan,
+    v: &VolumePlan,
+    outcome: Created1,
+    inventory: &mut Inventory,
+    report: &mut Report,
+) {
     let (instance_id, volume_id) = (ip.instance_id.clone(), v.volume_id.clone());
     match outcome {
         Created1::Done(s) => {

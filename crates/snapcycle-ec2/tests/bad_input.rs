@@ -161,7 +161,12 @@ async fn every_bad_event_is_refused_with_a_message_naming_the_problem_and_nothin
             Ok(report) => panic!("{}: {} was accepted and ran: {report:#?}", case.name, case.body),
         };
         for want in case.want {
-            assert!(err.contains(want), "{}: body {:?} gave {err:?}, which does not say {want:?}", case.name, case.body);
+            assert!(
+                err.contains(want),
+                "{}: body {:?} gave {err:?}, which does not say {want:?}",
+                case.name,
+                case.body
+            );
         }
     }
     assert_eq!(snapshots_of(&ec2, &vol).await.len(), 6, "no bad event created or deleted anything");
@@ -179,7 +184,11 @@ async fn every_bad_event_is_refused_with_a_message_naming_the_problem_and_nothin
 
 #[test]
 fn a_non_json_body_is_a_clear_syntax_error_before_any_event_parsing() {
-    for body in ["SnapshotKeyWord=SnapshotDaily", "{'SnapshotKeyWord': 'SnapshotDaily'}", "{\"SnapshotKeyWord\": \"SnapshotDaily\",}"] {
+    for body in [
+        "SnapshotKeyWord=SnapshotDaily",
+        "{'SnapshotKeyWord': 'SnapshotDaily'}",
+        "{\"SnapshotKeyWord\": \"SnapshotDaily\",}",
+    ] {
         let err = serde_json::from_str::<Value>(body).expect_err(body);
         assert!(err.is_syntax(), "{body}: {err:?}");
         let msg = err.to_string();
@@ -225,7 +234,8 @@ async fn every_bad_retention_is_an_invalid_retention_failure_and_its_snapshots_s
     assert_eq!(report.failures.len(), BAD_RETENTIONS.len(), "{report:#?}");
     for (value, inst) in &bad {
         let vol = &inst.volumes[0].1;
-        let mine: Vec<_> = report.failures.iter().filter(|f| f.instance_id.as_deref() == Some(inst.instance_id.as_str())).collect();
+        let mine: Vec<_> =
+            report.failures.iter().filter(|f| f.instance_id.as_deref() == Some(inst.instance_id.as_str())).collect();
         assert_eq!(mine.len(), 1, "{value:?}: exactly one failure for the instance: {report:#?}");
         let f = mine[0];
         assert_eq!(f.code, "InvalidRetention", "{value:?}");
@@ -240,7 +250,10 @@ async fn every_bad_retention_is_an_invalid_retention_failure_and_its_snapshots_s
         assert!(f.message.contains("nothing of this instance was created or deleted"), "{value:?}: {}", f.message);
         assert!(!report.created.iter().any(|c| c.instance_id == inst.instance_id), "{value:?}: nothing created");
         assert!(!report.deleted.iter().any(|d| &d.volume_id == vol), "{value:?}: nothing deleted");
-        assert!(!report.skipped.iter().any(|s| s.instance_id.as_deref() == Some(inst.instance_id.as_str())), "{value:?}");
+        assert!(
+            !report.skipped.iter().any(|s| s.instance_id.as_deref() == Some(inst.instance_id.as_str())),
+            "{value:?}"
+        );
         let all = snapshots_of(&ec2, vol).await;
         assert_eq!(all.len(), 2, "{value:?}: both old snapshots are there and none was added");
         assert!(all.iter().all(|s| seed::tag(s, TAG_RUN) != Some("2026-11-26T00:00:00Z")), "{value:?}");
@@ -299,7 +312,13 @@ async fn no_volumes_is_a_skip_stopped_is_snapshotted_and_terminated_is_neither_c
     }
     ec2.terminate_instances().instance_ids(&gone.instance_id).send().await.unwrap();
 
-    let states = ec2.describe_instances().instance_ids(&stopped.instance_id).instance_ids(&gone.instance_id).send().await.unwrap();
+    let states = ec2
+        .describe_instances()
+        .instance_ids(&stopped.instance_id)
+        .instance_ids(&gone.instance_id)
+        .send()
+        .await
+        .unwrap();
     for inst in states.reservations().iter().flat_map(|r| r.instances()) {
         let want = if inst.instance_id() == Some(stopped.instance_id.as_str()) { "stopped" } else { "terminated" };
         assert_eq!(inst.state().and_then(|s| s.name()).map(|n| n.as_str()), Some(want));
@@ -311,7 +330,8 @@ async fn no_volumes_is_a_skip_stopped_is_snapshotted_and_terminated_is_neither_c
     assert_eq!(report.instances, 2, "bare and stopped are counted, the terminated one is not: {report:#?}");
 
     // No EBS volumes: one skip that says so, nothing created, nothing deleted.
-    let skips: Vec<_> = report.skipped.iter().filter(|s| s.instance_id.as_deref() == Some(bare.instance_id.as_str())).collect();
+    let skips: Vec<_> =
+        report.skipped.iter().filter(|s| s.instance_id.as_deref() == Some(bare.instance_id.as_str())).collect();
     assert_eq!(skips.len(), 1, "{report:#?}");
     assert!(skips[0].reason.contains("no EBS volumes"), "{}", skips[0].reason);
     assert!(!report.created.iter().any(|c| c.instance_id == bare.instance_id));
@@ -319,9 +339,15 @@ async fn no_volumes_is_a_skip_stopped_is_snapshotted_and_terminated_is_neither_c
 
     // Stopped: state is no reason to skip; it is snapshotted and rotated like any other.
     let svol = &stopped.volumes[0].1;
-    assert!(!report.skipped.iter().any(|s| s.instance_id.as_deref() == Some(stopped.instance_id.as_str())), "{report:#?}");
+    assert!(
+        !report.skipped.iter().any(|s| s.instance_id.as_deref() == Some(stopped.instance_id.as_str())),
+        "{report:#?}"
+    );
     assert_eq!(report.created.len(), 1, "{report:#?}");
-    assert_eq!((report.created[0].instance_id.as_str(), report.created[0].volume_id.as_str()), (stopped.instance_id.as_str(), svol.as_str()));
+    assert_eq!(
+        (report.created[0].instance_id.as_str(), report.created[0].volume_id.as_str()),
+        (stopped.instance_id.as_str(), svol.as_str())
+    );
     assert_eq!(report.deleted.len(), 1, "retention 2 with the new one completed: the oldest goes: {report:#?}");
     assert_eq!(report.deleted[0].snapshot_id, stopped_old[0]);
     assert_eq!(keyword_snapshots_of(&ec2, svol, DAILY).await.len(), 2);
@@ -354,9 +380,12 @@ async fn a_volume_gone_between_describe_and_snapshot_is_a_skip_and_rotation_keep
                     .build()
             });
             let create = mock!(aws_sdk_ec2::Client::create_snapshot).then_error(move || {
-                CreateSnapshotError::generic(ErrorMetadata::builder().code(*code).message(format!("{code} (mocked)")).build())
+                CreateSnapshotError::generic(
+                    ErrorMetadata::builder().code(*code).message(format!("{code} (mocked)")).build(),
+                )
             });
-            let deletes = mock!(aws_sdk_ec2::Client::delete_snapshot).then_output(|| DeleteSnapshotOutput::builder().build());
+            let deletes =
+                mock!(aws_sdk_ec2::Client::delete_snapshot).then_output(|| DeleteSnapshotOutput::builder().build());
             let r = mock_runner(&[&one_instance(retention), &snaps, &create, &deletes]);
             assert_eq!(r.settings().keywords, [kw(HOURLY), kw(DAILY)]);
             let report = r.run(&request(DAILY, "2026-11-26T00:00:00Z"), at("2026-11-26T00:05:00Z")).await;

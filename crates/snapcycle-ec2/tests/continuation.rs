@@ -24,15 +24,22 @@ async fn a_short_deadline_hands_over_and_the_next_invocation_finishes() {
         }
         fleet.push(s);
     }
-    let proxy = FaultProxy::start(&moto.url(), FaultConfig { latency: Duration::from_millis(100), ..FaultConfig::default() })
-        .await
-        .unwrap();
+    let proxy =
+        FaultProxy::start(&moto.url(), FaultConfig { latency: Duration::from_millis(100), ..FaultConfig::default() })
+            .await
+            .unwrap();
     let settings = snapcycle_ec2::Settings { max_concurrency: 2, ..stack_settings() };
     let r = snapcycle_ec2::Runner::new(&sdk(&proxy.url()).await, settings);
     let req = request(DAILY, "2026-11-26T00:00:00Z");
 
     let deadline = tokio::time::Instant::now() + Duration::from_millis(700);
-    let first = r.run_until(&req, at("2026-11-26T00:00:00Z"), Some(snapcycle_ec2::Deadline::new(deadline, Duration::from_secs(30)))).await;
+    let first = r
+        .run_until(
+            &req,
+            at("2026-11-26T00:00:00Z"),
+            Some(snapcycle_ec2::Deadline::new(deadline, Duration::from_secs(30))),
+        )
+        .await;
     let c = first.continued.clone().expect("the first invocation ran short of time");
     assert!(first.failures.is_empty(), "{first:#?}");
     assert!(!first.created.is_empty() && first.created.len() < 12, "{first:#?}");
@@ -82,7 +89,13 @@ async fn a_hand_over_while_deleting_reads_the_history_first() {
 
     // Every volume already has this run's snapshot; the deadline passes before the history is
     // read, so no read starts that could outlast it (issue #10.9): rotation is handed over whole.
-    let first = r.run_until(&req, at(run), Some(snapcycle_ec2::Deadline::new(tokio::time::Instant::now(), Duration::from_secs(30)))).await;
+    let first = r
+        .run_until(
+            &req,
+            at(run),
+            Some(snapcycle_ec2::Deadline::new(tokio::time::Instant::now(), Duration::from_secs(30))),
+        )
+        .await;
     let c = first.continued.clone().expect("no time for the deletions");
     assert!(first.created.is_empty() && first.deleted.is_empty() && first.failures.is_empty(), "{first:#?}");
     assert_eq!((c.left, c.rotating), (0, true), "rotation left, not yet counted");

@@ -39,7 +39,12 @@ async fn converges_exactly_under(kind: FailureKind) {
             protected.push(keyword_snapshot(&ec2, &s, v, HOURLY, "5", "2026-11-19T00:00:00Z").await);
         }
         let forever = keyword_snapshot(&ec2, &s, 0, DAILY, "2", "2026-11-01T00:00:00Z").await;
-        ec2.delete_tags().resources(&forever).tags(aws_sdk_ec2::types::Tag::builder().key(DAILY).build()).send().await.unwrap();
+        ec2.delete_tags()
+            .resources(&forever)
+            .tags(aws_sdk_ec2::types::Tag::builder().key(DAILY).build())
+            .send()
+            .await
+            .unwrap();
         protected.push(forever);
         fleet.push(s);
     }

@@ -38,7 +38,11 @@ async fn reads_every_page_of_snapshots() {
     let mut deleted: Vec<_> = report.deleted.iter().map(|d| d.snapshot_id.as_str()).collect();
     deleted.sort();
     assert_eq!(deleted, ["snap-a", "snap-b"]);
-    assert_eq!(report.api_calls.get("DescribeSnapshots"), Some(&4), "this run's snapshots, then three pages of history");
+    assert_eq!(
+        report.api_calls.get("DescribeSnapshots"),
+        Some(&4),
+        "this run's snapshots, then three pages of history"
+    );
     assert_eq!((report.run_snapshots, report.snapshots), (Some(0), Some(4)), "three old snapshots and the new one");
 }
 
@@ -61,13 +65,13 @@ async fn throttled_calls_are_retried_until_they_succeed() {
 
 #[tokio::test]
 async fn throttling_that_never_ends_is_a_failure_with_its_code() {
-    let create = mock!(Client::create_snapshot)
-        .sequence()
-        .http_response(throttled)
-        .repeatedly()
-        .build();
-    let snaps = mock!(Client::describe_snapshots)
-        .then_output(|| DescribeSnapshotsOutput::builder().snapshots(old_snapshot("snap-a", 1)).snapshots(old_snapshot("snap-b", 2)).build());
+    let create = mock!(Client::create_snapshot).sequence().http_response(throttled).repeatedly().build();
+    let snaps = mock!(Client::describe_snapshots).then_output(|| {
+        DescribeSnapshotsOutput::builder()
+            .snapshots(old_snapshot("snap-a", 1))
+            .snapshots(old_snapshot("snap-b", 2))
+            .build()
+    });
     let r = mock_runner(&[&one_instance("2"), &snaps, &create]);
     let report = r.run(&req(), now()).await;
     assert_eq!(report.failures.len(), 1);
@@ -102,9 +106,14 @@ async fn a_snapshot_an_ami_uses_is_skipped_and_the_rest_of_the_rotation_goes_on(
 
 #[tokio::test]
 async fn a_snapshot_already_gone_counts_as_deleted() {
-    let snaps = mock!(Client::describe_snapshots)
-        .then_output(|| DescribeSnapshotsOutput::builder().snapshots(old_snapshot("snap-gone", 1)).snapshots(old_snapshot("snap-keep", 2)).build());
-    let gone = mock!(Client::delete_snapshot).then_error(|| DeleteSnapshotError::generic(ec2_error("InvalidSnapshot.NotFound")));
+    let snaps = mock!(Client::describe_snapshots).then_output(|| {
+        DescribeSnapshotsOutput::builder()
+            .snapshots(old_snapshot("snap-gone", 1))
+            .snapshots(old_snapshot("snap-keep", 2))
+            .build()
+    });
+    let gone = mock!(Client::delete_snapshot)
+        .then_error(|| DeleteSnapshotError::generic(ec2_error("InvalidSnapshot.NotFound")));
     let r = mock_runner(&[&one_instance("1"), &snaps, &created_ok(), &gone]);
     let report = r.run(&req(), now()).await;
     assert!(report.failures.is_empty(), "{report:#?}");
@@ -117,8 +126,12 @@ async fn a_snapshot_already_gone_counts_as_deleted() {
 #[tokio::test]
 async fn not_now_is_waited_out_and_the_snapshot_is_taken() {
     for code in ["SnapshotCreationPerVolumeRateExceeded", "ConcurrentSnapshotLimitExceeded"] {
-        let snaps = mock!(Client::describe_snapshots)
-            .then_output(|| DescribeSnapshotsOutput::builder().snapshots(old_snapshot("snap-a", 1)).snapshots(old_snapshot("snap-b", 2)).build());
+        let snaps = mock!(Client::describe_snapshots).then_output(|| {
+            DescribeSnapshotsOutput::builder()
+                .snapshots(old_snapshot("snap-a", 1))
+                .snapshots(old_snapshot("snap-b", 2))
+                .build()
+        });
         let limited = mock!(Client::create_snapshot)
             .sequence()
             .error(move || CreateSnapshotError::generic(ec2_error(code)))
@@ -183,7 +196,8 @@ async fn a_failing_describe_is_one_failure_and_nothing_is_deleted() {
     let broken = mock!(Client::describe_instances).then_error(|| {
         aws_sdk_ec2::operation::describe_instances::DescribeInstancesError::generic(ec2_error("UnauthorizedOperation"))
     });
-    let snaps = mock!(Client::describe_snapshots).then_output(|| DescribeSnapshotsOutput::builder().snapshots(old_snapshot("snap-a", 1)).build());
+    let snaps = mock!(Client::describe_snapshots)
+        .then_output(|| DescribeSnapshotsOutput::builder().snapshots(old_snapshot("snap-a", 1)).build());
     let deletes = mock!(Client::delete_snapshot).then_output(|| DeleteSnapshotOutput::builder().build());
     let r = mock_runner(&[&broken, &snaps, &deletes]);
     let report = r.run(&req(), now()).await;
@@ -204,7 +218,11 @@ async fn a_history_read_that_fails_after_creating_deletes_nothing_and_says_so() 
     assert_eq!(report.created.len(), 1, "creating needs only this run's snapshots, which were read");
     assert_eq!(report.failures.len(), 1, "{report:#?}");
     assert_eq!(report.failures[0].code, "UnauthorizedOperation");
-    assert!(report.failures[0].message.ends_with("creating is done, nothing was deleted"), "{}", report.failures[0].message);
+    assert!(
+        report.failures[0].message.ends_with("creating is done, nothing was deleted"),
+        "{}",
+        report.failures[0].message
+    );
     assert_eq!(report.snapshots, None);
     assert_eq!(deletes.num_calls(), 0);
 }
@@ -222,14 +240,21 @@ async fn not_now_after_a_lost_answer_adopts_this_runs_snapshot() {
             .start_time(aws_smithy_types::DateTime::from_secs(1_764_115_200))
             .tags(aws_sdk_ec2::types::Tag::builder().key(DAILY).value("1").build())
             .tags(aws_sdk_ec2::types::Tag::builder().key(snapcycle_core::tags::TAG_KEYWORD).value(DAILY).build())
-            .tags(aws_sdk_ec2::types::Tag::builder().key(snapcycle_core::tags::TAG_RUN).value("2026-11-26T00:00:00Z").build())
+            .tags(
+                aws_sdk_ec2::types::Tag::builder()
+                    .key(snapcycle_core::tags::TAG_RUN)
+                    .value("2026-11-26T00:00:00Z")
+                    .build(),
+            )
             .build()
     };
     let snaps = mock!(Client::describe_snapshots)
         .sequence()
         .output(|| DescribeSnapshotsOutput::builder().build())
         .output(move || DescribeSnapshotsOutput::builder().snapshots(mine()).build())
-        .output(move || DescribeSnapshotsOutput::builder().snapshots(mine()).snapshots(old_snapshot("snap-a", 1)).build())
+        .output(move || {
+            DescribeSnapshotsOutput::builder().snapshots(mine()).snapshots(old_snapshot("snap-a", 1)).build()
+        })
         .build();
     let limited = mock!(Client::create_snapshot)
         .then_error(|| CreateSnapshotError::generic(ec2_error("SnapshotCreationPerVolumeRateExceeded")));

@@ -64,8 +64,13 @@ async fn two_keywords_on_one_instance_never_touch_each_other() {
         hourly.push(keyword_snapshot(&ec2, &db, 0, HOURLY, "2", &run).await);
     }
     for id in daily.iter().chain(&hourly) {
-        ec2.create_tags().resources(id).tags(aws_sdk_ec2::types::Tag::builder().key(DAILY).value("1").build())
-            .tags(aws_sdk_ec2::types::Tag::builder().key(HOURLY).value("2").build()).send().await.unwrap();
+        ec2.create_tags()
+            .resources(id)
+            .tags(aws_sdk_ec2::types::Tag::builder().key(DAILY).value("1").build())
+            .tags(aws_sdk_ec2::types::Tag::builder().key(HOURLY).value("2").build())
+            .send()
+            .await
+            .unwrap();
     }
     let r = runner(&moto, stack_settings()).await;
 
@@ -88,7 +93,12 @@ async fn removing_the_keyword_tag_keeps_a_snapshot_forever() {
     let ec2 = ec2(&moto).await;
     let host = seed::instance(&ec2, &[(DAILY, "1")], 1).await;
     let kept = keyword_snapshot(&ec2, &host, 0, DAILY, "1", "2026-01-01T00:00:00Z").await;
-    ec2.delete_tags().resources(&kept).tags(aws_sdk_ec2::types::Tag::builder().key(DAILY).build()).send().await.unwrap();
+    ec2.delete_tags()
+        .resources(&kept)
+        .tags(aws_sdk_ec2::types::Tag::builder().key(DAILY).build())
+        .send()
+        .await
+        .unwrap();
     keyword_snapshot(&ec2, &host, 0, DAILY, "1", "2026-11-24T00:00:00Z").await;
     let r = runner(&moto, stack_settings()).await;
     for day in 25..28 {
@@ -119,7 +129,11 @@ async fn a_bad_retention_deletes_nothing_and_is_reported() {
     assert_eq!(f.instance_id.as_deref(), Some(bad.instance_id.as_str()));
     assert_eq!(f.code, "InvalidRetention");
     assert!(f.message.contains("\"abc\""), "{}", f.message);
-    assert_eq!(keyword_snapshots_of(&ec2, &bad.volumes[0].1, DAILY).await.len(), 3, "nothing of the bad instance was touched");
+    assert_eq!(
+        keyword_snapshots_of(&ec2, &bad.volumes[0].1, DAILY).await.len(),
+        3,
+        "nothing of the bad instance was touched"
+    );
     assert_eq!(keyword_snapshots_of(&ec2, &good.volumes[0].1, DAILY).await.len(), 1, "the good instance went on");
 }
 
@@ -186,7 +200,10 @@ async fn a_dry_run_changes_nothing_and_shows_the_plan() {
     assert_eq!(report.created[0].snapshot_id, None);
     // New snapshots count as pending in a plan, so the dry run keeps one completed old snapshot.
     assert_eq!(report.deleted.len(), 2);
-    assert_eq!(report.api_calls.keys().map(String::as_str).collect::<Vec<_>>(), ["DescribeInstances", "DescribeSnapshots"]);
+    assert_eq!(
+        report.api_calls.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["DescribeInstances", "DescribeSnapshots"]
+    );
     assert_eq!(keyword_snapshots_of(&ec2, &host.volumes[0].1, DAILY).await.len(), 3);
 }
 
@@ -231,6 +248,9 @@ async fn a_long_name_and_keyword_still_make_a_snapshot() {
     let snaps = keyword_snapshots_of(&ec2, &host.volumes[0].1, &keyword).await;
     let description = snaps[0].description().unwrap();
     assert_eq!(description.chars().count(), 255, "{description}");
-    assert!(description.contains("…") && description.ends_with(&format!("{} (/dev/xvda)", host.volumes[0].1)), "{description}");
+    assert!(
+        description.contains("…") && description.ends_with(&format!("{} (/dev/xvda)", host.volumes[0].1)),
+        "{description}"
+    );
     assert_eq!(tag(&snaps[0], "Name"), Some(name.as_str()), "the tag keeps the whole name");
 }

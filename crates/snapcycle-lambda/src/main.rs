@@ -165,13 +165,15 @@ async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Report, HandlerE
             return Err(HandlerError::RunFailed(Box::new(report)));
         }
         Verdict::Email => {
-        let log_group = std::env::var("AWS_LAMBDA_LOG_GROUP_NAME").unwrap_or_else(|_| "the function's log group".into());
-        let origin = format!("The whole report is in CloudWatch Logs, log group {log_group}, request id {request_id}.");
-        if let Err(e) = runner.notify(&report, Some(&origin)).await {
-            error!(error = %e, code = %e.code(), "the failure e-mail could not be published");
-        }
-        // A retry would fail the same way and e-mail again; the e-mail has told a person.
-        return Ok(report);
+            let log_group =
+                std::env::var("AWS_LAMBDA_LOG_GROUP_NAME").unwrap_or_else(|_| "the function's log group".into());
+            let origin =
+                format!("The whole report is in CloudWatch Logs, log group {log_group}, request id {request_id}.");
+            if let Err(e) = runner.notify(&report, Some(&origin)).await {
+                error!(error = %e, code = %e.code(), "the failure e-mail could not be published");
+            }
+            // A retry would fail the same way and e-mail again; the e-mail has told a person.
+            return Ok(report);
         }
     }
     info!(request_id = %request_id, "run succeeded");
@@ -211,7 +213,9 @@ async fn hand_over(app: &App, req: &RunRequest, scheduled: DateTime<Utc>, rotati
         .payload(Blob::new(payload))
         .send()
         .await
-        .map_err(|source| HandlerError::HandOver(Box::new(snapcycle_ec2::Error::Continue { function: function.clone(), source })))?;
+        .map_err(|source| {
+            HandlerError::HandOver(Box::new(snapcycle_ec2::Error::Continue { function: function.clone(), source }))
+        })?;
     info!(function = %function, next_invocation = req.invocation + 1, "handed the rest of the run to a new invocation");
     Ok(())
 }
@@ -232,9 +236,14 @@ fn time_limit(raw: Option<&str>) -> Result<Option<Duration>, String> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let settings = Settings::from_env(|k| std::env::var(k).ok()).inspect_err(|e| error!(error = %e, "bad configuration"))?;
+    let settings =
+        Settings::from_env(|k| std::env::var(k).ok()).inspect_err(|e| error!(error = %e, "bad configuration"))?;
     let margin = match std::env::var("SNAPCYCLE_DEADLINE_MARGIN_SECONDS") {
-        Ok(v) => Duration::from_secs(v.trim().parse().map_err(|_| format!("SNAPCYCLE_DEADLINE_MARGIN_SECONDS must be whole seconds, got {v:?}"))?),
+        Ok(v) => Duration::from_secs(
+            v.trim()
+                .parse()
+                .map_err(|_| format!("SNAPCYCLE_DEADLINE_MARGIN_SECONDS must be whole seconds, got {v:?}"))?,
+        ),
         Err(_) => DEFAULT_MARGIN,
     };
     let time_limit = time_limit(std::env::var("SNAPCYCLE_TIME_LIMIT_SECONDS").ok().as_deref())?;

@@ -71,6 +71,11 @@ async fn the_deadline_header_makes_the_function_hand_over_and_finish() {
     assert_eq!(stats.by_operation["CreateSnapshot"].forwarded, 6, "one snapshot per volume");
     assert_eq!(stats.by_operation["DeleteSnapshot"].forwarded, 6);
     for s in &fleet {
-        assert_eq!(keyword_snapshots_of(&ec2, &s.volumes[0].1, DAILY).await.len(), 1, "retention 1 for {}", s.instance_id);
+        assert_eq!(
+            keyword_snapshots_of(&ec2, &s.volumes[0].1, DAILY).await.len(),
+            1,
+            "retention 1 for {}",
+            s.instance_id
+        );
     }
 }

@@ -27,10 +27,13 @@ async fn bootstrap_runs_events_and_refuses_bad_ones_without_calling_aws() {
     env.push(("SNAPCYCLE_KEYWORDS", "SnapshotHourly,SnapshotDaily".into()));
     env.push(("SNAPCYCLE_TOPIC_ARN", inbox.topic_arn.clone()));
     let log = std::env::temp_dir().join(format!("snapcycle-bootstrap-{}.log", std::process::id()));
-    let mut lambda = snapcycle_testkit::lambda::start(std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap")), &env, &log).unwrap();
+    let mut lambda =
+        snapcycle_testkit::lambda::start(std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap")), &env, &log).unwrap();
 
     // Events without a usable keyword: a clear error, and not one AWS call.
-    for bad_event in [r#"{}"#, r#"{"SnapshotKeyWord": ""}"#, r#"{"SnapshotKeyWord": 7}"#, r#"{"SnapshotKeyWord": "SnapshotWeekly"}"#] {
+    for bad_event in
+        [r#"{}"#, r#"{"SnapshotKeyWord": ""}"#, r#"{"SnapshotKeyWord": 7}"#, r#"{"SnapshotKeyWord": "SnapshotWeekly"}"#]
+    {
         let out = lambda.invoke(bad_event).await.unwrap();
         assert_eq!(out.status, 500, "{bad_event}: {:?}", out.body);
         assert_eq!(out.body["errorType"], "snapcycle.InvalidEvent", "{bad_event}");
@@ -47,7 +50,12 @@ async fn bootstrap_runs_events_and_refuses_bad_ones_without_calling_aws() {
     assert_eq!(out.status, 200, "{:?}", out.body);
     assert_eq!(out.body["failures"][0]["code"], "InvalidRetention", "{:?}", out.body);
     assert_eq!(out.body["failures"].as_array().unwrap().len(), 1, "{:?}", out.body);
-    assert_eq!((out.body["created"].as_array().unwrap().len(), out.body["deleted"].as_array().unwrap().len()), (1, 1), "{:?}", out.body);
+    assert_eq!(
+        (out.body["created"].as_array().unwrap().len(), out.body["deleted"].as_array().unwrap().len()),
+        (1, 1),
+        "{:?}",
+        out.body
+    );
     let good_snaps = keyword_snapshots_of(&ec2, &good.volumes[0].1, DAILY).await;
     assert_eq!(good_snaps.len(), 1, "the good instance rotated to its retention");
     assert_eq!(keyword_snapshots_of(&ec2, &bad.volumes[0].1, DAILY).await.len(), 1, "nothing of the bad one touched");
@@ -57,7 +65,11 @@ async fn bootstrap_runs_events_and_refuses_bad_ones_without_calling_aws() {
     assert_eq!(mail[0].subject, "snapcycle SnapshotDaily: 1 failure");
     assert!(mail[0].body.contains(&format!("instance {}", bad.instance_id)), "{}", mail[0].body);
     assert!(mail[0].body.contains("the retention \"-1\" is negative"), "{}", mail[0].body);
-    assert!(mail[0].body.contains("The whole report is in CloudWatch Logs") && mail[0].body.contains("request id"), "{}", mail[0].body);
+    assert!(
+        mail[0].body.contains("The whole report is in CloudWatch Logs") && mail[0].body.contains("request id"),
+        "{}",
+        mail[0].body
+    );
 
     // The same scheduled time again (a retry): nothing new is created.
     ec2.create_tags()

@@ -41,7 +41,8 @@ async fn a_run_longer_than_an_invocation_is_handed_over_until_done() {
     env.push(("SNAPCYCLE_MAX_CONCURRENCY", "1".into()));
     env.push(("SNAPCYCLE_TIME_LIMIT_SECONDS", "2".into()));
     let log = std::env::temp_dir().join(format!("snapcycle-handover-{}.log", std::process::id()));
-    let lambda = snapcycle_testkit::lambda::start(std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap")), &env, &log).unwrap();
+    let lambda =
+        snapcycle_testkit::lambda::start(std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap")), &env, &log).unwrap();
     relay.deliver_to(lambda.url());
 
     let event = format!(r#"{{"SnapshotKeyWord": "{DAILY}", "ScheduledTime": "{RUN}"}}"#);
@@ -83,7 +84,12 @@ async fn a_run_longer_than_an_invocation_is_handed_over_until_done() {
         let kept = keyword_snapshots_of(&ec2, &s.volumes[0].1, DAILY).await;
         let mut runs: Vec<_> = kept.iter().map(|k| tag(k, TAG_RUN).unwrap_or_default().to_owned()).collect();
         runs.sort();
-        assert_eq!(runs, ["2026-11-25T00:00:00Z", RUN], "retention 2: yesterday's and this run's, for {}", s.instance_id);
+        assert_eq!(
+            runs,
+            ["2026-11-25T00:00:00Z", RUN],
+            "retention 2: yesterday's and this run's, for {}",
+            s.instance_id
+        );
     }
     eprintln!("{} invocations", reports.len());
 }

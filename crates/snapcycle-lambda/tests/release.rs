@@ -18,7 +18,8 @@ const VOLUMES: usize = 20;
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the release zip's aarch64 bootstrap under qemu: run by scripts/release-check"]
 async fn the_release_bootstrap_runs_a_whole_run_with_a_hand_over() {
-    let bootstrap = std::env::var("SNAPCYCLE_RELEASE_BOOTSTRAP").expect("SNAPCYCLE_RELEASE_BOOTSTRAP: the bootstrap to run");
+    let bootstrap =
+        std::env::var("SNAPCYCLE_RELEASE_BOOTSTRAP").expect("SNAPCYCLE_RELEASE_BOOTSTRAP: the bootstrap to run");
     // Instant completion: retention 1 deletes in the same run, which makes it long enough to
     // hand over.
     let moto = Moto::start_instant().unwrap();

@@ -16,7 +16,6 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-
 /// The function name the emulator gives a function it does not start itself.
 pub const FUNCTION: &str = "_";
 
@@ -120,7 +119,8 @@ pub async fn invoke_at(base: &str, function: &str, payload: &str) -> io::Result<
     let resp = client.request(req).await.map_err(io::Error::other)?;
     let status = resp.status().as_u16();
     let body = resp.into_body().collect().await.map_err(io::Error::other)?.to_bytes();
-    let body = serde_json::from_slice(&body).unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&body).into_owned()));
+    let body = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&body).into_owned()));
     Ok(Invocation { status, body })
 }
 

@@ -80,9 +80,7 @@ impl Serialize for Expr {
             Self::Ref(id) => single_entry(serializer, "Ref", id),
             Self::GetAtt(id, attribute) => single_entry(serializer, "Fn::GetAtt", &[id, attribute]),
             Self::Sub(text) => single_entry(serializer, "Fn::Sub", text),
-            Self::Join(separator, parts) => {
-                single_entry(serializer, "Fn::Join", &JoinArgs { separator, parts })
-            }
+            Self::Join(separator, parts) => single_entry(serializer, "Fn::Join", &JoinArgs { separator, parts }),
         }
     }
 }
@@ -102,11 +100,7 @@ impl Serialize for JoinArgs<'_> {
     }
 }
 
-fn single_entry<S: Serializer, V: Serialize + ?Sized>(
-    serializer: S,
-    key: &str,
-    value: &V,
-) -> Result<S::Ok, S::Error> {
+fn single_entry<S: Serializer, V: Serialize + ?Sized>(serializer: S, key: &str, value: &V) -> Result<S::Ok, S::Error> {
     let mut map = serializer.serialize_map(Some(1))?;
     map.serialize_entry(key, value)?;
     map.end()
@@ -121,9 +115,7 @@ pub struct OrderedMap<V> {
 
 impl<V> Default for OrderedMap<V> {
     fn default() -> Self {
-        Self {
-            entries: Vec::new(),
-        }
+        Self { entries: Vec::new() }
     }
 }
 
@@ -272,22 +264,14 @@ impl ResourceDecl {
     /// Records that the scanner check `id` does not apply, and why.
     #[must_use]
     pub fn skip_check(mut self, id: &str, reason: &str) -> Self {
-        self.skipped_checks.push(SkippedCheck {
-            id: id.to_owned(),
-            comment: reason.to_owned(),
-        });
+        self.skipped_checks.push(SkippedCheck { id: id.to_owned(), comment: reason.to_owned() });
         self
     }
 }
 
 impl From<Resource> for ResourceDecl {
     fn from(resource: Resource) -> Self {
-        Self {
-            resource,
-            depends_on: Vec::new(),
-            deletion_policy: None,
-            skipped_checks: Vec::new(),
-        }
+        Self { resource, depends_on: Vec::new(), deletion_policy: None, skipped_checks: Vec::new() }
     }
 }
 
@@ -345,10 +329,7 @@ impl Serialize for Template {
 
 /// Serializes a list as a bare value when it has exactly one element (`"Action": "sns:Publish"`)
 /// and as an array otherwise, which is how people write IAM policies and how they read best.
-pub(crate) fn one_or_many<S: Serializer, T: Serialize>(
-    items: &[T],
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
+pub(crate) fn one_or_many<S: Serializer, T: Serialize>(items: &[T], serializer: S) -> Result<S::Ok, S::Error> {
     match items {
         [only] => only.serialize(serializer),
         many => many.serialize(serializer),
@@ -363,24 +344,14 @@ mod tests {
     #[test]
     fn intrinsics_render_as_cloudformation_expects() {
         assert_eq!(serde_json::to_value(Expr::lit("x")).unwrap(), json!("x"));
-        assert_eq!(
-            serde_json::to_value(Expr::reference("T")).unwrap(),
-            json!({"Ref": "T"})
-        );
-        assert_eq!(
-            serde_json::to_value(Expr::get_att("Q", "Arn")).unwrap(),
-            json!({"Fn::GetAtt": ["Q", "Arn"]})
-        );
+        assert_eq!(serde_json::to_value(Expr::reference("T")).unwrap(), json!({"Ref": "T"}));
+        assert_eq!(serde_json::to_value(Expr::get_att("Q", "Arn")).unwrap(), json!({"Fn::GetAtt": ["Q", "Arn"]}));
         assert_eq!(
             serde_json::to_value(Expr::arn("sns:${AWS::Region}")).unwrap(),
             json!({"Fn::Sub": "arn:${AWS::Partition}:sns:${AWS::Region}"})
         );
         assert_eq!(
-            serde_json::to_value(Expr::Join(
-                ",".into(),
-                vec![Expr::lit("a"), Expr::reference("B")]
-            ))
-            .unwrap(),
+            serde_json::to_value(Expr::Join(",".into(), vec![Expr::lit("a"), Expr::reference("B")])).unwrap(),
             json!({"Fn::Join": [",", ["a", {"Ref": "B"}]]})
         );
     }

@@ -107,17 +107,10 @@ impl Condition {
     pub fn with(mut self, operator: Operator, key: impl Into<String>, values: Vec<Expr>) -> Self {
         let key = key.into();
         assert!(
-            !self
-                .clauses
-                .iter()
-                .any(|c| c.operator == operator && c.key == key),
+            !self.clauses.iter().any(|c| c.operator == operator && c.key == key),
             "condition {operator:?} on {key} added twice"
         );
-        self.clauses.push(Clause {
-            operator,
-            key,
-            values,
-        });
+        self.clauses.push(Clause { operator, key, values });
         self
     }
 
@@ -143,11 +136,7 @@ impl Serialize for Condition {
         }
         let mut map = serializer.serialize_map(Some(operators.len()))?;
         for operator in operators {
-            let group: Vec<&Clause> = self
-                .clauses
-                .iter()
-                .filter(|c| c.operator == operator)
-                .collect();
+            let group: Vec<&Clause> = self.clauses.iter().filter(|c| c.operator == operator).collect();
             map.serialize_entry(&operator, &ClauseGroup(&group))?;
         }
         map.end()
@@ -268,11 +257,7 @@ mod tests {
             .on(vec![Expr::arn("ec2:${AWS::Region}::snapshot/*")])
             .when(
                 Condition::new()
-                    .with(
-                        Operator::StringEquals,
-                        "ec2:ResourceTag/snapcycle:keyword",
-                        vec!["D".into()],
-                    )
+                    .with(Operator::StringEquals, "ec2:ResourceTag/snapcycle:keyword", vec!["D".into()])
                     .with(Operator::Null, "ec2:ResourceTag/D", vec!["false".into()]),
             );
         assert_eq!(
@@ -293,8 +278,10 @@ mod tests {
     #[test]
     #[should_panic(expected = "added twice")]
     fn the_same_condition_key_twice_is_a_bug() {
-        let _ = Condition::new()
-            .with(Operator::StringEquals, "k", vec!["a".into()])
-            .with(Operator::StringEquals, "k", vec!["b".into()]);
+        let _ = Condition::new().with(Operator::StringEquals, "k", vec!["a".into()]).with(
+            Operator::StringEquals,
+            "k",
+            vec!["b".into()],
+        );
     }
 }

@@ -20,17 +20,11 @@ const SUBSCRIPTION_PREFIX: &str = "EmailSubscription";
 /// `Snapshot_Daily` stay distinct. `render` still rejects the (contrived) case where two keywords
 /// meet at one id.
 pub fn logical_id_for_keyword(keyword: &str) -> String {
-    let alnum: String = keyword
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect();
+    let alnum: String = keyword.chars().filter(char::is_ascii_alphanumeric).collect();
     if alnum == keyword {
         format!("{SCHEDULE_PREFIX}{alnum}")
     } else {
-        format!(
-            "{SCHEDULE_PREFIX}{alnum}{:08x}",
-            fnv1a32(keyword.as_bytes())
-        )
+        format!("{SCHEDULE_PREFIX}{alnum}{:08x}", fnv1a32(keyword.as_bytes()))
     }
 }
 
@@ -62,9 +56,7 @@ pub fn subscription_logical_id(email: &str) -> String {
 fn fnv1a32(bytes: &[u8]) -> u32 {
     const OFFSET_BASIS: u32 = 0x811c_9dc5;
     const PRIME: u32 = 0x0100_0193;
-    bytes.iter().fold(OFFSET_BASIS, |hash, &b| {
-        (hash ^ u32::from(b)).wrapping_mul(PRIME)
-    })
+    bytes.iter().fold(OFFSET_BASIS, |hash, &b| (hash ^ u32::from(b)).wrapping_mul(PRIME))
 }
 
 #[cfg(test)]
@@ -73,22 +65,10 @@ mod tests {
 
     #[test]
     fn alphanumeric_keyword_keeps_a_readable_id() {
-        assert_eq!(
-            logical_id_for_keyword("SnapshotDaily"),
-            "ScheduleSnapshotDaily"
-        );
-        assert_eq!(
-            rule_logical_id("SnapshotDaily"),
-            "ScheduleSnapshotDailyRule"
-        );
-        assert_eq!(
-            permission_logical_id("SnapshotDaily"),
-            "ScheduleSnapshotDailyPermission"
-        );
-        assert_eq!(
-            rule_output_key("SnapshotDaily"),
-            "ScheduleSnapshotDailyRuleName"
-        );
+        assert_eq!(logical_id_for_keyword("SnapshotDaily"), "ScheduleSnapshotDaily");
+        assert_eq!(rule_logical_id("SnapshotDaily"), "ScheduleSnapshotDailyRule");
+        assert_eq!(permission_logical_id("SnapshotDaily"), "ScheduleSnapshotDailyPermission");
+        assert_eq!(rule_output_key("SnapshotDaily"), "ScheduleSnapshotDailyRuleName");
     }
 
     #[test]
@@ -116,13 +96,7 @@ mod tests {
         // Pinned values: changing them would replace every deployed rule and subscription.
         assert_eq!(fnv1a32(b""), 0x811c_9dc5);
         assert_eq!(fnv1a32(b"a"), 0xe40c_292c);
-        assert_eq!(
-            logical_id_for_keyword("Snapshot-Daily"),
-            "ScheduleSnapshotDaily6daf33a1"
-        );
-        assert_eq!(
-            subscription_logical_id("ops@example.com"),
-            "EmailSubscriptionc9c44872"
-        );
+        assert_eq!(logical_id_for_keyword("Snapshot-Daily"), "ScheduleSnapshotDaily6daf33a1");
+        assert_eq!(subscription_logical_id("ops@example.com"), "EmailSubscriptionc9c44872");
     }
 }

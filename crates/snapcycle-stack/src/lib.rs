@@ -68,10 +68,8 @@ pub const OUTPUT_QUEUE_URL: &str = "QueueUrl";
 pub const MAX_TIMEOUT_SECONDS: u32 = 900;
 
 /// The retention periods CloudWatch Logs accepts, in days.
-pub const LOG_RETENTION_DAYS: [u32; 22] = [
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
-];
+pub const LOG_RETENTION_DAYS: [u32; 22] =
+    [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 /// One schedule: a keyword (the tag key instances opt in with) and when it runs. Both parts are
 /// parsed with `snapcycle-core`'s rules, so a `Schedule` is always one EventBridge and EC2 accept.
@@ -88,28 +86,18 @@ impl Schedule {
     /// The error names the keyword and keeps core's [`KeywordError`] or [`ScheduleError`] (which
     /// names the field at fault) as its source.
     pub fn new(keyword: &str, expression: &str) -> Result<Self, StackError> {
-        let keyword = Keyword::new(keyword).map_err(|source| StackError::InvalidKeyword {
-            keyword: keyword.to_owned(),
-            source,
-        })?;
+        let keyword = Keyword::new(keyword)
+            .map_err(|source| StackError::InvalidKeyword { keyword: keyword.to_owned(), source })?;
         let expression = expression
             .parse()
-            .map_err(|source| StackError::InvalidExpression {
-                keyword: keyword.as_str().to_owned(),
-                source,
-            })?;
-        Ok(Self {
-            keyword,
-            expression,
-        })
+            .map_err(|source| StackError::InvalidExpression { keyword: keyword.as_str().to_owned(), source })?;
+        Ok(Self { keyword, expression })
     }
 
     /// The shortest time between two fires, in whole seconds; `None` when the schedule fires at
     /// most once (a cron limited to one time), which then bounds nothing.
     pub fn min_interval_seconds(&self) -> Option<u64> {
-        self.expression
-            .min_interval()
-            .and_then(|gap| u64::try_from(gap.num_seconds()).ok())
+        self.expression.min_interval().and_then(|gap| u64::try_from(gap.num_seconds()).ok())
     }
 }
 
@@ -121,9 +109,8 @@ impl FromStr for Schedule {
     type Err = StackError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let (keyword, expression) = text
-            .rsplit_once('=')
-            .ok_or_else(|| StackError::MalformedSchedule(text.to_owned()))?;
+        let (keyword, expression) =
+            text.rsplit_once('=').ok_or_else(|| StackError::MalformedSchedule(text.to_owned()))?;
         Self::new(keyword, expression)
     }
 }
@@ -141,9 +128,7 @@ impl fmt::Display for Schedule {
 /// left, the result is [`MAX_TIMEOUT_SECONDS`].
 pub fn default_timeout(schedules: &[Schedule]) -> u32 {
     match stack::shortest_interval(schedules) {
-        Some((_, seconds)) => u32::try_from(seconds)
-            .unwrap_or(u32::MAX)
-            .min(MAX_TIMEOUT_SECONDS),
+        Some((_, seconds)) => u32::try_from(seconds).unwrap_or(u32::MAX).min(MAX_TIMEOUT_SECONDS),
         None => MAX_TIMEOUT_SECONDS,
     }
 }
@@ -200,10 +185,7 @@ pub struct CodeLocation {
 impl CodeLocation {
     /// The `(parameter name, value)` pairs the deploy command passes to CloudFormation.
     pub fn parameter_values(&self) -> [(&'static str, &str); 2] {
-        [
-            (ARTIFACT_BUCKET_PARAMETER, &self.bucket),
-            (ARTIFACT_KEY_PARAMETER, &self.key),
-        ]
+        [(ARTIFACT_BUCKET_PARAMETER, &self.bucket), (ARTIFACT_KEY_PARAMETER, &self.key)]
     }
 }
 
@@ -270,9 +252,8 @@ impl Default for StackSpec {
     /// `cron(0 0 * * ? *)`, with [`StackSpec::for_schedules`]'s defaults: the hourly interval is
     /// longer than 900 s, so the timeout is 900.
     fn default() -> Self {
-        let classic = |keyword, expression| {
-            Schedule::new(keyword, expression).expect("the classic schedules are valid")
-        };
+        let classic =
+            |keyword, expression| Schedule::new(keyword, expression).expect("the classic schedules are valid");
         Self::for_schedules(vec![
             classic("SnapshotHourly", "rate(1 hour)"),
             classic("SnapshotDaily", "cron(0 0 * * ? *)"),
@@ -313,7 +294,9 @@ pub enum StackError {
         source: ScheduleError,
     },
     /// Two different keywords derive the same CloudFormation logical id.
-    #[error("schedule keywords {first:?} and {second:?} both map to the CloudFormation logical id {logical_id}; rename one")]
+    #[error(
+        "schedule keywords {first:?} and {second:?} both map to the CloudFormation logical id {logical_id}; rename one"
+    )]
     LogicalIdCollision {
         /// The first keyword.
         first: String,

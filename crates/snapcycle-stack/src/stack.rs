@@ -9,16 +9,14 @@ use crate::cfn::{DeletionPolicy, Expr, OrderedMap, Output, Parameter, ResourceDe
 use crate::iam::{Condition, Operator, PolicyDocument, Principal, Statement};
 use crate::ids;
 use crate::resources::{
-    Alarm, Code, DestinationConfig, Dimension, Environment, EventInvokeConfig, Function,
-    FunctionDeadLetterConfig, InlinePolicy, InputTransformer, KmsKey, LogGroup, LoggingConfig,
-    OnFailure, Permission, Queue, QueuePolicy, Resource, Role, Rule, Subscription, Target,
-    TargetDeadLetterConfig, Topic, TopicPolicy,
+    Alarm, Code, DestinationConfig, Dimension, Environment, EventInvokeConfig, Function, FunctionDeadLetterConfig,
+    InlinePolicy, InputTransformer, KmsKey, LogGroup, LoggingConfig, OnFailure, Permission, Queue, QueuePolicy,
+    Resource, Role, Rule, Subscription, Target, TargetDeadLetterConfig, Topic, TopicPolicy,
 };
 use crate::{
-    Schedule, StackError, StackSpec, ARTIFACT_BUCKET_PARAMETER, ARTIFACT_KEY_PARAMETER,
-    ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_TOPIC_ARN, FUNCTION_NAME_SUFFIX, LOG_RETENTION_DAYS,
-    MAX_TIMEOUT_SECONDS, OUTPUT_FUNCTION_ARN, OUTPUT_FUNCTION_NAME, OUTPUT_QUEUE_URL,
-    OUTPUT_TOPIC_ARN, VERSION,
+    Schedule, StackError, StackSpec, ARTIFACT_BUCKET_PARAMETER, ARTIFACT_KEY_PARAMETER, ENV_KEYWORDS,
+    ENV_MAX_CONCURRENCY, ENV_TOPIC_ARN, FUNCTION_NAME_SUFFIX, LOG_RETENTION_DAYS, MAX_TIMEOUT_SECONDS,
+    OUTPUT_FUNCTION_ARN, OUTPUT_FUNCTION_NAME, OUTPUT_QUEUE_URL, OUTPUT_TOPIC_ARN, VERSION,
 };
 
 // Fixed logical ids. None starts with "Schedule" or "EmailSubscription", the prefixes of the
@@ -72,11 +70,7 @@ pub(crate) fn validate(spec: &StackSpec) -> Result<(), StackError> {
             return Err(if first == keyword {
                 StackError::DuplicateKeyword(keyword.to_owned())
             } else {
-                StackError::LogicalIdCollision {
-                    first: first.to_owned(),
-                    second: keyword.to_owned(),
-                    logical_id,
-                }
+                StackError::LogicalIdCollision { first: first.to_owned(), second: keyword.to_owned(), logical_id }
             });
         }
     }
@@ -89,12 +83,7 @@ pub(crate) fn validate(spec: &StackSpec) -> Result<(), StackError> {
         seen_emails.push(email);
     }
     in_range("memory_mb", spec.memory_mb, 128, 10_240)?;
-    in_range(
-        "timeout_seconds",
-        spec.timeout_seconds,
-        1,
-        MAX_TIMEOUT_SECONDS,
-    )?;
+    in_range("timeout_seconds", spec.timeout_seconds, 1, MAX_TIMEOUT_SECONDS)?;
     if let Some((schedule, interval_seconds)) = shortest_interval(&spec.schedules) {
         if u64::from(spec.timeout_seconds) > interval_seconds {
             return Err(StackError::TimeoutExceedsInterval {
@@ -115,10 +104,7 @@ pub(crate) fn validate(spec: &StackSpec) -> Result<(), StackError> {
 /// The schedule that can fire again soonest, with that interval in seconds (the first such
 /// schedule on a tie); `None` when every schedule fires at most once.
 pub(crate) fn shortest_interval(schedules: &[Schedule]) -> Option<(&Schedule, u64)> {
-    schedules
-        .iter()
-        .filter_map(|s| Some((s, s.min_interval_seconds()?)))
-        .min_by_key(|&(_, seconds)| seconds)
+    schedules.iter().filter_map(|s| Some((s, s.min_interval_seconds()?))).min_by_key(|&(_, seconds)| seconds)
 }
 
 fn validate_email(email: &str) -> Result<(), StackError> {
@@ -142,12 +128,7 @@ fn in_range(field: &'static str, value: u32, min: u32, max: u32) -> Result<(), S
     if (min..=max).contains(&value) {
         Ok(())
     } else {
-        Err(StackError::OutOfRange {
-            field,
-            value,
-            min,
-            max,
-        })
+        Err(StackError::OutOfRange { field, value, min, max })
     }
 }
 
@@ -157,11 +138,7 @@ struct Builder {
 }
 
 impl Builder {
-    fn add(
-        &mut self,
-        id: impl Into<String>,
-        resource: impl Into<ResourceDecl>,
-    ) -> Result<(), StackError> {
+    fn add(&mut self, id: impl Into<String>, resource: impl Into<ResourceDecl>) -> Result<(), StackError> {
         let id = id.into();
         if self.template.resources.insert(id.clone(), resource.into()) {
             Ok(())
@@ -177,10 +154,7 @@ impl Builder {
         value: Expr,
     ) -> Result<(), StackError> {
         let key = key.into();
-        let output = Output {
-            description: description.into(),
-            value,
-        };
+        let output = Output { description: description.into(), value };
         if self.template.outputs.insert(key.clone(), output) {
             Ok(())
         } else {
@@ -209,17 +183,10 @@ pub(crate) fn build(spec: &StackSpec) -> Result<Template, StackError> {
     // that they go with the stack: `snapcycle destroy` removes everything it made (the key is
     // only scheduled for deletion, after KMS's 30-day waiting period), and nothing in them is
     // worth keeping once the tool is gone: the snapshots themselves are not stack resources.
-    b.add(
-        KEY,
-        ResourceDecl::from(Resource::KmsKey(notification_key()))
-            .with_deletion_policy(DeletionPolicy::Delete),
-    )?;
+    b.add(KEY, ResourceDecl::from(Resource::KmsKey(notification_key())).with_deletion_policy(DeletionPolicy::Delete))?;
     b.add(
         TOPIC,
-        Resource::Topic(Topic {
-            display_name: "snapcycle".to_owned(),
-            kms_master_key_id: Expr::reference(KEY),
-        }),
+        Resource::Topic(Topic { display_name: "snapcycle".to_owned(), kms_master_key_id: Expr::reference(KEY) }),
     )?;
     for email in &spec.emails {
         b.add(
@@ -249,16 +216,14 @@ pub(crate) fn build(spec: &StackSpec) -> Result<Template, StackError> {
     // The function.
     b.add(
         LOG_GROUP,
-        ResourceDecl::from(Resource::LogGroup(LogGroup {
-            retention_in_days: spec.log_retention_days,
-        }))
-        .with_deletion_policy(DeletionPolicy::Delete)
-        .skip_check(
-            "CKV_AWS_158",
-            "Logs are encrypted at rest by CloudWatch Logs already and hold no secrets (instance, \
+        ResourceDecl::from(Resource::LogGroup(LogGroup { retention_in_days: spec.log_retention_days }))
+            .with_deletion_policy(DeletionPolicy::Delete)
+            .skip_check(
+                "CKV_AWS_158",
+                "Logs are encrypted at rest by CloudWatch Logs already and hold no secrets (instance, \
              volume and snapshot ids, error messages); a customer key would need a regional \
              logs principal in its policy and could stop logging if the key were disabled.",
-        ),
+            ),
     )?;
     b.add(ROLE, Resource::Role(execution_role(&keywords)))?;
     b.add(
@@ -283,11 +248,7 @@ pub(crate) fn build(spec: &StackSpec) -> Result<Template, StackError> {
             qualifier: "$LATEST".to_owned(),
             maximum_retry_attempts: ASYNC_RETRIES,
             maximum_event_age_in_seconds: MAX_EVENT_AGE_SECONDS,
-            destination_config: DestinationConfig {
-                on_failure: OnFailure {
-                    destination: Expr::reference(TOPIC),
-                },
-            },
+            destination_config: DestinationConfig { on_failure: OnFailure { destination: Expr::reference(TOPIC) } },
         }),
     )?;
 
@@ -305,9 +266,7 @@ pub(crate) fn build(spec: &StackSpec) -> Result<Template, StackError> {
                     id: "snapcycle-function".to_owned(),
                     arn: Expr::get_att(FUNCTION, "Arn"),
                     input_transformer: input_transformer(keyword),
-                    dead_letter_config: TargetDeadLetterConfig {
-                        arn: Expr::get_att(QUEUE, "Arn"),
-                    },
+                    dead_letter_config: TargetDeadLetterConfig { arn: Expr::get_att(QUEUE, "Arn") },
                 }],
             }),
         )?;
@@ -340,26 +299,10 @@ pub(crate) fn build(spec: &StackSpec) -> Result<Template, StackError> {
     )?;
     b.add(TOPIC_POLICY, Resource::TopicPolicy(topic_policy()))?;
 
-    b.output(
-        OUTPUT_FUNCTION_NAME,
-        "Name of the snapshot function",
-        Expr::reference(FUNCTION),
-    )?;
-    b.output(
-        OUTPUT_FUNCTION_ARN,
-        "ARN of the snapshot function",
-        Expr::get_att(FUNCTION, "Arn"),
-    )?;
-    b.output(
-        OUTPUT_TOPIC_ARN,
-        "ARN of the SNS topic that e-mails failures",
-        Expr::reference(TOPIC),
-    )?;
-    b.output(
-        OUTPUT_QUEUE_URL,
-        "URL of the dead-letter queue",
-        Expr::reference(QUEUE),
-    )?;
+    b.output(OUTPUT_FUNCTION_NAME, "Name of the snapshot function", Expr::reference(FUNCTION))?;
+    b.output(OUTPUT_FUNCTION_ARN, "ARN of the snapshot function", Expr::get_att(FUNCTION, "Arn"))?;
+    b.output(OUTPUT_TOPIC_ARN, "ARN of the SNS topic that e-mails failures", Expr::reference(TOPIC))?;
+    b.output(OUTPUT_QUEUE_URL, "URL of the dead-letter queue", Expr::reference(QUEUE))?;
     for keyword in &keywords {
         b.output(
             ids::rule_output_key(keyword),
@@ -374,9 +317,7 @@ fn add_parameters(parameters: &mut OrderedMap<Parameter>) {
     let bucket = Parameter {
         allowed_pattern: Some("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$".to_owned()),
         constraint_description: Some("an S3 bucket name".to_owned()),
-        ..Parameter::string(
-            "S3 bucket (in the stack's region) holding the Lambda zip; passed by `snapcycle deploy`",
-        )
+        ..Parameter::string("S3 bucket (in the stack's region) holding the Lambda zip; passed by `snapcycle deploy`")
     };
     let key = Parameter {
         min_length: Some(1),
@@ -384,8 +325,8 @@ fn add_parameters(parameters: &mut OrderedMap<Parameter>) {
         ..Parameter::string("S3 key of the Lambda zip; passed by `snapcycle deploy`")
     };
     // Two fixed, distinct names on an empty map: these inserts cannot fail.
-    let inserted = parameters.insert(ARTIFACT_BUCKET_PARAMETER, bucket)
-        && parameters.insert(ARTIFACT_KEY_PARAMETER, key);
+    let inserted =
+        parameters.insert(ARTIFACT_BUCKET_PARAMETER, bucket) && parameters.insert(ARTIFACT_KEY_PARAMETER, key);
     debug_assert!(inserted);
 }
 
@@ -414,17 +355,11 @@ fn notification_key() -> KmsKey {
                 .on(vec![Expr::any()])
                 .when(
                     Condition::new()
-                        .with(
-                            Operator::StringEquals,
-                            "aws:SourceAccount",
-                            vec![Expr::reference("AWS::AccountId")],
-                        )
+                        .with(Operator::StringEquals, "aws:SourceAccount", vec![Expr::reference("AWS::AccountId")])
                         .with(
                             Operator::ArnLike,
                             "aws:SourceArn",
-                            vec![Expr::arn(
-                                "cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*",
-                            )],
+                            vec![Expr::arn("cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*")],
                         ),
                 ),
         ]),
@@ -451,10 +386,7 @@ fn topic_policy() -> TopicPolicy {
 /// Lets EventBridge park events it could not deliver to the function, for this stack's rules
 /// only. (Lambda's own dead-letter delivery uses the function role instead.)
 fn queue_policy(keywords: &[&str]) -> QueuePolicy {
-    let rule_arns = keywords
-        .iter()
-        .map(|k| Expr::get_att(ids::rule_logical_id(k), "Arn"))
-        .collect();
+    let rule_arns = keywords.iter().map(|k| Expr::get_att(ids::rule_logical_id(k), "Arn")).collect();
     QueuePolicy {
         queues: vec![Expr::reference(QUEUE)],
         policy_document: PolicyDocument::new(vec![Statement::allow(["sqs:SendMessage"])
@@ -475,9 +407,7 @@ fn input_transformer(keyword: &str) -> InputTransformer {
     let keyword_json = serde_json::to_string(keyword).expect("a string always serializes");
     InputTransformer {
         input_paths_map: paths,
-        input_template: format!(
-            "{{\"{FIELD_KEYWORD}\": {keyword_json}, \"{FIELD_SCHEDULED_TIME}\": <time>}}"
-        ),
+        input_template: format!("{{\"{FIELD_KEYWORD}\": {keyword_json}, \"{FIELD_SCHEDULED_TIME}\": <time>}}"),
     }
 }
 
@@ -485,10 +415,7 @@ fn function(spec: &StackSpec, keywords: &[&str]) -> Function {
     let mut variables = OrderedMap::new();
     let inserted = variables.insert(ENV_TOPIC_ARN, Expr::reference(TOPIC))
         && variables.insert(ENV_KEYWORDS, Expr::lit(keywords.join(",")))
-        && variables.insert(
-            ENV_MAX_CONCURRENCY,
-            Expr::lit(spec.max_concurrency.to_string()),
-        );
+        && variables.insert(ENV_MAX_CONCURRENCY, Expr::lit(spec.max_concurrency.to_string()));
     debug_assert!(inserted);
     Function {
         function_name: function_name(),
@@ -505,10 +432,7 @@ fn function(spec: &StackSpec, keywords: &[&str]) -> Function {
             s3_bucket: Expr::reference(ARTIFACT_BUCKET_PARAMETER),
             s3_key: Expr::reference(ARTIFACT_KEY_PARAMETER),
         },
-        logging_config: LoggingConfig {
-            log_format: "JSON".to_owned(),
-            log_group: Expr::reference(LOG_GROUP),
-        },
+        logging_config: LoggingConfig { log_format: "JSON".to_owned(), log_group: Expr::reference(LOG_GROUP) },
         environment: Environment { variables },
         // Runs never overlap: a second invocation (another schedule, a retry, or the function's
         // own continuation when a run nears its timeout) waits in Lambda's queue until this
@@ -518,9 +442,7 @@ fn function(spec: &StackSpec, keywords: &[&str]) -> Function {
         // chain after about 16 hops (the SDK passes on the trace header it counts): beyond about
         // 30,000 volumes at EC2's rates. The function bounds its own chain (MAX_INVOCATIONS).
         recursive_loop: "Allow".to_owned(),
-        dead_letter_config: FunctionDeadLetterConfig {
-            target_arn: Expr::get_att(QUEUE, "Arn"),
-        },
+        dead_letter_config: FunctionDeadLetterConfig { target_arn: Expr::get_att(QUEUE, "Arn") },
     }
 }
 
@@ -538,13 +460,9 @@ fn execution_role(keywords: &[&str]) -> Role {
 
     let mut statements = vec![
         // Describe* actions have no resource-level permissions: "*" is the only form.
-        Statement::allow([
-            "ec2:DescribeInstances",
-            "ec2:DescribeSnapshots",
-            "ec2:DescribeVolumes",
-        ])
-        .sid("ReadInventory")
-        .on(vec![Expr::any()]),
+        Statement::allow(["ec2:DescribeInstances", "ec2:DescribeSnapshots", "ec2:DescribeVolumes"])
+            .sid("ReadInventory")
+            .on(vec![Expr::any()]),
         // CreateSnapshot is authorized against two resources: the source volume and the new
         // snapshot. The request-tag keys (aws:RequestTag, aws:TagKeys) exist only for the
         // snapshot resource type; the volume resource type supports only keys describing the
@@ -555,31 +473,20 @@ fn execution_role(keywords: &[&str]) -> Role {
         // what forces every snapshot to carry snapcycle's marker.
         Statement::allow(["ec2:CreateSnapshot"])
             .sid("SnapshotVolumesOfThisAccount")
-            .on(vec![Expr::arn(
-                "ec2:${AWS::Region}:${AWS::AccountId}:volume/*",
-            )]),
-        Statement::allow(["ec2:CreateSnapshot"])
-            .sid("CreateOnlyMarkedSnapshots")
-            .on(vec![snapshots()])
-            .when(
-                Condition::new()
-                    .with(
-                        Operator::Null,
-                        request_tag.clone(),
-                        vec![Expr::lit("false")],
-                    )
-                    .with(Operator::StringEquals, request_tag, keyword_values),
+            .on(vec![Expr::arn("ec2:${AWS::Region}:${AWS::AccountId}:volume/*")]),
+        Statement::allow(["ec2:CreateSnapshot"]).sid("CreateOnlyMarkedSnapshots").on(vec![snapshots()]).when(
+            Condition::new().with(Operator::Null, request_tag.clone(), vec![Expr::lit("false")]).with(
+                Operator::StringEquals,
+                request_tag,
+                keyword_values,
             ),
+        ),
         // Tagging is allowed only as part of CreateSnapshot: the function cannot retag (and so
         // cannot re-mark) an existing snapshot.
         Statement::allow(["ec2:CreateTags"])
             .sid("TagSnapshotsOnCreation")
             .on(vec![snapshots()])
-            .when(Condition::new().with(
-                Operator::StringEquals,
-                "ec2:CreateAction",
-                vec![Expr::lit("CreateSnapshot")],
-            )),
+            .when(Condition::new().with(Operator::StringEquals, "ec2:CreateAction", vec![Expr::lit("CreateSnapshot")])),
     ];
     // One statement per keyword, so IAM itself refuses to delete a snapshot that is not marked
     // for that keyword or whose keyword tag a person removed to keep it.
@@ -595,11 +502,7 @@ fn execution_role(keywords: &[&str]) -> Role {
                             format!("ec2:ResourceTag/{TAG_KEYWORD}"),
                             vec![Expr::lit(*keyword)],
                         )
-                        .with(
-                            Operator::Null,
-                            format!("ec2:ResourceTag/{keyword}"),
-                            vec![Expr::lit("false")],
-                        ),
+                        .with(Operator::Null, format!("ec2:ResourceTag/{keyword}"), vec![Expr::lit("false")]),
                 ),
         );
     }
@@ -609,14 +512,10 @@ fn execution_role(keywords: &[&str]) -> Role {
         Statement::allow(["kms:Decrypt", "kms:GenerateDataKey*"])
             .sid("EncryptFailureMessages")
             .on(vec![Expr::get_att(KEY, "Arn")]),
-        Statement::allow(["sqs:SendMessage"])
-            .sid("DeadLetterFailedEvents")
-            .on(vec![Expr::get_att(QUEUE, "Arn")]),
-        Statement::allow(["lambda:InvokeFunction"])
-            .sid("ContinueInANewInvocation")
-            .on(vec![Expr::arn(&format!(
-                "lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:${{AWS::StackName}}{FUNCTION_NAME_SUFFIX}"
-            ))]),
+        Statement::allow(["sqs:SendMessage"]).sid("DeadLetterFailedEvents").on(vec![Expr::get_att(QUEUE, "Arn")]),
+        Statement::allow(["lambda:InvokeFunction"]).sid("ContinueInANewInvocation").on(vec![Expr::arn(&format!(
+            "lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:${{AWS::StackName}}{FUNCTION_NAME_SUFFIX}"
+        ))]),
         // The log group's Arn attribute ends in ":*", which covers its log streams.
         Statement::allow(["logs:CreateLogStream", "logs:PutLogEvents"])
             .sid("WriteOwnLogs")
@@ -625,10 +524,9 @@ fn execution_role(keywords: &[&str]) -> Role {
 
     Role {
         description: "snapcycle: execution role of the snapshot function".to_owned(),
-        assume_role_policy_document: PolicyDocument::new(vec![Statement::allow([
-            "sts:AssumeRole",
-        ])
-        .principal(Principal::Service(LAMBDA_PRINCIPAL.to_owned()))]),
+        assume_role_policy_document: PolicyDocument::new(vec![
+            Statement::allow(["sts:AssumeRole"]).principal(Principal::Service(LAMBDA_PRINCIPAL.to_owned()))
+        ]),
         policies: vec![InlinePolicy {
             policy_name: "snapcycle-function".to_owned(),
             policy_document: PolicyDocument::new(statements),

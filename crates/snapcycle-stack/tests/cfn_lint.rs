@@ -24,10 +24,7 @@ fn cfn_lint() -> PathBuf {
 fn assert_lints_clean(name: &str, spec: &StackSpec) {
     let linter = cfn_lint();
     let text = render_string(spec).expect("spec renders");
-    let file = std::env::temp_dir().join(format!(
-        "snapcycle-stack-{}-{name}.json",
-        std::process::id()
-    ));
+    let file = std::env::temp_dir().join(format!("snapcycle-stack-{}-{name}.json", std::process::id()));
     std::fs::write(&file, &text).expect("write the template to a temp file");
     let output = Command::new(&linter)
         .arg(&file)
@@ -58,10 +55,7 @@ fn three_schedule_x86_template_with_two_recipients_passes_cfn_lint_without_warni
             Schedule::new("SnapshotDaily", "cron(0 0 * * ? *)").unwrap(),
             Schedule::new("Snapshot-Weekly", "cron(30 2 ? * SUN *)").unwrap(),
         ],
-        emails: vec![
-            "ops@example.com".to_owned(),
-            "backup-team@example.org".to_owned(),
-        ],
+        emails: vec!["ops@example.com".to_owned(), "backup-team@example.org".to_owned()],
         arch: Architecture::X86_64,
         memory_mb: 256,
         timeout_seconds: 600,

@@ -29,8 +29,7 @@ fn checked_in_template_is_the_default_render() {
     let path = golden_path();
 
     if bless_requested() {
-        std::fs::create_dir_all(path.parent().expect("the path has a parent"))
-            .expect("create templates/");
+        std::fs::create_dir_all(path.parent().expect("the path has a parent")).expect("create templates/");
         std::fs::write(&path, &expected).expect("write templates/snapcycle.json");
         eprintln!("rewrote {}", path.display());
         return;
@@ -38,10 +37,7 @@ fn checked_in_template_is_the_default_render() {
 
     let actual = match std::fs::read_to_string(&path) {
         Ok(text) => text,
-        Err(err) => panic!(
-            "cannot read {} ({err}); create it with: {REWRITE}",
-            path.display()
-        ),
+        Err(err) => panic!("cannot read {} ({err}); create it with: {REWRITE}", path.display()),
     };
     if actual == expected {
         return;

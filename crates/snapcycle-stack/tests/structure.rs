@@ -5,9 +5,8 @@ use serde_json::{json, Map, Value};
 use snapcycle_core::tags::TAG_KEYWORD;
 use snapcycle_core::{parse_event, Keyword};
 use snapcycle_stack::{
-    render, render_string, rule_logical_id, rule_output_key, Architecture, CodeLocation, Schedule,
-    StackSpec, ARTIFACT_BUCKET_PARAMETER, ARTIFACT_KEY_PARAMETER, ENV_KEYWORDS,
-    ENV_MAX_CONCURRENCY, ENV_TOPIC_ARN, VERSION,
+    render, render_string, rule_logical_id, rule_output_key, Architecture, CodeLocation, Schedule, StackSpec,
+    ARTIFACT_BUCKET_PARAMETER, ARTIFACT_KEY_PARAMETER, ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_TOPIC_ARN, VERSION,
 };
 
 fn three_schedules() -> StackSpec {
@@ -17,10 +16,7 @@ fn three_schedules() -> StackSpec {
             Schedule::new("SnapshotDaily", "cron(0 0 * * ? *)").unwrap(),
             Schedule::new("Snapshot Weekly", "cron(30 2 ? * SUN *)").unwrap(),
         ],
-        emails: vec![
-            "ops@example.com".to_owned(),
-            "backup-team@example.org".to_owned(),
-        ],
+        emails: vec!["ops@example.com".to_owned(), "backup-team@example.org".to_owned()],
         arch: Architecture::X86_64,
         ..StackSpec::default()
     }
@@ -31,9 +27,7 @@ fn rendered(spec: &StackSpec) -> Value {
 }
 
 fn resources(template: &Value) -> &Map<String, Value> {
-    template["Resources"]
-        .as_object()
-        .expect("Resources is an object")
+    template["Resources"].as_object().expect("Resources is an object")
 }
 
 fn of_type<'a>(template: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> {
@@ -46,12 +40,7 @@ fn of_type<'a>(template: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> {
 
 fn only<'a>(template: &'a Value, kind: &str) -> (&'a str, &'a Value) {
     let all = of_type(template, kind);
-    assert_eq!(
-        all.len(),
-        1,
-        "expected exactly one {kind}, found {}",
-        all.len()
-    );
+    assert_eq!(all.len(), 1, "expected exactly one {kind}, found {}", all.len());
     all[0]
 }
 
@@ -70,19 +59,12 @@ fn role_statements(template: &Value) -> Vec<&Value> {
         .as_array()
         .expect("inline policies")
         .iter()
-        .flat_map(|p| {
-            p["PolicyDocument"]["Statement"]
-                .as_array()
-                .expect("statements")
-        })
+        .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().expect("statements"))
         .collect()
 }
 
 fn statements_with_action<'a>(template: &'a Value, action: &str) -> Vec<&'a Value> {
-    role_statements(template)
-        .into_iter()
-        .filter(|s| list(&s["Action"]).iter().any(|a| *a == action))
-        .collect()
+    role_statements(template).into_iter().filter(|s| list(&s["Action"]).iter().any(|a| *a == action)).collect()
 }
 
 fn get_att(id: &str, attribute: &str) -> Value {
@@ -127,14 +109,8 @@ fn policy_documents(template: &Value) -> Vec<(&str, &Value)> {
 fn default_spec_has_the_classic_hourly_and_daily_schedules_on_arm64() {
     let template = rendered(&StackSpec::default());
     let rules = of_type(&template, "AWS::Events::Rule");
-    let expressions: Vec<&Value> = rules
-        .iter()
-        .map(|(_, r)| &r["ScheduleExpression"])
-        .collect();
-    assert_eq!(
-        expressions,
-        [&json!("rate(1 hour)"), &json!("cron(0 0 * * ? *)")]
-    );
+    let expressions: Vec<&Value> = rules.iter().map(|(_, r)| &r["ScheduleExpression"]).collect();
+    assert_eq!(expressions, [&json!("rate(1 hour)"), &json!("cron(0 0 * * ? *)")]);
     let (_, function) = only(&template, "AWS::Lambda::Function");
     assert_eq!(function["Architectures"], json!(["arm64"]));
     assert_eq!(function["MemorySize"], 128);
@@ -157,21 +133,13 @@ fn each_schedule_gets_one_rule_one_target_and_one_permission() {
         assert_eq!(targets.len(), 1, "{rule_id} has one target");
         let target = &targets[0];
         assert_eq!(target["Arn"], get_att("Function", "Arn"));
-        assert_eq!(
-            target["InputTransformer"]["InputPathsMap"],
-            json!({"time": "$.time"})
-        );
+        assert_eq!(target["InputTransformer"]["InputPathsMap"], json!({"time": "$.time"}));
 
         // What EventBridge delivers: <time> replaced by the event's time, a JSON string.
-        let input_template = target["InputTransformer"]["InputTemplate"]
-            .as_str()
-            .unwrap();
+        let input_template = target["InputTransformer"]["InputTemplate"].as_str().unwrap();
         let delivered = input_template.replace("<time>", "\"2025-01-01T00:00:00Z\"");
         let input: Value = serde_json::from_str(&delivered).expect("input template is JSON");
-        assert_eq!(
-            input,
-            json!({"SnapshotKeyWord": schedule.keyword, "ScheduledTime": "2025-01-01T00:00:00Z"})
-        );
+        assert_eq!(input, json!({"SnapshotKeyWord": schedule.keyword, "ScheduledTime": "2025-01-01T00:00:00Z"}));
 
         let permissions: Vec<_> = of_type(&template, "AWS::Lambda::Permission")
             .into_iter()
@@ -190,11 +158,7 @@ fn delete_is_allowed_per_keyword_only_with_both_the_marker_and_the_keyword_tag()
     let spec = three_schedules();
     let template = rendered(&spec);
     let deletes = statements_with_action(&template, "ec2:DeleteSnapshot");
-    assert_eq!(
-        deletes.len(),
-        spec.schedules.len(),
-        "one delete statement per keyword"
-    );
+    assert_eq!(deletes.len(), spec.schedules.len(), "one delete statement per keyword");
     for (statement, schedule) in deletes.iter().zip(&spec.schedules) {
         let keyword = schedule.keyword.as_str();
         assert_eq!(list(&statement["Action"]), [&json!("ec2:DeleteSnapshot")]);
@@ -214,43 +178,24 @@ fn snapshots_can_only_be_created_with_a_marker_naming_a_known_keyword() {
     let spec = three_schedules();
     let template = rendered(&spec);
     let creates = statements_with_action(&template, "ec2:CreateSnapshot");
-    assert_eq!(
-        creates.len(),
-        2,
-        "one statement for the volume, one for the snapshot"
-    );
+    assert_eq!(creates.len(), 2, "one statement for the volume, one for the snapshot");
 
-    let volume = creates
-        .iter()
-        .find(|s| s["Resource"].to_string().contains(":volume/"))
-        .unwrap();
+    let volume = creates.iter().find(|s| s["Resource"].to_string().contains(":volume/")).unwrap();
     assert_eq!(
         volume["Resource"],
         json!({"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:volume/*"})
     );
 
-    let snapshot = creates
-        .iter()
-        .find(|s| s["Resource"] == snapshot_arn())
-        .unwrap();
+    let snapshot = creates.iter().find(|s| s["Resource"] == snapshot_arn()).unwrap();
     let keywords: Vec<&str> = spec.schedules.iter().map(|s| s.keyword.as_str()).collect();
     let key = format!("aws:RequestTag/{TAG_KEYWORD}");
-    assert_eq!(
-        snapshot["Condition"]["Null"],
-        json!({ key.clone(): "false" })
-    );
-    assert_eq!(
-        snapshot["Condition"]["StringEquals"],
-        json!({ key: keywords })
-    );
+    assert_eq!(snapshot["Condition"]["Null"], json!({ key.clone(): "false" }));
+    assert_eq!(snapshot["Condition"]["StringEquals"], json!({ key: keywords }));
 
     let tags = statements_with_action(&template, "ec2:CreateTags");
     assert_eq!(tags.len(), 1);
     assert_eq!(tags[0]["Resource"], snapshot_arn());
-    assert_eq!(
-        tags[0]["Condition"],
-        json!({"StringEquals": {"ec2:CreateAction": "CreateSnapshot"}})
-    );
+    assert_eq!(tags[0]["Condition"], json!({"StringEquals": {"ec2:CreateAction": "CreateSnapshot"}}));
 }
 
 #[test]
@@ -262,10 +207,7 @@ fn every_arn_is_built_in_the_deploy_time_partition() {
             assert!(!s.contains("arn:aws"), "literal partition in {s:?}");
             for (at, _) in s.match_indices("arn:") {
                 arns += 1;
-                assert!(
-                    s[at..].starts_with("arn:${AWS::Partition}:"),
-                    "{s:?} does not use ${{AWS::Partition}}"
-                );
+                assert!(s[at..].starts_with("arn:${AWS::Partition}:"), "{s:?} does not use ${{AWS::Partition}}");
             }
         });
         assert!(arns >= 5, "the template builds ARNs ({arns} found)");
@@ -287,21 +229,14 @@ fn no_write_action_applies_to_every_resource_without_a_condition() {
                 .map(|a| a.as_str().unwrap())
                 .filter(|a| {
                     let verb = a.split(':').nth(1).unwrap_or(a);
-                    !["Describe", "Get", "List"]
-                        .iter()
-                        .any(|read| verb.starts_with(read))
+                    !["Describe", "Get", "List"].iter().any(|read| verb.starts_with(read))
                 })
                 .collect();
             if on_everything && !writes.is_empty() {
-                assert!(
-                    statement.get("Condition").is_some(),
-                    "{kind}: {writes:?} on \"*\" without a condition"
-                );
+                assert!(statement.get("Condition").is_some(), "{kind}: {writes:?} on \"*\" without a condition");
             }
             assert!(
-                !list(&statement["Action"])
-                    .iter()
-                    .any(|a| a.as_str().unwrap().ends_with(":*")),
+                !list(&statement["Action"]).iter().any(|a| a.as_str().unwrap().ends_with(":*")),
                 "{kind}: service-wide wildcard action in {statement}"
             );
         }
@@ -318,24 +253,15 @@ fn role_grants_each_remaining_permission_on_its_own_resources_only() {
     };
     assert_eq!(on("sns:Publish"), json!({"Ref": "FailureTopic"}));
     assert_eq!(on("sqs:SendMessage"), get_att("DeadLetterQueue", "Arn"));
-    assert_eq!(
-        on("kms:GenerateDataKey*"),
-        get_att("NotificationKey", "Arn")
-    );
+    assert_eq!(on("kms:GenerateDataKey*"), get_att("NotificationKey", "Arn"));
     assert_eq!(on("logs:PutLogEvents"), get_att("FunctionLogGroup", "Arn"));
-    assert_eq!(
-        on("logs:CreateLogStream"),
-        get_att("FunctionLogGroup", "Arn")
-    );
+    assert_eq!(on("logs:CreateLogStream"), get_att("FunctionLogGroup", "Arn"));
     assert_eq!(
         on("lambda:InvokeFunction"),
         json!({"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-snapshots"})
     );
     let (_, function) = only(&template, "AWS::Lambda::Function");
-    assert_eq!(
-        function["FunctionName"],
-        json!({"Fn::Sub": "${AWS::StackName}-snapshots"})
-    );
+    assert_eq!(function["FunctionName"], json!({"Fn::Sub": "${AWS::StackName}-snapshots"}));
     let (_, role) = only(&template, "AWS::IAM::Role");
     assert_eq!(
         role["AssumeRolePolicyDocument"]["Statement"],
@@ -353,14 +279,8 @@ fn function_is_configured_as_the_issue_asks() {
     assert_eq!(function["ReservedConcurrentExecutions"], 1);
     // Lambda would stop a long run's chain of hand-overs after about 16 hops (issue #10.10).
     assert_eq!(function["RecursiveLoop"], "Allow");
-    assert_eq!(
-        function["DeadLetterConfig"],
-        json!({"TargetArn": get_att("DeadLetterQueue", "Arn")})
-    );
-    assert_eq!(
-        function["LoggingConfig"],
-        json!({"LogFormat": "JSON", "LogGroup": {"Ref": "FunctionLogGroup"}})
-    );
+    assert_eq!(function["DeadLetterConfig"], json!({"TargetArn": get_att("DeadLetterQueue", "Arn")}));
+    assert_eq!(function["LoggingConfig"], json!({"LogFormat": "JSON", "LogGroup": {"Ref": "FunctionLogGroup"}}));
     assert_eq!(
         function["Code"],
         json!({"S3Bucket": {"Ref": ARTIFACT_BUCKET_PARAMETER}, "S3Key": {"Ref": ARTIFACT_KEY_PARAMETER}})
@@ -372,18 +292,12 @@ fn function_is_configured_as_the_issue_asks() {
     assert_eq!(invoke["FunctionName"], json!({"Ref": "Function"}));
     assert_eq!(invoke["MaximumRetryAttempts"], 2);
     assert!(invoke["MaximumEventAgeInSeconds"].as_u64().unwrap() >= 60);
-    assert_eq!(
-        invoke["DestinationConfig"],
-        json!({"OnFailure": {"Destination": {"Ref": "FailureTopic"}}})
-    );
+    assert_eq!(invoke["DestinationConfig"], json!({"OnFailure": {"Destination": {"Ref": "FailureTopic"}}}));
 }
 
 #[test]
 fn environment_names_the_topic_every_keyword_and_the_concurrency() {
-    let spec = StackSpec {
-        max_concurrency: 24,
-        ..three_schedules()
-    };
+    let spec = StackSpec { max_concurrency: 24, ..three_schedules() };
     let template = rendered(&spec);
     let (_, function) = only(&template, "AWS::Lambda::Function");
     assert_eq!(
@@ -401,10 +315,7 @@ fn each_email_gets_one_subscription_and_no_email_gets_none() {
     let template = rendered(&three_schedules());
     let subscriptions = of_type(&template, "AWS::SNS::Subscription");
     let endpoints: Vec<&Value> = subscriptions.iter().map(|(_, s)| &s["Endpoint"]).collect();
-    assert_eq!(
-        endpoints,
-        [&json!("ops@example.com"), &json!("backup-team@example.org")]
-    );
+    assert_eq!(endpoints, [&json!("ops@example.com"), &json!("backup-team@example.org")]);
     for (_, subscription) in &subscriptions {
         assert_eq!(subscription["Protocol"], "email");
         assert_eq!(subscription["TopicArn"], json!({"Ref": "FailureTopic"}));
@@ -419,10 +330,8 @@ fn reordering_emails_keeps_every_subscription_id() {
     reversed.emails.reverse();
     let ids = |spec: &StackSpec| {
         let template = rendered(spec);
-        let mut ids: Vec<String> = of_type(&template, "AWS::SNS::Subscription")
-            .iter()
-            .map(|(id, _)| id.to_string())
-            .collect();
+        let mut ids: Vec<String> =
+            of_type(&template, "AWS::SNS::Subscription").iter().map(|(id, _)| id.to_string()).collect();
         ids.sort();
         ids
     };
@@ -440,10 +349,7 @@ fn failure_path_is_encrypted_and_alarmed() {
         s["Principal"] == json!({"Service": "cloudwatch.amazonaws.com"})
             && list(&s["Action"]).contains(&&json!("kms:GenerateDataKey*"))
     });
-    assert!(
-        cloudwatch_may_use_key,
-        "alarms cannot publish to the topic without the key"
-    );
+    assert!(cloudwatch_may_use_key, "alarms cannot publish to the topic without the key");
 
     let (_, queue) = only(&template, "AWS::SQS::Queue");
     assert_eq!(queue["MessageRetentionPeriod"], 1_209_600);
@@ -454,16 +360,9 @@ fn failure_path_is_encrypted_and_alarmed() {
     // last retry already reaches the topic as Lambda's OnFailure record (issue #10.6).
     assert_eq!(alarms.len(), 1);
     assert!(!alarms.iter().any(|(_, a)| a["MetricName"] == "Errors"));
-    let backlog = alarms
-        .iter()
-        .find(|(_, a)| a["MetricName"] == "ApproximateNumberOfMessagesVisible")
-        .unwrap()
-        .1;
+    let backlog = alarms.iter().find(|(_, a)| a["MetricName"] == "ApproximateNumberOfMessagesVisible").unwrap().1;
     assert_eq!(backlog["Namespace"], "AWS/SQS");
-    assert_eq!(
-        backlog["Dimensions"],
-        json!([{"Name": "QueueName", "Value": get_att("DeadLetterQueue", "QueueName")}])
-    );
+    assert_eq!(backlog["Dimensions"], json!([{"Name": "QueueName", "Value": get_att("DeadLetterQueue", "QueueName")}]));
     for (_, alarm) in &alarms {
         assert_eq!(alarm["AlarmActions"], json!([{"Ref": "FailureTopic"}]));
     }
@@ -476,10 +375,8 @@ fn failure_path_is_encrypted_and_alarmed() {
         json!({"ArnEquals": {"aws:SourceArn": get_att(alarm_id, "Arn")}})
     );
     let (_, queue_policy) = only(&template, "AWS::SQS::QueuePolicy");
-    let rule_arns: Vec<Value> = of_type(&template, "AWS::Events::Rule")
-        .iter()
-        .map(|(id, _)| get_att(id, "Arn"))
-        .collect();
+    let rule_arns: Vec<Value> =
+        of_type(&template, "AWS::Events::Rule").iter().map(|(id, _)| get_att(id, "Arn")).collect();
     assert_eq!(
         queue_policy["PolicyDocument"]["Statement"][0]["Condition"],
         json!({"ArnEquals": {"aws:SourceArn": rule_arns}})
@@ -494,10 +391,7 @@ fn outputs_name_the_function_topic_queue_and_every_rule() {
     assert_eq!(outputs["FunctionName"]["Value"], json!({"Ref": "Function"}));
     assert_eq!(outputs["FunctionArn"]["Value"], get_att("Function", "Arn"));
     assert_eq!(outputs["TopicArn"]["Value"], json!({"Ref": "FailureTopic"}));
-    assert_eq!(
-        outputs["QueueUrl"]["Value"],
-        json!({"Ref": "DeadLetterQueue"})
-    );
+    assert_eq!(outputs["QueueUrl"]["Value"], json!({"Ref": "DeadLetterQueue"}));
     for schedule in &spec.schedules {
         assert_eq!(
             outputs[&rule_output_key(schedule.keyword.as_str())]["Value"],
@@ -515,16 +409,10 @@ fn code_location_is_a_parameter_without_default() {
         assert_eq!(parameter["Type"], "String");
         assert!(parameter.get("Default").is_none(), "{name} has no default");
     }
-    let location = CodeLocation {
-        bucket: "artifacts".into(),
-        key: "snapcycle/abc.zip".into(),
-    };
+    let location = CodeLocation { bucket: "artifacts".into(), key: "snapcycle/abc.zip".into() };
     assert_eq!(
         location.parameter_values(),
-        [
-            (ARTIFACT_BUCKET_PARAMETER, "artifacts"),
-            (ARTIFACT_KEY_PARAMETER, "snapcycle/abc.zip")
-        ]
+        [(ARTIFACT_BUCKET_PARAMETER, "artifacts"), (ARTIFACT_KEY_PARAMETER, "snapcycle/abc.zip")]
     );
 }
 
@@ -532,10 +420,7 @@ fn code_location_is_a_parameter_without_default() {
 fn description_names_snapcycle_and_its_version() {
     let template = rendered(&StackSpec::default());
     let description = template["Description"].as_str().unwrap();
-    assert!(
-        description.starts_with(&format!("snapcycle {VERSION}")),
-        "{description}"
-    );
+    assert!(description.starts_with(&format!("snapcycle {VERSION}")), "{description}");
     assert!(description.len() <= 1024);
 }
 
@@ -568,22 +453,14 @@ fn every_reference_points_at_something_the_template_defines() {
             _ => {}
         }
     }
-    visit(&template, &mut |name| {
-        assert!(defined(name), "reference to undefined {name}")
-    });
+    visit(&template, &mut |name| assert!(defined(name), "reference to undefined {name}"));
 }
 
 #[test]
 fn logical_ids_are_alphanumeric() {
     let template = rendered(&three_schedules());
-    for id in resources(&template)
-        .keys()
-        .chain(template["Outputs"].as_object().unwrap().keys())
-    {
-        assert!(
-            id.chars().all(|c| c.is_ascii_alphanumeric()) && id.len() <= 255,
-            "{id}"
-        );
+    for id in resources(&template).keys().chain(template["Outputs"].as_object().unwrap().keys()) {
+        assert!(id.chars().all(|c| c.is_ascii_alphanumeric()) && id.len() <= 255, "{id}");
     }
 }
 
@@ -597,10 +474,7 @@ fn rendering_is_deterministic() {
         let reparsed: Value = serde_json::from_str(&first).unwrap();
         assert_eq!(reparsed, rendered(&spec));
         // Key order is part of the output, not only the values.
-        assert_eq!(
-            serde_json::to_string_pretty(&reparsed).unwrap() + "\n",
-            first
-        );
+        assert_eq!(serde_json::to_string_pretty(&reparsed).unwrap() + "\n", first);
     }
 }
 
@@ -611,39 +485,26 @@ fn what_each_rule_delivers_is_an_event_the_function_accepts() {
     let spec = three_schedules();
     let template = rendered(&spec);
     let (_, function) = only(&template, "AWS::Lambda::Function");
-    let keywords = Keyword::parse_list(
-        function["Environment"]["Variables"][ENV_KEYWORDS]
-            .as_str()
-            .unwrap(),
-    )
-    .expect("the function accepts its keyword list");
+    let keywords = Keyword::parse_list(function["Environment"]["Variables"][ENV_KEYWORDS].as_str().unwrap())
+        .expect("the function accepts its keyword list");
     let expected: Vec<Keyword> = spec.schedules.iter().map(|s| s.keyword.clone()).collect();
     assert_eq!(keywords, expected);
 
     for schedule in &spec.schedules {
         let rule = &resources(&template)[&rule_logical_id(schedule.keyword.as_str())];
-        let input_template = rule["Properties"]["Targets"][0]["InputTransformer"]["InputTemplate"]
-            .as_str()
-            .unwrap();
+        let input_template = rule["Properties"]["Targets"][0]["InputTransformer"]["InputTemplate"].as_str().unwrap();
         let delivered = input_template.replace("<time>", "\"2025-01-01T00:00:00Z\"");
         let event: Value = serde_json::from_str(&delivered).unwrap();
         let request = parse_event(&event, &keywords).expect("the function accepts the event");
         assert_eq!(request.keyword, schedule.keyword);
-        assert_eq!(
-            request.scheduled_time.map(|t| t.to_rfc3339()),
-            Some("2025-01-01T00:00:00+00:00".to_owned())
-        );
+        assert_eq!(request.scheduled_time.map(|t| t.to_rfc3339()), Some("2025-01-01T00:00:00+00:00".to_owned()));
         assert!(!request.dry_run);
     }
 }
 
 #[test]
 fn rules_carry_the_canonical_expression() {
-    let spec = StackSpec::for_schedules(vec![Schedule::new(
-        "SnapshotWeekdays",
-        "cron(0 18 ? * mon-fri *)",
-    )
-    .unwrap()]);
+    let spec = StackSpec::for_schedules(vec![Schedule::new("SnapshotWeekdays", "cron(0 18 ? * mon-fri *)").unwrap()]);
     let template = rendered(&spec);
     let (_, rule) = only(&template, "AWS::Events::Rule");
     assert_eq!(rule["ScheduleExpression"], "cron(0 18 ? * MON-FRI *)");

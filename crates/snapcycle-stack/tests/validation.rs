@@ -5,8 +5,7 @@ use std::error::Error;
 use snapcycle_core::schedule::Field;
 use snapcycle_core::{Keyword, KeywordError};
 use snapcycle_stack::{
-    default_timeout, logical_id_for_keyword, render, Architecture, Schedule, StackError, StackSpec,
-    MAX_TIMEOUT_SECONDS,
+    default_timeout, logical_id_for_keyword, render, Architecture, Schedule, StackError, StackSpec, MAX_TIMEOUT_SECONDS,
 };
 
 fn schedule(keyword: &str, expression: &str) -> Schedule {
@@ -45,30 +44,15 @@ fn a_stack_without_schedules_is_refused() {
 
 #[test]
 fn a_keyword_listed_twice_is_refused() {
-    let spec = with_schedules(&[
-        ("SnapshotDaily", "rate(1 day)"),
-        ("SnapshotDaily", "rate(2 days)"),
-    ]);
-    assert_eq!(
-        error(spec),
-        StackError::DuplicateKeyword("SnapshotDaily".into())
-    );
+    let spec = with_schedules(&[("SnapshotDaily", "rate(1 day)"), ("SnapshotDaily", "rate(2 days)")]);
+    assert_eq!(error(spec), StackError::DuplicateKeyword("SnapshotDaily".into()));
 }
 
 #[test]
 fn keywords_that_cannot_be_tag_keys_are_refused_with_cores_reason() {
-    for keyword in [
-        "",
-        " ",
-        "aws:backup",
-        "AWS:backup",
-        "snapcycle:keyword",
-        "a,b",
-        "a<b>",
-        "x\"y",
-        " Daily",
-        &"k".repeat(128),
-    ] {
+    for keyword in
+        ["", " ", "aws:backup", "AWS:backup", "snapcycle:keyword", "a,b", "a<b>", "x\"y", " Daily", &"k".repeat(128)]
+    {
         let err = Schedule::new(keyword, "rate(1 day)").expect_err(keyword);
         match &err {
             StackError::InvalidKeyword { keyword: k, source } => {
@@ -84,10 +68,7 @@ fn keywords_that_cannot_be_tag_keys_are_refused_with_cores_reason() {
 
 #[test]
 fn tag_keys_with_allowed_punctuation_and_letters_are_accepted() {
-    let spec = with_schedules(&[
-        ("Snap shot_1.a:b/c=d+e-f@g", "rate(1 day)"),
-        ("Sauvegarde-été", "rate(1 day)"),
-    ]);
+    let spec = with_schedules(&[("Snap shot_1.a:b/c=d+e-f@g", "rate(1 day)"), ("Sauvegarde-été", "rate(1 day)")]);
     assert!(render(&spec).is_ok());
 }
 
@@ -99,18 +80,10 @@ fn expressions_eventbridge_would_refuse_are_refused_naming_the_field() {
         ("rate(2 hour)", Some(Field::RateUnit), "plural 'hours'"),
         ("rate(5 seconds)", Some(Field::RateUnit), "rate unit"),
         ("cron(0 0 * * ?)", None, "6 fields"),
-        (
-            "cron(0 0 * * * *)",
-            None,
-            "both day-of-month and day-of-week",
-        ),
+        ("cron(0 0 * * * *)", None, "both day-of-month and day-of-week"),
         ("cron(60 0 * * ? *)", Some(Field::Minutes), "minutes"),
         ("cron(0 24 * * ? *)", Some(Field::Hours), "hours"),
-        (
-            "cron(0 0 32 * ? *)",
-            Some(Field::DayOfMonth),
-            "day-of-month",
-        ),
+        ("cron(0 0 32 * ? *)", Some(Field::DayOfMonth), "day-of-month"),
         ("cron(0 0 ? 13 * *)", Some(Field::Month), "month"),
         ("cron(0 0 ? * 8 *)", Some(Field::DayOfWeek), "day-of-week"),
         ("cron(0 0 * * ? 1969)", Some(Field::Year), "year"),
@@ -127,7 +100,9 @@ fn expressions_eventbridge_would_refuse_are_refused_naming_the_field() {
         assert_eq!(source.field(), field, "{expression}: {source}");
         let text = chain(&err);
         assert!(
-            text.starts_with("schedule \"SnapshotDaily\" has an expression EventBridge would refuse: invalid schedule expression"),
+            text.starts_with(
+                "schedule \"SnapshotDaily\" has an expression EventBridge would refuse: invalid schedule expression"
+            ),
             "{text}"
         );
         assert!(text.contains(words), "{expression}: {text}");
@@ -154,48 +129,23 @@ fn schedule_flags_parse_as_keyword_equals_expression() {
     let parsed: Schedule = "team=db=rate(5 minutes)".parse().unwrap();
     assert_eq!(parsed.keyword.as_str(), "team=db");
     assert_eq!(parsed.expression.to_string(), "rate(5 minutes)");
-    assert_eq!(
-        parsed.to_string().parse::<Schedule>().unwrap(),
-        parsed,
-        "Display reads back"
-    );
+    assert_eq!(parsed.to_string().parse::<Schedule>().unwrap(), parsed, "Display reads back");
 
-    assert_eq!(
-        "rate(1 day)".parse::<Schedule>().unwrap_err(),
-        StackError::MalformedSchedule("rate(1 day)".into())
-    );
+    assert_eq!("rate(1 day)".parse::<Schedule>().unwrap_err(), StackError::MalformedSchedule("rate(1 day)".into()));
     assert!(matches!(
         "=rate(1 day)".parse::<Schedule>(),
-        Err(StackError::InvalidKeyword {
-            source: KeywordError::Empty,
-            ..
-        })
+        Err(StackError::InvalidKeyword { source: KeywordError::Empty, .. })
     ));
-    assert!(matches!(
-        "SnapshotDaily=".parse::<Schedule>(),
-        Err(StackError::InvalidExpression { .. })
-    ));
-    assert!(matches!(
-        "SnapshotDaily = rate(1 day)".parse::<Schedule>(),
-        Err(StackError::InvalidKeyword { .. })
-    ));
+    assert!(matches!("SnapshotDaily=".parse::<Schedule>(), Err(StackError::InvalidExpression { .. })));
+    assert!(matches!("SnapshotDaily = rate(1 day)".parse::<Schedule>(), Err(StackError::InvalidKeyword { .. })));
 }
 
 #[test]
 fn architecture_reads_lambdas_names_only() {
-    assert_eq!(
-        "arm64".parse::<Architecture>().unwrap(),
-        Architecture::Arm64
-    );
-    assert_eq!(
-        "x86_64".parse::<Architecture>().unwrap(),
-        Architecture::X86_64
-    );
+    assert_eq!("arm64".parse::<Architecture>().unwrap(), Architecture::Arm64);
+    assert_eq!("x86_64".parse::<Architecture>().unwrap(), Architecture::X86_64);
     assert_eq!(Architecture::X86_64.to_string(), "x86_64");
-    assert_eq!(
-        "amd64".parse::<Architecture>().unwrap_err(),
-        StackError::UnknownArchitecture("amd64".into())
-    );
+    assert_eq!("amd64".parse::<Architecture>().unwrap_err(), StackError::UnknownArchitecture("amd64".into()));
 }
 
 #[test]
@@ -204,105 +154,39 @@ fn two_keywords_meeting_at_one_logical_id_are_refused() {
     let id = logical_id_for_keyword(punctuated);
     let plain = id.strip_prefix("Schedule").unwrap().to_owned();
     assert_eq!(logical_id_for_keyword(&plain), id, "constructed collision");
-    let err = error(with_schedules(&[
-        (punctuated, "rate(1 day)"),
-        (&plain, "rate(1 day)"),
-    ]));
-    assert_eq!(
-        err,
-        StackError::LogicalIdCollision {
-            first: punctuated.into(),
-            second: plain,
-            logical_id: id
-        }
-    );
+    let err = error(with_schedules(&[(punctuated, "rate(1 day)"), (&plain, "rate(1 day)")]));
+    assert_eq!(err, StackError::LogicalIdCollision { first: punctuated.into(), second: plain, logical_id: id });
 }
 
 #[test]
 fn malformed_and_repeated_emails_are_refused() {
-    for email in [
-        "",
-        "ops",
-        "@example.com",
-        "ops@",
-        "a@b@c",
-        "ops @example.com",
-        "a@b.com,c@d.com",
-    ] {
-        let spec = StackSpec {
-            emails: vec![email.into()],
-            ..StackSpec::default()
-        };
+    for email in ["", "ops", "@example.com", "ops@", "a@b@c", "ops @example.com", "a@b.com,c@d.com"] {
+        let spec = StackSpec { emails: vec![email.into()], ..StackSpec::default() };
         assert_eq!(error(spec), StackError::InvalidEmail(email.into()));
     }
-    let spec = StackSpec {
-        emails: vec!["a@example.com".into(), "a@example.com".into()],
-        ..StackSpec::default()
-    };
-    assert_eq!(
-        error(spec),
-        StackError::DuplicateEmail("a@example.com".into())
-    );
+    let spec = StackSpec { emails: vec!["a@example.com".into(), "a@example.com".into()], ..StackSpec::default() };
+    assert_eq!(error(spec), StackError::DuplicateEmail("a@example.com".into()));
 }
 
 #[test]
 fn numbers_outside_what_lambda_accepts_are_refused() {
     let cases = [
-        (
-            StackSpec {
-                memory_mb: 64,
-                ..StackSpec::default()
-            },
-            "memory_mb",
-        ),
-        (
-            StackSpec {
-                memory_mb: 10_241,
-                ..StackSpec::default()
-            },
-            "memory_mb",
-        ),
-        (
-            StackSpec {
-                timeout_seconds: 0,
-                ..StackSpec::default()
-            },
-            "timeout_seconds",
-        ),
-        (
-            StackSpec {
-                timeout_seconds: 901,
-                ..StackSpec::default()
-            },
-            "timeout_seconds",
-        ),
-        (
-            StackSpec {
-                max_concurrency: 0,
-                ..StackSpec::default()
-            },
-            "max_concurrency",
-        ),
+        (StackSpec { memory_mb: 64, ..StackSpec::default() }, "memory_mb"),
+        (StackSpec { memory_mb: 10_241, ..StackSpec::default() }, "memory_mb"),
+        (StackSpec { timeout_seconds: 0, ..StackSpec::default() }, "timeout_seconds"),
+        (StackSpec { timeout_seconds: 901, ..StackSpec::default() }, "timeout_seconds"),
+        (StackSpec { max_concurrency: 0, ..StackSpec::default() }, "max_concurrency"),
         (
             // The function refuses SNAPCYCLE_MAX_CONCURRENCY above 256.
-            StackSpec {
-                max_concurrency: 257,
-                ..StackSpec::default()
-            },
+            StackSpec { max_concurrency: 257, ..StackSpec::default() },
             "max_concurrency",
         ),
     ];
     for (spec, field) in cases {
         let err = error(spec);
-        assert!(
-            matches!(err, StackError::OutOfRange { field: f, .. } if f == field),
-            "{err}"
-        );
+        assert!(matches!(err, StackError::OutOfRange { field: f, .. } if f == field), "{err}");
     }
-    let spec = StackSpec {
-        log_retention_days: 31,
-        ..StackSpec::default()
-    };
+    let spec = StackSpec { log_retention_days: 31, ..StackSpec::default() };
     assert_eq!(error(spec), StackError::InvalidLogRetention(31));
 }
 
@@ -326,10 +210,7 @@ fn default_timeout_is_the_shortest_interval_capped_at_900_seconds() {
         (&[("Minutely", "rate(1 minute)")], 60),
         (&[("Hourly", "rate(1 hour)")], 900),
         (&[("Daily", "cron(0 0 * * ? *)")], 900),
-        (
-            &[("Hourly", "rate(1 hour)"), ("Fast", "rate(10 minutes)")],
-            600,
-        ),
+        (&[("Hourly", "rate(1 hour)"), ("Fast", "rate(10 minutes)")], 600),
         // Every 15 minutes during office hours: the gap inside the day is what counts.
         (&[("Office", "cron(0/15 8-17 ? * MON-FRI *)")], 900),
         (&[("Twice", "cron(0,7 12 * * ? *)")], 420),
@@ -376,20 +257,14 @@ fn a_timeout_longer_than_the_shortest_interval_is_refused_naming_that_schedule()
 
 #[test]
 fn a_timeout_equal_to_the_shortest_interval_is_accepted() {
-    let spec = StackSpec {
-        timeout_seconds: 300,
-        ..with_schedules(&[("SnapshotFast", "rate(5 minutes)")])
-    };
+    let spec = StackSpec { timeout_seconds: 300, ..with_schedules(&[("SnapshotFast", "rate(5 minutes)")]) };
     assert!(render(&spec).is_ok());
 }
 
 #[test]
 fn a_cron_interval_bounds_the_timeout_too() {
     // Minutes 0 and 7 of every hour: the shortest gap is 7 minutes.
-    let spec = StackSpec {
-        timeout_seconds: 900,
-        ..with_schedules(&[("SnapshotTwice", "cron(0,7 * * * ? *)")])
-    };
+    let spec = StackSpec { timeout_seconds: 900, ..with_schedules(&[("SnapshotTwice", "cron(0,7 * * * ? *)")]) };
     assert_eq!(
         error(spec),
         StackError::TimeoutExceedsInterval {
@@ -403,26 +278,12 @@ fn a_cron_interval_bounds_the_timeout_too() {
 
 #[test]
 fn the_900_second_cap_is_reported_as_out_of_range_even_with_slow_schedules() {
-    let spec = StackSpec {
-        timeout_seconds: 3_600,
-        ..with_schedules(&[("SnapshotDaily", "rate(1 day)")])
-    };
-    assert_eq!(
-        error(spec),
-        StackError::OutOfRange {
-            field: "timeout_seconds",
-            value: 3_600,
-            min: 1,
-            max: 900
-        }
-    );
+    let spec = StackSpec { timeout_seconds: 3_600, ..with_schedules(&[("SnapshotDaily", "rate(1 day)")]) };
+    assert_eq!(error(spec), StackError::OutOfRange { field: "timeout_seconds", value: 3_600, min: 1, max: 900 });
 }
 
 #[test]
 fn a_schedule_that_fires_once_does_not_bound_the_timeout() {
-    let spec = StackSpec {
-        timeout_seconds: 900,
-        ..with_schedules(&[("SnapshotOnce", "cron(0 12 1 1 ? 2100)")])
-    };
+    let spec = StackSpec { timeout_seconds: 900, ..with_schedules(&[("SnapshotOnce", "cron(0 12 1 1 ? 2100)")]) };
     assert!(render(&spec).is_ok());
 }

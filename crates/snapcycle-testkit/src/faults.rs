@@ -110,16 +110,12 @@ impl Default for FaultConfig {
 impl FaultConfig {
     /// The timing actually used: the explicit one, or the failure kind's default.
     pub fn effective_timing(&self) -> FaultTiming {
-        self.failure_timing
-            .unwrap_or_else(|| self.failure_kind.default_timing())
+        self.failure_timing.unwrap_or_else(|| self.failure_kind.default_timing())
     }
 
     fn validate(&self) -> io::Result<()> {
         if !(0.0..=1.0).contains(&self.failure_rate) {
-            return Err(invalid(format!(
-                "failure_rate must be within 0.0..=1.0, got {}",
-                self.failure_rate
-            )));
+            return Err(invalid(format!("failure_rate must be within 0.0..=1.0, got {}", self.failure_rate)));
         }
         if let Some(throttle) = &self.throttle {
             throttle.validate()?;
@@ -183,10 +179,7 @@ impl ThrottleConfig {
 
     /// No rules yet; add them with [`ThrottleConfig::with`] for a test-sized bucket.
     pub fn new() -> Self {
-        Self {
-            buckets: Vec::new(),
-            scale: 1.0,
-        }
+        Self { buckets: Vec::new(), scale: 1.0 }
     }
 
     /// Appends a rule; earlier rules win, so put specific ones before prefixes.
@@ -203,21 +196,15 @@ impl ThrottleConfig {
 
     /// The bucket an operation gets, scale applied; `None` when it is not throttled.
     pub fn bucket_for(&self, operation: &str) -> Option<Bucket> {
-        self.buckets
-            .iter()
-            .find(|(matcher, _)| matcher.matches(operation))
-            .map(|(_, bucket)| Bucket {
-                rate_per_sec: bucket.rate_per_sec * self.scale,
-                burst: bucket.burst * self.scale,
-            })
+        self.buckets.iter().find(|(matcher, _)| matcher.matches(operation)).map(|(_, bucket)| Bucket {
+            rate_per_sec: bucket.rate_per_sec * self.scale,
+            burst: bucket.burst * self.scale,
+        })
     }
 
     fn validate(&self) -> io::Result<()> {
         if !(self.scale.is_finite() && self.scale > 0.0) {
-            return Err(invalid(format!(
-                "throttle scale must be positive, got {}",
-                self.scale
-            )));
+            return Err(invalid(format!("throttle scale must be positive, got {}", self.scale)));
         }
         for (matcher, bucket) in &self.buckets {
             let ok = |v: f64| v.is_finite() && v >= 0.0;
@@ -282,10 +269,7 @@ pub struct Bucket {
 impl Bucket {
     /// A bucket regaining `rate_per_sec` tokens up to `burst`.
     pub fn new(rate_per_sec: f64, burst: f64) -> Self {
-        Self {
-            rate_per_sec,
-            burst,
-        }
+        Self { rate_per_sec, burst }
     }
 }
 
@@ -305,12 +289,7 @@ impl TokenBucket {
 
     fn full(bucket: Bucket, now: Instant) -> Self {
         let capacity = bucket.burst.max(1.0);
-        Self {
-            capacity,
-            rate_per_sec: bucket.rate_per_sec.max(0.0),
-            tokens: capacity,
-            updated: now,
-        }
+        Self { capacity, rate_per_sec: bucket.rate_per_sec.max(0.0), tokens: capacity, updated: now }
     }
 
     fn refill(&mut self, now: Instant) {
@@ -356,11 +335,7 @@ pub fn operation_name(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> 
     let is_form = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        });
+        .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
     if is_form {
         if let Some(action) = form_value(body, "Action") {
             return Some(action);
@@ -372,9 +347,7 @@ pub fn operation_name(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> 
 /// Whether an operation changes state (`Create*`, `Delete*`, `Modify*`, `Copy*`): the calls
 /// whose retries can duplicate or lose work.
 pub fn is_mutating(operation: &str) -> bool {
-    ["Create", "Delete", "Modify", "Copy"]
-        .iter()
-        .any(|prefix| operation.starts_with(prefix))
+    ["Create", "Delete", "Modify", "Copy"].iter().any(|prefix| operation.starts_with(prefix))
 }
 
 /// The first non-empty value of `name` in an `application/x-www-form-urlencoded` string.
@@ -456,10 +429,7 @@ pub struct ProxyStats {
 impl ProxyStats {
     /// The counters of one operation; zeros when it was never called.
     pub fn get(&self, operation: &str) -> OperationStats {
-        self.by_operation
-            .get(operation)
-            .copied()
-            .unwrap_or_default()
+        self.by_operation.get(operation).copied().unwrap_or_default()
     }
 
     /// The counters summed over all operations.
@@ -475,24 +445,15 @@ impl ProxyStats {
 impl fmt::Display for ProxyStats {
     /// A small table, one operation per line, for benchmark output.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let width = self
-            .by_operation
-            .keys()
-            .map(String::len)
-            .chain(["operation".len(), "total".len()])
-            .max()
-            .unwrap_or(0);
+        let width =
+            self.by_operation.keys().map(String::len).chain(["operation".len(), "total".len()]).max().unwrap_or(0);
         writeln!(
             f,
             "{:<width$} {:>8} {:>9} {:>9} {:>6} {:>8}",
             "operation", "requests", "forwarded", "throttled", "failed", "upstream"
         )?;
         let total = self.total();
-        let rows = self
-            .by_operation
-            .iter()
-            .map(|(op, s)| (op.as_str(), s))
-            .chain([("total", &total)]);
+        let rows = self.by_operation.iter().map(|(op, s)| (op.as_str(), s)).chain([("total", &total)]);
         for (op, s) in rows {
             writeln!(
                 f,
@@ -539,12 +500,7 @@ impl FaultProxy {
         });
         let (shutdown, _) = watch::channel(false);
         let accept_task = tokio::spawn(accept_loop(listener, shared.clone(), shutdown.clone()));
-        Ok(FaultProxy {
-            addr,
-            shared,
-            shutdown,
-            accept_task,
-        })
+        Ok(FaultProxy { addr, shared, shutdown, accept_task })
     }
 
     /// The base URL to give the SDK as `endpoint_url`.
@@ -559,9 +515,7 @@ impl FaultProxy {
 
     /// The counters so far, per operation.
     pub fn stats(&self) -> ProxyStats {
-        ProxyStats {
-            by_operation: self.shared.lock().stats.clone(),
-        }
+        ProxyStats { by_operation: self.shared.lock().stats.clone() }
     }
 
     /// Whether it still accepts connections (false once the max lifetime has passed).
@@ -594,35 +548,20 @@ struct Upstream {
 
 impl Upstream {
     fn parse(url: &str) -> io::Result<Self> {
-        let uri: Uri = url
-            .parse()
-            .map_err(|e| invalid(format!("upstream URL {url:?}: {e}")))?;
+        let uri: Uri = url.parse().map_err(|e| invalid(format!("upstream URL {url:?}: {e}")))?;
         if uri.scheme_str() != Some("http") {
-            return Err(invalid(format!(
-                "upstream URL {url:?} must start with http:// (no TLS)"
-            )));
+            return Err(invalid(format!("upstream URL {url:?} must start with http:// (no TLS)")));
         }
-        let authority = uri
-            .authority()
-            .ok_or_else(|| invalid(format!("upstream URL {url:?} has no host")))?
-            .as_str()
-            .to_owned();
-        let host_header = HeaderValue::from_str(&authority)
-            .map_err(|e| invalid(format!("upstream URL {url:?}: {e}")))?;
-        Ok(Self {
-            authority,
-            host_header,
-            base_path: uri.path().trim_end_matches('/').to_owned(),
-        })
+        let authority =
+            uri.authority().ok_or_else(|| invalid(format!("upstream URL {url:?} has no host")))?.as_str().to_owned();
+        let host_header =
+            HeaderValue::from_str(&authority).map_err(|e| invalid(format!("upstream URL {url:?}: {e}")))?;
+        Ok(Self { authority, host_header, base_path: uri.path().trim_end_matches('/').to_owned() })
     }
 
     fn uri_for(&self, original: &Uri) -> Result<Uri, hyper::http::uri::InvalidUri> {
         let path_and_query = original.path_and_query().map_or("/", |pq| pq.as_str());
-        format!(
-            "http://{}{}{}",
-            self.authority, self.base_path, path_and_query
-        )
-        .parse()
+        format!("http://{}{}{}", self.authority, self.base_path, path_and_query).parse()
     }
 }
 
@@ -722,8 +661,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: watch
 
 async fn serve_connection(stream: TcpStream, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let service = service_fn(move |req| handle(shared.clone(), req));
-    let conn =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
     tokio::select! {
         _ = conn.as_mut() => return,
@@ -753,10 +691,7 @@ impl fmt::Display for InjectedDrop {
 
 impl std::error::Error for InjectedDrop {}
 
-async fn handle(
-    shared: Arc<Shared>,
-    req: Request<Incoming>,
-) -> Result<Response<ProxyBody>, BoxError> {
+async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<ProxyBody>, BoxError> {
     let (parts, body) = req.into_parts();
     let body = body.collect().await?.to_bytes();
     let operation = operation_name(&parts.headers, parts.uri.query(), &body);
@@ -798,10 +733,7 @@ async fn handle(
             shared.count(&key, |s| s.upstream_errors += 1);
             return Ok(plain(
                 StatusCode::BAD_GATEWAY,
-                format!(
-                    "fault proxy: upstream {} failed: {e}",
-                    shared.upstream.authority
-                ),
+                format!("fault proxy: upstream {} failed: {e}", shared.upstream.authority),
             ));
         }
     };
@@ -837,8 +769,7 @@ fn build_upstream_request(
     *req.headers_mut() = parts.headers;
     strip_hop_by_hop(req.headers_mut());
     if !shared.config.preserve_host {
-        req.headers_mut()
-            .insert(HOST, shared.upstream.host_header.clone());
+        req.headers_mut().insert(HOST, shared.upstream.host_header.clone());
     }
     Ok(req)
 }
@@ -873,12 +804,7 @@ fn inject(kind: FailureKind, request_id: &str) -> Result<Response<ProxyBody>, Bo
 }
 
 /// An error in EC2's query-protocol shape, which the SDK's `ec2_query_errors` parser reads.
-fn ec2_error(
-    status: StatusCode,
-    code: &str,
-    message: &str,
-    request_id: &str,
-) -> Response<ProxyBody> {
+fn ec2_error(status: StatusCode, code: &str, message: &str, request_id: &str) -> Response<ProxyBody> {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{code}</Code>\
          <Message>{message}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"
@@ -886,10 +812,7 @@ fn ec2_error(
     let mut response = Response::new(full(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/xml;charset=UTF-8"),
-    );
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/xml;charset=UTF-8"));
     if let Ok(id) = HeaderValue::from_str(request_id) {
         headers.insert("x-amzn-requestid", id);
     }
@@ -899,17 +822,12 @@ fn ec2_error(
 fn plain(status: StatusCode, text: String) -> Response<ProxyBody> {
     let mut response = Response::new(full(text));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     response
 }
 
 fn full(body: impl Into<Bytes>) -> ProxyBody {
-    Full::new(body.into())
-        .map_err(|never: Infallible| match never {})
-        .boxed()
+    Full::new(body.into()).map_err(|never: Infallible| match never {}).boxed()
 }
 
 /// A UUID-shaped id, derived from the seed and a counter so that runs are reproducible.
@@ -1021,23 +939,11 @@ mod tests {
     #[test]
     fn ec2_defaults_match_the_documented_buckets() {
         let ec2 = ThrottleConfig::ec2();
-        assert_eq!(
-            ec2.bucket_for("CreateSnapshot"),
-            Some(Bucket::new(5.0, 100.0))
-        );
-        assert_eq!(
-            ec2.bucket_for("DeleteSnapshot"),
-            Some(Bucket::new(5.0, 100.0))
-        );
+        assert_eq!(ec2.bucket_for("CreateSnapshot"), Some(Bucket::new(5.0, 100.0)));
+        assert_eq!(ec2.bucket_for("DeleteSnapshot"), Some(Bucket::new(5.0, 100.0)));
         assert_eq!(ec2.bucket_for("CreateTags"), Some(Bucket::new(10.0, 100.0)));
-        assert_eq!(
-            ec2.bucket_for("DescribeSnapshots"),
-            Some(Bucket::new(20.0, 100.0))
-        );
-        assert_eq!(
-            ec2.bucket_for("DescribeInstances"),
-            Some(Bucket::new(20.0, 100.0))
-        );
+        assert_eq!(ec2.bucket_for("DescribeSnapshots"), Some(Bucket::new(20.0, 100.0)));
+        assert_eq!(ec2.bucket_for("DescribeInstances"), Some(Bucket::new(20.0, 100.0)));
         assert_eq!(ec2.bucket_for("Publish"), None);
         assert_eq!(ec2.bucket_for("CreateSnapshots"), None);
     }
@@ -1045,10 +951,7 @@ mod tests {
     #[test]
     fn scale_multiplies_rates_and_bursts() {
         let fast = ThrottleConfig::ec2().scaled(10.0);
-        assert_eq!(
-            fast.bucket_for("CreateSnapshot"),
-            Some(Bucket::new(50.0, 1000.0))
-        );
+        assert_eq!(fast.bucket_for("CreateSnapshot"), Some(Bucket::new(50.0, 1000.0)));
         let slow = ThrottleConfig::ec2().scaled(0.1);
         let describe = slow.bucket_for("DescribeVolumes").unwrap();
         assert!((describe.rate_per_sec - 2.0).abs() < 1e-9);
@@ -1058,45 +961,22 @@ mod tests {
     #[test]
     fn first_matching_rule_wins() {
         let throttle = ThrottleConfig::new()
-            .with(
-                OperationMatcher::exact("DescribeTags"),
-                Bucket::new(1.0, 1.0),
-            )
+            .with(OperationMatcher::exact("DescribeTags"), Bucket::new(1.0, 1.0))
             .with(OperationMatcher::prefix("Describe"), Bucket::new(2.0, 2.0))
             .with(OperationMatcher::Any, Bucket::new(3.0, 3.0));
-        assert_eq!(
-            throttle.bucket_for("DescribeTags"),
-            Some(Bucket::new(1.0, 1.0))
-        );
-        assert_eq!(
-            throttle.bucket_for("DescribeVolumes"),
-            Some(Bucket::new(2.0, 2.0))
-        );
-        assert_eq!(
-            throttle.bucket_for("CreateTags"),
-            Some(Bucket::new(3.0, 3.0))
-        );
+        assert_eq!(throttle.bucket_for("DescribeTags"), Some(Bucket::new(1.0, 1.0)));
+        assert_eq!(throttle.bucket_for("DescribeVolumes"), Some(Bucket::new(2.0, 2.0)));
+        assert_eq!(throttle.bucket_for("CreateTags"), Some(Bucket::new(3.0, 3.0)));
     }
 
     #[test]
     fn invalid_settings_are_rejected() {
-        let bad_rate = FaultConfig {
-            failure_rate: 1.5,
-            ..FaultConfig::default()
-        };
-        assert_eq!(
-            bad_rate.validate().unwrap_err().kind(),
-            io::ErrorKind::InvalidInput
-        );
-        let bad_scale = FaultConfig {
-            throttle: Some(ThrottleConfig::ec2().scaled(0.0)),
-            ..FaultConfig::default()
-        };
+        let bad_rate = FaultConfig { failure_rate: 1.5, ..FaultConfig::default() };
+        assert_eq!(bad_rate.validate().unwrap_err().kind(), io::ErrorKind::InvalidInput);
+        let bad_scale = FaultConfig { throttle: Some(ThrottleConfig::ec2().scaled(0.0)), ..FaultConfig::default() };
         assert!(bad_scale.validate().is_err());
         let bad_bucket = FaultConfig {
-            throttle: Some(
-                ThrottleConfig::new().with(OperationMatcher::Any, Bucket::new(-1.0, 1.0)),
-            ),
+            throttle: Some(ThrottleConfig::new().with(OperationMatcher::Any, Bucket::new(-1.0, 1.0))),
             ..FaultConfig::default()
         };
         assert!(bad_bucket.validate().is_err());
@@ -1105,38 +985,23 @@ mod tests {
 
     fn form_headers() -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8"),
-        );
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8"));
         headers
     }
 
     #[test]
     fn action_is_read_from_an_ec2_query_body() {
         let body = b"Action=CreateSnapshot&Version=2016-11-15&VolumeId=vol-1";
-        assert_eq!(
-            operation_name(&form_headers(), None, body).as_deref(),
-            Some("CreateSnapshot")
-        );
+        assert_eq!(operation_name(&form_headers(), None, body).as_deref(), Some("CreateSnapshot"));
         let later = b"Version=2016-11-15&Filter.1.Name=tag-key&Action=DescribeInstances";
-        assert_eq!(
-            operation_name(&form_headers(), None, later).as_deref(),
-            Some("DescribeInstances")
-        );
+        assert_eq!(operation_name(&form_headers(), None, later).as_deref(), Some("DescribeInstances"));
     }
 
     #[test]
     fn action_is_url_decoded() {
         let body = b"Version=2010-03-31&Action=Pub%6cish&Message=a+b";
-        assert_eq!(
-            operation_name(&form_headers(), None, body).as_deref(),
-            Some("Publish")
-        );
-        assert_eq!(
-            form_value(b"k=a+b%20c%2Bd", "k").as_deref(),
-            Some("a b c+d")
-        );
+        assert_eq!(operation_name(&form_headers(), None, body).as_deref(), Some("Publish"));
+        assert_eq!(form_value(b"k=a+b%20c%2Bd", "k").as_deref(), Some("a b c+d"));
         assert_eq!(form_value(b"k=100%", "k").as_deref(), Some("100%"));
         assert_eq!(form_value(b"k=%zz", "k").as_deref(), Some("%zz"));
         assert_eq!(form_value(b"A%63tion=X", "Action").as_deref(), Some("X"));
@@ -1146,10 +1011,7 @@ mod tests {
     fn similar_field_names_are_not_the_action() {
         let body = b"ActionName=Nope&Foo.Action=Nope&Version=1";
         assert_eq!(operation_name(&form_headers(), None, body), None);
-        assert_eq!(
-            operation_name(&form_headers(), None, b"Action=&Version=1"),
-            None
-        );
+        assert_eq!(operation_name(&form_headers(), None, b"Action=&Version=1"), None);
         assert_eq!(operation_name(&form_headers(), None, b"Action"), None);
         assert_eq!(operation_name(&form_headers(), None, b""), None);
     }
@@ -1162,68 +1024,33 @@ mod tests {
         assert_eq!(operation_name(&json, None, body), None);
         assert_eq!(operation_name(&HeaderMap::new(), None, body), None);
         let mut upper = HeaderMap::new();
-        upper.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("Application/X-WWW-Form-Urlencoded"),
-        );
-        assert_eq!(
-            operation_name(&upper, None, body).as_deref(),
-            Some("CreateSnapshot")
-        );
+        upper.insert(CONTENT_TYPE, HeaderValue::from_static("Application/X-WWW-Form-Urlencoded"));
+        assert_eq!(operation_name(&upper, None, body).as_deref(), Some("CreateSnapshot"));
     }
 
     #[test]
     fn json_protocols_are_named_by_their_target() {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            "x-amz-target",
-            HeaderValue::from_static("AWSEvents.PutRule"),
-        );
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/x-amz-json-1.1"),
-        );
-        assert_eq!(
-            operation_name(&headers, None, b"{}").as_deref(),
-            Some("PutRule")
-        );
+        headers.insert("x-amz-target", HeaderValue::from_static("AWSEvents.PutRule"));
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.1"));
+        assert_eq!(operation_name(&headers, None, b"{}").as_deref(), Some("PutRule"));
         headers.insert("x-amz-target", HeaderValue::from_static("GetItem"));
-        assert_eq!(
-            operation_name(&headers, None, b"{}").as_deref(),
-            Some("GetItem")
-        );
+        assert_eq!(operation_name(&headers, None, b"{}").as_deref(), Some("GetItem"));
     }
 
     #[test]
     fn action_in_the_query_string_counts_for_get_requests() {
         let query = Some("Action=DescribeRegions&Version=2016-11-15");
-        assert_eq!(
-            operation_name(&HeaderMap::new(), query, b"").as_deref(),
-            Some("DescribeRegions")
-        );
-        assert_eq!(
-            operation_name(&HeaderMap::new(), Some("list-type=2"), b""),
-            None
-        );
+        assert_eq!(operation_name(&HeaderMap::new(), query, b"").as_deref(), Some("DescribeRegions"));
+        assert_eq!(operation_name(&HeaderMap::new(), Some("list-type=2"), b""), None);
     }
 
     #[test]
     fn mutating_calls_are_create_delete_modify_copy() {
-        for op in [
-            "CreateSnapshot",
-            "DeleteSnapshot",
-            "CreateTags",
-            "ModifyVolume",
-            "CopySnapshot",
-        ] {
+        for op in ["CreateSnapshot", "DeleteSnapshot", "CreateTags", "ModifyVolume", "CopySnapshot"] {
             assert!(is_mutating(op), "{op}");
         }
-        for op in [
-            "DescribeSnapshots",
-            "Publish",
-            "GetCallerIdentity",
-            "create",
-        ] {
+        for op in ["DescribeSnapshots", "Publish", "GetCallerIdentity", "create"] {
             assert!(!is_mutating(op), "{op}");
         }
     }
@@ -1246,9 +1073,7 @@ mod tests {
         let share = hits as f64 / n as f64;
         assert!((share - 0.3).abs() < 0.01, "share {share}");
         let mut rng = SplitMix64::new(0);
-        assert!((0..1000)
-            .map(|_| rng.next_f64())
-            .all(|x| (0.0..1.0).contains(&x)));
+        assert!((0..1000).map(|_| rng.next_f64()).all(|x| (0.0..1.0).contains(&x)));
     }
 
     #[test]
@@ -1264,12 +1089,8 @@ mod tests {
 
     #[test]
     fn error_bodies_have_ec2_query_shape() {
-        let response = ec2_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "RequestLimitExceeded",
-            "Request limit exceeded.",
-            "id-1",
-        );
+        let response =
+            ec2_error(StatusCode::SERVICE_UNAVAILABLE, "RequestLimitExceeded", "Request limit exceeded.", "id-1");
         assert_eq!(response.status(), 503);
         assert_eq!(response.headers()[CONTENT_TYPE], "text/xml;charset=UTF-8");
         assert_eq!(response.headers()["x-amzn-requestid"], "id-1");
@@ -1290,21 +1111,11 @@ mod tests {
         let mut stats = ProxyStats::default();
         stats.by_operation.insert(
             "CreateSnapshot".into(),
-            OperationStats {
-                requests: 5,
-                forwarded: 3,
-                throttled: 2,
-                failed: 1,
-                upstream_errors: 0,
-            },
+            OperationStats { requests: 5, forwarded: 3, throttled: 2, failed: 1, upstream_errors: 0 },
         );
         stats.by_operation.insert(
             "DescribeVolumes".into(),
-            OperationStats {
-                requests: 4,
-                forwarded: 4,
-                ..OperationStats::default()
-            },
+            OperationStats { requests: 4, forwarded: 4, ..OperationStats::default() },
         );
         assert_eq!(stats.total().requests, 9);
         assert_eq!(stats.total().forwarded, 7);

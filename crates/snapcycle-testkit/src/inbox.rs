@@ -27,7 +27,15 @@ impl Inbox {
         let sns = aws_sdk_sns::Client::new(sdk);
         let sqs = aws_sdk_sqs::Client::new(sdk);
         let topic_arn = sns.create_topic().name(name).send().await.unwrap().topic_arn().unwrap().to_owned();
-        let queue_url = sqs.create_queue().queue_name(format!("{name}-inbox")).send().await.unwrap().queue_url().unwrap().to_owned();
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(format!("{name}-inbox"))
+            .send()
+            .await
+            .unwrap()
+            .queue_url()
+            .unwrap()
+            .to_owned();
         let attrs = sqs
             .get_queue_attributes()
             .queue_url(&queue_url)
@@ -44,7 +52,8 @@ impl Inbox {
     pub async fn messages(&self) -> Vec<Message> {
         let mut out = Vec::new();
         loop {
-            let got = self.sqs.receive_message().queue_url(&self.queue_url).max_number_of_messages(10).send().await.unwrap();
+            let got =
+                self.sqs.receive_message().queue_url(&self.queue_url).max_number_of_messages(10).send().await.unwrap();
             if got.messages().is_empty() {
                 return out;
             }
@@ -54,7 +63,13 @@ impl Inbox {
                     subject: envelope["Subject"].as_str().unwrap_or_default().to_owned(),
                     body: envelope["Message"].as_str().unwrap_or_default().to_owned(),
                 });
-                self.sqs.delete_message().queue_url(&self.queue_url).receipt_handle(m.receipt_handle().unwrap()).send().await.unwrap();
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
             }
         }
     }

@@ -61,7 +61,9 @@ impl Relay {
                 let state = shared.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| accept(req, state.clone(), target_function));
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });
@@ -119,15 +121,22 @@ async fn accept(
         .strip_prefix("/2015-03-31/functions/")
         .and_then(|rest| rest.strip_suffix("/invocations"))
         .map(str::to_owned);
-    let invocation_type =
-        req.headers().get("x-amz-invocation-type").and_then(|v| v.to_str().ok()).unwrap_or("RequestResponse").to_owned();
+    let invocation_type = req
+        .headers()
+        .get("x-amz-invocation-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("RequestResponse")
+        .to_owned();
     let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let Some(function) = function else {
         return Ok(reply(StatusCode::NOT_FOUND, r#"{"Type":"User","message":"unknown path"}"#));
     };
     if invocation_type != "Event" {
         // Only hand-overs go through here; anything else is a bug in the function.
-        return Ok(reply(StatusCode::BAD_REQUEST, r#"{"Type":"User","message":"the relay takes Event invocations only"}"#));
+        return Ok(reply(
+            StatusCode::BAD_REQUEST,
+            r#"{"Type":"User","message":"the relay takes Event invocations only"}"#,
+        ));
     }
     let payload: serde_json::Value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
     let (index, target) = {
@@ -136,9 +145,9 @@ async fn accept(
         (s.relayed.len() - 1, s.target.clone().unwrap_or_default())
     };
     tokio::spawn(async move {
-        let result = invoke_at(&target, target_function, &String::from_utf8_lossy(&body))
-            .await
-            .unwrap_or_else(|e| Invocation { status: 0, body: serde_json::Value::String(format!("delivery to {target:?} failed: {e}")) });
+        let result = invoke_at(&target, target_function, &String::from_utf8_lossy(&body)).await.unwrap_or_else(|e| {
+            Invocation { status: 0, body: serde_json::Value::String(format!("delivery to {target:?} failed: {e}")) }
+        });
         state.lock().unwrap().relayed[index].result = Some(result);
     });
     Ok(reply(StatusCode::ACCEPTED, ""))

@@ -84,7 +84,9 @@ impl RuntimeApi {
                 let s = s.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| serve(req, s.clone()));
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });
@@ -128,7 +130,8 @@ impl RuntimeApi {
             match tokio::time::timeout(idle, self.finished.recv()).await {
                 Ok(f) => return f,
                 Err(_) => {
-                    let busy = self.shared.in_flight.lock().unwrap().is_some() || !self.shared.queue.lock().unwrap().is_empty();
+                    let busy = self.shared.in_flight.lock().unwrap().is_some()
+                        || !self.shared.queue.lock().unwrap().is_empty();
                     if !busy {
                         return None;
                     }

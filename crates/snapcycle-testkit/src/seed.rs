@@ -37,7 +37,10 @@ pub async fn instances(ec2: &Client, tags: &[(&str, &str)], volumes: usize, coun
         .max_count(count);
     for dev in DEVICES.iter().take(volumes) {
         req = req.block_device_mappings(
-            BlockDeviceMapping::builder().device_name(*dev).ebs(EbsBlockDevice::builder().volume_size(8).build()).build(),
+            BlockDeviceMapping::builder()
+                .device_name(*dev)
+                .ebs(EbsBlockDevice::builder().volume_size(8).build())
+                .build(),
         );
     }
     if !tags.is_empty() {
@@ -72,7 +75,14 @@ pub async fn snapshot(ec2: &Client, volume_id: &str, tags: &[(&str, &str)]) -> S
 }
 
 /// A snapshot as an earlier snapcycle run for `keyword` at `run` would have left it.
-pub async fn keyword_snapshot(ec2: &Client, seeded: &Seeded, volume: usize, keyword: &str, retention: &str, run: &str) -> String {
+pub async fn keyword_snapshot(
+    ec2: &Client,
+    seeded: &Seeded,
+    volume: usize,
+    keyword: &str,
+    retention: &str,
+    run: &str,
+) -> String {
     let (device, volume_id) = &seeded.volumes[volume];
     snapshot(
         ec2,

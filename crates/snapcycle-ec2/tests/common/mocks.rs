@@ -4,8 +4,8 @@ use aws_sdk_ec2::error::ErrorMetadata;
 use aws_sdk_ec2::operation::create_snapshot::CreateSnapshotOutput;
 use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
 use aws_sdk_ec2::types::{
-    EbsInstanceBlockDevice, Instance, InstanceBlockDeviceMapping, InstanceState, InstanceStateName, Reservation, Snapshot,
-    SnapshotState, Tag,
+    EbsInstanceBlockDevice, Instance, InstanceBlockDeviceMapping, InstanceState, InstanceStateName, Reservation,
+    Snapshot, SnapshotState, Tag,
 };
 use aws_sdk_ec2::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
@@ -104,7 +104,9 @@ pub fn mock_runner(rules: &[&Rule]) -> Runner {
     let first = no_snapshot_of_this_run();
     let rules: Vec<&Rule> = std::iter::once(&first).chain(rules.iter().copied()).collect();
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, &rules, |c| c
-        .retry_config(RetryConfig::standard().with_max_attempts(4).with_initial_backoff(std::time::Duration::from_millis(1)))
+        .retry_config(
+            RetryConfig::standard().with_max_attempts(4).with_initial_backoff(std::time::Duration::from_millis(1))
+        )
         .interceptor(CountCalls));
     let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, &[]);
     Runner::from_clients(ec2, sns, stack_settings())

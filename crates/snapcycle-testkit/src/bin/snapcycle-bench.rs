@@ -42,7 +42,19 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args { instances: 1000, volumes: 2, snapshots: 3, retention: 3, concurrency: 16, throttle_scale: None, repeat: 1, invocation_seconds: 900.0, bootstrap: None, cold_start_only: false, lambda: false };
+    let mut a = Args {
+        instances: 1000,
+        volumes: 2,
+        snapshots: 3,
+        retention: 3,
+        concurrency: 16,
+        throttle_scale: None,
+        repeat: 1,
+        invocation_seconds: 900.0,
+        bootstrap: None,
+        cold_start_only: false,
+        lambda: false,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -59,7 +71,11 @@ fn parse_args() -> Result<Args, String> {
             "--lambda" => a.lambda = true,
             "--invocation-seconds" => {
                 let v = value()?;
-                a.invocation_seconds = v.parse().ok().filter(|s: &f64| *s >= 10.0).ok_or_else(|| format!("--invocation-seconds: {v:?} is not a number of seconds >= 10"))?;
+                a.invocation_seconds = v
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| *s >= 10.0)
+                    .ok_or_else(|| format!("--invocation-seconds: {v:?} is not a number of seconds >= 10"))?;
             }
             "--throttle-scale" => {
                 let v = value()?;
@@ -142,13 +158,16 @@ async fn main() {
         .flat_map(stream::iter)
         .collect()
         .await;
-    let jobs: Vec<(&Seeded, usize, usize)> =
-        fleet.iter().flat_map(|s| (0..args.volumes).flat_map(move |v| (0..args.snapshots).map(move |d| (s, v, d)))).collect();
+    let jobs: Vec<(&Seeded, usize, usize)> = fleet
+        .iter()
+        .flat_map(|s| (0..args.volumes).flat_map(move |v| (0..args.snapshots).map(move |d| (s, v, d))))
+        .collect();
     stream::iter(jobs)
         .for_each_concurrent(16, |(s, v, d)| {
             let (ec2, retention) = (ec2.clone(), retention.clone());
             async move {
-                seed::keyword_snapshot(&ec2, s, v, KEYWORD, &retention, &format!("2026-11-{:02}T00:00:00Z", 10 + d)).await;
+                seed::keyword_snapshot(&ec2, s, v, KEYWORD, &retention, &format!("2026-11-{:02}T00:00:00Z", 10 + d))
+                    .await;
             }
         })
         .await;
@@ -176,8 +195,17 @@ async fn main() {
     // What a full read costs (instances and the whole history side by side, as an invocation
     // that starts after a hand-over made while deleting reads them): a dry run reads and plans only.
     let mut dry = Command::new(&snapcycle);
-    dry.args(["run", "--keyword", KEYWORD, "--dry-run", "--output", "json", "--scheduled-time", "2026-11-19T00:00:00Z"])
-        .env("AWS_ENDPOINT_URL", &endpoint);
+    dry.args([
+        "run",
+        "--keyword",
+        KEYWORD,
+        "--dry-run",
+        "--output",
+        "json",
+        "--scheduled-time",
+        "2026-11-19T00:00:00Z",
+    ])
+    .env("AWS_ENDPOINT_URL", &endpoint);
     with_credentials(&mut dry);
     let (_, read_time, _, _) = run_measured(&mut dry);
     println!("full inventory read and plan (a dry run): {:.1}s", read_time.as_secs_f64());
@@ -270,7 +298,13 @@ impl Tally {
 }
 
 /// One round through `snapcycle run --time-limit`, rerun by hand until nothing is handed over.
-fn cli_round(snapcycle: &std::path::Path, endpoint: &str, scheduled: &str, time_limit: f64, concurrency: usize) -> Tally {
+fn cli_round(
+    snapcycle: &std::path::Path,
+    endpoint: &str,
+    scheduled: &str,
+    time_limit: f64,
+    concurrency: usize,
+) -> Tally {
     let mut t = Tally::default();
     loop {
         let mut cmd = Command::new(snapcycle);
@@ -291,8 +325,15 @@ fn cli_round(snapcycle: &std::path::Path, endpoint: &str, scheduled: &str, time_
 /// One round through the `bootstrap` binary as Lambda runs it: one warm process polls a
 /// loopback Runtime API that sets each invocation's deadline `timeout` ahead, and its hand-overs
 /// (asynchronous Invokes of itself) come back to it as the next events.
-async fn lambda_round(bootstrap: &std::path::Path, endpoint: &str, scheduled: &str, timeout: f64, concurrency: usize) -> Tally {
-    let mut api = RuntimeApi::start("snapcycle-bench", Duration::from_secs_f64(timeout)).await.expect("start the runtime API");
+async fn lambda_round(
+    bootstrap: &std::path::Path,
+    endpoint: &str,
+    scheduled: &str,
+    timeout: f64,
+    concurrency: usize,
+) -> Tally {
+    let mut api =
+        RuntimeApi::start("snapcycle-bench", Duration::from_secs_f64(timeout)).await.expect("start the runtime API");
     let log = std::env::temp_dir().join(format!("snapcycle-bench-bootstrap-{}.log", std::process::id()));
     #[allow(clippy::zombie_processes)] // reaped by `reap`, which also yields its peak memory
     let mut child = with_credentials(&mut api.function(bootstrap))
@@ -307,7 +348,8 @@ async fn lambda_round(bootstrap: &std::path::Path, endpoint: &str, scheduled: &s
     api.enqueue(serde_json::json!({ "SnapshotKeyWord": KEYWORD, "ScheduledTime": scheduled }));
     let mut t = Tally::default();
     loop {
-        let done = match tokio::time::timeout(Duration::from_secs(30), api.next_finished(Duration::from_secs(5))).await {
+        let done = match tokio::time::timeout(Duration::from_secs(30), api.next_finished(Duration::from_secs(5))).await
+        {
             Ok(Some(done)) => done,
             Ok(None) => break,
             Err(_) if matches!(child.try_wait(), Ok(Some(_))) => {

@@ -22,7 +22,9 @@ async fn main() {
         .load()
         .await;
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
-    let web = seed::instance(&ec2, &[("Name", "web"), ("SnapshotDaily", "3"), ("SnapshotHourly", "4"), ("Team", "shop")], 2).await;
+    let web =
+        seed::instance(&ec2, &[("Name", "web"), ("SnapshotDaily", "3"), ("SnapshotHourly", "4"), ("Team", "shop")], 2)
+            .await;
     let db = seed::instance(&ec2, &[("Name", "db"), ("SnapshotDaily", "seven")], 1).await;
     let build = seed::instance(&ec2, &[("Name", "build"), ("SnapshotHourly", "2")], 1).await;
     // A snapshot someone decided to keep: made by the hourly stream, its keyword tag removed.
