@@ -160,7 +160,7 @@ pub fn description(keyword: &Keyword, label: &str, volume_id: &str, device: &str
     full.chars().take(MAX_DESCRIPTION).collect()
 }
 
-/// Does this snapshot belong to the keyword's rotation? DESIGN rule 1 (a)-(c); (d) holds because
+/// Does this snapshot belong to the keyword's rotation? README, "How it decides", conditions (a)-(c) of what a run may delete; (d) holds because
 /// only volumes of instances tagged now are looked at.
 pub fn belongs_to(snapshot: &Snapshot, keyword: &Keyword, owner_id: &str) -> bool {
     snapshot.owner_id == owner_id

@@ -1,4 +1,4 @@
-//! Which tags a snapshot carries, and the tool's own markers (DESIGN rule 4).
+//! Which tags a snapshot carries, and the tool's own markers (README, "Tags on every snapshot it creates").
 
 use serde::{Deserialize, Serialize};
 
@@ -102,8 +102,9 @@ fn is_copyable(key: &str, keyword: &Keyword, all: &[Keyword]) -> bool {
 }
 
 /// Whether the plan ever reads a snapshot's tag `key` when rotating `keyword`: the keyword itself
-/// (rule 1b), the marker (1c) and the run (rule 6). The shell keeps only these when it reads the
-/// inventory, so memory does not grow with the instance tags copied onto every snapshot.
+/// (README, "How it decides", condition b), the marker (c) and the run (step 3). The shell keeps
+/// only these when it reads the inventory, so memory does not grow with the instance tags copied
+/// onto every snapshot.
 pub fn read_by_plan(key: &str, keyword: &Keyword) -> bool {
     key == keyword.as_str() || key == TAG_KEYWORD || key == TAG_RUN
 }

@@ -1,5 +1,7 @@
-//! Property tests: DESIGN's rules 1, 2, 3 and 6 hold for every generated inventory, and the plan
-//! reads no snapshot tag beyond the ones the shell keeps.
+//! Property tests: the rules of the README's "How it decides" hold for every generated inventory
+//! (1: what may be deleted, 2: never fewer than N completed, 3: a bad retention touches nothing,
+//! 6: a second run creates nothing), and the plan reads no snapshot tag beyond the ones the shell
+//! keeps.
 
 use std::collections::{HashMap, HashSet};
 

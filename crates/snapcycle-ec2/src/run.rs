@@ -1,5 +1,5 @@
 //! Carrying out a plan: create, then rotate, with bounded concurrency; every outcome lands in the
-//! report. One failing volume never stops the others (DESIGN rule 5).
+//! report. One failing volume never stops the others (README, "How it decides").
 
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{ResourceType, Tag as Ec2Tag, TagSpecification};
@@ -284,7 +284,7 @@ impl Runner {
         }
         // Rotation needs the whole history, read once creations are done. It also holds any
         // snapshot a retried CreateSnapshot made while its answer was lost, so the plan finds
-        // and removes the duplicate (rule 6). With the history read first, only this run's
+        // and removes the duplicate (README, "How it decides", step 4). With the history read first, only this run's
         // snapshots are read again, and only when this invocation created any.
         if !history_first {
             let all = if before(deadline) {
@@ -321,7 +321,7 @@ impl Runner {
             }
         }
         // Rotation is decided again with this run's snapshots in the inventory: those already
-        // completed count towards retention, pending ones do not (DESIGN rule 2).
+        // completed count towards retention, pending ones do not (README, "How it decides", step 5).
         let second = plan(&policy, &inventory);
         let left = self.delete_all(&second, &mut report, deadline).await;
         if left > 0 {

@@ -1,4 +1,4 @@
-//! Whole runs against moto's server: the scenarios DESIGN's semantics promise.
+//! Whole runs against moto's server: the scenarios the README's "How it decides" promises.
 
 mod common;
 
