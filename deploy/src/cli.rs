@@ -172,16 +172,16 @@ pub(crate) struct RunArgs {
     pub(crate) output: Output,
     /// Every keyword of the stack, comma separated (their tags are not copied onto snapshots).
     /// Default: read from the deployed stack's function (see --stack-name).
-    #[arg(long, env = "SNAPCYCLE_KEYWORDS")]
+    #[arg(long, env = snapcycle_core::config::ENV_KEYWORDS)]
     pub(crate) keywords: Option<String>,
     /// The stack whose keywords apply when --keywords is not given.
     #[arg(long, default_value = DEFAULT_STACK)]
     pub(crate) stack_name: String,
     /// SNS topic for the failure e-mail.
-    #[arg(long, env = "SNAPCYCLE_TOPIC_ARN")]
+    #[arg(long, env = snapcycle_core::config::ENV_TOPIC_ARN)]
     pub(crate) topic_arn: Option<String>,
     /// Most EC2 calls in flight at once.
-    #[arg(long, env = "SNAPCYCLE_MAX_CONCURRENCY", default_value_t = snapcycle_ec2::DEFAULT_MAX_CONCURRENCY,
+    #[arg(long, env = snapcycle_core::config::ENV_MAX_CONCURRENCY, default_value_t = snapcycle_ec2::DEFAULT_MAX_CONCURRENCY,
           value_parser = clap::value_parser!(usize))]
     pub(crate) max_concurrency: usize,
     /// Start no new call after this many seconds, as the Lambda does before its timeout; what is

@@ -16,8 +16,12 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<ExitCode, Fail
         Some(list) => Some(Keyword::parse_list(list).map_err(|e| Failure::Usage(anyhow!("--keywords: {e}")))?),
         None => None,
     };
-    if !(1..=256).contains(&args.max_concurrency) {
-        return Err(Failure::Usage(anyhow!("--max-concurrency must be from 1 to 256, got {}", args.max_concurrency)));
+    if !(1..=snapcycle_core::config::MAX_CONCURRENCY).contains(&args.max_concurrency) {
+        return Err(Failure::Usage(anyhow!(
+            "--max-concurrency must be from 1 to {}, got {}",
+            snapcycle_core::config::MAX_CONCURRENCY,
+            args.max_concurrency
+        )));
     }
     // The flags become the Lambda's event and go through the same validation, before any call.
     let mut event = json!({ "SnapshotKeyWord": args.keyword, "DryRun": args.dry_run });

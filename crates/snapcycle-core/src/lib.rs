@@ -5,6 +5,7 @@
 //! decision can be tested on plain data and a dry run decides exactly like a real one.
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
+pub mod config;
 pub mod event;
 pub mod inventory;
 pub mod keyword;

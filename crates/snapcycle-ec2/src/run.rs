@@ -20,9 +20,8 @@ use crate::error::{code_of, message_of};
 use crate::inventory::{self, to_chrono};
 use crate::Error;
 
-/// Concurrent EC2 calls by default: enough to use EC2's burst of 100 quickly, few enough that the
-/// adaptive retry's rate limiter settles instead of the run hammering a throttled API.
-pub const DEFAULT_MAX_CONCURRENCY: usize = 16;
+pub use snapcycle_core::config::DEFAULT_MAX_CONCURRENCY;
+use snapcycle_core::config::{ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_TOPIC_ARN, MAX_CONCURRENCY};
 
 /// Create errors that mean "not now" for one volume: EC2 will take the snapshot later, so the run
 /// waits and asks again, or hands the volume to the next invocation; it never counts as done.
@@ -91,7 +90,7 @@ pub enum SettingsError {
     #[error("SNAPCYCLE_KEYWORDS is invalid: {0}")]
     Keywords(#[from] snapcycle_core::KeywordError),
     /// `SNAPCYCLE_MAX_CONCURRENCY` is not a whole number from 1 to 256.
-    #[error("SNAPCYCLE_MAX_CONCURRENCY must be a whole number from 1 to 256, got {0:?}")]
+    #[error("{ENV_MAX_CONCURRENCY} must be a whole number from 1 to {MAX_CONCURRENCY}, got {0:?}")]
     Concurrency(String),
 }
 
@@ -99,12 +98,12 @@ impl Settings {
     /// Reads `SNAPCYCLE_TOPIC_ARN`, `SNAPCYCLE_KEYWORDS` and `SNAPCYCLE_MAX_CONCURRENCY` through
     /// `var`, so the caller decides where the environment comes from (tests pass a map).
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
-        let topic_arn = var("SNAPCYCLE_TOPIC_ARN").filter(|s| !s.trim().is_empty());
-        let keywords = Keyword::parse_list(&var("SNAPCYCLE_KEYWORDS").unwrap_or_default())?;
-        let max_concurrency = match var("SNAPCYCLE_MAX_CONCURRENCY").filter(|s| !s.trim().is_empty()) {
+        let topic_arn = var(ENV_TOPIC_ARN).filter(|s| !s.trim().is_empty());
+        let keywords = Keyword::parse_list(&var(ENV_KEYWORDS).unwrap_or_default())?;
+        let max_concurrency = match var(ENV_MAX_CONCURRENCY).filter(|s| !s.trim().is_empty()) {
             None => DEFAULT_MAX_CONCURRENCY,
             Some(raw) => match raw.trim().parse::<usize>() {
-                Ok(n) if (1..=256).contains(&n) => n,
+                Ok(n) if (1..=MAX_CONCURRENCY).contains(&n) => n,
                 _ => return Err(SettingsError::Concurrency(raw)),
             },
         };

@@ -226,9 +226,15 @@ fn time_limit(raw: Option<&str>) -> Result<Option<Duration>, String> {
     let Some(v) = raw.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
-    snapcycle_core::event::parse_time_limit(v, 900.0)
+    snapcycle_core::event::parse_time_limit(v, f64::from(snapcycle_core::config::MAX_TIMEOUT_SECONDS))
         .map(Some)
-        .ok_or_else(|| format!("SNAPCYCLE_TIME_LIMIT_SECONDS must be seconds from 0 (exclusive) to 900, got {v:?}"))
+        .ok_or_else(|| {
+            format!(
+                "{} must be seconds from 0 (exclusive) to {}, got {v:?}",
+                snapcycle_core::config::ENV_TIME_LIMIT_SECONDS,
+                snapcycle_core::config::MAX_TIMEOUT_SECONDS
+            )
+        })
 }
 
 // One thread: the work is waiting on EC2, and a Lambda below 1,769 MB has less than one vCPU;
@@ -238,7 +244,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let settings =
         Settings::from_env(|k| std::env::var(k).ok()).inspect_err(|e| error!(error = %e, "bad configuration"))?;
-    let margin = match std::env::var("SNAPCYCLE_DEADLINE_MARGIN_SECONDS") {
+    let margin = match std::env::var(snapcycle_core::config::ENV_DEADLINE_MARGIN_SECONDS) {
         Ok(v) => Duration::from_secs(
             v.trim()
                 .parse()
@@ -246,7 +252,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         ),
         Err(_) => DEFAULT_MARGIN,
     };
-    let time_limit = time_limit(std::env::var("SNAPCYCLE_TIME_LIMIT_SECONDS").ok().as_deref())?;
+    let time_limit = time_limit(std::env::var(snapcycle_core::config::ENV_TIME_LIMIT_SECONDS).ok().as_deref())?;
     let sdk = snapcycle_ec2::load_config(&AwsOptions::default()).await;
     let app = App {
         runner: Runner::new(&sdk, settings),

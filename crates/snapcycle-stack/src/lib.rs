@@ -47,12 +47,7 @@ pub const FUNCTION_NAME_SUFFIX: &str = "-snapshots";
 /// The deploy command should reject longer names before calling CloudFormation.
 pub const MAX_STACK_NAME_LEN: usize = 64 - FUNCTION_NAME_SUFFIX.len();
 
-/// Environment variable with the ARN of the failure topic.
-pub const ENV_TOPIC_ARN: &str = "SNAPCYCLE_TOPIC_ARN";
-/// Environment variable with every schedule keyword, comma-separated (tag keys cannot hold commas).
-pub const ENV_KEYWORDS: &str = "SNAPCYCLE_KEYWORDS";
-/// Environment variable with the function's bound on concurrent EC2 calls.
-pub const ENV_MAX_CONCURRENCY: &str = "SNAPCYCLE_MAX_CONCURRENCY";
+pub use snapcycle_core::config::{ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_TOPIC_ARN};
 
 /// Output key: the function's physical name.
 pub const OUTPUT_FUNCTION_NAME: &str = "FunctionName";
@@ -65,7 +60,7 @@ pub const OUTPUT_QUEUE_URL: &str = "QueueUrl";
 
 /// The longest a Lambda invocation may run, in seconds; also the default timeout when every
 /// schedule's interval is at least this long.
-pub const MAX_TIMEOUT_SECONDS: u32 = 900;
+pub use snapcycle_core::config::MAX_TIMEOUT_SECONDS;
 
 /// The retention periods CloudWatch Logs accepts, in days.
 pub const LOG_RETENTION_DAYS: [u32; 22] =

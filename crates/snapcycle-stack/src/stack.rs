@@ -54,7 +54,7 @@ const ALARM_PERIOD_SECONDS: u32 = 300;
 
 /// The most concurrent EC2 calls the function accepts in `SNAPCYCLE_MAX_CONCURRENCY`; a larger
 /// value would deploy a function that refuses to start.
-const MAX_CONCURRENCY: u32 = 256;
+const MAX_CONCURRENCY: u32 = snapcycle_core::config::MAX_CONCURRENCY as u32;
 
 pub(crate) fn validate(spec: &StackSpec) -> Result<(), StackError> {
     if spec.schedules.is_empty() {

@@ -1,0 +1,21 @@
+//! The function's configuration names and limits, defined once: the stack writes them, the
+//! function and `snapcycle run` read them, and the tests set them.
+
+/// Environment variable with the ARN of the failure topic.
+pub const ENV_TOPIC_ARN: &str = "SNAPCYCLE_TOPIC_ARN";
+/// Environment variable with every schedule keyword, comma-separated (tag keys cannot hold commas).
+pub const ENV_KEYWORDS: &str = "SNAPCYCLE_KEYWORDS";
+/// Environment variable with the function's bound on concurrent EC2 calls.
+pub const ENV_MAX_CONCURRENCY: &str = "SNAPCYCLE_MAX_CONCURRENCY";
+/// Environment variable: seconds kept back before the invocation's deadline.
+pub const ENV_DEADLINE_MARGIN_SECONDS: &str = "SNAPCYCLE_DEADLINE_MARGIN_SECONDS";
+/// Environment variable: working time per invocation when shorter than the timeout allows.
+pub const ENV_TIME_LIMIT_SECONDS: &str = "SNAPCYCLE_TIME_LIMIT_SECONDS";
+
+/// Concurrent EC2 calls by default: enough to use EC2's burst of 100 quickly, few enough that the
+/// adaptive retry's rate limiter settles instead of the run hammering a throttled API.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 16;
+/// The most concurrent EC2 calls accepted: beyond it the run only waits on throttling.
+pub const MAX_CONCURRENCY: usize = 256;
+/// The longest a Lambda invocation may run, in seconds.
+pub const MAX_TIMEOUT_SECONDS: u32 = 900;
