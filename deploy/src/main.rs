@@ -16,6 +16,7 @@ mod schedules;
 mod simulate;
 mod stack_args;
 mod status;
+mod table;
 
 use cli::{Cli, Command};
 

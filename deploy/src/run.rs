@@ -55,7 +55,7 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<ExitCode, Fail
         Output::Json => {
             println!("{}", serde_json::to_string_pretty(&outcome.report).map_err(|e| Failure::Failed(e.into()))?)
         }
-        Output::Text => print!("{}", outcome.report.to_table()),
+        Output::Text => print!("{}", crate::table::table(&outcome.report)),
     }
     if let Some(e) = &outcome.notify_error {
         eprintln!("warning: the failure e-mail could not be published: {}", e.message());
