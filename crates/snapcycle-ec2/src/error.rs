@@ -2,7 +2,6 @@
 
 use aws_sdk_ec2::operation::describe_instances::DescribeInstancesError;
 use aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsError;
-use aws_sdk_lambda::operation::invoke::InvokeError;
 use aws_sdk_sns::operation::publish::PublishError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -40,15 +39,6 @@ pub enum Error {
         #[source]
         source: SdkError<PublishError, HttpResponse>,
     },
-    /// The hand-over to a new invocation failed.
-    #[error("invoking {function} to continue the run failed")]
-    Continue {
-        /// The function's name.
-        function: String,
-        /// The SDK's error.
-        #[source]
-        source: SdkError<InvokeError, HttpResponse>,
-    },
 }
 
 impl Error {
@@ -58,7 +48,6 @@ impl Error {
             Error::DescribeInstances { source, .. } => code_of(source),
             Error::DescribeSnapshots { source, .. } => code_of(source),
             Error::Publish { source, .. } => code_of(source),
-            Error::Continue { source, .. } => code_of(source),
         }
     }
 
@@ -68,7 +57,6 @@ impl Error {
             Error::DescribeInstances { source, .. } => message_of(source),
             Error::DescribeSnapshots { source, .. } => message_of(source),
             Error::Publish { source, .. } => message_of(source),
-            Error::Continue { source, .. } => message_of(source),
         };
         format!("{self}: {inner}")
     }

@@ -26,8 +26,14 @@ enum HandlerError {
     RunFailed(Box<Report>),
     /// The run ran short of time and the hand-over to a new invocation failed; Lambda's retry
     /// of this invocation picks up where it stopped.
-    #[error("handing the rest of the run to a new invocation failed: {}", .0.message())]
-    HandOver(Box<snapcycle_ec2::Error>),
+    #[error("handing the rest of the run to a new invocation failed: invoking {function} to continue the run failed: {}", snapcycle_ec2::error::message_of(.source))]
+    HandOver {
+        /// The function's own name.
+        function: String,
+        /// The SDK's error.
+        #[source]
+        source: Box<aws_sdk_lambda::error::SdkError<aws_sdk_lambda::operation::invoke::InvokeError>>,
+    },
     /// An invocation ran out of time before finishing any call; handing over would loop.
     #[error("the {} run {} ran out of time before finishing a single call; raise the function's timeout or lower SNAPCYCLE_DEADLINE_MARGIN_SECONDS", .0.keyword, .0.scheduled_time)]
     NoProgress(Box<Report>),
@@ -64,7 +70,7 @@ impl From<HandlerError> for Diagnostic {
         let error_type = match e {
             HandlerError::InvalidEvent(_) => "snapcycle.InvalidEvent",
             HandlerError::RunFailed(_) | HandlerError::Lookup(_) => "snapcycle.RunFailed",
-            HandlerError::HandOver(_) | HandlerError::NoFunctionName | HandlerError::NoProgress(_) => {
+            HandlerError::HandOver { .. } | HandlerError::NoFunctionName | HandlerError::NoProgress(_) => {
                 "snapcycle.HandOverFailed"
             }
         };
@@ -213,9 +219,7 @@ async fn hand_over(app: &App, req: &RunRequest, scheduled: DateTime<Utc>, rotati
         .payload(Blob::new(payload))
         .send()
         .await
-        .map_err(|source| {
-            HandlerError::HandOver(Box::new(snapcycle_ec2::Error::Continue { function: function.clone(), source }))
-        })?;
+        .map_err(|source| HandlerError::HandOver { function: function.clone(), source: Box::new(source) })?;
     info!(function = %function, next_invocation = req.invocation + 1, "handed the rest of the run to a new invocation");
     Ok(())
 }
