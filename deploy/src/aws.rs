@@ -18,7 +18,7 @@ pub(crate) struct Clients {
 impl Clients {
     /// Builds the clients once the region and credentials are known to be there ([`preflight`]).
     pub(crate) async fn new(global: &Global) -> Result<Clients, crate::Failure> {
-        let sdk = snapcycle_ec2::load_config(&global.aws_options()).await;
+        let sdk = snapcycle_aws::load_config(&global.aws_options()).await;
         preflight(&sdk).await?;
         // An endpoint override is an emulator (or a proxy); those serve buckets by path.
         let s3_conf = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(sdk.endpoint_url().is_some()).build();

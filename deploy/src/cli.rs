@@ -33,8 +33,8 @@ pub(crate) struct Global {
 }
 
 impl Global {
-    pub(crate) fn aws_options(&self) -> snapcycle_ec2::AwsOptions {
-        snapcycle_ec2::AwsOptions {
+    pub(crate) fn aws_options(&self) -> snapcycle_aws::AwsOptions {
+        snapcycle_aws::AwsOptions {
             region: self.region.clone(),
             profile: self.profile.clone(),
             endpoint_url: self.endpoint_url.clone(),
@@ -181,7 +181,7 @@ pub(crate) struct RunArgs {
     #[arg(long, env = snapcycle_core::config::ENV_TOPIC_ARN)]
     pub(crate) topic_arn: Option<String>,
     /// Most EC2 calls in flight at once.
-    #[arg(long, env = snapcycle_core::config::ENV_MAX_CONCURRENCY, default_value_t = snapcycle_ec2::DEFAULT_MAX_CONCURRENCY,
+    #[arg(long, env = snapcycle_core::config::ENV_MAX_CONCURRENCY, default_value_t = snapcycle_aws::DEFAULT_MAX_CONCURRENCY,
           value_parser = clap::value_parser!(usize))]
     pub(crate) max_concurrency: usize,
     /// Start no new call after this many seconds, as the Lambda does before its timeout; what is

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use anyhow::anyhow;
 use chrono::Utc;
 use serde_json::json;
+use snapcycle_aws::{Runner, Settings};
 use snapcycle_core::{parse_event, Keyword};
-use snapcycle_ec2::{Runner, Settings};
 
 use crate::cli::{Global, Output, RunArgs};
 use crate::Failure;
@@ -29,7 +29,7 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<ExitCode, Fail
         event["ScheduledTime"] = json!(t);
     }
     let mut req = parse_event(&event, given.as_deref().unwrap_or_default()).map_err(|e| Failure::Usage(anyhow!(e)))?;
-    let sdk = snapcycle_ec2::load_config(&global.aws_options()).await;
+    let sdk = snapcycle_aws::load_config(&global.aws_options()).await;
     crate::aws::preflight(&sdk).await?;
     let keywords = match given {
         Some(k) => k,
@@ -48,7 +48,7 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<ExitCode, Fail
     let runner = Runner::new(&sdk, settings);
     // Nothing kills the CLI at the limit, so calls in flight get a minute more to finish.
     let deadline = args.time_limit.map(|limit| {
-        snapcycle_ec2::Deadline::new(tokio::time::Instant::now() + limit, std::time::Duration::from_secs(60))
+        snapcycle_aws::Deadline::new(tokio::time::Instant::now() + limit, std::time::Duration::from_secs(60))
     });
     let outcome = runner.run_and_notify(&req, Utc::now(), deadline).await;
     match args.output {
@@ -92,7 +92,7 @@ async fn stack_keywords(sdk: &aws_config::SdkConfig, stack_name: &str) -> Result
         }
         Err(e) => Err(Failure::Failed(anyhow!(
             "reading the keywords of stack {stack_name} (function {function}) failed: {}; pass --keywords to skip this",
-            snapcycle_ec2::error::message_of(&e)
+            snapcycle_aws::error::message_of(&e)
         ))),
     }
 }

@@ -8,8 +8,8 @@ use aws_sdk_lambda::types::InvocationType;
 use chrono::{DateTime, Utc};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
+use snapcycle_aws::{AwsOptions, Deadline, Runner, Settings};
 use snapcycle_core::{parse_event, EventError, Report, RunRequest};
-use snapcycle_ec2::{AwsOptions, Deadline, Runner, Settings};
 use tokio::time::Instant;
 use tracing::{error, info};
 
@@ -26,7 +26,7 @@ enum HandlerError {
     RunFailed(Box<Report>),
     /// The run ran short of time and the hand-over to a new invocation failed; Lambda's retry
     /// of this invocation picks up where it stopped.
-    #[error("handing the rest of the run to a new invocation failed: invoking {function} to continue the run failed: {}", snapcycle_ec2::error::message_of(.source))]
+    #[error("handing the rest of the run to a new invocation failed: invoking {function} to continue the run failed: {}", snapcycle_aws::error::message_of(.source))]
     HandOver {
         /// The function's own name.
         function: String,
@@ -39,7 +39,7 @@ enum HandlerError {
     NoProgress(Box<Report>),
     /// Looking up the run of an event without `ScheduledTime` failed; nothing was done.
     #[error("looking up the run of this request failed, so nothing was done: {}", .0.message())]
-    Lookup(Box<snapcycle_ec2::Error>),
+    Lookup(Box<snapcycle_aws::Error>),
     /// No `AWS_LAMBDA_FUNCTION_NAME`, so the function cannot invoke itself.
     #[error("the run ran short of time and AWS_LAMBDA_FUNCTION_NAME is not set, so the rest cannot be handed over")]
     NoFunctionName,
@@ -200,7 +200,7 @@ enum Verdict {
 fn verdict(report: &Report) -> Verdict {
     if !report.has_failures() {
         Verdict::Done
-    } else if report.failures.iter().all(|f| snapcycle_ec2::error::is_transient(&f.code)) {
+    } else if report.failures.iter().all(|f| snapcycle_aws::error::is_transient(&f.code)) {
         Verdict::Retry
     } else {
         Verdict::Email
@@ -257,7 +257,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         Err(_) => DEFAULT_MARGIN,
     };
     let time_limit = time_limit(std::env::var(snapcycle_core::config::ENV_TIME_LIMIT_SECONDS).ok().as_deref())?;
-    let sdk = snapcycle_ec2::load_config(&AwsOptions::default()).await;
+    let sdk = snapcycle_aws::load_config(&AwsOptions::default()).await;
     let app = App {
         runner: Runner::new(&sdk, settings),
         lambda: aws_sdk_lambda::Client::new(&sdk),

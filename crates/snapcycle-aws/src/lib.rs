@@ -1,4 +1,4 @@
-//! The AWS shell of snapcycle: reads the inventory of one keyword, carries out the core's plan with
+//! The AWS shell of snapcycle (EC2 and SNS): reads the inventory of one keyword, carries out the core's plan with
 //! bounded concurrency, and publishes the failure e-mail. Thin on purpose: every decision is made by
 //! `snapcycle-core`; this crate only talks to AWS and records what happened.
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]

@@ -176,7 +176,7 @@ async fn not_now_past_the_deadline_hands_the_volume_over() {
     let r = mock_runner(&[&one_instance("1"), &snaps, &limited]);
     // EC2's 15 s wait does not fit before the deadline, so the volume is handed over at once.
     let start_by = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    let deadline = snapcycle_ec2::Deadline::new(start_by, std::time::Duration::from_secs(5));
+    let deadline = snapcycle_aws::Deadline::new(start_by, std::time::Duration::from_secs(5));
     let report = r.run_until(&req(), now(), Some(deadline)).await;
     assert!(report.failures.is_empty() && report.created.is_empty() && report.skipped.is_empty(), "{report:#?}");
     let c = report.continued.expect("handed over");
@@ -186,8 +186,8 @@ async fn not_now_past_the_deadline_hands_the_volume_over() {
 
 const QUICK: std::time::Duration = std::time::Duration::from_millis(20);
 
-fn quick(r: snapcycle_ec2::Runner) -> snapcycle_ec2::Runner {
-    let settings = snapcycle_ec2::Settings { not_now_wait: QUICK, ..r.settings().clone() };
+fn quick(r: snapcycle_aws::Runner) -> snapcycle_aws::Runner {
+    let settings = snapcycle_aws::Settings { not_now_wait: QUICK, ..r.settings().clone() };
     r.with_settings(settings)
 }
 
@@ -262,9 +262,9 @@ async fn not_now_after_a_lost_answer_adopts_this_runs_snapshot() {
     let instance = one_instance("1");
     let rules: [&aws_smithy_mocks::Rule; 3] = [&instance, &snaps, &limited];
     let ec2 = aws_smithy_mocks::mock_client!(aws_sdk_ec2, aws_smithy_mocks::RuleMode::MatchAny, &rules, |c| c
-        .interceptor(snapcycle_ec2::calls::CountCalls));
+        .interceptor(snapcycle_aws::calls::CountCalls));
     let sns = aws_smithy_mocks::mock_client!(aws_sdk_sns, aws_smithy_mocks::RuleMode::MatchAny, &[]);
-    let r = quick(snapcycle_ec2::Runner::from_clients(ec2, sns, common::stack_settings()));
+    let r = quick(snapcycle_aws::Runner::from_clients(ec2, sns, common::stack_settings()));
     let report = r.run(&req(), now()).await;
     assert!(report.failures.is_empty() && report.skipped.is_empty(), "{report:#?}");
     assert_eq!(report.created.len(), 1, "{report:#?}");

@@ -4,8 +4,8 @@
 pub mod mocks;
 
 use chrono::{DateTime, Utc};
+use snapcycle_aws::{AwsOptions, Runner, Settings};
 use snapcycle_core::{Keyword, Report, RunRequest};
-use snapcycle_ec2::{AwsOptions, Runner, Settings};
 use snapcycle_testkit::moto::{test_credentials, REGION};
 use snapcycle_testkit::Moto;
 
@@ -15,7 +15,7 @@ pub const HOURLY: &str = "SnapshotHourly";
 /// Production retry settings, pointed at `endpoint`.
 pub async fn sdk(endpoint: &str) -> aws_config::SdkConfig {
     let opts = AwsOptions { region: Some(REGION.into()), endpoint_url: Some(endpoint.into()), ..AwsOptions::default() };
-    snapcycle_ec2::config::loader(&opts).credentials_provider(test_credentials()).load().await
+    snapcycle_aws::config::loader(&opts).credentials_provider(test_credentials()).load().await
 }
 
 pub async fn runner(moto: &Moto, settings: Settings) -> Runner {

@@ -28,8 +28,8 @@ async fn a_short_deadline_hands_over_and_the_next_invocation_finishes() {
         FaultProxy::start(&moto.url(), FaultConfig { latency: Duration::from_millis(100), ..FaultConfig::default() })
             .await
             .unwrap();
-    let settings = snapcycle_ec2::Settings { max_concurrency: 2, ..stack_settings() };
-    let r = snapcycle_ec2::Runner::new(&sdk(&proxy.url()).await, settings);
+    let settings = snapcycle_aws::Settings { max_concurrency: 2, ..stack_settings() };
+    let r = snapcycle_aws::Runner::new(&sdk(&proxy.url()).await, settings);
     let req = request(DAILY, "2026-11-26T00:00:00Z");
 
     let deadline = tokio::time::Instant::now() + Duration::from_millis(700);
@@ -37,7 +37,7 @@ async fn a_short_deadline_hands_over_and_the_next_invocation_finishes() {
         .run_until(
             &req,
             at("2026-11-26T00:00:00Z"),
-            Some(snapcycle_ec2::Deadline::new(deadline, Duration::from_secs(30))),
+            Some(snapcycle_aws::Deadline::new(deadline, Duration::from_secs(30))),
         )
         .await;
     let c = first.continued.clone().expect("the first invocation ran short of time");
@@ -92,7 +92,7 @@ async fn a_hand_over_while_deleting_reads_the_history_first() {
         .run_until(
             &req,
             at(run),
-            Some(snapcycle_ec2::Deadline::new(tokio::time::Instant::now(), Duration::from_secs(30))),
+            Some(snapcycle_aws::Deadline::new(tokio::time::Instant::now(), Duration::from_secs(30))),
         )
         .await;
     let c = first.continued.clone().expect("no time for the deletions");

@@ -10,9 +10,9 @@ use aws_sdk_ec2::types::{
 use aws_sdk_ec2::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::retry::RetryConfig;
+use snapcycle_aws::calls::CountCalls;
+use snapcycle_aws::Runner;
 use snapcycle_core::tags::{TAG_KEYWORD, TAG_RUN};
-use snapcycle_ec2::calls::CountCalls;
-use snapcycle_ec2::Runner;
 
 use super::{stack_settings, DAILY};
 

@@ -66,7 +66,7 @@ async fn converges_exactly_under(kind: FailureKind) {
     )
     .await
     .unwrap();
-    let r = snapcycle_ec2::Runner::new(&sdk(&proxy.url()).await, stack_settings());
+    let r = snapcycle_aws::Runner::new(&sdk(&proxy.url()).await, stack_settings());
     let report = run(&r, DAILY, "2026-11-26T00:00:00Z").await;
     let stats = proxy.stats();
     println!("{stats}");

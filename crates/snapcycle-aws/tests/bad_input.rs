@@ -14,9 +14,9 @@ use aws_smithy_mocks::mock;
 use common::mocks::{mock_runner, old_snapshot, one_instance};
 use common::*;
 use serde_json::{json, Value};
+use snapcycle_aws::Runner;
 use snapcycle_core::tags::TAG_RUN;
 use snapcycle_core::{parse_event, Report};
-use snapcycle_ec2::Runner;
 use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of, snapshots_of};
 use snapcycle_testkit::Moto;
 

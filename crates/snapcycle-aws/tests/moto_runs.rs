@@ -240,7 +240,7 @@ async fn a_long_name_and_keyword_still_make_a_snapshot() {
     let keyword = "K".repeat(127);
     let name = "n".repeat(256);
     let host = seed::instance(&ec2, &[(keyword.as_str(), "3"), ("Name", name.as_str())], 1).await;
-    let settings = snapcycle_ec2::Settings { keywords: vec![kw(&keyword)], ..snapcycle_ec2::Settings::default() };
+    let settings = snapcycle_aws::Settings { keywords: vec![kw(&keyword)], ..snapcycle_aws::Settings::default() };
     let r = runner(&moto, settings).await;
     let report = run(&r, &keyword, "2026-11-26T00:00:00Z").await;
     assert!(report.failures.is_empty(), "{report:#?}");
