@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Context as _};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use snapcycle_core::{Keyword, ScheduleExpression};
+use snapcycle_core::Keyword;
+use snapcycle_schedule::ScheduleExpression;
 
 use crate::cli::{Output, SchedulesArgs};
 use crate::Failure;

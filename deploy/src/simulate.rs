@@ -10,9 +10,10 @@ use std::str::FromStr as _;
 
 use anyhow::{anyhow, bail, Context as _};
 use chrono::{DateTime, Duration, Utc};
+use snapcycle_core::run_id;
 use snapcycle_core::tags::{TAG_DEVICE, TAG_INSTANCE, TAG_KEYWORD};
-use snapcycle_core::{run_id, ScheduleExpression};
 use snapcycle_local::{invoke_at, LambdaEmulator, FUNCTION};
+use snapcycle_schedule::ScheduleExpression;
 
 use crate::aws::Clients;
 use crate::cli::{Global, SimulateArgs};

@@ -12,7 +12,6 @@ pub mod keyword;
 pub mod plan;
 pub mod report;
 pub mod retention;
-pub mod schedule;
 pub mod tags;
 
 pub use event::{parse_event, EventError, RunRequest};
@@ -21,5 +20,4 @@ pub use keyword::{Keyword, KeywordError};
 pub use plan::{plan, run_id, Create, InstancePlan, InstanceProblem, Plan, Policy, VolumePlan};
 pub use report::Report;
 pub use retention::{Retention, RetentionError};
-pub use schedule::{ScheduleError, ScheduleExpression};
 pub use tags::Tag;

@@ -21,7 +21,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use snapcycle_core::{Keyword, KeywordError, ScheduleError, ScheduleExpression};
+use snapcycle_core::{Keyword, KeywordError};
+use snapcycle_schedule::{ScheduleError, ScheduleExpression};
 
 pub mod cfn;
 pub mod iam;

@@ -2,8 +2,8 @@
 
 use std::error::Error;
 
-use snapcycle_core::schedule::Field;
 use snapcycle_core::{Keyword, KeywordError};
+use snapcycle_schedule::Field;
 use snapcycle_stack::{
     default_timeout, logical_id_for_keyword, render, Architecture, Schedule, StackError, StackSpec, MAX_TIMEOUT_SECONDS,
 };
