@@ -7,14 +7,18 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod artifact;
 mod aws;
 mod cli;
 mod deploy;
+mod deployed;
+mod destroy;
 mod render;
 mod run;
 mod schedules;
 mod simulate;
 mod stack_args;
+mod stack_state;
 mod status;
 mod table;
 
@@ -27,6 +31,16 @@ pub(crate) enum Failure {
     Usage(anyhow::Error),
     /// The work itself failed: exit 1.
     Failed(anyhow::Error),
+}
+
+/// Bad input: exit 2.
+pub(crate) fn usage(e: anyhow::Error) -> Failure {
+    Failure::Usage(e)
+}
+
+/// The work failed: exit 1.
+pub(crate) fn failed(e: anyhow::Error) -> Failure {
+    Failure::Failed(e)
 }
 
 impl Failure {
@@ -53,8 +67,8 @@ fn main() -> ExitCode {
             Command::Run(args) => run::run(&cli.global, args).await,
             Command::Render(args) => render::render(args),
             Command::Deploy(args) => deploy::deploy(&cli.global, args).await,
-            Command::Destroy(args) => deploy::destroy(&cli.global, args).await,
-            Command::Status(args) => deploy::status(&cli.global, args).await,
+            Command::Destroy(args) => destroy::destroy(&cli.global, args).await,
+            Command::Status(args) => status::status(&cli.global, args).await,
             Command::Schedules(args) => schedules::schedules(args, chrono::Utc::now()),
             Command::Simulate(args) => simulate::simulate(&cli.global, args, chrono::Utc::now()).await,
         }

@@ -17,7 +17,7 @@ use snapcycle_schedule::ScheduleExpression;
 
 use crate::aws::Clients;
 use crate::cli::{Global, SimulateArgs};
-use crate::deploy::deployed_schedules;
+use crate::deployed::deployed_schedules;
 use crate::Failure;
 
 /// Most fires one simulation will play (a window of a month of hourly runs is 744).

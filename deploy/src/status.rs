@@ -1,46 +1,53 @@
-//! Stack states, pure: which are settled, which mean the deployment failed.
+//! `snapcycle status`: the stack, its schedules as EventBridge has them, and the function.
 
-/// Where a stack stands after a change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Settled {
-    /// Still moving.
-    InProgress,
-    /// The change took effect.
-    Succeeded,
-    /// The change failed (and usually rolled back).
-    Failed,
-}
+use std::process::ExitCode;
 
-/// Classifies a CloudFormation stack status string.
-pub(crate) fn classify(status: &str) -> Settled {
-    match status {
-        "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "DELETE_COMPLETE" | "IMPORT_COMPLETE" => Settled::Succeeded,
-        s if s.ends_with("_IN_PROGRESS") => Settled::InProgress,
-        // ROLLBACK_COMPLETE, UPDATE_ROLLBACK_COMPLETE, *_FAILED, IMPORT_ROLLBACK_COMPLETE, …
-        _ => Settled::Failed,
+use anyhow::Context as _;
+
+use crate::aws::Clients;
+use crate::cli::{Global, StatusArgs};
+use crate::deployed::{check_stack_name, deployed_schedules, stack_status};
+use crate::{failed, usage, Failure};
+
+/// Prints the stack's state, its schedules as deployed and the function's configuration.
+pub(crate) async fn status(global: &Global, args: StatusArgs) -> Result<ExitCode, Failure> {
+    check_stack_name(&args.stack_name).map_err(usage)?;
+    let aws = Clients::new(global).await?;
+    let Some(status) = stack_status(&aws, &args.stack_name).await.map_err(failed)? else {
+        println!("Stack {} does not exist.", args.stack_name);
+        return Ok(ExitCode::from(1));
+    };
+    println!("Stack {}: {status}", args.stack_name);
+    let (schedules, function) = deployed_schedules(&aws, &args.stack_name).await.map_err(failed)?;
+    println!("Schedules:");
+    for s in &schedules {
+        println!("  {:<20} {:<24} {:<9} rule {}", s.keyword, s.expression, s.state, s.rule);
     }
-}
-
-/// Whether an existing stack in this state can take an UPDATE change set.
-pub(crate) fn updatable(status: &str) -> bool {
-    !matches!(status, "REVIEW_IN_PROGRESS" | "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" | "DELETE_COMPLETE")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn classifies_stack_statuses() {
-        assert_eq!(classify("CREATE_COMPLETE"), Settled::Succeeded);
-        assert_eq!(classify("UPDATE_COMPLETE"), Settled::Succeeded);
-        assert_eq!(classify("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"), Settled::InProgress);
-        assert_eq!(classify("CREATE_IN_PROGRESS"), Settled::InProgress);
-        assert_eq!(classify("ROLLBACK_IN_PROGRESS"), Settled::InProgress);
-        assert_eq!(classify("ROLLBACK_COMPLETE"), Settled::Failed);
-        assert_eq!(classify("UPDATE_ROLLBACK_COMPLETE"), Settled::Failed);
-        assert_eq!(classify("CREATE_FAILED"), Settled::Failed);
-        assert!(!updatable("ROLLBACK_COMPLETE"));
-        assert!(updatable("UPDATE_ROLLBACK_COMPLETE"));
+    if let Some(f) = function {
+        let c = aws
+            .lambda
+            .get_function_configuration()
+            .function_name(&f)
+            .send()
+            .await
+            .context("reading the function")
+            .map_err(failed)?;
+        let arch: Vec<&str> = c.architectures().iter().map(|a| a.as_str()).collect();
+        println!("Function {f}:");
+        println!(
+            "  runtime {}, {}, {} MB, timeout {} s",
+            c.runtime().map(|r| r.as_str()).unwrap_or("?"),
+            arch.join(","),
+            c.memory_size().unwrap_or_default(),
+            c.timeout().unwrap_or_default()
+        );
+        if let Some(env) = c.environment().and_then(|e| e.variables()) {
+            let mut vars: Vec<_> = env.iter().collect();
+            vars.sort();
+            for (k, v) in vars {
+                println!("  {k}={v}");
+            }
+        }
     }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,94 @@
+//! The stack as deployed, read back from CloudFormation and EventBridge: its status and schedules.
+
+use anyhow::{bail, Context as _};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata as _;
+use snapcycle_stack::MAX_STACK_NAME_LEN;
+
+use crate::aws::Clients;
+
+/// Checks a stack name before any AWS call: CloudFormation's rules, and room for the function name.
+pub(crate) fn check_stack_name(name: &str) -> anyhow::Result<()> {
+    let ok_chars = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_alphabetic()) || !ok_chars {
+        bail!("--stack-name {name:?}: use letters, digits and hyphens, starting with a letter");
+    }
+    if name.len() > MAX_STACK_NAME_LEN {
+        bail!("--stack-name {name:?} is longer than {MAX_STACK_NAME_LEN} characters (the function is named <stack>-snapshots, at most 64)");
+    }
+    Ok(())
+}
+
+/// The stack's status, or None when it does not exist.
+pub(crate) async fn stack_status(aws: &Clients, name: &str) -> anyhow::Result<Option<String>> {
+    match aws.cfn.describe_stacks().stack_name(name).send().await {
+        Ok(out) => Ok(out.stacks().first().and_then(|s| s.stack_status()).map(|s| s.as_str().to_owned())),
+        Err(e) if e.message().is_some_and(|m| m.contains("does not exist")) => Ok(None),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("describing stack {name}"))),
+    }
+}
+
+/// A schedule as deployed: read back from EventBridge, not from the template.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct DeployedSchedule {
+    pub(crate) rule: String,
+    pub(crate) expression: String,
+    pub(crate) keyword: String,
+    pub(crate) state: String,
+    /// The target's input template, with `<time>` where EventBridge puts the event's time.
+    pub(crate) input_template: String,
+}
+
+/// Reads the stack's rules from EventBridge, with their targets' inputs.
+pub(crate) async fn deployed_schedules(
+    aws: &Clients,
+    stack: &str,
+) -> anyhow::Result<(Vec<DeployedSchedule>, Option<String>)> {
+    let res = aws
+        .cfn
+        .describe_stack_resources()
+        .stack_name(stack)
+        .send()
+        .await
+        .with_context(|| format!("listing the resources of {stack}"))?;
+    let mut out = Vec::new();
+    let mut function = None;
+    for r in res.stack_resources() {
+        match r.resource_type() {
+            Some("AWS::Lambda::Function") => function = r.physical_resource_id().map(str::to_owned),
+            Some("AWS::Events::Rule") => {
+                let Some(rule) = r.physical_resource_id() else { continue };
+                let rule_name = rule.rsplit('/').next().unwrap_or(rule);
+                let d = aws
+                    .events
+                    .describe_rule()
+                    .name(rule_name)
+                    .send()
+                    .await
+                    .with_context(|| format!("describing rule {rule_name}"))?;
+                let targets = aws.events.list_targets_by_rule().rule(rule_name).send().await?;
+                for t in targets.targets() {
+                    let template = t
+                        .input_transformer()
+                        .map(|i| i.input_template().to_owned())
+                        .or_else(|| t.input().map(str::to_owned))
+                        .unwrap_or_default();
+                    let probe = template.replace("<time>", "\"1970-01-01T00:00:00Z\"");
+                    let keyword = serde_json::from_str::<serde_json::Value>(&probe)
+                        .ok()
+                        .and_then(|v| v["SnapshotKeyWord"].as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    out.push(DeployedSchedule {
+                        rule: rule_name.to_owned(),
+                        expression: d.schedule_expression().unwrap_or_default().to_owned(),
+                        keyword,
+                        state: d.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                        input_template: template,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    out.sort_by(|a, b| a.keyword.cmp(&b.keyword));
+    Ok((out, function))
+}
