@@ -82,6 +82,10 @@ pub(crate) struct SimulateArgs {
     /// The cargo-lambda executable (default: PATH, then the project's .venv).
     #[arg(long)]
     pub(crate) cargo_lambda: Option<std::path::PathBuf>,
+    /// The snapcycle repository whose Lambda package the emulator runs (default: found from the
+    /// current directory).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) workspace: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -125,6 +129,9 @@ pub(crate) struct DeployArgs {
     /// Use this Lambda zip instead of building one with cargo-lambda.
     #[arg(long, value_name = "ZIP")]
     pub(crate) artifact: Option<std::path::PathBuf>,
+    /// The snapcycle repository to build the zip from (default: found from the current directory).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) workspace: Option<std::path::PathBuf>,
     /// Execute the change set without asking.
     #[arg(long)]
     pub(crate) yes: bool,

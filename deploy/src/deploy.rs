@@ -46,7 +46,11 @@ pub(crate) async fn deploy(global: &Global, args: DeployArgs) -> Result<ExitCode
     }
     let zip = match &args.artifact {
         Some(path) => path.clone(),
-        None => build_zip(&spec).map_err(failed)?,
+        None => {
+            let root = crate::workspace::find(args.workspace.as_deref(), "deploy without --artifact")
+                .map_err(|e| usage(anyhow!(e)))?;
+            build_zip(&spec, &root).map_err(failed)?
+        }
     };
     let bytes = std::fs::read(&zip).with_context(|| format!("reading {}", zip.display())).map_err(failed)?;
 
@@ -59,12 +63,11 @@ pub(crate) async fn deploy(global: &Global, args: DeployArgs) -> Result<ExitCode
 }
 
 /// Builds the release zip with cargo-lambda for the stack's architecture.
-fn build_zip(spec: &StackSpec) -> anyhow::Result<PathBuf> {
+fn build_zip(spec: &StackSpec, root: &Path) -> anyhow::Result<PathBuf> {
     let arch_flag = match spec.arch {
         snapcycle_stack::Architecture::Arm64 => "--arm64",
         snapcycle_stack::Architecture::X86_64 => "--x86-64",
     };
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let venv_bin = root.join(".venv/bin");
     let path = format!("{}:{}", venv_bin.display(), std::env::var("PATH").unwrap_or_default());
     println!(
@@ -72,7 +75,7 @@ fn build_zip(spec: &StackSpec) -> anyhow::Result<PathBuf> {
     );
     let status = std::process::Command::new("cargo")
         .args(["lambda", "build", "--release", arch_flag, "--output-format", "zip", "-p", "snapcycle-lambda"])
-        .current_dir(&root)
+        .current_dir(root)
         .env("PATH", path)
         .status()
         .context("running cargo lambda (install it with scripts/ensure-venv)")?;

@@ -38,12 +38,12 @@ fn sibling(name: &str) -> Option<PathBuf> {
 }
 
 /// Finds cargo-lambda: the flag, then PATH, then the project's virtualenv.
-fn find_cargo_lambda(flag: &Option<PathBuf>) -> Option<PathBuf> {
+fn find_cargo_lambda(flag: &Option<PathBuf>, workspace: &std::path::Path) -> Option<PathBuf> {
     if let Some(p) = flag {
         return Some(p.clone());
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
-    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin");
+    let venv = workspace.join(".venv/bin");
     std::env::split_paths(&path).chain(std::iter::once(venv)).map(|d| d.join("cargo-lambda")).find(|p| p.is_file())
 }
 
@@ -73,7 +73,8 @@ pub(crate) async fn simulate(global: &Global, args: SimulateArgs, now: DateTime<
     let bootstrap = args.bootstrap.clone().or_else(|| sibling("bootstrap")).ok_or_else(|| {
         usage(anyhow!("no bootstrap binary next to snapcycle; build the workspace or pass --bootstrap"))
     })?;
-    let cargo_lambda = find_cargo_lambda(&args.cargo_lambda).ok_or_else(|| {
+    let root = crate::workspace::find(args.workspace.as_deref(), "simulate").map_err(|e| usage(anyhow!(e)))?;
+    let cargo_lambda = find_cargo_lambda(&args.cargo_lambda, &root).ok_or_else(|| {
         usage(anyhow!("cargo-lambda not found on PATH or in .venv; run scripts/ensure-venv or pass --cargo-lambda"))
     })?;
 
@@ -129,7 +130,7 @@ pub(crate) async fn simulate(global: &Global, args: SimulateArgs, now: DateTime<
     }
 
     let log = std::env::temp_dir().join(format!("snapcycle-simulate-{}.log", std::process::id()));
-    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/snapcycle-lambda");
+    let workspace = root.join("crates/snapcycle-lambda");
     let emulator = LambdaEmulator::start(&cargo_lambda, &workspace, &bootstrap, &env, &log)
         .context("starting cargo-lambda's runtime emulator")
         .map_err(failed)?;
@@ -139,6 +140,7 @@ pub(crate) async fn simulate(global: &Global, args: SimulateArgs, now: DateTime<
         emulator.url(),
         log.display()
     );
+    println!("local runtime: {} lambda watch --only-lambda-apis, in {}", cargo_lambda.display(), workspace.display());
     println!();
     println!("{:<22}{:<17}{:>8}{:>8}{:>8}{:>7}  DETAIL", "FIRE", "KEYWORD", "CREATED", "DELETED", "SKIPPED", "FAILED");
     let mut failed_fires = 0;
