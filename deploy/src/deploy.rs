@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _};
-use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter};
+use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, Parameter, StackStatus};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata as _;
 use snapcycle_stack::{CodeLocation, StackSpec};
 
@@ -93,8 +93,8 @@ async fn apply(
     yes: bool,
 ) -> Result<ExitCode, Failure> {
     let status = stack_status(aws, stack).await.map_err(failed)?;
-    let kind = match status.as_deref() {
-        None | Some("REVIEW_IN_PROGRESS") => ChangeSetType::Create,
+    let kind = match status.as_ref() {
+        None | Some(StackStatus::ReviewInProgress) => ChangeSetType::Create,
         Some(s) if updatable(s) => ChangeSetType::Update,
         Some(s) => {
             return Err(failed(anyhow!(
@@ -144,10 +144,9 @@ async fn apply(
             .await
             .context("describing the change set")
             .map_err(failed)?;
-        let st = d.status().map(|s| s.as_str().to_owned()).unwrap_or_default();
-        match st.as_str() {
-            "CREATE_COMPLETE" => break d,
-            "FAILED" => {
+        match d.status() {
+            Some(ChangeSetStatus::CreateComplete) => break d,
+            Some(ChangeSetStatus::Failed) => {
                 let reason = d.status_reason().unwrap_or_default().to_owned();
                 if is_no_changes(&reason) {
                     let _ = aws.cfn.delete_change_set().stack_name(stack).change_set_name(&cs_id).send().await;
@@ -238,7 +237,7 @@ pub(crate) async fn follow(
             Ok(ev) => ev,
             // A deleted stack is no longer found by name: that is how a deletion settles.
             Err(e) if e.message().is_some_and(|m| m.contains("does not exist")) => {
-                return Ok((Settled::Succeeded, "DELETE_COMPLETE".into()));
+                return Ok((Settled::Succeeded, StackStatus::DeleteComplete.as_str().to_owned()));
             }
             Err(e) => return Err(anyhow::Error::new(e).context("reading stack events")),
         };
@@ -258,10 +257,10 @@ pub(crate) async fn follow(
                 e.resource_status_reason().unwrap_or_default()
             );
         }
-        let status = stack_status(aws, stack).await?.unwrap_or_else(|| "DELETE_COMPLETE".into());
+        let status = stack_status(aws, stack).await?.unwrap_or(StackStatus::DeleteComplete);
         match classify(&status) {
             Settled::InProgress => tokio::time::sleep(POLL).await,
-            settled => return Ok((settled, status)),
+            settled => return Ok((settled, status.as_str().to_owned())),
         }
     }
 }

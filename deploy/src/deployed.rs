@@ -19,9 +19,12 @@ pub(crate) fn check_stack_name(name: &str) -> anyhow::Result<()> {
 }
 
 /// The stack's status, or None when it does not exist.
-pub(crate) async fn stack_status(aws: &Clients, name: &str) -> anyhow::Result<Option<String>> {
+pub(crate) async fn stack_status(
+    aws: &Clients,
+    name: &str,
+) -> anyhow::Result<Option<aws_sdk_cloudformation::types::StackStatus>> {
     match aws.cfn.describe_stacks().stack_name(name).send().await {
-        Ok(out) => Ok(out.stacks().first().and_then(|s| s.stack_status()).map(|s| s.as_str().to_owned())),
+        Ok(out) => Ok(out.stacks().first().and_then(|s| s.stack_status()).cloned()),
         Err(e) if e.message().is_some_and(|m| m.contains("does not exist")) => Ok(None),
         Err(e) => Err(anyhow::Error::new(e).context(format!("describing stack {name}"))),
     }
