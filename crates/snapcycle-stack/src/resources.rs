@@ -351,8 +351,8 @@ pub struct Alarm {
     pub metric_name: String,
     /// The dimensions that select the metric's series.
     pub dimensions: Vec<Dimension>,
-    /// How data points in a period are combined (`Sum`, `Maximum`, ...).
-    pub statistic: String,
+    /// How data points in a period are combined.
+    pub statistic: Statistic,
     /// The period in seconds.
     pub period: u32,
     /// How many periods are evaluated.
@@ -360,11 +360,53 @@ pub struct Alarm {
     /// The value compared against.
     pub threshold: u32,
     /// How the statistic is compared with the threshold.
-    pub comparison_operator: String,
-    /// How periods without data count; `notBreaching` for metrics that only exist on failure.
-    pub treat_missing_data: String,
+    pub comparison_operator: ComparisonOperator,
+    /// How periods without data count; `NotBreaching` for metrics that only exist on failure.
+    pub treat_missing_data: TreatMissingData,
     /// What happens when the alarm fires.
     pub alarm_actions: Vec<Expr>,
+}
+
+/// How an alarm combines a period's data points (CloudWatch's `Statistic`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Statistic {
+    /// The average.
+    Average,
+    /// The largest value.
+    Maximum,
+    /// The smallest value.
+    Minimum,
+    /// The number of data points.
+    SampleCount,
+    /// The total.
+    Sum,
+}
+
+/// How an alarm compares its statistic with the threshold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ComparisonOperator {
+    /// `>=`.
+    GreaterThanOrEqualToThreshold,
+    /// `>`.
+    GreaterThanThreshold,
+    /// `<`.
+    LessThanThreshold,
+    /// `<=`.
+    LessThanOrEqualToThreshold,
+}
+
+/// How an alarm treats periods without data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TreatMissingData {
+    /// As breaching the threshold.
+    Breaching,
+    /// As within the threshold: for metrics that only exist when something failed.
+    NotBreaching,
+    /// Keep the alarm's state.
+    Ignore,
+    /// As missing: the alarm may go to INSUFFICIENT_DATA.
+    Missing,
 }
 
 /// One dimension of an alarm's metric.

@@ -9,9 +9,10 @@ use crate::cfn::{DeletionPolicy, Expr, OrderedMap, Output, Parameter, ResourceDe
 use crate::iam::{Condition, Operator, PolicyDocument, Principal, Statement};
 use crate::ids;
 use crate::resources::{
-    Alarm, Code, DestinationConfig, Dimension, Environment, EventInvokeConfig, Function, FunctionDeadLetterConfig,
-    InlinePolicy, InputTransformer, KmsKey, LogGroup, LoggingConfig, OnFailure, Permission, Queue, QueuePolicy,
-    Resource, Role, Rule, Subscription, Target, TargetDeadLetterConfig, Topic, TopicPolicy,
+    Alarm, Code, ComparisonOperator, DestinationConfig, Dimension, Environment, EventInvokeConfig, Function,
+    FunctionDeadLetterConfig, InlinePolicy, InputTransformer, KmsKey, LogGroup, LoggingConfig, OnFailure, Permission,
+    Queue, QueuePolicy, Resource, Role, Rule, Statistic, Subscription, Target, TargetDeadLetterConfig, Topic,
+    TopicPolicy, TreatMissingData,
 };
 use crate::{
     Schedule, StackError, StackSpec, ARTIFACT_BUCKET_PARAMETER, ARTIFACT_KEY_PARAMETER, ENV_KEYWORDS,
@@ -294,7 +295,7 @@ pub(crate) fn build(spec: &StackSpec) -> Result<Template, StackError> {
             "AWS/SQS",
             "ApproximateNumberOfMessagesVisible",
             Dimension { name: "QueueName".to_owned(), value: Expr::get_att(QUEUE, "QueueName") },
-            "Maximum",
+            Statistic::Maximum,
         ),
     )?;
     b.add(TOPIC_POLICY, Resource::TopicPolicy(topic_policy()))?;
@@ -535,18 +536,18 @@ fn execution_role(keywords: &[&str]) -> Role {
 }
 
 /// An alarm that tells the failure topic as soon as `metric` is above zero in one period.
-fn alarm(description: &str, namespace: &str, metric: &str, dimension: Dimension, statistic: &str) -> Resource {
+fn alarm(description: &str, namespace: &str, metric: &str, dimension: Dimension, statistic: Statistic) -> Resource {
     Resource::Alarm(Alarm {
         alarm_description: description.to_owned(),
         namespace: namespace.to_owned(),
         metric_name: metric.to_owned(),
         dimensions: vec![dimension],
-        statistic: statistic.to_owned(),
+        statistic,
         period: ALARM_PERIOD_SECONDS,
         evaluation_periods: 1,
         threshold: 0,
-        comparison_operator: "GreaterThanThreshold".to_owned(),
-        treat_missing_data: "notBreaching".to_owned(),
+        comparison_operator: ComparisonOperator::GreaterThanThreshold,
+        treat_missing_data: TreatMissingData::NotBreaching,
         alarm_actions: vec![Expr::reference(TOPIC)],
     })
 }
