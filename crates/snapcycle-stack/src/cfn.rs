@@ -1,6 +1,7 @@
 //! A small, typed model of a CloudFormation template: values, intrinsic functions, parameters,
 //! outputs and the resource table. It knows nothing about snapcycle; `crate::stack` builds on it.
 
+use indexmap::IndexMap;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
@@ -107,15 +108,16 @@ fn single_entry<S: Serializer, V: Serialize + ?Sized>(serializer: S, key: &str, 
 }
 
 /// A string-keyed map that serializes in insertion order, so rendering is deterministic and the
-/// template reads in the order the stack is built (dependencies before dependants).
+/// template reads in the order the stack is built (dependencies before dependants). An `IndexMap`
+/// underneath; the wrapper exists for one rule: a key is never replaced.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OrderedMap<V> {
-    entries: Vec<(String, V)>,
+    entries: IndexMap<String, V>,
 }
 
 impl<V> Default for OrderedMap<V> {
     fn default() -> Self {
-        Self { entries: Vec::new() }
+        Self { entries: IndexMap::new() }
     }
 }
 
@@ -129,22 +131,23 @@ impl<V> OrderedMap<V> {
     /// because a silently replaced logical id would drop a resource from the stack.
     #[must_use]
     pub fn insert(&mut self, key: impl Into<String>, value: V) -> bool {
-        let key = key.into();
-        if self.contains_key(&key) {
-            return false;
+        match self.entries.entry(key.into()) {
+            indexmap::map::Entry::Occupied(_) => false,
+            indexmap::map::Entry::Vacant(slot) => {
+                slot.insert(value);
+                true
+            }
         }
-        self.entries.push((key, value));
-        true
     }
 
     /// The value for `key`, if present.
     pub fn get(&self, key: &str) -> Option<&V> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.entries.get(key)
     }
 
     /// Whether `key` is present.
     pub fn contains_key(&self, key: &str) -> bool {
-        self.entries.iter().any(|(k, _)| k == key)
+        self.entries.contains_key(key)
     }
 
     /// The entries in insertion order.
