@@ -67,15 +67,14 @@ async fn the_deadline_header_makes_the_function_hand_over_and_finish() {
         }
         assert_eq!(f.body["continued"].is_null(), i == done.len() - 1, "only the last one finishes: {}", f.body);
     }
+    // A call still running at the deadline is abandoned (issue #10.9): EC2 may have done it
+    // without the proxy counting its answer, so the outcome is checked in the emulator itself:
+    // each volume holds exactly this run's snapshot (one, no duplicate) and its old one is gone.
     let stats = proxy.stats();
-    assert_eq!(stats.by_operation["CreateSnapshot"].forwarded, 6, "one snapshot per volume");
-    assert_eq!(stats.by_operation["DeleteSnapshot"].forwarded, 6);
+    assert!(stats.by_operation["CreateSnapshot"].requests >= 6 && stats.by_operation["DeleteSnapshot"].requests >= 6);
     for s in &fleet {
-        assert_eq!(
-            keyword_snapshots_of(&ec2, &s.volumes[0].1, DAILY).await.len(),
-            1,
-            "retention 1 for {}",
-            s.instance_id
-        );
+        let snaps = keyword_snapshots_of(&ec2, &s.volumes[0].1, DAILY).await;
+        assert_eq!(snaps.len(), 1, "retention 1 for {}", s.instance_id);
+        assert_eq!(snapcycle_testkit::seed::tag(&snaps[0], "snapcycle:run"), Some("2026-11-26T00:00:00Z"));
     }
 }

@@ -68,11 +68,18 @@ async fn the_release_bootstrap_runs_a_whole_run_with_a_hand_over() {
     assert!(done.len() >= 2, "handed over at least once: {} invocation(s)", done.len());
     assert!(done.last().unwrap().body["continued"].is_null(), "the chain finished");
     let stats = proxy.stats();
-    assert_eq!(stats.get("CreateSnapshot").forwarded, VOLUMES as u64, "one snapshot per volume");
-    assert_eq!(stats.get("DeleteSnapshot").forwarded, VOLUMES as u64, "the old one of each");
+    // A call running at the deadline is abandoned, and EC2 may have done it without the proxy
+    // counting its answer: the outcome is checked in the emulator (this run's one snapshot per
+    // volume, the old one gone).
+    assert!(
+        stats.get("CreateSnapshot").requests >= VOLUMES as u64
+            && stats.get("DeleteSnapshot").requests >= VOLUMES as u64
+    );
     for s in &fleet {
         for (_, vol) in &s.volumes {
-            assert_eq!(keyword_snapshots_of(&ec2, vol, DAILY).await.len(), 1, "{vol}");
+            let snaps = keyword_snapshots_of(&ec2, vol, DAILY).await;
+            assert_eq!(snaps.len(), 1, "{vol}");
+            assert_eq!(snapcycle_testkit::seed::tag(&snaps[0], "snapcycle:run"), Some("2026-11-26T00:00:00Z"), "{vol}");
         }
     }
     println!(
