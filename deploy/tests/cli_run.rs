@@ -78,6 +78,8 @@ async fn run_prints_a_table_then_json_and_exits_by_outcome() {
     let (out, err) = text(&failed);
     assert_eq!(failed.status.code(), Some(1), "{out}{err}");
     assert!(out.contains("FAILED") && out.contains("InvalidRetention"), "{out}");
+    // No stack deployed here: the README's promise that `run` says what that means.
+    assert!(err.contains("warning: no stack snapcycle here (no function snapcycle-snapshots)"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -103,21 +103,20 @@ async fn deploy_update_noop_status_and_destroy() {
         text(&unknown)
     );
 
-    let changed = snapcycle(
-        &url,
-        &[
-            "deploy",
-            "--yes",
-            "--artifact",
-            zip,
-            "--email",
-            "ops@example.com",
-            "--schedule",
-            "SnapshotHourly=rate(1 hour)",
-            "--schedule",
-            "SnapshotDaily=cron(0 1 * * ? *)",
-        ],
-    );
+    // Deployed twice: the first changes the daily rule, the second is a no-op.
+    let changed_schedules = [
+        "deploy",
+        "--yes",
+        "--artifact",
+        zip,
+        "--email",
+        "ops@example.com",
+        "--schedule",
+        "SnapshotHourly=rate(1 hour)",
+        "--schedule",
+        "SnapshotDaily=cron(0 1 * * ? *)",
+    ];
+    let changed = snapcycle(&url, &changed_schedules);
     let out = text(&changed);
     assert_eq!(changed.status.code(), Some(0), "{out}");
     assert!(out.contains("(UPDATE)"), "{out}");
@@ -125,21 +124,7 @@ async fn deploy_update_noop_status_and_destroy() {
     let st = text(&snapcycle(&url, &["status"]));
     assert!(st.contains("cron(0 1 * * ? *)"), "{st}");
 
-    let again = snapcycle(
-        &url,
-        &[
-            "deploy",
-            "--yes",
-            "--artifact",
-            zip,
-            "--email",
-            "ops@example.com",
-            "--schedule",
-            "SnapshotHourly=rate(1 hour)",
-            "--schedule",
-            "SnapshotDaily=cron(0 1 * * ? *)",
-        ],
-    );
+    let again = snapcycle(&url, &changed_schedules);
     let out = text(&again);
     assert_eq!(again.status.code(), Some(0), "{out}");
     assert!(out.contains("No changes"), "{out}");
