@@ -1,6 +1,11 @@
 //! Flags and subcommands.
 
+use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use snapcycle_core::Keyword;
+use snapcycle_stack::Schedule;
+
+use crate::values;
 
 /// Tag-driven EBS snapshots for EC2: run the job, and deploy it as a serverless stack.
 #[derive(Debug, Parser)]
@@ -68,14 +73,14 @@ pub(crate) struct SimulateArgs {
     #[arg(long, default_value = DEFAULT_STACK)]
     pub(crate) stack_name: String,
     /// Window length in hours (added to --days).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=744))]
     pub(crate) hours: Option<u32>,
     /// Window length in days (default: 1 day when neither is given).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=31))]
     pub(crate) days: Option<u32>,
     /// Start of the window (RFC 3339; default now).
-    #[arg(long)]
-    pub(crate) from: Option<String>,
+    #[arg(long, value_parser = values::time)]
+    pub(crate) from: Option<DateTime<Utc>>,
     /// The function binary (default: `bootstrap` next to this executable).
     #[arg(long)]
     pub(crate) bootstrap: Option<std::path::PathBuf>,
@@ -91,17 +96,17 @@ pub(crate) struct SimulateArgs {
 #[derive(Debug, Args)]
 pub(crate) struct SchedulesArgs {
     /// A schedule as KEYWORD=EXPRESSION; repeatable (default: the stack's two defaults).
-    #[arg(long = "schedule", value_name = "KEYWORD=EXPRESSION")]
-    pub(crate) schedules: Vec<String>,
+    #[arg(long = "schedule", value_name = "KEYWORD=EXPRESSION", value_parser = values::schedule)]
+    pub(crate) schedules: Vec<Schedule>,
     /// How many fire times to show per schedule.
-    #[arg(long, default_value_t = 5)]
-    pub(crate) next: usize,
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub(crate) next: u16,
     /// Start after this time (RFC 3339; default now).
-    #[arg(long)]
-    pub(crate) from: Option<String>,
+    #[arg(long, value_parser = values::time)]
+    pub(crate) from: Option<DateTime<Utc>>,
     /// Also show each time in this IANA time zone, e.g. Asia/Shanghai.
-    #[arg(long)]
-    pub(crate) tz: Option<String>,
+    #[arg(long, value_parser = values::time_zone)]
+    pub(crate) tz: Option<chrono_tz::Tz>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub(crate) output: Output,
@@ -167,20 +172,20 @@ pub(crate) enum Output {
 pub(crate) struct RunArgs {
     /// The schedule keyword, i.e. the instance tag key (`SnapshotDaily`).
     #[arg(long)]
-    pub(crate) keyword: String,
+    pub(crate) keyword: Keyword,
     /// Show the plan; create and delete nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
     /// The run's scheduled time (RFC 3339); a second run with the same time takes no new snapshots.
-    #[arg(long)]
-    pub(crate) scheduled_time: Option<String>,
+    #[arg(long, value_parser = values::time)]
+    pub(crate) scheduled_time: Option<DateTime<Utc>>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub(crate) output: Output,
     /// Every keyword of the stack, comma separated (their tags are not copied onto snapshots).
     /// Default: read from the deployed stack's function (see --stack-name).
     #[arg(long, env = snapcycle_core::config::ENV_KEYWORDS)]
-    pub(crate) keywords: Option<String>,
+    pub(crate) keywords: Option<values::KeywordList>,
     /// The stack whose keywords apply when --keywords is not given.
     #[arg(long, default_value = DEFAULT_STACK)]
     pub(crate) stack_name: String,
@@ -189,15 +194,10 @@ pub(crate) struct RunArgs {
     pub(crate) topic_arn: Option<String>,
     /// Most EC2 calls in flight at once.
     #[arg(long, env = snapcycle_core::config::ENV_MAX_CONCURRENCY, default_value_t = snapcycle_aws::DEFAULT_MAX_CONCURRENCY,
-          value_parser = clap::value_parser!(usize))]
+          value_parser = values::concurrency)]
     pub(crate) max_concurrency: usize,
     /// Start no new call after this many seconds, as the Lambda does before its timeout; what is
     /// left is reported under `continued`, and a rerun with the same --scheduled-time finishes it.
-    #[arg(long, value_name = "SECONDS", requires = "scheduled_time", value_parser = parse_time_limit)]
+    #[arg(long, value_name = "SECONDS", requires = "scheduled_time", value_parser = values::time_limit)]
     pub(crate) time_limit: Option<std::time::Duration>,
-}
-
-fn parse_time_limit(raw: &str) -> Result<std::time::Duration, String> {
-    snapcycle_core::event::parse_time_limit(raw, 86_400.0)
-        .ok_or_else(|| format!("{raw:?} is not a number of seconds from 0 (exclusive) to 86400"))
 }

@@ -76,9 +76,11 @@ pub(crate) async fn deployed_schedules(
                         .or_else(|| t.input().map(str::to_owned))
                         .unwrap_or_default();
                     let probe = template.replace("<time>", "\"1970-01-01T00:00:00Z\"");
+                    // Read as the function reads it: a target whose input it would refuse shows no keyword.
                     let keyword = serde_json::from_str::<serde_json::Value>(&probe)
                         .ok()
-                        .and_then(|v| v["SnapshotKeyWord"].as_str().map(str::to_owned))
+                        .and_then(|v| snapcycle_core::Event::from_value(&v).ok())
+                        .map(|e| e.keyword.to_string())
                         .unwrap_or_default();
                     out.push(DeployedSchedule {
                         rule: rule_name.to_owned(),

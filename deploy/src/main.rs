@@ -21,6 +21,7 @@ mod stack_args;
 mod stack_state;
 mod status;
 mod table;
+mod values;
 mod workspace;
 
 use cli::{Cli, Command};

@@ -4,38 +4,27 @@ use std::process::ExitCode;
 
 use anyhow::anyhow;
 use chrono::Utc;
-use serde_json::json;
 use snapcycle_aws::{Runner, Settings};
-use snapcycle_core::{parse_event, Keyword};
+use snapcycle_core::{Event, Keyword};
 
 use crate::cli::{Global, Output, RunArgs};
 use crate::Failure;
 
 pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<ExitCode, Failure> {
-    let given = match &args.keywords {
-        Some(list) => Some(Keyword::parse_list(list).map_err(|e| Failure::Usage(anyhow!("--keywords: {e}")))?),
-        None => None,
-    };
-    if !(1..=snapcycle_core::config::MAX_CONCURRENCY).contains(&args.max_concurrency) {
-        return Err(Failure::Usage(anyhow!(
-            "--max-concurrency must be from 1 to {}, got {}",
-            snapcycle_core::config::MAX_CONCURRENCY,
-            args.max_concurrency
-        )));
+    // The flags are the Lambda's event, typed by clap with the event's own rules; the keyword
+    // is checked against the stack's before any call that changes something.
+    let req = Event::new(args.keyword, args.scheduled_time, args.dry_run);
+    let given = args.keywords.map(|list| list.0);
+    if let Some(k) = &given {
+        req.check_keyword(k).map_err(|e| Failure::Usage(anyhow!(e)))?;
     }
-    // The flags become the Lambda's event and go through the same validation, before any call.
-    let mut event = json!({ "SnapshotKeyWord": args.keyword, "DryRun": args.dry_run });
-    if let Some(t) = &args.scheduled_time {
-        event["ScheduledTime"] = json!(t);
-    }
-    let mut req = parse_event(&event, given.as_deref().unwrap_or_default()).map_err(|e| Failure::Usage(anyhow!(e)))?;
     let sdk = snapcycle_aws::load_config(&global.aws_options()).await;
     crate::aws::preflight(&sdk).await?;
     let keywords = match given {
         Some(k) => k,
         None => {
             let k = stack_keywords(&sdk, &args.stack_name).await?;
-            req = parse_event(&event, &k).map_err(|e| Failure::Usage(anyhow!(e)))?;
+            req.check_keyword(&k).map_err(|e| Failure::Usage(anyhow!(e)))?;
             k
         }
     };

@@ -2,11 +2,11 @@
 
 use std::process::ExitCode;
 
-use anyhow::{anyhow, Context as _};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use snapcycle_core::Keyword;
 use snapcycle_schedule::ScheduleExpression;
+use snapcycle_stack::Schedule;
 
 use crate::cli::{Output, SchedulesArgs};
 use crate::Failure;
@@ -18,42 +18,20 @@ struct Row {
     next: Vec<String>,
 }
 
-/// Parses `KEYWORD=EXPRESSION` flags (or the stack's defaults when none are given).
-pub(crate) fn parse_schedules(raw: &[String]) -> anyhow::Result<Vec<(Keyword, ScheduleExpression)>> {
-    if raw.is_empty() {
-        return Ok(snapcycle_stack::StackSpec::default()
-            .schedules
-            .into_iter()
-            .map(|s| (s.keyword, s.expression))
-            .collect());
-    }
-    raw.iter()
-        .map(|r| {
-            let s = r.parse::<snapcycle_stack::Schedule>().with_context(|| format!("--schedule {r:?}"))?;
-            Ok((s.keyword, s.expression))
-        })
-        .collect()
+/// The `--schedule` flags, or the stack's defaults when none are given.
+fn or_defaults(given: Vec<Schedule>) -> Vec<(Keyword, ScheduleExpression)> {
+    let list = if given.is_empty() { snapcycle_stack::StackSpec::default().schedules } else { given };
+    list.into_iter().map(|s| (s.keyword, s.expression)).collect()
 }
 
 pub(crate) fn schedules(args: SchedulesArgs, now: DateTime<Utc>) -> Result<ExitCode, Failure> {
-    let list = parse_schedules(&args.schedules).map_err(Failure::Usage)?;
-    let from = match &args.from {
-        Some(t) => snapcycle_core::event::parse_time(t).ok_or_else(|| {
-            Failure::Usage(anyhow!("--from {t:?}: expected an RFC 3339 time such as 2026-11-26T00:00:00Z"))
-        })?,
-        None => now,
-    };
-    let tz: Option<chrono_tz::Tz> = match &args.tz {
-        Some(z) => Some(
-            z.parse()
-                .map_err(|_| Failure::Usage(anyhow!("--tz {z:?}: not an IANA time zone such as Asia/Shanghai")))?,
-        ),
-        None => None,
-    };
+    let list = or_defaults(args.schedules);
+    let from = args.from.unwrap_or(now);
+    let tz = args.tz;
     let rows: Vec<(Row, Vec<DateTime<Utc>>)> = list
         .iter()
         .map(|(k, e)| {
-            let fires: Vec<DateTime<Utc>> = e.fires_after(from).take(args.next).collect();
+            let fires: Vec<DateTime<Utc>> = e.fires_after(from).take(usize::from(args.next)).collect();
             let row = Row {
                 keyword: k.to_string(),
                 expression: e.to_string(),

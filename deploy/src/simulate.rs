@@ -64,11 +64,7 @@ pub(crate) async fn simulate(global: &Global, args: SimulateArgs, now: DateTime<
     if hours == 0 || hours > 24 * 31 {
         return Err(usage(anyhow!("the window must be from 1 hour to 31 days, got {hours} hours")));
     }
-    let from = match &args.from {
-        Some(t) => snapcycle_core::event::parse_time(t)
-            .ok_or_else(|| usage(anyhow!("--from {t:?}: expected an RFC 3339 time")))?,
-        None => now,
-    };
+    let from = args.from.unwrap_or(now);
     let until = from + Duration::hours(hours as i64);
     let bootstrap = args.bootstrap.clone().or_else(|| sibling("bootstrap")).ok_or_else(|| {
         usage(anyhow!("no bootstrap binary next to snapcycle; build the workspace or pass --bootstrap"))

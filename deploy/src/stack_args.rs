@@ -18,8 +18,8 @@ pub(crate) enum Arch {
 pub(crate) struct StackArgs {
     /// A schedule as KEYWORD=EXPRESSION, e.g. SnapshotDaily='cron(0 0 * * ? *)'; repeatable.
     /// Replaces the defaults (SnapshotHourly=rate(1 hour), SnapshotDaily=cron(0 0 * * ? *)).
-    #[arg(long = "schedule", value_name = "KEYWORD=EXPRESSION")]
-    pub(crate) schedules: Vec<String>,
+    #[arg(long = "schedule", value_name = "KEYWORD=EXPRESSION", value_parser = crate::values::schedule)]
+    pub(crate) schedules: Vec<Schedule>,
     /// Where failure e-mails go; repeatable. Each address confirms its subscription once.
     #[arg(long = "email", value_name = "ADDRESS")]
     pub(crate) emails: Vec<String>,
@@ -35,11 +35,7 @@ impl StackArgs {
     /// Validates every flag and builds the spec; with custom schedules the function's timeout is
     /// the longest that never overlaps the next fire of the most frequent one (at most 900 s).
     pub(crate) fn spec(&self) -> anyhow::Result<StackSpec> {
-        let schedules: Vec<Schedule> = self
-            .schedules
-            .iter()
-            .map(|raw| raw.parse::<Schedule>().with_context(|| format!("--schedule {raw:?}")))
-            .collect::<anyhow::Result<_>>()?;
+        let schedules = self.schedules.clone();
         let base = if schedules.is_empty() { StackSpec::default() } else { StackSpec::for_schedules(schedules) };
         let arch = match self.arch {
             Arch::Arm64 => Architecture::Arm64,

@@ -47,7 +47,7 @@ pub(crate) fn table(report: &Report) -> String {
         "{}{} run {}: {} instances, {} volumes",
         if report.dry_run { "DRY RUN: " } else { "" },
         report.keyword,
-        report.scheduled_time,
+        snapcycle_core::run_id(report.scheduled_time),
         report.instances,
         report.volumes
     );
@@ -86,11 +86,12 @@ mod tests {
     fn a_hand_over_is_the_last_line() {
         let r = Report {
             keyword: "SnapshotDaily".into(),
+            scheduled_time: snapcycle_core::event::parse_time("2026-11-26T00:00:00Z").unwrap(),
             continued: Some(Continuation { left: 7, invocation: 1, rotating: false }),
             ..Report::default()
         };
         let t = table(&r);
-        assert!(t.starts_with("SnapshotDaily run : 0 instances, 0 volumes\n"), "{t}");
+        assert!(t.starts_with("SnapshotDaily run 2026-11-26T00:00:00Z: 0 instances, 0 volumes\n"), "{t}");
         assert!(t.ends_with("ran short of time: 7 calls handed to invocation 2\n"), "{t}");
     }
 }

@@ -10,7 +10,7 @@ use futures::stream::{self, StreamExt};
 use snapcycle_core::event::default_scheduled_time;
 use snapcycle_core::report::{Continuation, Created, Deleted, Failure, Skipped};
 use snapcycle_core::{
-    plan, Create, InstancePlan, Inventory, Keyword, Policy, Report, RunRequest, Snapshot, SnapshotState, VolumePlan,
+    plan, Create, Event, InstancePlan, Inventory, Keyword, Policy, Report, Snapshot, SnapshotState, VolumePlan,
 };
 use tokio::time::Instant;
 use tracing::{error, info, warn};
@@ -87,7 +87,7 @@ impl Default for Settings {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {
     /// `SNAPCYCLE_KEYWORDS` holds an invalid keyword.
-    #[error("SNAPCYCLE_KEYWORDS is invalid: {0}")]
+    #[error("{ENV_KEYWORDS} is invalid: {0}")]
     Keywords(#[from] snapcycle_core::KeywordError),
     /// `SNAPCYCLE_MAX_CONCURRENCY` is not a whole number from 1 to 256.
     #[error("{ENV_MAX_CONCURRENCY} must be a whole number from 1 to {MAX_CONCURRENCY}, got {0:?}")]
@@ -182,7 +182,7 @@ impl Runner {
     /// Runs one keyword and, when anything failed, publishes one e-mail. This is the one code path
     /// of both the Lambda and `snapcycle run`. With a `deadline`, no new work starts after it and
     /// the report's `continued` says how much is left for the next invocation.
-    pub async fn run_and_notify(&self, req: &RunRequest, now: DateTime<Utc>, deadline: Option<Deadline>) -> Outcome {
+    pub async fn run_and_notify(&self, req: &Event, now: DateTime<Utc>, deadline: Option<Deadline>) -> Outcome {
         let report = self.run_until(req, now, deadline).await;
         let (mut notified, mut notify_error) = (None, None);
         if report.has_failures() {
@@ -199,13 +199,13 @@ impl Runner {
 
     /// Runs one keyword: read, plan, create, plan again with the new snapshots, delete. Never
     /// returns an error: what failed is in the report's `failures`.
-    pub async fn run(&self, req: &RunRequest, now: DateTime<Utc>) -> Report {
+    pub async fn run(&self, req: &Event, now: DateTime<Utc>) -> Report {
         self.run_until(req, now, None).await
     }
 
     /// [`Runner::run`], starting no new call after `deadline`. Work left over is counted in the
     /// report's `continued`; running the same request again finishes it, since runs are idempotent.
-    pub async fn run_until(&self, req: &RunRequest, now: DateTime<Utc>, deadline: Option<Deadline>) -> Report {
+    pub async fn run_until(&self, req: &Event, now: DateTime<Utc>, deadline: Option<Deadline>) -> Report {
         let calls = CallCounts::default();
         let mut report = calls.scope(self.run_counted(req, now, deadline)).await;
         report.api_calls = calls.snapshot();
@@ -213,7 +213,7 @@ impl Runner {
         report
     }
 
-    async fn run_counted(&self, req: &RunRequest, now: DateTime<Utc>, deadline: Option<Deadline>) -> Report {
+    async fn run_counted(&self, req: &Event, now: DateTime<Utc>, deadline: Option<Deadline>) -> Report {
         let scheduled_time = req.scheduled_time.unwrap_or_else(|| default_scheduled_time(now));
         let mut all_keywords = self.settings.keywords.clone();
         if !all_keywords.contains(&req.keyword) {
@@ -339,7 +339,7 @@ impl Runner {
     fn out_of_time(&self, policy: &Policy, what: &str, done: &str) -> Report {
         error!("the run ran out of time {what}; {done}");
         let mut r =
-            Report { keyword: policy.keyword.to_string(), scheduled_time: policy.run_id(), ..Report::default() };
+            Report { keyword: policy.keyword.to_string(), scheduled_time: policy.scheduled_time, ..Report::default() };
         r.failures.push(Failure {
             instance_id: None,
             volume_id: None,
@@ -355,7 +355,7 @@ impl Runner {
         error!(error = %e, code = %e.code(), "the run could not read its inventory; {done}");
         let mut r = Report {
             keyword: policy.keyword.to_string(),
-            scheduled_time: policy.run_id(),
+            scheduled_time: policy.scheduled_time,
             dry_run,
             ..Report::default()
         };

@@ -1,5 +1,5 @@
 //! Bad input, as a table: every bad event, tag value and instance gives a clear error or skip, and
-//! nothing of what was bad is deleted. Events go through `snapcycle_core::parse_event` (behind the
+//! nothing of what was bad is deleted. Events go through `snapcycle_core::Event::parse` (behind the
 //! same gate as the Lambda: no request, no run), tag values and odd instances through whole runs
 //! against moto's server, and "terminated between describe and snapshot" through aws-smithy-mocks,
 //! since moto cannot produce it.
@@ -16,7 +16,7 @@ use common::*;
 use serde_json::{json, Value};
 use snapcycle_aws::Runner;
 use snapcycle_core::tags::TAG_RUN;
-use snapcycle_core::{parse_event, Report};
+use snapcycle_core::{Event, Report};
 use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of, snapshots_of};
 use snapcycle_testkit::Moto;
 
@@ -60,9 +60,9 @@ fn event_cases() -> Vec<EventCase> {
         ev(
             "misspelt DryRun field",
             json!({"SnapshotKeyWord": daily, "Dryrun": true}),
-            &["unknown field \"Dryrun\"", "\"DryRun\""],
+            &["unknown field `Dryrun`", "`DryRun`"],
         ),
-        ev("extra field", json!({"SnapshotKeyWord": daily, "Retention": 3}), &["unknown field \"Retention\""]),
+        ev("extra field", json!({"SnapshotKeyWord": daily, "Retention": 3}), &["unknown field `Retention`"]),
         ev(
             "ScheduledTime not RFC 3339",
             json!({"SnapshotKeyWord": daily, "ScheduledTime": "yesterday"}),
@@ -137,7 +137,7 @@ async fn gate(r: &Runner, body: &str) -> Result<Report, String> {
         assert!(e.is_syntax() || e.is_eof(), "a non-JSON body is a syntax error: {e:?}");
         e.to_string()
     })?;
-    let req = parse_event(&value, &r.settings().keywords).map_err(|e| e.to_string())?;
+    let req = Event::parse(&value, &r.settings().keywords).map_err(|e| e.to_string())?;
     Ok(r.run(&req, at("2026-11-26T00:00:00Z")).await)
 }
 

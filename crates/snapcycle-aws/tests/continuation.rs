@@ -50,8 +50,8 @@ async fn a_short_deadline_hands_over_and_the_next_invocation_finishes() {
     assert_eq!((first.run_snapshots, first.snapshots, c.rotating), (Some(0), None, false));
     assert_eq!(first.api_calls.get("DescribeSnapshots"), Some(&1));
 
-    let next_event = req.continuation_event(at("2026-11-26T00:00:00Z"), c.rotating);
-    let next = snapcycle_core::parse_event(&next_event, &stack_settings().keywords).unwrap();
+    let next_event = serde_json::to_value(req.continuation(at("2026-11-26T00:00:00Z"), c.rotating)).unwrap();
+    let next = snapcycle_core::Event::parse(&next_event, &stack_settings().keywords).unwrap();
     assert_eq!(next.invocation, 2);
     let second = r.run_until(&next, at("2026-11-26T00:05:00Z"), None).await;
     assert!(second.continued.is_none() && second.failures.is_empty(), "{second:#?}");
@@ -100,9 +100,9 @@ async fn a_hand_over_while_deleting_reads_the_history_first() {
     assert_eq!((c.left, c.rotating), (0, true), "rotation left, not yet counted");
     assert_eq!((first.run_snapshots, first.snapshots), (Some(3), None));
 
-    let event = req.continuation_event(at(run), c.rotating);
+    let event = serde_json::to_value(req.continuation(at(run), c.rotating)).unwrap();
     assert_eq!(event["Rotating"], true);
-    let next = snapcycle_core::parse_event(&event, &stack_settings().keywords).unwrap();
+    let next = snapcycle_core::Event::parse(&event, &stack_settings().keywords).unwrap();
     let second = r.run_until(&next, at(run), None).await;
     assert!(second.continued.is_none() && second.failures.is_empty(), "{second:#?}");
     assert_eq!(second.deleted.len(), 6);

@@ -11,9 +11,9 @@ use aws_sdk_ec2::Client;
 use aws_smithy_mocks::mock;
 use common::mocks::*;
 use common::{request, DAILY};
-use snapcycle_core::RunRequest;
+use snapcycle_core::Event;
 
-fn req() -> RunRequest {
+fn req() -> Event {
     request(DAILY, "2026-11-26T00:00:00Z")
 }
 

@@ -1,7 +1,13 @@
 //! The Lambda's event contract: `{"SnapshotKeyWord": "SnapshotDaily"}` (the classic lab's), with
-//! optional `"ScheduledTime"` and `"DryRun"`.
+//! optional `"ScheduledTime"` and `"DryRun"`, and the hand-over's `"Invocation"` and `"Rotating"`.
+//!
+//! [`Event`] is the one type for it: the Lambda deserializes it, `snapcycle run` builds it from
+//! its flags, and a hand-over serializes the next one. Each field's deserializer is its
+//! validation, so a refused event says which field was wrong and what was expected.
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use serde::de::{Deserializer, Error as _};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::{Keyword, KeywordError};
@@ -10,56 +16,107 @@ use crate::{Keyword, KeywordError};
 pub const FIELD_KEYWORD: &str = "SnapshotKeyWord";
 /// Field carrying the rule's scheduled time, so retried deliveries share one run identity.
 pub const FIELD_SCHEDULED_TIME: &str = "ScheduledTime";
-/// Field asking for a plan without changes.
-pub const FIELD_DRY_RUN: &str = "DryRun";
-/// Field numbering the invocations of one run: a run that runs short of time hands the rest to a
-/// new invocation with the same scheduled time and the next number.
-pub const FIELD_INVOCATION: &str = "Invocation";
-/// Field set on a hand-over made while deleting: every creation is done, so the next invocation
-/// reads the keyword's history at once instead of this run's snapshots first. Only a hint for
-/// what to read first; either value gives the same result.
-pub const FIELD_ROTATING: &str = "Rotating";
 /// Most invocations one run may chain (a guard against a hand-over loop).
 pub const MAX_INVOCATIONS: u32 = 100;
-const FIELDS: [&str; 5] = [FIELD_KEYWORD, FIELD_SCHEDULED_TIME, FIELD_DRY_RUN, FIELD_INVOCATION, FIELD_ROTATING];
 
-/// A validated request to run one keyword.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunRequest {
+/// A request to run one keyword, as it travels in the event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
     /// The schedule keyword.
+    #[serde(rename = "SnapshotKeyWord", deserialize_with = "field::keyword")]
     pub keyword: Keyword,
-    /// The scheduled time, when the caller knows it.
+    /// The scheduled time (the run's identity), when the caller knows it; in whole seconds.
+    #[serde(
+        rename = "ScheduledTime",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "field::scheduled_time",
+        serialize_with = "field::serialize_time"
+    )]
     pub scheduled_time: Option<DateTime<Utc>>,
     /// Plan only, change nothing.
+    #[serde(rename = "DryRun", default, skip_serializing_if = "is_false", deserialize_with = "field::dry_run")]
     pub dry_run: bool,
-    /// Which invocation of the run this is (1 for the scheduled one).
+    /// Which invocation of the run this is (1 for the scheduled one): a run that runs short of
+    /// time hands the rest to a new invocation with the same scheduled time and the next number.
+    #[serde(
+        rename = "Invocation",
+        default = "first",
+        skip_serializing_if = "is_first",
+        deserialize_with = "field::invocation"
+    )]
     pub invocation: u32,
-    /// The previous invocation handed over while deleting: read the history first.
+    /// Set on a hand-over made while deleting: every creation is done, so the next invocation
+    /// reads the keyword's history at once instead of this run's snapshots first. Only a hint
+    /// for what to read first; either value gives the same result.
+    #[serde(rename = "Rotating", default, skip_serializing_if = "is_false", deserialize_with = "field::rotating")]
     pub rotating: bool,
-    /// The Lambda request id, set by the function (never by the event) when the event had no
-    /// `ScheduledTime`: it is written on the run's snapshots so that Lambda's retries of the
-    /// event find the run again.
+    /// The Lambda request id, set by the function (never by the event: a `request_id` field is
+    /// refused as unknown) when the event had no `ScheduledTime`: it is written on the run's
+    /// snapshots so that Lambda's retries of the event find the run again.
+    #[serde(skip)]
     pub request_id: Option<String>,
 }
 
-impl RunRequest {
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn first() -> u32 {
+    1
+}
+
+fn is_first(i: &u32) -> bool {
+    *i == 1
+}
+
+impl Event {
     /// A request for a scheduled (first) invocation.
     pub fn new(keyword: Keyword, scheduled_time: Option<DateTime<Utc>>, dry_run: bool) -> Self {
-        RunRequest { keyword, scheduled_time, dry_run, invocation: 1, rotating: false, request_id: None }
+        Event { keyword, scheduled_time, dry_run, invocation: 1, rotating: false, request_id: None }
+    }
+
+    /// Reads an event as the Lambda receives it. A JSON value that is not an object, or that
+    /// lacks the keyword, gets a message with the expected shape; every other mistake is named
+    /// by its field.
+    pub fn from_value(event: &Value) -> Result<Event, EventError> {
+        let obj = event.as_object().ok_or_else(|| EventError::NotAnObject(kind(event)))?;
+        if !obj.contains_key(FIELD_KEYWORD) {
+            return Err(EventError::MissingKeyword);
+        }
+        Event::deserialize(event).map_err(|e| EventError::Field(e.to_string()))
+    }
+
+    /// [`Event::from_value`], then [`Event::check_keyword`].
+    pub fn parse(event: &Value, known: &[Keyword]) -> Result<Event, EventError> {
+        let event = Event::from_value(event)?;
+        event.check_keyword(known)?;
+        Ok(event)
+    }
+
+    /// Refuses a keyword that is not one of the stack's: its instances would be snapshotted with
+    /// the other schedules' tags copied on, and nothing would rotate them. `known` empty accepts
+    /// any valid keyword (a hand-run `snapcycle run` outside a stack).
+    pub fn check_keyword(&self, known: &[Keyword]) -> Result<(), EventError> {
+        if known.is_empty() || known.contains(&self.keyword) {
+            return Ok(());
+        }
+        let known = known.iter().map(Keyword::as_str).collect::<Vec<_>>().join(", ");
+        Err(EventError::UnknownKeyword { keyword: self.keyword.to_string(), known })
     }
 
     /// The event that hands the rest of this run to the next invocation; `rotating` when this
     /// one had finished creating.
-    pub fn continuation_event(&self, scheduled_time: DateTime<Utc>, rotating: bool) -> Value {
-        let mut event = serde_json::json!({
-            FIELD_KEYWORD: self.keyword.as_str(),
-            FIELD_SCHEDULED_TIME: crate::run_id(scheduled_time),
-            FIELD_INVOCATION: self.invocation + 1,
-        });
-        if rotating {
-            event[FIELD_ROTATING] = Value::Bool(true);
+    pub fn continuation(&self, scheduled_time: DateTime<Utc>, rotating: bool) -> Event {
+        Event {
+            keyword: self.keyword.clone(),
+            scheduled_time: Some(scheduled_time),
+            dry_run: false,
+            invocation: self.invocation + 1,
+            rotating,
+            request_id: None,
         }
-        event
     }
 }
 
@@ -72,6 +129,24 @@ pub enum EventError {
     /// `SnapshotKeyWord` is absent.
     #[error("the event has no \"SnapshotKeyWord\"; expected {{\"SnapshotKeyWord\": \"SnapshotDaily\"}}")]
     MissingKeyword,
+    /// A field has a bad value ([`FieldError`]'s message), or the event has a field the contract
+    /// does not know: refused, because a misspelt `"Dryrun": true` must not turn into a real run
+    /// that deletes snapshots.
+    #[error("{0}")]
+    Field(String),
+    /// The keyword is valid but not one of the stack's schedules.
+    #[error("\"SnapshotKeyWord\" {keyword:?} is not one of this stack's schedules ({known})")]
+    UnknownKeyword {
+        /// The keyword given.
+        keyword: String,
+        /// The stack's keywords, comma separated.
+        known: String,
+    },
+}
+
+/// What is wrong with one field's value; the deserializer of [`Event`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FieldError {
     /// `SnapshotKeyWord` is present but not a string.
     #[error("\"SnapshotKeyWord\" must be a string, got {0}")]
     KeywordNotString(&'static str),
@@ -93,18 +168,6 @@ pub enum EventError {
     /// `Invocation` is not a whole number from 1 to [`MAX_INVOCATIONS`].
     #[error("\"Invocation\" must be a whole number from 1 to {MAX_INVOCATIONS}, got {0}")]
     BadInvocation(String),
-    /// A field the contract does not know: refused, because a misspelt `"Dryrun": true` must not
-    /// turn into a real run that deletes snapshots.
-    #[error("the event has an unknown field {0:?}; known fields are \"SnapshotKeyWord\", \"ScheduledTime\", \"DryRun\", \"Invocation\" and \"Rotating\"")]
-    UnknownField(String),
-    /// The keyword is valid but not one of the stack's schedules.
-    #[error("\"SnapshotKeyWord\" {keyword:?} is not one of this stack's schedules ({known})")]
-    UnknownKeyword {
-        /// The keyword given.
-        keyword: String,
-        /// The stack's keywords, comma separated.
-        known: String,
-    },
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -118,49 +181,70 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// Parses and validates an event. `known` is the stack's keyword list; when it is empty any valid
-/// keyword is accepted (a hand-run `snapcycle run` outside a stack).
-pub fn parse_event(event: &Value, known: &[Keyword]) -> Result<RunRequest, EventError> {
-    let obj = event.as_object().ok_or_else(|| EventError::NotAnObject(kind(event)))?;
-    if let Some(unknown) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(EventError::UnknownField(unknown.clone()));
+/// The fields' deserializers: each reads the raw JSON value, so that a wrong type gets the
+/// field's own message ("must be true or false, got \"yes\"") instead of serde's generic one.
+/// `null` is the same as absent for every optional field.
+mod field {
+    use super::*;
+
+    fn read<'de, D: Deserializer<'de>, T>(
+        d: D,
+        check: impl FnOnce(Value) -> Result<T, FieldError>,
+    ) -> Result<T, D::Error> {
+        check(Value::deserialize(d)?).map_err(D::Error::custom)
     }
-    let keyword = match obj.get(FIELD_KEYWORD) {
-        None => return Err(EventError::MissingKeyword),
-        Some(Value::String(s)) => Keyword::new(s)?,
-        Some(other) => return Err(EventError::KeywordNotString(kind(other))),
-    };
-    if !known.is_empty() && !known.contains(&keyword) {
-        let known = known.iter().map(Keyword::as_str).collect::<Vec<_>>().join(", ");
-        return Err(EventError::UnknownKeyword { keyword: keyword.to_string(), known });
+
+    pub(super) fn keyword<'de, D: Deserializer<'de>>(d: D) -> Result<Keyword, D::Error> {
+        read(d, |v| match v {
+            Value::String(s) => Ok(Keyword::new(&s)?),
+            other => Err(FieldError::KeywordNotString(kind(&other))),
+        })
     }
-    let scheduled_time = match obj.get(FIELD_SCHEDULED_TIME) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => {
-            let t = parse_time(s).ok_or_else(|| EventError::BadScheduledTime(format!("{s:?}")))?;
-            Some(identity(t).ok_or_else(|| EventError::ScheduledTimeOutOfRange(s.clone()))?)
+
+    pub(super) fn scheduled_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        read(d, |v| match v {
+            Value::Null => Ok(None),
+            Value::String(s) => {
+                let t = parse_time(&s).ok_or_else(|| FieldError::BadScheduledTime(format!("{s:?}")))?;
+                Ok(Some(identity(t).ok_or(FieldError::ScheduledTimeOutOfRange(s))?))
+            }
+            other => Err(FieldError::BadScheduledTime(other.to_string())),
+        })
+    }
+
+    pub(super) fn serialize_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&crate::run_id(*t)),
+            None => s.serialize_none(),
         }
-        Some(other) => return Err(EventError::BadScheduledTime(other.to_string())),
-    };
-    let dry_run = match obj.get(FIELD_DRY_RUN) {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(other) => return Err(EventError::BadDryRun(other.to_string())),
-    };
-    let invocation = match obj.get(FIELD_INVOCATION) {
-        None | Some(Value::Null) => 1,
-        Some(Value::Number(n)) => match n.as_u64() {
-            Some(i) if (1..=u64::from(MAX_INVOCATIONS)).contains(&i) => i as u32,
-            _ => return Err(EventError::BadInvocation(n.to_string())),
-        },
-        Some(other) => return Err(EventError::BadInvocation(other.to_string())),
-    };
-    let rotating = match obj.get(FIELD_ROTATING) {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(other) => return Err(EventError::BadRotating(other.to_string())),
-    };
-    Ok(RunRequest { keyword, scheduled_time, dry_run, invocation, rotating, request_id: None })
+    }
+
+    pub(super) fn dry_run<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        read(d, |v| match v {
+            Value::Null => Ok(false),
+            Value::Bool(b) => Ok(b),
+            other => Err(FieldError::BadDryRun(other.to_string())),
+        })
+    }
+
+    pub(super) fn rotating<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        read(d, |v| match v {
+            Value::Null => Ok(false),
+            Value::Bool(b) => Ok(b),
+            other => Err(FieldError::BadRotating(other.to_string())),
+        })
+    }
+
+    pub(super) fn invocation<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        read(d, |v| match &v {
+            Value::Null => Ok(1),
+            Value::Number(n) => match n.as_u64() {
+                Some(i) if (1..=u64::from(MAX_INVOCATIONS)).contains(&i) => Ok(i as u32),
+                _ => Err(FieldError::BadInvocation(n.to_string())),
+            },
+            other => Err(FieldError::BadInvocation(other.to_string())),
+        })
+    }
 }
 
 /// First and last years a scheduled time may have: `snapcycle:run` holds four-digit years, and
@@ -206,9 +290,18 @@ mod tests {
         list.iter().map(|k| Keyword::new(k).unwrap()).collect()
     }
 
+    fn parse(event: &Value, known: &[Keyword]) -> Result<Event, EventError> {
+        Event::parse(event, known)
+    }
+
+    /// The hand-over's payload, as the Lambda sends it.
+    fn hand_over(event: &Event, t: DateTime<Utc>, rotating: bool) -> Value {
+        serde_json::to_value(event.continuation(t, rotating)).unwrap()
+    }
+
     #[test]
     fn accepts_the_classic_contract() {
-        let r = parse_event(&json!({"SnapshotKeyWord": "SnapshotDaily"}), &[]).unwrap();
+        let r = parse(&json!({"SnapshotKeyWord": "SnapshotDaily"}), &[]).unwrap();
         assert_eq!(r.keyword.as_str(), "SnapshotDaily");
         assert_eq!(r.scheduled_time, None);
         assert!(!r.dry_run);
@@ -218,7 +311,7 @@ mod tests {
     fn accepts_scheduled_time_and_dry_run() {
         let e =
             json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": "2026-11-26T08:00:00+08:00", "DryRun": true});
-        let r = parse_event(&e, &kws(&["SnapshotDaily"])).unwrap();
+        let r = parse(&e, &kws(&["SnapshotDaily"])).unwrap();
         assert_eq!(r.scheduled_time.unwrap().to_rfc3339(), "2026-11-26T00:00:00+00:00");
         assert!(r.dry_run);
     }
@@ -232,7 +325,7 @@ mod tests {
             (json!({"SnapshotKeyWord": null}), "must be a string, got null"),
             (json!({"SnapshotKeyWord": ["a"]}), "got an array"),
             (json!({"SnapshotKeyWord": "aws:x"}), "reserved"),
-            (json!({"SnapshotKeyWord": "SnapshotDaily", "Dryrun": true}), "unknown field \"Dryrun\""),
+            (json!({"SnapshotKeyWord": "SnapshotDaily", "Dryrun": true}), "unknown field `Dryrun`"),
             (json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": "yesterday"}), "RFC 3339"),
             (json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": 5}), "RFC 3339"),
             (
@@ -255,20 +348,21 @@ mod tests {
             (json!({"SnapshotKeyWord": "SnapshotDaily", "Invocation": 101}), "\"Invocation\" must be"),
             (json!({"SnapshotKeyWord": "SnapshotDaily", "Invocation": "2"}), "\"Invocation\" must be"),
             (json!({"SnapshotKeyWord": "SnapshotDaily", "Rotating": "yes"}), "\"Rotating\" must be true or false"),
+            (json!({"SnapshotKeyWord": "SnapshotDaily", "request_id": "r-1"}), "unknown field `request_id`"),
         ];
         for (event, want) in cases {
-            let err = parse_event(&event, &kws(&["SnapshotDaily"])).expect_err(&event.to_string());
+            let err = parse(&event, &kws(&["SnapshotDaily"])).expect_err(&event.to_string());
             assert!(err.to_string().contains(want), "{event}: {err}");
         }
     }
 
     #[test]
     fn a_continuation_event_parses_back_as_the_next_invocation() {
-        let first = parse_event(&json!({"SnapshotKeyWord": "SnapshotDaily"}), &[]).unwrap();
+        let first = parse(&json!({"SnapshotKeyWord": "SnapshotDaily"}), &[]).unwrap();
         let t = parse_time("2026-11-26T00:00:00Z").unwrap();
-        let next = parse_event(&first.continuation_event(t, false), &[]).unwrap();
+        let next = parse(&hand_over(&first, t, false), &[]).unwrap();
         assert_eq!((next.invocation, next.scheduled_time, next.dry_run, next.rotating), (2, Some(t), false, false));
-        let last = parse_event(&next.continuation_event(t, true), &[]).unwrap();
+        let last = parse(&hand_over(&next, t, true), &[]).unwrap();
         assert_eq!((last.invocation, last.scheduled_time, last.rotating), (3, Some(t), true));
     }
 
@@ -277,12 +371,29 @@ mod tests {
         for raw in
             ["9999-12-31T23:59:59Z", "9999-12-31T23:00:00+14:00", "1970-01-01T00:00:00Z", "2026-11-26T00:00:00.75Z"]
         {
-            let first = parse_event(&json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": raw}), &[]).unwrap();
+            let first = parse(&json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": raw}), &[]).unwrap();
             let t = first.scheduled_time.unwrap();
-            let next = parse_event(&first.continuation_event(t, false), &[]).unwrap();
+            let next = parse(&hand_over(&first, t, false), &[]).unwrap();
             assert_eq!(next.scheduled_time, Some(t), "{raw}");
             assert_eq!(parse_time(&crate::run_id(t)), Some(t), "{raw}: the run id parses back");
         }
+    }
+
+    #[test]
+    fn a_request_serializes_to_the_classic_contract_and_a_hand_over_to_its_fields() {
+        let first = Event::new(Keyword::new("SnapshotDaily").unwrap(), None, false);
+        assert_eq!(serde_json::to_value(&first).unwrap(), json!({"SnapshotKeyWord": "SnapshotDaily"}));
+        let t = parse_time("2026-11-26T00:00:00.5Z").unwrap();
+        assert_eq!(
+            hand_over(&first, identity(t).unwrap(), true),
+            json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": "2026-11-26T00:00:00Z", "Invocation": 2, "Rotating": true})
+        );
+    }
+
+    #[test]
+    fn null_is_the_same_as_absent_for_the_optional_fields() {
+        let e = json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": null, "DryRun": null, "Invocation": null, "Rotating": null});
+        assert_eq!(parse(&e, &[]).unwrap(), Event::new(Keyword::new("SnapshotDaily").unwrap(), None, false));
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod report;
 pub mod retention;
 pub mod tags;
 
-pub use event::{parse_event, EventError, RunRequest};
+pub use event::{Event, EventError};
 pub use inventory::{Attachment, Instance, Inventory, Snapshot, SnapshotState};
 pub use keyword::{Keyword, KeywordError};
 pub use plan::{plan, run_id, Create, InstancePlan, InstanceProblem, Plan, Policy, VolumePlan};

@@ -41,7 +41,9 @@ pub fn run_id(t: DateTime<Utc>) -> String {
 pub struct Plan {
     /// The keyword.
     pub keyword: Keyword,
-    /// The run id (`snapcycle:run`).
+    /// The run's scheduled time, as the request gave it.
+    pub scheduled_time: DateTime<Utc>,
+    /// The run id (`snapcycle:run`): `scheduled_time` as the tag holds it.
     pub run: String,
     /// One entry per instance tagged with the keyword, in id order.
     pub instances: Vec<InstancePlan>,
@@ -186,7 +188,7 @@ pub fn plan(policy: &Policy, inventory: &Inventory) -> Plan {
     for inst in instances {
         out.push(plan_instance(policy, &run, inst, &by_volume, &owners));
     }
-    Plan { keyword: policy.keyword.clone(), run, instances: out }
+    Plan { keyword: policy.keyword.clone(), scheduled_time: policy.scheduled_time, run, instances: out }
 }
 
 /// Who decides a volume attached to several tagged instances (io1/io2 multi-attach): the largest

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::plan::{Create, Plan};
@@ -13,8 +14,9 @@ use crate::plan::{Create, Plan};
 pub struct Report {
     /// The keyword run.
     pub keyword: String,
-    /// The run's identity (RFC 3339 UTC).
-    pub scheduled_time: String,
+    /// The run's identity, written as its run id (RFC 3339, UTC, whole seconds).
+    #[serde(with = "run_time")]
+    pub scheduled_time: DateTime<Utc>,
     /// True when nothing was changed.
     pub dry_run: bool,
     /// Instances tagged with the keyword.
@@ -124,7 +126,7 @@ impl Report {
     pub fn begin(plan: &Plan, dry_run: bool) -> Report {
         let mut r = Report {
             keyword: plan.keyword.to_string(),
-            scheduled_time: plan.run.clone(),
+            scheduled_time: plan.scheduled_time,
             dry_run,
             instances: plan.instance_count(),
             volumes: plan.volume_count(),
@@ -228,7 +230,7 @@ impl Report {
             "snapcycle's {} run for the schedule {} ({}) had {n} {noun}.\n",
             if self.dry_run { "dry" } else { "scheduled" },
             self.keyword,
-            self.scheduled_time
+            crate::run_id(self.scheduled_time)
         );
         let mut by_code: BTreeMap<&str, usize> = BTreeMap::new();
         for f in &self.failures {
@@ -290,6 +292,22 @@ fn describe_failure(f: &Failure) -> String {
     }
     let place = if place.is_empty() { "the run".to_string() } else { place.join(", ") };
     format!("{place}: {} ({})", f.message, f.code)
+}
+
+/// The report's scheduled time as its run id, the same text as the `snapcycle:run` tag.
+mod run_time {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::run_id(*t))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let raw = String::deserialize(d)?;
+        crate::event::parse_time(&raw)
+            .ok_or_else(|| serde::de::Error::custom(format!("scheduled_time {raw:?} is not an RFC 3339 time")))
+    }
 }
 
 #[cfg(test)]

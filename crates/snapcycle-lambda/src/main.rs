@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use snapcycle_aws::{AwsOptions, Deadline, Runner, Settings};
-use snapcycle_core::{parse_event, EventError, Report, RunRequest};
+use snapcycle_core::{Event, EventError, Report};
 use tokio::time::Instant;
 use tracing::{error, info};
 
@@ -35,7 +35,7 @@ enum HandlerError {
         source: Box<aws_sdk_lambda::error::SdkError<aws_sdk_lambda::operation::invoke::InvokeError>>,
     },
     /// An invocation ran out of time before finishing any call; handing over would loop.
-    #[error("the {} run {} ran out of time before finishing a single call; raise the function's timeout or lower SNAPCYCLE_DEADLINE_MARGIN_SECONDS", .0.keyword, .0.scheduled_time)]
+    #[error("the {} run {} ran out of time before finishing a single call; raise the function's timeout or lower {}", .0.keyword, snapcycle_core::run_id(.0.scheduled_time), snapcycle_core::config::ENV_DEADLINE_MARGIN_SECONDS)]
     NoProgress(Box<Report>),
     /// Looking up the run of an event without `ScheduledTime` failed; nothing was done.
     #[error("looking up the run of this request failed, so nothing was done: {}", .0.message())]
@@ -57,7 +57,7 @@ fn summary(r: &Report) -> String {
         "{n} {} in the {} run {} ({} created, {} deleted, {} skipped); first: {}",
         if n == 1 { "failure" } else { "failures" },
         r.keyword,
-        r.scheduled_time,
+        snapcycle_core::run_id(r.scheduled_time),
         r.created.len(),
         r.deleted.len(),
         r.skipped.len(),
@@ -122,7 +122,7 @@ fn deadline(start: Instant, left: Duration, margin: Duration, limit: Option<Dura
 async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Report, HandlerError> {
     let runner = &app.runner;
     let request_id = event.context.request_id.clone();
-    let mut req = parse_event(&event.payload, &runner.settings().keywords).inspect_err(|e| {
+    let mut req = Event::parse(&event.payload, &runner.settings().keywords).inspect_err(|e| {
         error!(error = %e, request_id = %request_id, "invalid event; nothing done");
     })?;
     let left = event.context.deadline().duration_since(SystemTime::now()).unwrap_or_default();
@@ -209,9 +209,10 @@ fn verdict(report: &Report) -> Verdict {
 
 /// Invokes this function again, asynchronously, with the same scheduled time: it skips what this
 /// invocation finished and does the rest (runs are idempotent per scheduled time).
-async fn hand_over(app: &App, req: &RunRequest, scheduled: DateTime<Utc>, rotating: bool) -> Result<(), HandlerError> {
+async fn hand_over(app: &App, req: &Event, scheduled: DateTime<Utc>, rotating: bool) -> Result<(), HandlerError> {
     let function = app.function_name.clone().ok_or(HandlerError::NoFunctionName)?;
-    let payload = req.continuation_event(scheduled, rotating).to_string();
+    // An `Event` holds only strings, numbers and booleans: writing it to a Vec cannot fail.
+    let payload = serde_json::to_vec(&req.continuation(scheduled, rotating)).expect("an event always serializes");
     app.lambda
         .invoke()
         .function_name(&function)
@@ -249,11 +250,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let settings =
         Settings::from_env(|k| std::env::var(k).ok()).inspect_err(|e| error!(error = %e, "bad configuration"))?;
     let margin = match std::env::var(snapcycle_core::config::ENV_DEADLINE_MARGIN_SECONDS) {
-        Ok(v) => Duration::from_secs(
-            v.trim()
-                .parse()
-                .map_err(|_| format!("SNAPCYCLE_DEADLINE_MARGIN_SECONDS must be whole seconds, got {v:?}"))?,
-        ),
+        Ok(v) => Duration::from_secs(v.trim().parse().map_err(|_| {
+            format!("{} must be whole seconds, got {v:?}", snapcycle_core::config::ENV_DEADLINE_MARGIN_SECONDS)
+        })?),
         Err(_) => DEFAULT_MARGIN,
     };
     let time_limit = time_limit(std::env::var(snapcycle_core::config::ENV_TIME_LIMIT_SECONDS).ok().as_deref())?;

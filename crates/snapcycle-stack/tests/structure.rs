@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 use snapcycle_core::tags::TAG_KEYWORD;
-use snapcycle_core::{parse_event, Keyword};
+use snapcycle_core::{Event, Keyword};
 use snapcycle_stack::{
     render, render_string, rule_logical_id, rule_output_key, Architecture, CodeLocation, Schedule, StackSpec,
     ARTIFACT_BUCKET_PARAMETER, ARTIFACT_KEY_PARAMETER, ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_TOPIC_ARN, VERSION,
@@ -495,7 +495,7 @@ fn what_each_rule_delivers_is_an_event_the_function_accepts() {
         let input_template = rule["Properties"]["Targets"][0]["InputTransformer"]["InputTemplate"].as_str().unwrap();
         let delivered = input_template.replace("<time>", "\"2025-01-01T00:00:00Z\"");
         let event: Value = serde_json::from_str(&delivered).unwrap();
-        let request = parse_event(&event, &keywords).expect("the function accepts the event");
+        let request = Event::parse(&event, &keywords).expect("the function accepts the event");
         assert_eq!(request.keyword, schedule.keyword);
         assert_eq!(request.scheduled_time.map(|t| t.to_rfc3339()), Some("2025-01-01T00:00:00+00:00".to_owned()));
         assert!(!request.dry_run);

@@ -5,7 +5,7 @@ pub mod mocks;
 
 use chrono::{DateTime, Utc};
 use snapcycle_aws::{AwsOptions, Runner, Settings};
-use snapcycle_core::{Keyword, Report, RunRequest};
+use snapcycle_core::{Event, Keyword, Report};
 use snapcycle_testkit::moto::{test_credentials, REGION};
 use snapcycle_testkit::Moto;
 
@@ -34,8 +34,8 @@ pub fn at(s: &str) -> DateTime<Utc> {
     snapcycle_core::event::parse_time(s).unwrap()
 }
 
-pub fn request(keyword: &str, scheduled: &str) -> RunRequest {
-    RunRequest::new(kw(keyword), Some(at(scheduled)), false)
+pub fn request(keyword: &str, scheduled: &str) -> Event {
+    Event::new(kw(keyword), Some(at(scheduled)), false)
 }
 
 pub async fn run(r: &Runner, keyword: &str, scheduled: &str) -> Report {
