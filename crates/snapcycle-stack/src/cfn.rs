@@ -13,15 +13,18 @@ pub const PARTITION: &str = "${AWS::Partition}";
 /// A string-valued template expression: a literal or one of the intrinsic functions we use.
 ///
 /// Properties that CloudFormation may compute at deploy time are typed `Expr`, so a literal and a
-/// `Ref` are interchangeable where the template allows both.
+/// `Ref` are interchangeable where the template allows both. A `Ref` or `GetAtt` names a
+/// [`Target`], which only a [`Handle`] (a resource or parameter added to a [`Template`]) or a
+/// [`Pseudo`] parameter can make: a reference to a logical id that is not in the template does not
+/// compile.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Expr {
     /// A literal string, rendered as-is.
     Literal(String),
     /// `{"Ref": id}`: a parameter's value, a resource's primary id, or a pseudo parameter.
-    Ref(String),
+    Ref(Target),
     /// `{"Fn::GetAtt": [id, attribute]}`: an attribute of a resource, such as its `Arn`.
-    GetAtt(String, String),
+    GetAtt(Target, String),
     /// `{"Fn::Sub": text}`: `${...}` placeholders replaced by parameters, pseudo parameters or
     /// attributes.
     Sub(String),
@@ -35,14 +38,9 @@ impl Expr {
         Self::Literal(text.into())
     }
 
-    /// A `Ref` to a parameter, resource or pseudo parameter (`AWS::StackName`).
-    pub fn reference(id: impl Into<String>) -> Self {
-        Self::Ref(id.into())
-    }
-
-    /// A `Fn::GetAtt` of `attribute` on the resource `id`.
-    pub fn get_att(id: impl Into<String>, attribute: impl Into<String>) -> Self {
-        Self::GetAtt(id.into(), attribute.into())
+    /// A `Ref` to a pseudo parameter, such as `AWS::AccountId`.
+    pub fn pseudo(parameter: Pseudo) -> Self {
+        Self::Ref(Target(parameter.name().to_owned()))
     }
 
     /// A `Fn::Sub` of `text`.
@@ -78,11 +76,82 @@ impl Serialize for Expr {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             Self::Literal(text) => serializer.serialize_str(text),
-            Self::Ref(id) => single_entry(serializer, "Ref", id),
-            Self::GetAtt(id, attribute) => single_entry(serializer, "Fn::GetAtt", &[id, attribute]),
+            Self::Ref(target) => single_entry(serializer, "Ref", &target.0),
+            Self::GetAtt(target, attribute) => single_entry(serializer, "Fn::GetAtt", &[&target.0, attribute]),
             Self::Sub(text) => single_entry(serializer, "Fn::Sub", text),
             Self::Join(separator, parts) => single_entry(serializer, "Fn::Join", &JoinArgs { separator, parts }),
         }
+    }
+}
+
+/// What a `Ref` or `GetAtt` names: a logical id of the template, or a pseudo parameter. The field
+/// is private, so a target comes only from [`Handle`] or [`Expr::pseudo`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target(String);
+
+impl Target {
+    /// The logical id (or pseudo parameter name) referred to.
+    pub fn id(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The pseudo parameters the stack uses; CloudFormation defines them in every template.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pseudo {
+    /// `AWS::AccountId`.
+    AccountId,
+    /// `AWS::Region`.
+    Region,
+    /// `AWS::StackName`.
+    StackName,
+    /// `AWS::Partition` (`aws`, `aws-cn`, `aws-us-gov`).
+    Partition,
+}
+
+impl Pseudo {
+    /// The name CloudFormation knows it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pseudo::AccountId => "AWS::AccountId",
+            Pseudo::Region => "AWS::Region",
+            Pseudo::StackName => "AWS::StackName",
+            Pseudo::Partition => "AWS::Partition",
+        }
+    }
+}
+
+/// A resource or parameter that is in a template, returned by [`Template::add_resource`] and
+/// [`Template::add_parameter`]: its `Ref` and `GetAtt` are the only way to refer to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handle(String);
+
+impl Handle {
+    /// The logical id.
+    pub fn id(&self) -> &str {
+        &self.0
+    }
+
+    /// `{"Ref": id}`: the parameter's value or the resource's primary id (a name, URL or ARN,
+    /// as the resource type defines).
+    pub fn reference(&self) -> Expr {
+        Expr::Ref(Target(self.0.clone()))
+    }
+
+    /// `{"Fn::GetAtt": [id, attribute]}`.
+    pub fn get_att(&self, attribute: &str) -> Expr {
+        Expr::GetAtt(Target(self.0.clone()), attribute.to_owned())
+    }
+
+    /// The resource's `Arn` attribute.
+    pub fn arn(&self) -> Expr {
+        self.get_att("Arn")
+    }
+}
+
+impl Serialize for Handle {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
     }
 }
 
@@ -238,7 +307,7 @@ pub struct ResourceDecl {
     /// The resource's type and properties.
     pub resource: Resource,
     /// Explicit `DependsOn`, for ordering that no `Ref` or `GetAtt` already implies.
-    pub depends_on: Vec<String>,
+    pub depends_on: Vec<Handle>,
     /// For stateful resources, the policy rendered as both `DeletionPolicy` and
     /// `UpdateReplacePolicy`, so what happens to their data is a visible decision.
     pub deletion_policy: Option<DeletionPolicy>,
@@ -311,6 +380,23 @@ pub struct Template {
     pub outputs: OrderedMap<Output>,
 }
 
+impl Template {
+    /// Adds a resource and returns its handle; `None` when the logical id is taken (the table
+    /// is left unchanged: a replaced id would drop a resource).
+    #[must_use]
+    pub fn add_resource(&mut self, id: impl Into<String>, decl: impl Into<ResourceDecl>) -> Option<Handle> {
+        let id = id.into();
+        self.resources.insert(id.clone(), decl.into()).then_some(Handle(id))
+    }
+
+    /// Adds a parameter and returns its handle; `None` when the name is taken.
+    #[must_use]
+    pub fn add_parameter(&mut self, id: impl Into<String>, parameter: Parameter) -> Option<Handle> {
+        let id = id.into();
+        self.parameters.insert(id.clone(), parameter).then_some(Handle(id))
+    }
+}
+
 /// The only template format version CloudFormation has ever defined.
 const FORMAT_VERSION: &str = "2010-09-09";
 
@@ -347,16 +433,35 @@ mod tests {
     #[test]
     fn intrinsics_render_as_cloudformation_expects() {
         assert_eq!(serde_json::to_value(Expr::lit("x")).unwrap(), json!("x"));
-        assert_eq!(serde_json::to_value(Expr::reference("T")).unwrap(), json!({"Ref": "T"}));
-        assert_eq!(serde_json::to_value(Expr::get_att("Q", "Arn")).unwrap(), json!({"Fn::GetAtt": ["Q", "Arn"]}));
+        let mut t = Template::default();
+        let topic = t.add_resource(
+            "T",
+            Resource::Topic(crate::resources::Topic { display_name: "x".into(), kms_master_key_id: Expr::lit("k") }),
+        );
+        let topic = topic.expect("a new id");
+        assert_eq!(serde_json::to_value(topic.reference()).unwrap(), json!({"Ref": "T"}));
+        assert_eq!(serde_json::to_value(topic.arn()).unwrap(), json!({"Fn::GetAtt": ["T", "Arn"]}));
+        assert_eq!(serde_json::to_value(Expr::pseudo(Pseudo::AccountId)).unwrap(), json!({"Ref": "AWS::AccountId"}));
         assert_eq!(
             serde_json::to_value(Expr::arn("sns:${AWS::Region}")).unwrap(),
             json!({"Fn::Sub": "arn:${AWS::Partition}:sns:${AWS::Region}"})
         );
         assert_eq!(
-            serde_json::to_value(Expr::Join(",".into(), vec![Expr::lit("a"), Expr::reference("B")])).unwrap(),
-            json!({"Fn::Join": [",", ["a", {"Ref": "B"}]]})
+            serde_json::to_value(Expr::Join(",".into(), vec![Expr::lit("a"), topic.reference()])).unwrap(),
+            json!({"Fn::Join": [",", ["a", {"Ref": "T"}]]})
         );
+    }
+
+    #[test]
+    fn a_taken_logical_id_gives_no_handle_and_keeps_the_first_resource() {
+        let mut t = Template::default();
+        let topic = |name: &str| {
+            Resource::Topic(crate::resources::Topic { display_name: name.into(), kms_master_key_id: Expr::lit("k") })
+        };
+        assert!(t.add_resource("T", topic("first")).is_some());
+        assert!(t.add_resource("T", topic("second")).is_none());
+        assert_eq!(t.resources.len(), 1);
+        assert_eq!(t.resources.get("T").map(|d| &d.resource), Some(&topic("first")));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use snapcycle_core::event::{FIELD_KEYWORD, FIELD_SCHEDULED_TIME};
 use snapcycle_core::tags::TAG_KEYWORD;
 
-use crate::cfn::{DeletionPolicy, Expr, OrderedMap, Output, Parameter, ResourceDecl, Template};
+use crate::cfn::{DeletionPolicy, Expr, Handle, OrderedMap, Output, Parameter, Pseudo, ResourceDecl, Template};
 use crate::iam::{Condition, Operator, PolicyDocument, Principal, Statement};
 use crate::ids;
 use crate::resources::{
@@ -133,19 +133,17 @@ fn in_range(field: &'static str, value: u32, min: u32, max: u32) -> Result<(), S
     }
 }
 
-/// Accumulates resources and reports a duplicate id instead of dropping a resource.
+/// Accumulates resources and reports a duplicate id instead of dropping a resource. Each
+/// resource is added before anything that refers to it, since a reference needs its handle:
+/// the template reads in dependency order.
 struct Builder {
     template: Template,
 }
 
 impl Builder {
-    fn add(&mut self, id: impl Into<String>, resource: impl Into<ResourceDecl>) -> Result<(), StackError> {
+    fn add(&mut self, id: impl Into<String>, resource: impl Into<ResourceDecl>) -> Result<Handle, StackError> {
         let id = id.into();
-        if self.template.resources.insert(id.clone(), resource.into()) {
-            Ok(())
-        } else {
-            Err(StackError::DuplicateLogicalId(id))
-        }
+        self.template.add_resource(id.clone(), resource).ok_or(StackError::DuplicateLogicalId(id))
     }
 
     fn output(
@@ -178,28 +176,31 @@ pub(crate) fn build(spec: &StackSpec) -> Result<Template, StackError> {
             ..Template::default()
         },
     };
-    add_parameters(&mut b.template.parameters);
+    let artifact = add_parameters(&mut b.template)?;
 
     // Failure path first: everything else points at it. The stateful resources say explicitly
     // that they go with the stack: `snapcycle destroy` removes everything it made (the key is
     // only scheduled for deletion, after KMS's 30-day waiting period), and nothing in them is
     // worth keeping once the tool is gone: the snapshots themselves are not stack resources.
-    b.add(KEY, ResourceDecl::from(Resource::KmsKey(notification_key())).with_deletion_policy(DeletionPolicy::Delete))?;
-    b.add(
+    let key = b.add(
+        KEY,
+        ResourceDecl::from(Resource::KmsKey(notification_key())).with_deletion_policy(DeletionPolicy::Delete),
+    )?;
+    let topic = b.add(
         TOPIC,
-        Resource::Topic(Topic { display_name: "snapcycle".to_owned(), kms_master_key_id: Expr::reference(KEY) }),
+        Resource::Topic(Topic { display_name: "snapcycle".to_owned(), kms_master_key_id: key.reference() }),
     )?;
     for email in &spec.emails {
         b.add(
             ids::subscription_logical_id(email),
             Resource::Subscription(Subscription {
-                topic_arn: Expr::reference(TOPIC),
+                topic_arn: topic.reference(),
                 protocol: "email".to_owned(),
                 endpoint: email.clone(),
             }),
         )?;
     }
-    b.add(
+    let queue = b.add(
         QUEUE,
         ResourceDecl::from(Resource::Queue(Queue {
             message_retention_period: QUEUE_RETENTION_SECONDS,
@@ -215,7 +216,7 @@ pub(crate) fn build(spec: &StackSpec) -> Result<Template, StackError> {
     )?;
 
     // The function.
-    b.add(
+    let log_group = b.add(
         LOG_GROUP,
         ResourceDecl::from(Resource::LogGroup(LogGroup { retention_in_days: spec.log_retention_days }))
             .with_deletion_policy(DeletionPolicy::Delete)
@@ -226,10 +227,12 @@ pub(crate) fn build(spec: &StackSpec) -> Result<Template, StackError> {
              logs principal in its policy and could stop logging if the key were disabled.",
             ),
     )?;
-    b.add(ROLE, Resource::Role(execution_role(&keywords)))?;
-    b.add(
+    let failure_path = FailurePath { key, topic, queue };
+    let role = b.add(ROLE, Resource::Role(execution_role(&keywords, &failure_path, &log_group)))?;
+    let wiring = FunctionWiring { role, log_group, artifact };
+    let function = b.add(
         FUNCTION,
-        ResourceDecl::from(Resource::Function(Box::new(function(spec, &keywords))))
+        ResourceDecl::from(Resource::Function(Box::new(self::function(spec, &keywords, &failure_path, &wiring))))
             .skip_check(
                 "CKV_AWS_117",
                 "The function only calls AWS APIs (EC2, SNS, SQS, Lambda) and accepts no inbound \
@@ -245,29 +248,31 @@ pub(crate) fn build(spec: &StackSpec) -> Result<Template, StackError> {
     b.add(
         INVOKE_CONFIG,
         Resource::EventInvokeConfig(EventInvokeConfig {
-            function_name: Expr::reference(FUNCTION),
+            function_name: function.reference(),
             qualifier: "$LATEST".to_owned(),
             maximum_retry_attempts: ASYNC_RETRIES,
             maximum_event_age_in_seconds: MAX_EVENT_AGE_SECONDS,
-            destination_config: DestinationConfig { on_failure: OnFailure { destination: Expr::reference(TOPIC) } },
+            destination_config: DestinationConfig {
+                on_failure: OnFailure { destination: failure_path.topic.reference() },
+            },
         }),
     )?;
 
     // One rule, one target and one permission per schedule.
+    let mut rules = Vec::new();
     for schedule in &spec.schedules {
         let keyword = schedule.keyword.as_str();
-        let rule_id = ids::rule_logical_id(keyword);
-        b.add(
-            rule_id.clone(),
+        let rule = b.add(
+            ids::rule_logical_id(keyword),
             Resource::Rule(Rule {
                 description: format!("snapcycle: snapshots for instances tagged {keyword}"),
                 schedule_expression: schedule.expression.to_string(),
                 state: "ENABLED".to_owned(),
                 targets: vec![Target {
                     id: "snapcycle-function".to_owned(),
-                    arn: Expr::get_att(FUNCTION, "Arn"),
+                    arn: function.arn(),
                     input_transformer: input_transformer(keyword),
-                    dead_letter_config: TargetDeadLetterConfig { arn: Expr::get_att(QUEUE, "Arn") },
+                    dead_letter_config: TargetDeadLetterConfig { arn: failure_path.queue.arn() },
                 }],
             }),
         )?;
@@ -275,46 +280,68 @@ pub(crate) fn build(spec: &StackSpec) -> Result<Template, StackError> {
             ids::permission_logical_id(keyword),
             Resource::Permission(Permission {
                 action: "lambda:InvokeFunction".to_owned(),
-                function_name: Expr::reference(FUNCTION),
+                function_name: function.reference(),
                 principal: EVENTS_PRINCIPAL.to_owned(),
-                source_arn: Expr::get_att(&rule_id, "Arn"),
+                source_arn: rule.arn(),
             }),
         )?;
+        rules.push((keyword, rule));
     }
-    b.add(QUEUE_POLICY, Resource::QueuePolicy(queue_policy(&keywords)))?;
+    b.add(QUEUE_POLICY, Resource::QueuePolicy(queue_policy(&failure_path.queue, &rules)))?;
 
     // Alarms, and the topic policy that lets exactly these alarms publish.
     // No alarm on the function's Errors metric: the function returns an error only for failures
     // a retry may fix, so Lambda's retries run and the last one's record reaches the topic
     // (OnFailure). An Errors alarm would add a second e-mail for the same run (issue #10.6).
-    b.add(
+    let queue_alarm = b.add(
         QUEUE_ALARM,
         alarm(
             "snapcycle: events are waiting in the dead-letter queue: a scheduled run was not \
              delivered or failed every retry. The messages say which.",
             "AWS/SQS",
             "ApproximateNumberOfMessagesVisible",
-            Dimension { name: "QueueName".to_owned(), value: Expr::get_att(QUEUE, "QueueName") },
+            Dimension { name: "QueueName".to_owned(), value: failure_path.queue.get_att("QueueName") },
             Statistic::Maximum,
+            &failure_path.topic,
         ),
     )?;
-    b.add(TOPIC_POLICY, Resource::TopicPolicy(topic_policy()))?;
+    b.add(TOPIC_POLICY, Resource::TopicPolicy(topic_policy(&failure_path.topic, &queue_alarm)))?;
 
-    b.output(OUTPUT_FUNCTION_NAME, "Name of the snapshot function", Expr::reference(FUNCTION))?;
-    b.output(OUTPUT_FUNCTION_ARN, "ARN of the snapshot function", Expr::get_att(FUNCTION, "Arn"))?;
-    b.output(OUTPUT_TOPIC_ARN, "ARN of the SNS topic that e-mails failures", Expr::reference(TOPIC))?;
-    b.output(OUTPUT_QUEUE_URL, "URL of the dead-letter queue", Expr::reference(QUEUE))?;
-    for keyword in &keywords {
+    b.output(OUTPUT_FUNCTION_NAME, "Name of the snapshot function", function.reference())?;
+    b.output(OUTPUT_FUNCTION_ARN, "ARN of the snapshot function", function.arn())?;
+    b.output(OUTPUT_TOPIC_ARN, "ARN of the SNS topic that e-mails failures", failure_path.topic.reference())?;
+    b.output(OUTPUT_QUEUE_URL, "URL of the dead-letter queue", failure_path.queue.reference())?;
+    for (keyword, rule) in &rules {
         b.output(
             ids::rule_output_key(keyword),
             format!("Name of the EventBridge rule for schedule {keyword}"),
-            Expr::reference(ids::rule_logical_id(keyword)),
+            rule.reference(),
         )?;
     }
     Ok(b.template)
 }
 
-fn add_parameters(parameters: &mut OrderedMap<Parameter>) {
+/// Where failures go: the topic that e-mails them, its key, and the dead-letter queue.
+struct FailurePath {
+    key: Handle,
+    topic: Handle,
+    queue: Handle,
+}
+
+/// What the function is built from besides the failure path.
+struct FunctionWiring {
+    role: Handle,
+    log_group: Handle,
+    artifact: Artifact,
+}
+
+/// The parameters naming the Lambda zip that `snapcycle deploy` uploaded.
+struct Artifact {
+    bucket: Handle,
+    key: Handle,
+}
+
+fn add_parameters(template: &mut Template) -> Result<Artifact, StackError> {
     let bucket = Parameter {
         allowed_pattern: Some("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$".to_owned()),
         constraint_description: Some("an S3 bucket name".to_owned()),
@@ -325,10 +352,13 @@ fn add_parameters(parameters: &mut OrderedMap<Parameter>) {
         max_length: Some(1024),
         ..Parameter::string("S3 key of the Lambda zip; passed by `snapcycle deploy`")
     };
-    // Two fixed, distinct names on an empty map: these inserts cannot fail.
-    let inserted =
-        parameters.insert(ARTIFACT_BUCKET_PARAMETER, bucket) && parameters.insert(ARTIFACT_KEY_PARAMETER, key);
-    debug_assert!(inserted);
+    let taken = |id: &str| StackError::DuplicateLogicalId(id.to_owned());
+    Ok(Artifact {
+        bucket: template
+            .add_parameter(ARTIFACT_BUCKET_PARAMETER, bucket)
+            .ok_or_else(|| taken(ARTIFACT_BUCKET_PARAMETER))?,
+        key: template.add_parameter(ARTIFACT_KEY_PARAMETER, key).ok_or_else(|| taken(ARTIFACT_KEY_PARAMETER))?,
+    })
 }
 
 /// The key that encrypts the topic.
@@ -356,7 +386,7 @@ fn notification_key() -> KmsKey {
                 .on(vec![Expr::any()])
                 .when(
                     Condition::new()
-                        .with(Operator::StringEquals, "aws:SourceAccount", vec![Expr::reference("AWS::AccountId")])
+                        .with(Operator::StringEquals, "aws:SourceAccount", vec![Expr::pseudo(Pseudo::AccountId)])
                         .with(
                             Operator::ArnLike,
                             "aws:SourceArn",
@@ -369,31 +399,27 @@ fn notification_key() -> KmsKey {
 
 /// Lets the stack's alarm publish. The function needs no statement here: it is in the
 /// same account, so its role's identity policy suffices.
-fn topic_policy() -> TopicPolicy {
+fn topic_policy(topic: &Handle, alarm: &Handle) -> TopicPolicy {
     TopicPolicy {
-        topics: vec![Expr::reference(TOPIC)],
+        topics: vec![topic.reference()],
         policy_document: PolicyDocument::new(vec![Statement::allow(["sns:Publish"])
             .sid("StackAlarmsPublish")
             .principal(Principal::Service(CLOUDWATCH_PRINCIPAL.to_owned()))
-            .on(vec![Expr::reference(TOPIC)])
-            .when(Condition::new().with(
-                Operator::ArnEquals,
-                "aws:SourceArn",
-                vec![Expr::get_att(QUEUE_ALARM, "Arn")],
-            ))]),
+            .on(vec![topic.reference()])
+            .when(Condition::new().with(Operator::ArnEquals, "aws:SourceArn", vec![alarm.arn()]))]),
     }
 }
 
 /// Lets EventBridge park events it could not deliver to the function, for this stack's rules
 /// only. (Lambda's own dead-letter delivery uses the function role instead.)
-fn queue_policy(keywords: &[&str]) -> QueuePolicy {
-    let rule_arns = keywords.iter().map(|k| Expr::get_att(ids::rule_logical_id(k), "Arn")).collect();
+fn queue_policy(queue: &Handle, rules: &[(&str, Handle)]) -> QueuePolicy {
+    let rule_arns = rules.iter().map(|(_, rule)| rule.arn()).collect();
     QueuePolicy {
-        queues: vec![Expr::reference(QUEUE)],
+        queues: vec![queue.reference()],
         policy_document: PolicyDocument::new(vec![Statement::allow(["sqs:SendMessage"])
             .sid("StackRulesDeadLetter")
             .principal(Principal::Service(EVENTS_PRINCIPAL.to_owned()))
-            .on(vec![Expr::get_att(QUEUE, "Arn")])
+            .on(vec![queue.arn()])
             .when(Condition::new().with(Operator::ArnEquals, "aws:SourceArn", rule_arns))]),
     }
 }
@@ -412,9 +438,9 @@ fn input_transformer(keyword: &str) -> InputTransformer {
     }
 }
 
-fn function(spec: &StackSpec, keywords: &[&str]) -> Function {
+fn function(spec: &StackSpec, keywords: &[&str], failure_path: &FailurePath, wiring: &FunctionWiring) -> Function {
     let mut variables = OrderedMap::new();
-    let inserted = variables.insert(ENV_TOPIC_ARN, Expr::reference(TOPIC))
+    let inserted = variables.insert(ENV_TOPIC_ARN, failure_path.topic.reference())
         && variables.insert(ENV_KEYWORDS, Expr::lit(keywords.join(",")))
         && variables.insert(ENV_MAX_CONCURRENCY, Expr::lit(spec.max_concurrency.to_string()));
     debug_assert!(inserted);
@@ -428,12 +454,9 @@ fn function(spec: &StackSpec, keywords: &[&str]) -> Function {
         architectures: vec![spec.arch.as_lambda_str().to_owned()],
         memory_size: spec.memory_mb,
         timeout: spec.timeout_seconds,
-        role: Expr::get_att(ROLE, "Arn"),
-        code: Code {
-            s3_bucket: Expr::reference(ARTIFACT_BUCKET_PARAMETER),
-            s3_key: Expr::reference(ARTIFACT_KEY_PARAMETER),
-        },
-        logging_config: LoggingConfig { log_format: "JSON".to_owned(), log_group: Expr::reference(LOG_GROUP) },
+        role: wiring.role.arn(),
+        code: Code { s3_bucket: wiring.artifact.bucket.reference(), s3_key: wiring.artifact.key.reference() },
+        logging_config: LoggingConfig { log_format: "JSON".to_owned(), log_group: wiring.log_group.reference() },
         environment: Environment { variables },
         // Runs never overlap: a second invocation (another schedule, a retry, or the function's
         // own continuation when a run nears its timeout) waits in Lambda's queue until this
@@ -443,7 +466,7 @@ fn function(spec: &StackSpec, keywords: &[&str]) -> Function {
         // chain after about 16 hops (the SDK passes on the trace header it counts): beyond about
         // 30,000 volumes at EC2's rates. The function bounds its own chain (MAX_INVOCATIONS).
         recursive_loop: "Allow".to_owned(),
-        dead_letter_config: FunctionDeadLetterConfig { target_arn: Expr::get_att(QUEUE, "Arn") },
+        dead_letter_config: FunctionDeadLetterConfig { target_arn: failure_path.queue.arn() },
     }
 }
 
@@ -454,7 +477,7 @@ fn function_name() -> Expr {
     Expr::sub(format!("${{AWS::StackName}}{FUNCTION_NAME_SUFFIX}"))
 }
 
-fn execution_role(keywords: &[&str]) -> Role {
+fn execution_role(keywords: &[&str], failure_path: &FailurePath, log_group: &Handle) -> Role {
     let snapshots = || Expr::arn("ec2:${AWS::Region}::snapshot/*");
     let keyword_values: Vec<Expr> = keywords.iter().map(|k| Expr::lit(*k)).collect();
     let request_tag = format!("aws:RequestTag/{TAG_KEYWORD}");
@@ -508,19 +531,17 @@ fn execution_role(keywords: &[&str]) -> Role {
         );
     }
     statements.extend([
-        Statement::allow(["sns:Publish"]).sid("PublishFailures").on(vec![Expr::reference(TOPIC)]),
+        Statement::allow(["sns:Publish"]).sid("PublishFailures").on(vec![failure_path.topic.reference()]),
         // Publishing to a KMS-encrypted topic needs the publisher to be able to use the key.
         Statement::allow(["kms:Decrypt", "kms:GenerateDataKey*"])
             .sid("EncryptFailureMessages")
-            .on(vec![Expr::get_att(KEY, "Arn")]),
-        Statement::allow(["sqs:SendMessage"]).sid("DeadLetterFailedEvents").on(vec![Expr::get_att(QUEUE, "Arn")]),
+            .on(vec![failure_path.key.arn()]),
+        Statement::allow(["sqs:SendMessage"]).sid("DeadLetterFailedEvents").on(vec![failure_path.queue.arn()]),
         Statement::allow(["lambda:InvokeFunction"]).sid("ContinueInANewInvocation").on(vec![Expr::arn(&format!(
             "lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:${{AWS::StackName}}{FUNCTION_NAME_SUFFIX}"
         ))]),
         // The log group's Arn attribute ends in ":*", which covers its log streams.
-        Statement::allow(["logs:CreateLogStream", "logs:PutLogEvents"])
-            .sid("WriteOwnLogs")
-            .on(vec![Expr::get_att(LOG_GROUP, "Arn")]),
+        Statement::allow(["logs:CreateLogStream", "logs:PutLogEvents"]).sid("WriteOwnLogs").on(vec![log_group.arn()]),
     ]);
 
     Role {
@@ -536,7 +557,14 @@ fn execution_role(keywords: &[&str]) -> Role {
 }
 
 /// An alarm that tells the failure topic as soon as `metric` is above zero in one period.
-fn alarm(description: &str, namespace: &str, metric: &str, dimension: Dimension, statistic: Statistic) -> Resource {
+fn alarm(
+    description: &str,
+    namespace: &str,
+    metric: &str,
+    dimension: Dimension,
+    statistic: Statistic,
+    topic: &Handle,
+) -> Resource {
     Resource::Alarm(Alarm {
         alarm_description: description.to_owned(),
         namespace: namespace.to_owned(),
@@ -548,6 +576,6 @@ fn alarm(description: &str, namespace: &str, metric: &str, dimension: Dimension,
         threshold: 0,
         comparison_operator: ComparisonOperator::GreaterThanThreshold,
         treat_missing_data: TreatMissingData::NotBreaching,
-        alarm_actions: vec![Expr::reference(TOPIC)],
+        alarm_actions: vec![topic.reference()],
     })
 }
