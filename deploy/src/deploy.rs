@@ -231,7 +231,11 @@ pub(crate) async fn follow(
     since: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<(Settled, String)> {
     let mut seen: HashSet<String> = HashSet::new();
-    let since = aws_smithy_types::DateTime::from_secs(since.timestamp() - 1);
+    // A second early: CloudFormation's event times and this machine's clock may disagree a little.
+    let since = {
+        use aws_smithy_types_convert::date_time::DateTimeExt as _;
+        aws_smithy_types::DateTime::from_chrono_utc(since - chrono::TimeDelta::seconds(1))
+    };
     loop {
         let events = match aws.cfn.describe_stack_events().stack_name(stack).send().await {
             Ok(ev) => ev,

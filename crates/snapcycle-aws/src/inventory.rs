@@ -20,9 +20,11 @@ fn tags(t: &[Ec2Tag]) -> Vec<Tag> {
     t.iter().map(|t| Tag::new(t.key().unwrap_or_default(), t.value().unwrap_or_default())).collect()
 }
 
-/// Converts the SDK's time to chrono's.
+/// The SDK's time as chrono's; an absent (or unrepresentable) time is the epoch, which sorts a
+/// snapshot EC2 gave no time as the oldest.
 pub(crate) fn to_chrono(t: Option<&aws_smithy_types::DateTime>) -> DateTime<Utc> {
-    t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos())).unwrap_or_default()
+    use aws_smithy_types_convert::date_time::DateTimeExt as _;
+    t.and_then(|t| t.to_chrono_utc().ok()).unwrap_or_default()
 }
 
 /// Every instance tagged `keyword`, in any state but terminated, with its EBS volumes.

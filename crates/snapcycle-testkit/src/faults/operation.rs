@@ -30,41 +30,8 @@ pub fn is_mutating(operation: &str) -> bool {
     ["Create", "Delete", "Modify", "Copy"].iter().any(|prefix| operation.starts_with(prefix))
 }
 
-/// The first non-empty value of `name` in an `application/x-www-form-urlencoded` string.
+/// The first non-empty value of `name` in an `application/x-www-form-urlencoded` string
+/// (`+` is a space, `%XX` a byte, a malformed escape stays literal: `form_urlencoded`'s rules).
 pub(crate) fn form_value(form: &[u8], name: &str) -> Option<String> {
-    form.split(|&b| b == b'&').find_map(|pair| {
-        let (key, value) = match pair.iter().position(|&b| b == b'=') {
-            Some(i) => (&pair[..i], &pair[i + 1..]),
-            None => (pair, &[][..]),
-        };
-        if form_decode(key) == name {
-            Some(form_decode(value)).filter(|v| !v.is_empty())
-        } else {
-            None
-        }
-    })
-}
-
-/// Decodes one form component: `+` is a space, `%XX` a byte; malformed escapes stay literal.
-pub(crate) fn form_decode(input: &[u8]) -> String {
-    pub(crate) fn hex(b: u8) -> Option<u8> {
-        (b as char).to_digit(16).map(|d| d as u8)
-    }
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        match input[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < input.len() => match (hex(input[i + 1]), hex(input[i + 2])) {
-                (Some(hi), Some(lo)) => {
-                    out.push(hi << 4 | lo);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    form_urlencoded::parse(form).find(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.into_owned())
 }

@@ -24,7 +24,7 @@ impl FaultProxy {
             state: Mutex::new(State {
                 buckets: HashMap::new(),
                 stats: BTreeMap::new(),
-                rng: SplitMix64::new(config.seed),
+                rng: fastrand::Rng::with_seed(config.seed),
                 requests: 0,
             }),
             client: Client::builder(TokioExecutor::new()).build_http(),
@@ -110,7 +110,7 @@ pub(crate) struct Shared {
 pub(crate) struct State {
     buckets: HashMap<String, TokenBucket>,
     stats: BTreeMap<String, OperationStats>,
-    rng: SplitMix64,
+    rng: fastrand::Rng,
     requests: u64,
 }
 
@@ -151,7 +151,7 @@ impl Shared {
 
         let eligible = !self.config.only_mutating || operation.is_some_and(is_mutating);
         if eligible && self.config.failure_rate > 0.0 {
-            let roll = state.rng.next_f64();
+            let roll = state.rng.f64();
             if roll < self.config.failure_rate {
                 let timing = self.config.effective_timing();
                 return (Decision::Fail(self.config.failure_kind, timing), request_id);
@@ -365,8 +365,8 @@ pub(crate) fn full(body: impl Into<Bytes>) -> ProxyBody {
 
 /// A UUID-shaped id, derived from the seed and a counter so that runs are reproducible.
 pub(crate) fn request_id(seed: u64, n: u64) -> String {
-    let mut rng = SplitMix64::new(seed ^ n.wrapping_mul(0xa076_1d64_78bd_642f));
-    let (a, b) = (rng.next_u64(), rng.next_u64());
+    let mut rng = fastrand::Rng::with_seed(seed ^ n.wrapping_mul(0xa076_1d64_78bd_642f));
+    let (a, b) = (rng.u64(..), rng.u64(..));
     format!(
         "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
         a >> 32,
@@ -375,29 +375,6 @@ pub(crate) fn request_id(seed: u64, n: u64) -> String {
         0x8000 | (b >> 48) & 0x3fff,
         b & 0xffff_ffff_ffff
     )
-}
-
-/// SplitMix64: a tiny, well-mixed PRNG; plenty for fault dice and needs no dependency.
-#[derive(Debug, Clone)]
-pub(crate) struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub(crate) fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1), from the top 53 bits.
-    pub(crate) fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 pub(crate) fn invalid(message: String) -> io::Error {
