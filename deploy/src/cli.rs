@@ -84,13 +84,6 @@ pub(crate) struct SimulateArgs {
     /// The function binary (default: `bootstrap` next to this executable).
     #[arg(long)]
     pub(crate) bootstrap: Option<std::path::PathBuf>,
-    /// The cargo-lambda executable (default: PATH, then the project's .venv).
-    #[arg(long)]
-    pub(crate) cargo_lambda: Option<std::path::PathBuf>,
-    /// The snapcycle repository whose Lambda package the emulator runs (default: found from the
-    /// current directory).
-    #[arg(long, value_name = "PATH")]
-    pub(crate) workspace: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

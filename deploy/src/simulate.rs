@@ -1,7 +1,9 @@
 //! `snapcycle simulate`: the deployed schedules played forward on an emulator. Schedules are read
 //! back from EventBridge as deployed, every fire in the window is computed, and the real
-//! `bootstrap` (under cargo-lambda's runtime emulator) is invoked with exactly the input each rule
-//! would send, its scheduled time being the simulated fire time.
+//! `bootstrap` is invoked with exactly the input each rule would send, its scheduled time being
+//! the simulated fire time. The function runs as Lambda runs it: polling a loopback Runtime API
+//! (`snapcycle-local`) that gives each invocation the deployed function's timeout as its deadline
+//! and queues the function's hand-overs to itself as the next events.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -12,7 +14,7 @@ use anyhow::{anyhow, bail, Context as _};
 use chrono::{DateTime, Duration, Utc};
 use snapcycle_core::run_id;
 use snapcycle_core::tags::{TAG_DEVICE, TAG_INSTANCE, TAG_KEYWORD};
-use snapcycle_local::{invoke_at, LambdaEmulator, FUNCTION};
+use snapcycle_local::{Finished, RuntimeApi};
 use snapcycle_schedule::ScheduleExpression;
 
 use crate::aws::Clients;
@@ -37,16 +39,6 @@ fn sibling(name: &str) -> Option<PathBuf> {
     p.is_file().then_some(p)
 }
 
-/// Finds cargo-lambda: the flag, then PATH, then the project's virtualenv.
-fn find_cargo_lambda(flag: &Option<PathBuf>, workspace: &std::path::Path) -> Option<PathBuf> {
-    if let Some(p) = flag {
-        return Some(p.clone());
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let venv = workspace.join(".venv/bin");
-    std::env::split_paths(&path).chain(std::iter::once(venv)).map(|d| d.join("cargo-lambda")).find(|p| p.is_file())
-}
-
 pub(crate) async fn simulate(global: &Global, args: SimulateArgs, now: DateTime<Utc>) -> Result<ExitCode, Failure> {
     let endpoint = global.endpoint_url.clone().ok_or_else(|| {
         usage(anyhow!("simulate creates and deletes snapshots at the endpoint it plays against; give the emulator with --endpoint-url"))
@@ -69,10 +61,6 @@ pub(crate) async fn simulate(global: &Global, args: SimulateArgs, now: DateTime<
     let bootstrap = args.bootstrap.clone().or_else(|| sibling("bootstrap")).ok_or_else(|| {
         usage(anyhow!("no bootstrap binary next to snapcycle; build the workspace or pass --bootstrap"))
     })?;
-    let root = crate::workspace::find(args.workspace.as_deref(), "simulate").map_err(|e| usage(anyhow!(e)))?;
-    let cargo_lambda = find_cargo_lambda(&args.cargo_lambda, &root).ok_or_else(|| {
-        usage(anyhow!("cargo-lambda not found on PATH or in .venv; run scripts/ensure-venv or pass --cargo-lambda"))
-    })?;
 
     let aws = Clients::new(global).await?;
     let (schedules, function) = deployed_schedules(&aws, &args.stack_name).await.map_err(failed)?;
@@ -88,19 +76,21 @@ pub(crate) async fn simulate(global: &Global, args: SimulateArgs, now: DateTime<
         .await
         .context("reading the deployed function's configuration")
         .map_err(failed)?;
-    let mut env: Vec<(&str, String)> = config
+    let timeout = std::time::Duration::from_secs(config.timeout().and_then(|t| u64::try_from(t).ok()).unwrap_or(900));
+    let mut env: Vec<(String, String)> = config
         .environment()
         .and_then(|e| e.variables())
-        .map(|v| v.iter().filter(|(k, _)| k.starts_with("SNAPCYCLE_")).map(|(k, v)| (leak(k), v.clone())).collect())
+        .map(|v| v.iter().filter(|(k, _)| k.starts_with("SNAPCYCLE_")).map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
-    env.push(("AWS_ENDPOINT_URL", endpoint.clone()));
-    env.push(("AWS_REGION", aws.region().unwrap_or_else(|| "us-east-1".into())));
-    env.push(("AWS_EC2_METADATA_DISABLED", "true".into()));
+    env.push(("AWS_ENDPOINT_URL".into(), endpoint.clone()));
+    env.push(("AWS_REGION".into(), aws.region().unwrap_or_else(|| "us-east-1".into())));
+    env.push(("AWS_EC2_METADATA_DISABLED".into(), "true".into()));
     for k in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] {
         if let Ok(v) = std::env::var(k) {
-            env.push((k, v));
+            env.push((k.into(), v));
         }
     }
+    let env: Vec<(&str, String)> = env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
 
     // Every fire in the window, in time order.
     let mut fires: Vec<(DateTime<Utc>, usize)> = Vec::new();
@@ -126,62 +116,81 @@ pub(crate) async fn simulate(global: &Global, args: SimulateArgs, now: DateTime<
     }
 
     let log = std::env::temp_dir().join(format!("snapcycle-simulate-{}.log", std::process::id()));
-    let workspace = root.join("crates/snapcycle-lambda");
-    let emulator = LambdaEmulator::start(&cargo_lambda, &workspace, &bootstrap, &env, &log)
-        .context("starting cargo-lambda's runtime emulator")
-        .map_err(failed)?;
+    let mut api =
+        RuntimeApi::start(&function, timeout).await.context("starting the local Runtime API").map_err(failed)?;
+    let process = api.spawn(&bootstrap, &env, &log).context("starting the function").map_err(failed)?;
     println!(
-        "function: {} under cargo-lambda's emulator at {} (logs: {})",
-        bootstrap.display(),
-        emulator.url(),
-        log.display()
+        "local runtime: snapcycle's loopback Lambda Runtime API at {} (a {} s deadline per invocation, \
+         the deployed timeout; hand-overs queued as Lambda queues them)",
+        api.runtime_api(),
+        timeout.as_secs()
     );
-    println!("local runtime: {} lambda watch --only-lambda-apis, in {}", cargo_lambda.display(), workspace.display());
+    println!("function: {} as {function} (logs: {})", bootstrap.display(), log.display());
     println!();
     println!("{:<22}{:<17}{:>8}{:>8}{:>8}{:>7}  DETAIL", "FIRE", "KEYWORD", "CREATED", "DELETED", "SKIPPED", "FAILED");
     let mut failed_fires = 0;
     for (t, i) in &fires {
         let s = &schedules[*i];
         let payload = s.input_template.replace("<time>", &format!("\"{}\"", run_id(*t)));
-        let out =
-            invoke_at(&emulator.url(), FUNCTION, &payload).await.context("invoking the function").map_err(failed)?;
-        let b = &out.body;
-        let n = |k: &str| b[k].as_array().map_or(0, Vec::len);
-        if out.status == 200 {
-            // A run whose failures a retry would not fix succeeds and e-mails them once.
-            let failures = n("failures");
-            let first = b["failures"][0]["code"]
-                .as_str()
-                .map(|code| format!("  e-mailed: {code}: {}", b["failures"][0]["message"].as_str().unwrap_or("")));
-            if failures > 0 {
-                failed_fires += 1;
+        let event: serde_json::Value = serde_json::from_str(&payload)
+            .with_context(|| format!("rule {} sends an input that is not JSON: {payload}", s.rule))
+            .map_err(failed)?;
+        api.enqueue(event);
+        let chain = run_chain(&mut api).await;
+        if chain.is_empty() {
+            return Err(failed(anyhow!(
+                "the function ended no invocation for the fire at {} (see {})",
+                run_id(*t),
+                log.display()
+            )));
+        }
+        let n =
+            |k: &str| chain.iter().filter(|f| f.ok).map(|f| f.body[k].as_array().map_or(0, Vec::len)).sum::<usize>();
+        let handed = if chain.len() > 1 { format!("  ({} invocations)", chain.len()) } else { String::new() };
+        match chain.iter().find(|f| !f.ok) {
+            None => {
+                // A run whose failures a retry would not fix succeeds and e-mails them once.
+                let failures = n("failures");
+                let last = &chain[chain.len() - 1].body;
+                let first = chain.iter().find_map(|f| {
+                    f.body["failures"][0]["code"].as_str().map(|code| {
+                        format!("  e-mailed: {code}: {}", f.body["failures"][0]["message"].as_str().unwrap_or(""))
+                    })
+                });
+                if failures > 0 {
+                    failed_fires += 1;
+                }
+                let open = if last["continued"].is_null() { "" } else { "  (unfinished: the chain stopped)" };
+                println!(
+                    "{:<22}{:<17}{:>8}{:>8}{:>8}{:>7}{}{handed}{open}",
+                    run_id(*t),
+                    s.keyword,
+                    n("created"),
+                    n("deleted"),
+                    n("skipped"),
+                    failures,
+                    first.unwrap_or_default()
+                );
             }
-            println!(
-                "{:<22}{:<17}{:>8}{:>8}{:>8}{:>7}{}",
-                run_id(*t),
-                s.keyword,
-                n("created"),
-                n("deleted"),
-                n("skipped"),
-                failures,
-                first.unwrap_or_default()
-            );
-        } else {
-            failed_fires += 1;
-            println!(
-                "{:<22}{:<17}{:>8}{:>8}{:>8}{:>7}  {}: {}",
-                run_id(*t),
-                s.keyword,
-                "",
-                "",
-                "",
-                "!",
-                b["errorType"].as_str().unwrap_or("?"),
-                b["errorMessage"].as_str().unwrap_or(&b.to_string())
-            );
+            Some(f) => {
+                failed_fires += 1;
+                let b = &f.body;
+                println!(
+                    "{:<22}{:<17}{:>8}{:>8}{:>8}{:>7}  {}: {}{handed}",
+                    run_id(*t),
+                    s.keyword,
+                    "",
+                    "",
+                    "",
+                    "!",
+                    b["errorType"].as_str().unwrap_or("?"),
+                    b["errorMessage"].as_str().unwrap_or(&b.to_string())
+                );
+            }
         }
     }
-    drop(emulator);
+    drop(process);
+    drop(api);
     print_kept(&aws, &schedules.iter().map(|s| s.keyword.clone()).collect::<Vec<_>>()).await.map_err(failed)?;
     println!();
     println!(
@@ -192,10 +201,14 @@ pub(crate) async fn simulate(global: &Global, args: SimulateArgs, now: DateTime<
     Ok(ExitCode::SUCCESS)
 }
 
-/// Environment keys from the deployed function live for the whole process; leaking the few
-/// `SNAPCYCLE_*` names once keeps the emulator's `&str` interface simple.
-fn leak(s: &str) -> &'static str {
-    Box::leak(s.to_owned().into_boxed_str())
+/// Every invocation of one fire: the scheduled one and the hand-overs it queued, until the
+/// service is idle (a hand-over is queued before the invocation that made it reports).
+async fn run_chain(api: &mut RuntimeApi) -> Vec<Finished> {
+    let mut chain = Vec::new();
+    while let Some(f) = api.next_finished(std::time::Duration::from_millis(500)).await {
+        chain.push(f);
+    }
+    chain
 }
 
 /// One volume's line at the end of a simulation.

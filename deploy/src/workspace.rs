@@ -1,7 +1,7 @@
-//! The snapcycle source tree, for the two commands that need it: `deploy` builds the Lambda zip
-//! from it with cargo-lambda, and `simulate` runs the function under cargo-lambda's emulator in
-//! it. The binary does not remember where it was built: it looks where it is told, then in the
-//! current directory and its parents, then beside its own executable (`target/debug/snapcycle`).
+//! The snapcycle source tree, for the one command that needs it: `deploy` without `--artifact`
+//! builds the Lambda zip from it with cargo-lambda. The binary does not remember where it was
+//! built: it looks where it is told, then in the current directory and its parents, then beside
+//! its own executable (`target/debug/snapcycle`).
 
 use std::path::{Path, PathBuf};
 

@@ -1,12 +1,11 @@
 //! The invocation's own deadline, end to end: `bootstrap` polls a loopback Runtime API that sets
-//! `Lambda-Runtime-Deadline-Ms` as Lambda does (cargo-lambda's emulator sets none), stops starting
+//! `Lambda-Runtime-Deadline-Ms` as Lambda does, stops starting
 //! work its margin before the deadline, and hands the rest to itself through the asynchronous
 //! Invoke API, which queues it as the next event for the same warm process.
 
 use std::time::Duration;
 
 use snapcycle_testkit::faults::{FaultConfig, FaultProxy};
-use snapcycle_testkit::runtime_api::RuntimeApi;
 use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of};
 use snapcycle_testkit::Moto;
 
@@ -28,16 +27,13 @@ async fn the_deadline_header_makes_the_function_hand_over_and_finish() {
     // + 6 deletions do not fit one invocation.
     let slow = FaultConfig { latency: Duration::from_millis(200), ..FaultConfig::default() };
     let proxy = FaultProxy::start(&moto.url(), slow).await.unwrap();
-    let mut api = RuntimeApi::start("snapcycle-test", Duration::from_secs(3)).await.unwrap();
-    let mut child = api
-        .function(std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap")))
-        .envs(moto.env().into_iter().filter(|(k, _)| *k != "AWS_ENDPOINT_URL"))
-        .env("AWS_ENDPOINT_URL", proxy.url())
-        .env("SNAPCYCLE_KEYWORDS", DAILY)
-        .env("SNAPCYCLE_MAX_CONCURRENCY", "1")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let env = [("SNAPCYCLE_KEYWORDS", DAILY.to_owned()), ("SNAPCYCLE_MAX_CONCURRENCY", "1".to_owned())];
+    let bootstrap = std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap"));
+    let mut lambda =
+        snapcycle_testkit::lambda::start(&moto, &proxy.url(), Duration::from_secs(3), bootstrap, &env, "deadline")
+            .await
+            .unwrap();
+    let api = &mut lambda.api;
     api.enqueue(serde_json::json!({"SnapshotKeyWord": DAILY, "ScheduledTime": "2026-11-26T00:00:00Z"}));
 
     let mut done = Vec::new();
@@ -50,10 +46,8 @@ async fn the_deadline_header_makes_the_function_hand_over_and_finish() {
         }
     })
     .await;
-    let exited = child.try_wait().unwrap();
-    assert!(chain.is_ok() && exited.is_none(), "the chain did not settle in 120 s (function exited: {exited:?})");
-    let _ = child.kill();
-    let _ = child.wait();
+    let alive = lambda.function.alive();
+    assert!(chain.is_ok() && alive, "the chain did not settle in 120 s (function still running: {alive})");
     assert!(done.len() >= 2, "handed over at least once: {} invocation(s)", done.len());
     for (i, f) in done.iter().enumerate() {
         assert_eq!(f.event["ScheduledTime"], "2026-11-26T00:00:00Z");

@@ -1,5 +1,7 @@
-//! The `bootstrap` binary end to end: cargo-lambda's runtime emulator hands it events, it talks to
-//! moto through a counting proxy, and failures arrive in an SQS queue subscribed to the topic.
+//! The `bootstrap` binary end to end: the loopback Runtime API hands it events, it talks to moto
+//! through a counting proxy, and failures arrive in an SQS queue subscribed to the topic.
+
+use std::time::Duration;
 
 use snapcycle_testkit::faults::{FaultConfig, FaultProxy};
 use snapcycle_testkit::inbox::Inbox;
@@ -21,33 +23,35 @@ async fn bootstrap_runs_events_and_refuses_bad_ones_without_calling_aws() {
     keyword_snapshot(&ec2, &bad, 0, DAILY, "1", "2026-11-25T00:00:00Z").await;
 
     let proxy = FaultProxy::start(&moto.url(), FaultConfig::default()).await.unwrap();
-    let mut env = moto.env();
-    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
-    env.push(("AWS_ENDPOINT_URL", proxy.url()));
-    env.push(("SNAPCYCLE_KEYWORDS", "SnapshotHourly,SnapshotDaily".into()));
-    env.push(("SNAPCYCLE_TOPIC_ARN", inbox.topic_arn.clone()));
-    let log = std::env::temp_dir().join(format!("snapcycle-bootstrap-{}.log", std::process::id()));
+    let env = [
+        ("SNAPCYCLE_KEYWORDS", "SnapshotHourly,SnapshotDaily".to_owned()),
+        ("SNAPCYCLE_TOPIC_ARN", inbox.topic_arn.clone()),
+    ];
+    let bootstrap = std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap"));
     let mut lambda =
-        snapcycle_testkit::lambda::start(std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap")), &env, &log).unwrap();
+        snapcycle_testkit::lambda::start(&moto, &proxy.url(), Duration::from_secs(120), bootstrap, &env, "bootstrap")
+            .await
+            .unwrap();
+    let limit = Duration::from_secs(120);
 
     // Events without a usable keyword: a clear error, and not one AWS call.
     for bad_event in
         [r#"{}"#, r#"{"SnapshotKeyWord": ""}"#, r#"{"SnapshotKeyWord": 7}"#, r#"{"SnapshotKeyWord": "SnapshotWeekly"}"#]
     {
-        let out = lambda.invoke(bad_event).await.unwrap();
-        assert_eq!(out.status, 500, "{bad_event}: {:?}", out.body);
+        let out = lambda.api.invoke(serde_json::from_str(bad_event).unwrap(), limit).await.unwrap();
+        assert!(!out.ok, "{bad_event}: {:?}", out.body);
         assert_eq!(out.body["errorType"], "snapcycle.InvalidEvent", "{bad_event}");
         assert!(out.body["errorMessage"].as_str().unwrap().contains("SnapshotKeyWord"), "{:?}", out.body);
     }
     assert_eq!(proxy.stats().total().requests, 0, "bad events made no AWS call");
-    assert!(lambda.function_alive());
+    assert!(lambda.function.alive(), "bad events do not stop the function");
 
     // A real scheduled event: the good instance rotates, the bad one fails and is e-mailed. A
     // bad retention fails the same way on a retry, so the invocation succeeds (no Lambda retry,
     // no second e-mail) and its report lists the failure (issue #10.6).
-    let event = r#"{"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": "2026-11-26T00:00:00Z"}"#;
-    let out = lambda.invoke(event).await.unwrap();
-    assert_eq!(out.status, 200, "{:?}", out.body);
+    let event = serde_json::json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": "2026-11-26T00:00:00Z"});
+    let out = lambda.api.invoke(event.clone(), limit).await.unwrap();
+    assert!(out.ok, "{:?}", out.body);
     assert_eq!(out.body["failures"][0]["code"], "InvalidRetention", "{:?}", out.body);
     assert_eq!(out.body["failures"].as_array().unwrap().len(), 1, "{:?}", out.body);
     assert_eq!(
@@ -78,8 +82,8 @@ async fn bootstrap_runs_events_and_refuses_bad_ones_without_calling_aws() {
         .send()
         .await
         .unwrap();
-    let out = lambda.invoke(event).await.unwrap();
-    assert_eq!(out.status, 200, "{:?}", out.body);
+    let out = lambda.api.invoke(event, limit).await.unwrap();
+    assert!(out.ok, "{:?}", out.body);
     let created = out.body["created"].as_array().unwrap();
     assert_eq!(created.len(), 1, "only the volume of the mended instance: {:?}", out.body);
     assert_eq!(created[0]["instance_id"], bad.instance_id.as_str());
@@ -87,9 +91,10 @@ async fn bootstrap_runs_events_and_refuses_bad_ones_without_calling_aws() {
     assert!(out.body["api_calls"]["DescribeInstances"].as_u64().unwrap() >= 1);
 
     // A dry run through the event contract.
-    let out = lambda.invoke(r#"{"SnapshotKeyWord": "SnapshotDaily", "DryRun": true}"#).await.unwrap();
-    assert_eq!(out.status, 200, "{:?}", out.body);
+    let dry = serde_json::json!({"SnapshotKeyWord": "SnapshotDaily", "DryRun": true});
+    let out = lambda.api.invoke(dry, limit).await.unwrap();
+    assert!(out.ok, "{:?}", out.body);
     assert_eq!(out.body["dry_run"], true);
-    let logs = std::fs::read_to_string(&log).unwrap();
+    let logs = lambda.function.logs();
     assert!(logs.lines().any(|l| l.starts_with('{') && l.contains("\"snapshot created\"")), "JSON logs: {logs}");
 }

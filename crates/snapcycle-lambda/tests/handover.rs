@@ -1,13 +1,14 @@
-//! A run longer than one invocation, end to end: the function works until its time limit, invokes
-//! itself asynchronously with the same scheduled time, and the chain of invocations converges to
-//! exactly what one clean run leaves. cargo-lambda's emulator sets no deadline, so
-//! `SNAPCYCLE_TIME_LIMIT_SECONDS` stands in for it; the relay plays Lambda's asynchronous Invoke API.
+//! A run longer than one invocation, end to end: the function works until its time limit
+//! (`SNAPCYCLE_TIME_LIMIT_SECONDS`, shorter than the invocation's own deadline), invokes itself
+//! asynchronously with the same scheduled time, and the chain of invocations converges to exactly
+//! what one clean run leaves. The loopback Lambda service records each Invoke the function makes
+//! and queues it as the next event, as Lambda's asynchronous queue does.
 
 use std::time::Duration;
 
 use snapcycle_core::tags::TAG_RUN;
 use snapcycle_testkit::faults::{FaultConfig, FaultProxy};
-use snapcycle_testkit::relay::Relay;
+use snapcycle_testkit::lambda::FUNCTION;
 use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of, tag};
 use snapcycle_testkit::Moto;
 
@@ -32,40 +33,43 @@ async fn a_run_longer_than_an_invocation_is_handed_over_until_done() {
     // 8 of the 2 reads + 8 creations + 8 deletions.
     let slow = FaultConfig { latency: Duration::from_millis(200), ..FaultConfig::default() };
     let proxy = FaultProxy::start(&moto.url(), slow).await.unwrap();
-    let relay = Relay::start(snapcycle_testkit::lambda::FUNCTION).await.unwrap();
-    let mut env = moto.env();
-    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
-    env.push(("AWS_ENDPOINT_URL", proxy.url()));
-    env.push(("AWS_ENDPOINT_URL_LAMBDA", relay.url()));
-    env.push(("SNAPCYCLE_KEYWORDS", DAILY.into()));
-    env.push(("SNAPCYCLE_MAX_CONCURRENCY", "1".into()));
-    env.push(("SNAPCYCLE_TIME_LIMIT_SECONDS", "2".into()));
-    let log = std::env::temp_dir().join(format!("snapcycle-handover-{}.log", std::process::id()));
-    let lambda =
-        snapcycle_testkit::lambda::start(std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap")), &env, &log).unwrap();
-    relay.deliver_to(lambda.url());
+    let env = [
+        ("SNAPCYCLE_KEYWORDS", DAILY.to_owned()),
+        ("SNAPCYCLE_MAX_CONCURRENCY", "1".to_owned()),
+        ("SNAPCYCLE_TIME_LIMIT_SECONDS", "2".to_owned()),
+    ];
+    let bootstrap = std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap"));
+    let mut lambda =
+        snapcycle_testkit::lambda::start(&moto, &proxy.url(), Duration::from_secs(60), bootstrap, &env, "handover")
+            .await
+            .unwrap();
 
-    let event = format!(r#"{{"SnapshotKeyWord": "{DAILY}", "ScheduledTime": "{RUN}"}}"#);
-    let first = lambda.invoke(&event).await.unwrap();
-    assert_eq!(first.status, 200, "{:?}", first.body);
+    let event = serde_json::json!({"SnapshotKeyWord": DAILY, "ScheduledTime": RUN});
+    let first = lambda.api.invoke(event, Duration::from_secs(60)).await.expect("the first invocation ends");
+    assert!(first.ok, "{:?}", first.body);
     assert_eq!(first.body["continued"]["invocation"], 1, "the first invocation hands over: {:?}", first.body);
     // Work is left: creations, or the rotation whose history it had no time to read (then the
     // deletions are not counted yet, and `left` is 0).
     let c = &first.body["continued"];
     assert!(c["left"].as_u64().unwrap() > 0 || c["rotating"] == true, "{c}");
 
-    let chain = relay.wait_quiet(Duration::from_secs(2), Duration::from_secs(120)).await;
-    assert!(!chain.is_empty(), "the function invoked itself");
     let mut reports = vec![first.body.clone()];
-    for (i, r) in chain.iter().enumerate() {
-        assert_eq!(r.function, snapcycle_testkit::lambda::FUNCTION, "it invokes itself, by its own name");
+    let chain = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(f) = lambda.api.next_finished(Duration::from_secs(2)).await {
+            assert!(f.ok, "invocation {}: {:?}", reports.len() + 1, f.body);
+            assert_eq!(f.event["ScheduledTime"], RUN, "with the same scheduled time");
+            assert_eq!(f.event["Invocation"], reports.len() as u64 + 1, "numbered");
+            reports.push(f.body);
+        }
+    })
+    .await;
+    assert!(chain.is_ok(), "the chain did not settle in 120 s");
+    let invoked = lambda.api.invoked();
+    assert_eq!(invoked.len(), reports.len() - 1, "one Invoke per hand-over");
+    for r in &invoked {
+        assert_eq!(r.function, FUNCTION, "it invokes itself, by its own name");
         assert_eq!(r.invocation_type, "Event", "asynchronously");
         assert_eq!(r.payload["SnapshotKeyWord"], DAILY);
-        assert_eq!(r.payload["ScheduledTime"], RUN, "with the same scheduled time");
-        assert_eq!(r.payload["Invocation"], i as u64 + 2, "numbered");
-        let result = r.result.as_ref().expect("delivered");
-        assert_eq!(result.status, 200, "invocation {}: {:?}", i + 2, result.body);
-        reports.push(result.body.clone());
     }
     let last = reports.last().unwrap();
     assert!(last.get("continued").is_none(), "the chain ends with a finished run: {last:?}");

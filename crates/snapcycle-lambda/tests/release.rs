@@ -8,7 +8,6 @@
 use std::time::{Duration, Instant};
 
 use snapcycle_testkit::faults::{FaultConfig, FaultProxy};
-use snapcycle_testkit::runtime_api::RuntimeApi;
 use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of};
 use snapcycle_testkit::Moto;
 
@@ -34,17 +33,19 @@ async fn the_release_bootstrap_runs_a_whole_run_with_a_hand_over() {
     }
     let slow = FaultConfig { latency: Duration::from_millis(100), ..FaultConfig::default() };
     let proxy = FaultProxy::start(&moto.url(), slow).await.unwrap();
-    let mut api = RuntimeApi::start("snapcycle-release", Duration::from_secs(3)).await.unwrap();
+    let env = [("SNAPCYCLE_KEYWORDS", DAILY.to_owned()), ("SNAPCYCLE_MAX_CONCURRENCY", "2".to_owned())];
     let spawned = Instant::now();
-    let mut child = api
-        .function(std::path::Path::new(&bootstrap))
-        .envs(moto.env().into_iter().filter(|(k, _)| *k != "AWS_ENDPOINT_URL"))
-        .env("AWS_ENDPOINT_URL", proxy.url())
-        .env("SNAPCYCLE_KEYWORDS", DAILY)
-        .env("SNAPCYCLE_MAX_CONCURRENCY", "2")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut lambda = snapcycle_testkit::lambda::start(
+        &moto,
+        &proxy.url(),
+        Duration::from_secs(3),
+        std::path::Path::new(&bootstrap),
+        &env,
+        "release",
+    )
+    .await
+    .unwrap();
+    let api = &mut lambda.api;
     // Cold start: an event refused before any AWS call, answered by a process just started.
     api.enqueue(serde_json::json!({}));
     let refused = api.next_finished(Duration::from_secs(60)).await.expect("the cold invocation ends");
@@ -63,8 +64,7 @@ async fn the_release_bootstrap_runs_a_whole_run_with_a_hand_over() {
         }
     }
     let whole = started.elapsed();
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(lambda);
     assert!(done.len() >= 2, "handed over at least once: {} invocation(s)", done.len());
     assert!(done.last().unwrap().body["continued"].is_null(), "the chain finished");
     let stats = proxy.stats();

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use snapcycle_core::tags::{TAG_REQUEST, TAG_RUN};
 use snapcycle_testkit::faults::{Bucket, FaultConfig, FaultProxy, OperationMatcher, ThrottleConfig};
-use snapcycle_testkit::runtime_api::RuntimeApi;
 use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of, tag};
 use snapcycle_testkit::Moto;
 
@@ -24,14 +23,13 @@ async fn a_retry_of_an_event_without_scheduled_time_takes_no_second_set() {
         keyword_snapshot(&ec2, &s, 0, DAILY, "2", "2026-11-25T00:00:00Z").await;
         fleet.push(s);
     }
-    let mut api = RuntimeApi::start("snapcycle-test", Duration::from_secs(30)).await.unwrap();
-    let mut child = api
-        .function(std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap")))
-        .envs(moto.env())
-        .env("SNAPCYCLE_KEYWORDS", DAILY)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let bootstrap = std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap"));
+    let env = [("SNAPCYCLE_KEYWORDS", DAILY.to_owned())];
+    let mut lambda =
+        snapcycle_testkit::lambda::start(&moto, &moto.url(), Duration::from_secs(30), bootstrap, &env, "retry")
+            .await
+            .unwrap();
+    let api = &mut lambda.api;
     // The classic lab's event: no ScheduledTime.
     let classic = serde_json::json!({"SnapshotKeyWord": DAILY});
     api.enqueue_as(classic.clone(), "req-0001");
@@ -56,8 +54,6 @@ async fn a_retry_of_an_event_without_scheduled_time_takes_no_second_set() {
     // Lambda's retry: the same event, the same request id.
     api.enqueue_as(classic, "req-0001");
     let retry = api.next_finished(Duration::from_secs(60)).await.expect("the retry ends");
-    let _ = child.kill();
-    let _ = child.wait();
     assert!(retry.ok, "{}", retry.body);
     assert_eq!(retry.body["scheduled_time"], earlier, "the retry continues the first attempt's run: {}", retry.body);
     assert_eq!(retry.body["created"].as_array().unwrap().len(), 0, "no second set: {}", retry.body);
@@ -82,20 +78,13 @@ async fn a_throttled_invocation_ends_before_its_deadline_and_hands_over() {
         .await
         .unwrap();
     let timeout = Duration::from_secs(4);
-    let mut api = RuntimeApi::start("snapcycle-test", timeout).await.unwrap();
-    let mut child = api
-        .function(std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap")))
-        .envs(moto.env().into_iter().filter(|(k, _)| *k != "AWS_ENDPOINT_URL"))
-        .env("AWS_ENDPOINT_URL", proxy.url())
-        .env("SNAPCYCLE_KEYWORDS", DAILY)
-        .env("SNAPCYCLE_MAX_CONCURRENCY", "1")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let env = [("SNAPCYCLE_KEYWORDS", DAILY.to_owned()), ("SNAPCYCLE_MAX_CONCURRENCY", "1".to_owned())];
+    let bootstrap = std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap"));
+    let mut lambda =
+        snapcycle_testkit::lambda::start(&moto, &proxy.url(), timeout, bootstrap, &env, "throttled").await.unwrap();
+    let api = &mut lambda.api;
     api.enqueue(serde_json::json!({"SnapshotKeyWord": DAILY, "ScheduledTime": "2026-11-26T00:00:00Z"}));
     let first = api.next_finished(Duration::from_secs(30)).await.expect("the invocation ends");
-    let _ = child.kill();
-    let _ = child.wait();
     assert!(first.took < timeout, "ended before Lambda's deadline: {:?}", first.took);
     assert!(first.ok, "{}", first.body);
     assert_eq!(first.body["created"].as_array().unwrap().len(), 1, "{}", first.body);

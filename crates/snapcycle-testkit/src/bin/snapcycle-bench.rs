@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
 use snapcycle_testkit::faults::{FaultConfig, FaultProxy, ThrottleConfig};
-use snapcycle_testkit::runtime_api::{function_command, RuntimeApi};
+use snapcycle_testkit::lambda::{function_command, RuntimeApi};
 use snapcycle_testkit::seed::{self, Seeded};
 use snapcycle_testkit::Moto;
 
