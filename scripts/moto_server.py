@@ -8,7 +8,7 @@ Every test, the demo and the benchmark start moto through this file
    any tag filter over N snapshots cost N^2: 2,000 volumes with 6,000 snapshots took 750 s. The
    fix returns exactly what that scan returns (same dicts, same order), read from the tag store
    directly.
-2. DescribeSnapshots and DescribeInstances page like EC2 does. moto ignores MaxResults and NextToken for snapshots
+2. DescribeSnapshots, DescribeInstances and DescribeVolumes page like EC2 does. moto ignores MaxResults and NextToken for snapshots
    and answers with every match in one response; EC2 returns at most MaxResults (5 to 1,000) and a
    NextToken. Without this the client's pagination is never exercised against the emulator, and
    a 30,000-snapshot answer would be one 40 MB body.
@@ -114,6 +114,30 @@ def describe_instances(self):
     return ActionResult({"Reservations": out, "NextToken": next_token})
 
 
+def describe_volumes(self):
+    """DescribeVolumes pages as EC2 does (EC2 API Reference, DescribeVolumes: MaxResults 5 to 500,
+    then NextToken); moto answers every match at once. snapcycle reads the volumes tagged
+    `snapcycle:exclude` this way, and the benchmark counts those pages."""
+    volume_ids = self._get_param("VolumeIds", [])
+    max_results = self._get_param("MaxResults")
+    token = self._get_param("NextToken")
+    if volume_ids or (max_results is None and token is None):
+        return original_describe_volumes(self)
+    max_results = int(max_results) if max_results is not None else 500
+    if not 5 <= max_results <= 500:
+        raise InvalidParameterValueError(f"MaxResults={max_results} (5 to 500)")
+    matched = self.ec2_backend.describe_volumes(volume_ids=None, filters=self._filters_from_querystring())
+    start = 0
+    if token:
+        ids = [v.id for v in matched]
+        if token not in ids:
+            raise InvalidParameterValueError(f"NextToken={token}")
+        start = ids.index(token) + 1
+    page = matched[start : start + max_results]
+    next_token = page[-1].id if page and start + max_results < len(matched) else None
+    return ActionResult({"Volumes": page, "NextToken": next_token})
+
+
 PENDING_SECONDS = float(os.environ.get("SNAPCYCLE_EMU_PENDING_SECONDS", "2"))
 VOLUME_INTERVAL_SECONDS = float(os.environ.get("SNAPCYCLE_EMU_VOLUME_INTERVAL_SECONDS", "15"))
 MAX_PENDING_PER_VOLUME = int(os.environ.get("SNAPCYCLE_EMU_MAX_PENDING_PER_VOLUME", "5"))
@@ -197,6 +221,8 @@ original_describe_instances = InstanceResponse.describe_instances
 InstanceResponse.describe_instances = describe_instances
 TaggedEC2Resource.get_tags = get_tags
 ElasticBlockStore.describe_snapshots = describe_snapshots
+original_describe_volumes = ElasticBlockStore.describe_volumes
+ElasticBlockStore.describe_volumes = describe_volumes
 
 if __name__ == "__main__":
     from moto.server import main

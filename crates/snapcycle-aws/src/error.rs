@@ -2,6 +2,7 @@
 
 use aws_sdk_ec2::operation::describe_instances::DescribeInstancesError;
 use aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsError;
+use aws_sdk_ec2::operation::describe_volumes::DescribeVolumesError;
 use aws_sdk_sns::operation::publish::PublishError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -30,6 +31,15 @@ pub enum Error {
         #[source]
         source: SdkError<DescribeSnapshotsError, HttpResponse>,
     },
+    /// Reading the volumes tagged `snapcycle:exclude` failed.
+    #[error("reading the volumes tagged snapcycle:exclude for {keyword} (DescribeVolumes) failed")]
+    DescribeVolumes {
+        /// The run's keyword.
+        keyword: String,
+        /// The SDK's error.
+        #[source]
+        source: SdkError<DescribeVolumesError, HttpResponse>,
+    },
     /// The failure e-mail could not be published.
     #[error("publishing the failure report to {topic_arn} failed")]
     Publish {
@@ -47,6 +57,7 @@ impl Error {
         match self {
             Error::DescribeInstances { source, .. } => code_of(source),
             Error::DescribeSnapshots { source, .. } => code_of(source),
+            Error::DescribeVolumes { source, .. } => code_of(source),
             Error::Publish { source, .. } => code_of(source),
         }
     }
@@ -56,6 +67,7 @@ impl Error {
         let inner = match self {
             Error::DescribeInstances { source, .. } => message_of(source),
             Error::DescribeSnapshots { source, .. } => message_of(source),
+            Error::DescribeVolumes { source, .. } => message_of(source),
             Error::Publish { source, .. } => message_of(source),
         };
         format!("{self}: {inner}")

@@ -1,9 +1,13 @@
-//! Reading what a plan needs: instances tagged with the keyword, and the keyword's snapshots.
-//! Always paginated, always filtered on the server, snapshots always with `OwnerIds=self`.
+//! Reading what a plan needs: instances tagged with the keyword (with the exclusion tags of their
+//! volumes), and the keyword's snapshots. Always paginated, always filtered on the server,
+//! snapshots always with `OwnerIds=self`.
+
+use std::collections::HashMap;
 
 use aws_sdk_ec2::types::{Filter, Instance as Ec2Instance, Snapshot as Ec2Snapshot, Tag as Ec2Tag};
 use aws_sdk_ec2::Client;
 use chrono::{DateTime, Utc};
+use snapcycle_core::exclude::TAG_EXCLUDE;
 use snapcycle_core::tags::{read_by_plan, TAG_KEYWORD, TAG_RUN};
 use snapcycle_core::{Attachment, Instance, Inventory, Keyword, Snapshot, SnapshotState, Tag};
 
@@ -27,8 +31,44 @@ pub(crate) fn to_chrono(t: Option<&aws_smithy_types::DateTime>) -> DateTime<Utc>
     t.and_then(|t| t.to_chrono_utc().ok()).unwrap_or_default()
 }
 
-/// Every instance tagged `keyword`, in any state but terminated, with its EBS volumes.
+/// Largest page DescribeVolumes serves (EC2 API Reference, DescribeVolumes: MaxResults 5 to 500).
+const VOLUME_PAGE: i32 = 500;
+
+/// Every instance tagged `keyword`, in any state but terminated, with its EBS volumes and their
+/// `snapcycle:exclude` tags. Volume tags are not in DescribeInstances, so the volumes that carry
+/// the tag (usually few: one page) are read beside the instances with a filtered DescribeVolumes.
 pub async fn read_instances(ec2: &Client, keyword: &Keyword) -> Result<Vec<Instance>, Error> {
+    let (mut instances, excluded) = tokio::try_join!(read_tagged_instances(ec2, keyword), read_excluded(ec2, keyword))?;
+    if !excluded.is_empty() {
+        for a in instances.iter_mut().flat_map(|i| i.volumes.iter_mut()) {
+            a.exclude = excluded.get(&a.volume_id).cloned();
+        }
+    }
+    Ok(instances)
+}
+
+/// Volume id → the value of its `snapcycle:exclude` tag, for every volume that carries it.
+async fn read_excluded(ec2: &Client, keyword: &Keyword) -> Result<HashMap<String, String>, Error> {
+    let mut pages = ec2
+        .describe_volumes()
+        .filters(filter("tag-key", &[TAG_EXCLUDE]))
+        .max_results(VOLUME_PAGE)
+        .into_paginator()
+        .send();
+    let mut out = HashMap::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|source| Error::DescribeVolumes { keyword: keyword.to_string(), source })?;
+        for v in page.volumes() {
+            let value = v.tags().iter().find(|t| t.key() == Some(TAG_EXCLUDE)).and_then(|t| t.value());
+            if let (Some(id), Some(value)) = (v.volume_id(), value) {
+                out.insert(id.to_owned(), value.to_owned());
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn read_tagged_instances(ec2: &Client, keyword: &Keyword) -> Result<Vec<Instance>, Error> {
     let mut pages = ec2
         .describe_instances()
         .filters(filter("tag-key", &[keyword.as_str()]))
@@ -58,9 +98,10 @@ fn instance(owner: &str, i: &Ec2Instance) -> Instance {
             .iter()
             .filter_map(|m| {
                 let volume_id = m.ebs()?.volume_id()?.to_owned();
-                Some(Attachment { volume_id, device: m.device_name().unwrap_or_default().to_owned() })
+                Some(Attachment { volume_id, device: m.device_name().unwrap_or_default().to_owned(), exclude: None })
             })
             .collect(),
+        root_device: i.root_device_name().map(str::to_owned),
     }
 }
 

@@ -260,7 +260,8 @@ async fn not_now_after_a_lost_answer_adopts_this_runs_snapshot() {
         .then_error(|| CreateSnapshotError::generic(ec2_error("SnapshotCreationPerVolumeRateExceeded")));
     // Not mock_runner: its first rule answers every read of this run's snapshots with none.
     let instance = one_instance("1");
-    let rules: [&aws_smithy_mocks::Rule; 3] = [&instance, &snaps, &limited];
+    let volumes = common::mocks::no_excluded_volume();
+    let rules: [&aws_smithy_mocks::Rule; 4] = [&instance, &volumes, &snaps, &limited];
     let ec2 = aws_smithy_mocks::mock_client!(aws_sdk_ec2, aws_smithy_mocks::RuleMode::MatchAny, &rules, |c| c
         .interceptor(snapcycle_aws::calls::CountCalls));
     let sns = aws_smithy_mocks::mock_client!(aws_sdk_sns, aws_smithy_mocks::RuleMode::MatchAny, &[]);

@@ -202,7 +202,8 @@ async fn a_dry_run_changes_nothing_and_shows_the_plan() {
     assert_eq!(report.deleted.len(), 2);
     assert_eq!(
         report.api_calls.keys().map(String::as_str).collect::<Vec<_>>(),
-        ["DescribeInstances", "DescribeSnapshots"]
+        ["DescribeInstances", "DescribeSnapshots", "DescribeVolumes"],
+        "reads only: the instances, the volumes tagged snapcycle:exclude, the snapshots"
     );
     assert_eq!(keyword_snapshots_of(&ec2, &host.volumes[0].1, DAILY).await.len(), 3);
 }
@@ -253,4 +254,77 @@ async fn a_long_name_and_keyword_still_make_a_snapshot() {
         "{description}"
     );
     assert_eq!(tag(&snaps[0], "Name"), Some(name.as_str()), "the tag keeps the whole name");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn excluded_volumes_are_neither_snapshotted_nor_rotated() {
+    // Instant completion: without the exclusions, retention 1 would delete the old snapshots.
+    let moto = Moto::start_instant().unwrap();
+    let ec2 = ec2(&moto).await;
+    let exclude = |resource: String, key: &'static str, value: &'static str| {
+        let ec2 = ec2.clone();
+        async move {
+            ec2.create_tags()
+                .resources(resource)
+                .tags(aws_sdk_ec2::types::Tag::builder().key(key).value(value).build())
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    // A data volume excluded for every keyword, one excluded for the hourly stream only, and a
+    // root volume excluded by its instance's tag; a volume whose tag cannot be read.
+    let web = seed::instance_on(&ec2, &[(DAILY, "1"), ("Name", "web")], &["/dev/sda1", "/dev/sdf", "/dev/sdg"]).await;
+    let scratch =
+        seed::instance_on(&ec2, &[(DAILY, "1"), ("snapcycle:exclude-root", DAILY)], &["/dev/sda1", "/dev/sdf"]).await;
+    let typo = seed::instance_on(&ec2, &[(DAILY, "1")], &["/dev/sda1"]).await;
+    let vol = |s: &seed::Seeded, dev: &str| s.volumes.iter().find(|(d, _)| d == dev).unwrap().1.clone();
+    exclude(vol(&web, "/dev/sdf"), "snapcycle:exclude", "*").await;
+    exclude(vol(&web, "/dev/sdg"), "snapcycle:exclude", HOURLY).await;
+    exclude(vol(&typo, "/dev/sda1"), "snapcycle:exclude", "Snapshot Daily,,").await;
+    for (s, dev) in [(&web, "/dev/sdf"), (&web, "/dev/sdg"), (&scratch, "/dev/sda1"), (&typo, "/dev/sda1")] {
+        let i = s.volumes.iter().position(|(d, _)| d == dev).unwrap();
+        for day in 24..26 {
+            keyword_snapshot(&ec2, s, i, DAILY, "1", &format!("2026-11-{day}T00:00:00Z")).await;
+        }
+    }
+    let r = runner(&moto, stack_settings()).await;
+    let report = run(&r, DAILY, "2026-11-26T00:00:00Z").await;
+
+    let created: Vec<&str> = report.created.iter().map(|c| c.volume_id.as_str()).collect();
+    let mut want = vec![vol(&web, "/dev/sda1"), vol(&web, "/dev/sdg"), vol(&scratch, "/dev/sdf")];
+    want.sort();
+    let mut got: Vec<String> = created.iter().map(|s| s.to_string()).collect();
+    got.sort();
+    assert_eq!(got, want, "only the volumes no exclusion names for {DAILY}: {report:#?}");
+    assert_eq!(keyword_snapshots_of(&ec2, &vol(&web, "/dev/sdg"), DAILY).await.len(), 1, "rotated as usual");
+    for (s, dev) in [(&web, "/dev/sdf"), (&scratch, "/dev/sda1"), (&typo, "/dev/sda1")] {
+        assert_eq!(
+            keyword_snapshots_of(&ec2, &vol(s, dev), DAILY).await.len(),
+            2,
+            "{dev} of {} left alone",
+            s.instance_id
+        );
+    }
+    let reason = |v: String| {
+        report.skipped.iter().find(|k| k.volume_id.as_deref() == Some(v.as_str())).map(|k| k.reason.clone())
+    };
+    assert_eq!(
+        reason(vol(&web, "/dev/sdf")).as_deref(),
+        Some("excluded by snapcycle:exclude = *: no snapshot taken, its snapshots of SnapshotDaily left alone")
+    );
+    assert_eq!(
+        reason(vol(&scratch, "/dev/sda1")).as_deref(),
+        Some("excluded by snapcycle:exclude-root = SnapshotDaily: no snapshot taken, its snapshots of SnapshotDaily left alone")
+    );
+    assert_eq!(report.failures.len(), 1, "{report:#?}");
+    let f = &report.failures[0];
+    assert_eq!((f.code.as_str(), f.volume_id.clone()), ("InvalidExclusion", Some(vol(&typo, "/dev/sda1"))));
+    assert!(
+        f.message.contains("\"Snapshot Daily,,\"") && f.message.contains("nothing of this volume"),
+        "{}",
+        f.message
+    );
+    // The volumes' tags cost one DescribeVolumes page beside the instances.
+    assert_eq!(report.api_calls.get("DescribeVolumes"), Some(&1));
 }

@@ -12,6 +12,10 @@ pub struct Attachment {
     pub volume_id: String,
     /// The device name on the instance (`/dev/xvda`).
     pub device: String,
+    /// The volume's own `snapcycle:exclude` tag, as written (volume tags are not in
+    /// DescribeInstances: the shell reads the few volumes that carry it with DescribeVolumes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<String>,
 }
 
 /// An instance that carries the run's keyword tag.
@@ -27,6 +31,9 @@ pub struct Instance {
     pub tags: Vec<Tag>,
     /// Its EBS volumes (instance-store devices never appear here).
     pub volumes: Vec<Attachment>,
+    /// The device name of its root volume (`RootDeviceName`), for `snapcycle:exclude-root`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root_device: Option<String>,
 }
 
 /// A snapshot's life-cycle state, as EC2 reports it.

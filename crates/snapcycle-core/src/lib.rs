@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod event;
+pub mod exclude;
 pub mod inventory;
 pub mod keyword;
 pub mod plan;
@@ -15,6 +16,7 @@ pub mod retention;
 pub mod tags;
 
 pub use event::{Event, EventError};
+pub use exclude::{Exclusion, ExclusionError};
 pub use inventory::{Attachment, Instance, Inventory, Snapshot, SnapshotState};
 pub use keyword::{Keyword, KeywordError};
 pub use plan::{plan, run_id, Create, InstancePlan, InstanceProblem, Plan, Policy, VolumePlan};

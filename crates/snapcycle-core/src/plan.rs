@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
+use crate::exclude::{Exclusion, ExclusionError, TAG_EXCLUDE, TAG_EXCLUDE_ROOT};
 use crate::tags::{snapshot_tags, tag_value, SnapshotTags, TagInput, TAG_KEYWORD, TAG_RUN};
 use crate::{Instance, Inventory, Keyword, Retention, RetentionError, Snapshot, SnapshotState};
 
@@ -75,6 +76,10 @@ pub enum InstanceProblem {
         #[serde(serialize_with = "serialize_display")]
         error: RetentionError,
     },
+    /// The instance's `snapcycle:exclude-root` tag cannot be read: nothing of the instance is
+    /// created or deleted, as for a bad retention.
+    #[error("tag {TAG_EXCLUDE_ROOT}: {0}")]
+    BadExclusion(#[serde(serialize_with = "serialize_display")] ExclusionError),
     /// The instance has no EBS volume (instance-store only, or none attached).
     #[error("the instance has no EBS volumes")]
     NoVolumes,
@@ -90,7 +95,16 @@ fn serialize_display<S: serde::Serializer, T: std::fmt::Display>(v: &T, s: S) ->
 impl InstanceProblem {
     /// Bad input is reported as a failure (it reaches a person by e-mail); the rest are skips.
     pub fn is_failure(&self) -> bool {
-        matches!(self, InstanceProblem::BadRetention { .. })
+        self.code().is_some()
+    }
+
+    /// The failure's code in the report and the e-mail; `None` for a skip.
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            InstanceProblem::BadRetention { .. } => Some("InvalidRetention"),
+            InstanceProblem::BadExclusion(_) => Some("InvalidExclusion"),
+            InstanceProblem::NoVolumes | InstanceProblem::Gone(_) => None,
+        }
     }
 }
 
@@ -135,11 +149,26 @@ pub enum Create {
         /// The instance whose plan covers it.
         by_instance: String,
     },
-    /// The volume is shared with a tagged instance whose retention is invalid: nobody can say how
-    /// many to keep, so nothing of the volume is created or deleted.
+    /// The volume is shared with a tagged instance whose retention (or exclude-root tag) is
+    /// invalid: nobody can say how many to keep, so nothing of the volume is created or deleted.
     Held {
-        /// The instance with the invalid retention.
+        /// The instance with the invalid retention or exclusion.
         by_instance: String,
+    },
+    /// An exclusion tag names this keyword: no snapshot is taken, and the volume's existing
+    /// snapshots of the keyword (listed in `keep`) are left alone.
+    Excluded {
+        /// `snapcycle:exclude` (the volume's tag) or `snapcycle:exclude-root` (the instance's).
+        tag: String,
+        /// The tag's value.
+        value: String,
+    },
+    /// The volume's `snapcycle:exclude` tag cannot be read: nothing of the volume is created or
+    /// deleted, and the run reports it as a failure.
+    BadExclusion {
+        /// What is wrong with the value.
+        #[serde(serialize_with = "serialize_display")]
+        error: ExclusionError,
     },
 }
 
@@ -207,10 +236,12 @@ fn volume_owners<'a>(policy: &Policy, instances: &[&'a Instance]) -> HashMap<&'a
             continue;
         }
         let parsed = Retention::parse(tag_value(&inst.tags, policy.keyword.as_str()).unwrap_or(""));
+        // An unreadable exclude-root tag holds the instance like an invalid retention.
+        let readable = tag_value(&inst.tags, TAG_EXCLUDE_ROOT).is_none_or(|v| Exclusion::parse(v).is_ok());
         for att in &inst.volumes {
             let mine = match &parsed {
-                Ok(r) => Owner::Decides(inst.id.as_str(), *r),
-                Err(_) => Owner::Held(inst.id.as_str()),
+                Ok(r) if readable => Owner::Decides(inst.id.as_str(), *r),
+                _ => Owner::Held(inst.id.as_str()),
             };
             let next = match (owners.get(att.volume_id.as_str()).copied(), mine) {
                 (None, m) => m,
@@ -253,6 +284,14 @@ fn plan_instance<'a>(
         ip.problem = Some(InstanceProblem::Gone(inst.state.clone()));
         return ip;
     }
+    let root_excluded = match tag_value(&inst.tags, TAG_EXCLUDE_ROOT).map(Exclusion::parse) {
+        None => None,
+        Some(Ok(e)) => e.applies_to(keyword).then(|| e.to_string()),
+        Some(Err(e)) => {
+            ip.problem = Some(InstanceProblem::BadExclusion(e));
+            return ip;
+        }
+    };
     if inst.volumes.is_empty() {
         ip.problem = Some(InstanceProblem::NoVolumes);
         return ip;
@@ -278,6 +317,23 @@ fn plan_instance<'a>(
             .map(|s| s.id.clone())
             .collect();
         mine.retain(|s| !duplicates.contains(&s.id));
+        if let Some(create) = exclusion(att, inst, root_excluded.as_deref(), keyword) {
+            // Left alone: nothing taken, nothing deleted, not even this run's duplicates.
+            let mut all: Vec<&Snapshot> = by_volume
+                .get(att.volume_id.as_str())
+                .map(|v| v.iter().copied().filter(|s| belongs_to(s, keyword, &inst.owner_id)).collect())
+                .unwrap_or_default();
+            all.sort_by(newest_first);
+            ip.volumes.push(VolumePlan {
+                volume_id: att.volume_id.clone(),
+                device: att.device.clone(),
+                retention,
+                create,
+                delete: Vec::new(),
+                keep: all.into_iter().map(|s| s.id.clone()).collect(),
+            });
+            continue;
+        }
         let (create, retention) = match owners.get(att.volume_id.as_str()).copied() {
             Some(Owner::Held(by)) => (Create::Held { by_instance: by.to_owned() }, retention),
             Some(Owner::Decides(by, _)) if by != inst.id => (Create::Covered { by_instance: by.to_owned() }, retention),
@@ -300,6 +356,31 @@ fn plan_instance<'a>(
         });
     }
     ip
+}
+
+/// Whether an exclusion tag keeps the run away from this volume: the volume's own
+/// `snapcycle:exclude` (read or not), or the instance's `snapcycle:exclude-root` on its root device.
+fn exclusion(
+    att: &crate::Attachment,
+    inst: &Instance,
+    root_excluded: Option<&str>,
+    keyword: &Keyword,
+) -> Option<Create> {
+    if let Some(raw) = att.exclude.as_deref() {
+        match Exclusion::parse(raw) {
+            Ok(e) if e.applies_to(keyword) => {
+                return Some(Create::Excluded { tag: TAG_EXCLUDE.into(), value: e.to_string() });
+            }
+            Ok(_) => {}
+            Err(error) => return Some(Create::BadExclusion { error }),
+        }
+    }
+    match (root_excluded, inst.root_device.as_deref()) {
+        (Some(value), Some(root)) if root == att.device => {
+            Some(Create::Excluded { tag: TAG_EXCLUDE_ROOT.into(), value: value.to_owned() })
+        }
+        _ => None,
+    }
 }
 
 fn new_or_done(
@@ -408,7 +489,8 @@ mod tests {
                 owner_id: "1".into(),
                 state: "running".into(),
                 tags: vec![Tag::new("SnapshotDaily", "2")],
-                volumes: vec![Attachment { volume_id: "vol-1".into(), device: "/dev/xvda".into() }],
+                volumes: vec![Attachment { volume_id: "vol-1".into(), device: "/dev/xvda".into(), exclude: None }],
+                root_device: None,
             }],
             snapshots: vec![
                 snap("snap-old", -86_400, "2026-11-25T00:00:00Z"),
@@ -431,7 +513,8 @@ mod tests {
             owner_id: "1".into(),
             state: "running".into(),
             tags: vec![Tag::new("SnapshotDaily", ret)],
-            volumes: vec![Attachment { volume_id: "vol-shared".into(), device: "/dev/sdf".into() }],
+            volumes: vec![Attachment { volume_id: "vol-shared".into(), device: "/dev/sdf".into(), exclude: None }],
+            root_device: None,
         };
         let snapshots = (1..=6)
             .map(|d| Snapshot {

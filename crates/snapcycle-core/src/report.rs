@@ -138,7 +138,7 @@ impl Report {
                     instance_id: Some(ip.instance_id.clone()),
                     volume_id: None,
                     snapshot_id: None,
-                    code: "InvalidRetention".into(),
+                    code: p.code().unwrap_or("InvalidInput").into(),
                     message: format!("{p}; nothing of this instance was created or deleted"),
                 }),
                 Some(p) => r.skipped.push(Skipped {
@@ -161,6 +161,22 @@ impl Report {
                     Create::Held { by_instance } => format!(
                         "volume also attached to {by_instance}, whose retention is invalid; nothing of it was created or deleted"
                     ),
+                    Create::Excluded { tag, value } => {
+                        format!("excluded by {tag} = {value}: no snapshot taken, its snapshots of {} left alone", plan.keyword)
+                    }
+                    Create::BadExclusion { error } => {
+                        r.failures.push(Failure {
+                            instance_id: Some(ip.instance_id.clone()),
+                            volume_id: Some(v.volume_id.clone()),
+                            snapshot_id: None,
+                            code: "InvalidExclusion".into(),
+                            message: format!(
+                                "tag {} of the volume: {error}; nothing of this volume was created or deleted",
+                                crate::exclude::TAG_EXCLUDE
+                            ),
+                        });
+                        continue;
+                    }
                 };
                 r.skipped.push(Skipped {
                     instance_id: Some(ip.instance_id.clone()),

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
+use snapcycle_core::exclude::{Exclusion, TAG_EXCLUDE_ROOT};
 use snapcycle_core::tags::{read_by_plan, tag_value, TAG_KEYWORD, TAG_RUN};
 use snapcycle_core::{
     plan, run_id, Attachment, Create, Instance, Inventory, Keyword, Policy, Retention, Snapshot, SnapshotState, Tag,
@@ -72,16 +73,37 @@ fn inventory() -> impl Strategy<Value = Inventory> {
             let n = insts.len();
             // Extra attachments of an existing volume to another instance: io1/io2 multi-attach.
             let shared = prop::collection::vec((0..n, 0..total.max(1)), 0..3);
-            (Just(insts), prop::collection::vec(snap_spec(total), 0..30), shared)
+            // Exclusion tags: on volumes (`snapcycle:exclude`) and on instances (`-root`), valid
+            // for this keyword, for another one, or unreadable.
+            let values = || prop::sample::select(vec!["*", DAILY, HOURLY, "SnapshotHourly, SnapshotDaily", "", "x,,y"]);
+            let volume_excl = prop::collection::vec((0..total.max(1), values()), 0..3);
+            let root_excl = prop::collection::vec((0..n, values()), 0..2);
+            (Just(insts), prop::collection::vec(snap_spec(total), 0..30), shared, volume_excl, root_excl)
         })
-        .prop_map(|(insts, snaps, shared)| {
+        .prop_map(|(insts, snaps, shared, volume_excl, root_excl)| {
             let mut inv = build(insts, snaps);
+            for (i, v) in root_excl {
+                inv.instances[i].tags.push(Tag::new(TAG_EXCLUDE_ROOT, v));
+            }
             let all: Vec<String> =
                 inv.instances.iter().flat_map(|i| i.volumes.iter().map(|v| v.volume_id.clone())).collect();
             for (i, v) in shared {
                 if let Some(vol) = all.get(v) {
                     if !inv.instances[i].volumes.iter().any(|a| &a.volume_id == vol) {
-                        inv.instances[i].volumes.push(Attachment { volume_id: vol.clone(), device: "/dev/sdz".into() });
+                        inv.instances[i].volumes.push(Attachment {
+                            volume_id: vol.clone(),
+                            device: "/dev/sdz".into(),
+                            exclude: None,
+                        });
+                    }
+                }
+            }
+            // A volume's tag is the volume's: every attachment of it sees the same value.
+            for (v, value) in volume_excl {
+                if let Some(vol) = all.get(v) {
+                    for a in inv.instances.iter_mut().flat_map(|i| i.volumes.iter_mut()).filter(|a| &a.volume_id == vol)
+                    {
+                        a.exclude = Some(value.to_owned());
                     }
                 }
             }
@@ -104,7 +126,11 @@ fn build(insts: Vec<(String, Option<String>, usize)>, snaps: Vec<SnapSpec>) -> I
         let volumes = (0..nvol)
             .map(|d| {
                 vol += 1;
-                Attachment { volume_id: format!("vol-{vol}"), device: format!("/dev/sd{}", (b'a' + d as u8) as char) }
+                Attachment {
+                    volume_id: format!("vol-{vol}"),
+                    device: format!("/dev/sd{}", (b'a' + d as u8) as char),
+                    exclude: None,
+                }
             })
             .collect();
         inv.instances.push(Instance {
@@ -113,6 +139,7 @@ fn build(insts: Vec<(String, Option<String>, usize)>, snaps: Vec<SnapSpec>) -> I
             state: "running".into(),
             tags,
             volumes,
+            root_device: Some("/dev/sda".into()),
         });
     }
     for (n, s) in snaps.into_iter().enumerate() {
@@ -179,7 +206,7 @@ proptest! {
         let by_id: HashMap<&str, &Snapshot> = inv.snapshots.iter().map(|s| (s.id.as_str(), s)).collect();
         let run = policy().run_id();
         let duplicate = |s: &Snapshot| tag_value(&s.tags, TAG_RUN) == Some(run.as_str());
-        for (_, v) in p.volumes() {
+        for (_, v) in p.volumes().filter(|(_, v)| !matches!(v.create, Create::Excluded { .. } | Create::BadExclusion { .. })) {
             let n = v.retention.get() as usize;
             let kept_completed = v.keep.iter().filter(|id| by_id[id.as_str()].state == SnapshotState::Completed).count();
             let all_completed = kept_completed
@@ -210,7 +237,7 @@ proptest! {
         let run = pol.run_id();
         let p = plan(&pol, &inv);
         for (ip, v) in p.volumes() {
-            if matches!(v.create, Create::Covered { .. } | Create::Held { .. }) {
+            if matches!(v.create, Create::Covered { .. } | Create::Held { .. } | Create::Excluded { .. } | Create::BadExclusion { .. }) {
                 continue;
             }
             let this_run: Vec<&Snapshot> = inv.snapshots.iter()
@@ -251,7 +278,11 @@ proptest! {
         for (vol, insts) in attachers.iter().filter(|(_, v)| v.len() > 1) {
             let parsed: Vec<_> = insts.iter().map(|i| Retention::parse(tag_value(&i.tags, DAILY).unwrap())).collect();
             let plans: Vec<_> = p.volumes().filter(|(_, v)| v.volume_id == *vol).collect();
-            if parsed.iter().any(|r| r.is_err()) {
+            if plans.iter().any(|(_, v)| matches!(v.create, Create::Excluded { .. } | Create::BadExclusion { .. })) {
+                continue; // exclusions come first (excluded_volumes_are_left_alone)
+            }
+            let unreadable = |i: &&Instance| matches!(tag_value(&i.tags, TAG_EXCLUDE_ROOT).map(Exclusion::parse), Some(Err(_)));
+            if parsed.iter().any(|r| r.is_err()) || insts.iter().any(unreadable) {
                 for (_, v) in &plans {
                     prop_assert!(matches!(v.create, Create::Held { .. }), "{:?}", v);
                     prop_assert!(v.delete.is_empty());
@@ -278,7 +309,8 @@ proptest! {
                 prop_assert!(ip.problem.is_some());
                 prop_assert!(ip.volumes.is_empty());
             } else {
-                prop_assert!(ip.problem.is_none() || inst.volumes.is_empty());
+                let unreadable_root = matches!(tag_value(&inst.tags, TAG_EXCLUDE_ROOT).map(Exclusion::parse), Some(Err(_)));
+                prop_assert!(ip.problem.is_none() || inst.volumes.is_empty() || unreadable_root, "{:?}", ip);
             }
         }
     }
@@ -345,5 +377,43 @@ proptest! {
             (problems, creates)
         };
         prop_assert_eq!(decisions(&this_run), decisions(&inv));
+    }
+
+    /// Exclusions: a volume excluded for this keyword (by its own tag, or as the root volume of
+    /// an instance tagged `snapcycle:exclude-root`), or whose exclusion tag cannot be read, gets
+    /// no snapshot and loses none; one excluded for another keyword only is planned as usual.
+    #[test]
+    fn excluded_volumes_are_left_alone(inv in inventory()) {
+        let pol = policy();
+        let p = plan(&pol, &inv);
+        for (ip, v) in p.volumes() {
+            let inst = inv.instances.iter().find(|i| i.id == ip.instance_id).unwrap();
+            let att = inst.volumes.iter().find(|a| a.volume_id == v.volume_id).unwrap();
+            let by_volume = att.exclude.as_deref().map(Exclusion::parse);
+            let root = tag_value(&inst.tags, TAG_EXCLUDE_ROOT).map(Exclusion::parse);
+            let excluded = match (&by_volume, &root) {
+                (Some(Err(_)), _) => true,
+                (Some(Ok(e)), _) if e.applies_to(&pol.keyword) => true,
+                (_, Some(Ok(e))) => e.applies_to(&pol.keyword) && inst.root_device.as_deref() == Some(att.device.as_str()),
+                _ => false,
+            };
+            prop_assert_eq!(
+                excluded,
+                matches!(v.create, Create::Excluded { .. } | Create::BadExclusion { .. }),
+                "{:?} {:?}", att, v
+            );
+            if excluded {
+                prop_assert!(v.delete.is_empty(), "{:?}", v);
+            }
+        }
+        // An unreadable exclude-root tag holds the whole instance, as a bad retention does.
+        for ip in &p.instances {
+            let inst = inv.instances.iter().find(|i| i.id == ip.instance_id).unwrap();
+            if matches!(tag_value(&inst.tags, TAG_EXCLUDE_ROOT).map(Exclusion::parse), Some(Err(_)))
+                && snapcycle_core::Retention::parse(tag_value(&inst.tags, DAILY).unwrap_or("")).is_ok()
+            {
+                prop_assert!(ip.volumes.is_empty() && ip.problem.as_ref().is_some_and(|p| p.is_failure()), "{:?}", ip);
+            }
+        }
     }
 }

@@ -288,7 +288,13 @@ mod tests {
         };
         assert_eq!(with(&[]), Verdict::Done);
         assert_eq!(with(&["RequestLimitExceeded", "InternalError", "OutOfTime", "DispatchFailure"]), Verdict::Retry);
-        for permanent in ["InvalidRetention", "UnauthorizedOperation", "InvalidParameterValue", "TagLimitExceeded"] {
+        for permanent in [
+            "InvalidRetention",
+            "InvalidExclusion",
+            "UnauthorizedOperation",
+            "InvalidParameterValue",
+            "TagLimitExceeded",
+        ] {
             assert_eq!(with(&[permanent]), Verdict::Email, "{permanent}");
             assert_eq!(with(&["RequestLimitExceeded", permanent]), Verdict::Email, "{permanent} with a transient one");
         }

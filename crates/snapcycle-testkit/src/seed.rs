@@ -29,13 +29,23 @@ pub async fn instance(ec2: &Client, tags: &[(&str, &str)], volumes: usize) -> Se
 
 /// Launches `count` alike instances in one call (a fleet for the benchmark).
 pub async fn instances(ec2: &Client, tags: &[(&str, &str)], volumes: usize, count: i32) -> Vec<Seeded> {
+    instances_on(ec2, tags, &DEVICES[..volumes.min(DEVICES.len())], count).await
+}
+
+/// Launches one instance with an EBS volume on each of `devices` (moto names the root device
+/// `/dev/sda1` for an image it does not know: put a volume there to have a root volume).
+pub async fn instance_on(ec2: &Client, tags: &[(&str, &str)], devices: &[&str]) -> Seeded {
+    instances_on(ec2, tags, devices, 1).await.remove(0)
+}
+
+async fn instances_on(ec2: &Client, tags: &[(&str, &str)], devices: &[&str], count: i32) -> Vec<Seeded> {
     let mut req = ec2
         .run_instances()
         .image_id("ami-12345678")
         .instance_type(InstanceType::T3Micro)
         .min_count(count)
         .max_count(count);
-    for dev in DEVICES.iter().take(volumes) {
+    for dev in devices {
         req = req.block_device_mappings(
             BlockDeviceMapping::builder()
                 .device_name(*dev)

@@ -98,11 +98,20 @@ fn no_snapshot_of_this_run() -> Rule {
         .then_output(|| aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsOutput::builder().build())
 }
 
+/// DescribeVolumes filtered on `snapcycle:exclude`, read beside the instances: no volume is
+/// excluded.
+pub fn no_excluded_volume() -> Rule {
+    mock!(Client::describe_volumes)
+        .then_output(|| aws_sdk_ec2::operation::describe_volumes::DescribeVolumesOutput::builder().build())
+}
+
 /// A runner on mocked clients, counting calls, with quick retries. The read of this run's
-/// snapshots answers none; the tests' own DescribeSnapshots rules answer the history read.
+/// snapshots answers none, and no volume is excluded; the tests' own DescribeSnapshots rules
+/// answer the history read.
 pub fn mock_runner(rules: &[&Rule]) -> Runner {
     let first = no_snapshot_of_this_run();
-    let rules: Vec<&Rule> = std::iter::once(&first).chain(rules.iter().copied()).collect();
+    let volumes = no_excluded_volume();
+    let rules: Vec<&Rule> = [&first, &volumes].into_iter().chain(rules.iter().copied()).collect();
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, &rules, |c| c
         .retry_config(
             RetryConfig::standard().with_max_attempts(4).with_initial_backoff(std::time::Duration::from_millis(1))

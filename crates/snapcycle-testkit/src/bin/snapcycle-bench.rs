@@ -7,7 +7,11 @@
 //!
 //! Usage: snapcycle-bench [--instances N] [--volumes V] [--snapshots S] [--retention R]
 //!                        [--concurrency C] [--throttle-scale F] [--repeat K] [--invocation-seconds T]
-//!                        [--bootstrap PATH] [--lambda] [--cold-start-only]
+//!                        [--bootstrap PATH] [--lambda] [--cold-start-only] [--excluded E]
+//!
+//! `--excluded E` tags the first volume of E instances `snapcycle:exclude = *`: they are neither
+//! snapshotted nor rotated, and every read of the instances also reads those volumes' tags
+//! (DescribeVolumes, 500 a page), which the minimum counts.
 //!
 //! Each round runs like the Lambda: `snapcycle run --time-limit` stops starting work where a
 //! T-second invocation (900 by default, divided by F) would, and the benchmark starts the next
@@ -39,6 +43,7 @@ struct Args {
     bootstrap: Option<std::path::PathBuf>,
     cold_start_only: bool,
     lambda: bool,
+    excluded: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -54,6 +59,7 @@ fn parse_args() -> Result<Args, String> {
         bootstrap: None,
         cold_start_only: false,
         lambda: false,
+        excluded: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -66,6 +72,7 @@ fn parse_args() -> Result<Args, String> {
             "--retention" => a.retention = num(value()?)?,
             "--concurrency" => a.concurrency = num(value()?)?,
             "--repeat" => a.repeat = num(value()?)?.max(1),
+            "--excluded" => a.excluded = num(value()?)?,
             "--bootstrap" => a.bootstrap = Some(value()?.into()),
             "--cold-start-only" => a.cold_start_only = true,
             "--lambda" => a.lambda = true,
@@ -171,7 +178,19 @@ async fn main() {
             }
         })
         .await;
+    let excluded: Vec<String> = fleet.iter().take(args.excluded).map(|s| s.volumes[0].1.clone()).collect();
+    for chunk in excluded.chunks(500) {
+        ec2.create_tags()
+            .set_resources(Some(chunk.to_vec()))
+            .tags(aws_sdk_ec2::types::Tag::builder().key("snapcycle:exclude").value("*").build())
+            .send()
+            .await
+            .expect("tag the excluded volumes");
+    }
     let volumes = fleet.iter().map(|s| s.volumes.len()).sum::<usize>();
+    if !excluded.is_empty() {
+        println!("excluded {} volumes (snapcycle:exclude = *)", excluded.len());
+    }
     println!(
         "seeded {} instances, {volumes} volumes, {} snapshots in {:.1}s",
         fleet.len(),
@@ -214,11 +233,12 @@ async fn main() {
         // Each round is a new scheduled time, so each one creates and rotates in full.
         let scheduled = format!("2026-11-{:02}T00:00:00Z", 20 + round);
         let t = if args.lambda {
-            lambda_round(&bootstrap, &endpoint, &scheduled, args.invocation_seconds / scale, args.concurrency).await
+            let timeout = args.invocation_seconds / scale;
+            lambda_round(&bootstrap, &endpoint, &scheduled, timeout, args.concurrency, excluded.len()).await
         } else {
-            cli_round(&snapcycle, &endpoint, &scheduled, time_limit, args.concurrency)
+            cli_round(&snapcycle, &endpoint, &scheduled, time_limit, args.concurrency, excluded.len())
         };
-        let Tally { wall, peak_kb, invocations, created, deleted, failures, calls, pages, exit } = t;
+        let Tally { wall, peak_kb, invocations, created, deleted, failures, calls, pages, exit, .. } = t;
         let total: u64 = calls.values().sum();
         let minimum = (created + deleted + pages) as u64;
         println!(
@@ -227,7 +247,7 @@ async fn main() {
             peak_kb as f64 / 1024.0
         );
         println!(
-            "  API calls {total} vs minimum {minimum} (creations + deletions + {pages} pages of instances and snapshots) = {:+.2}%",
+            "  API calls {total} vs minimum {minimum} (creations + deletions + {pages} pages of instances, excluded volumes and snapshots) = {:+.2}%",
             (total as f64 / minimum as f64 - 1.0) * 100.0
         );
         for (op, n) in &calls {
@@ -261,9 +281,11 @@ struct Tally {
     deleted: usize,
     failures: usize,
     calls: std::collections::BTreeMap<String, u64>,
-    /// Pages the invocations had to read (instances, this run's snapshots, and once the whole
-    /// history), 1,000 a page.
+    /// Pages the invocations had to read (instances, the volumes tagged `snapcycle:exclude`,
+    /// this run's snapshots, and once the whole history), 1,000 a page (500 for volumes).
     pages: usize,
+    /// Volumes tagged `snapcycle:exclude`: every read of the instances reads them too.
+    excluded: usize,
     exit: String,
 }
 
@@ -281,7 +303,10 @@ impl Tally {
         // also reads the keyword's whole history
         // (or, after a hand-over made while deleting, the history first).
         let pages = |field: &str| report[field].as_u64().map_or(0, |n| (n as usize).max(1).div_ceil(1000));
-        self.pages += count("instances").max(1).div_ceil(1000) + pages("run_snapshots") + pages("snapshots");
+        self.pages += count("instances").max(1).div_ceil(1000)
+            + self.excluded.max(1).div_ceil(500)
+            + pages("run_snapshots")
+            + pages("snapshots");
         for (op, k) in report["api_calls"].as_object().into_iter().flatten() {
             *self.calls.entry(op.clone()).or_default() += k.as_u64().unwrap_or(0);
         }
@@ -304,8 +329,9 @@ fn cli_round(
     scheduled: &str,
     time_limit: f64,
     concurrency: usize,
+    excluded: usize,
 ) -> Tally {
-    let mut t = Tally::default();
+    let mut t = Tally { excluded, ..Tally::default() };
     loop {
         let mut cmd = Command::new(snapcycle);
         cmd.args(["run", "--keyword", KEYWORD, "--output", "json", "--scheduled-time", scheduled])
@@ -331,6 +357,7 @@ async fn lambda_round(
     scheduled: &str,
     timeout: f64,
     concurrency: usize,
+    excluded: usize,
 ) -> Tally {
     let mut api =
         RuntimeApi::start("snapcycle-bench", Duration::from_secs_f64(timeout)).await.expect("start the runtime API");
@@ -346,7 +373,7 @@ async fn lambda_round(
         .spawn()
         .expect("spawn bootstrap");
     api.enqueue(serde_json::json!({ "SnapshotKeyWord": KEYWORD, "ScheduledTime": scheduled }));
-    let mut t = Tally::default();
+    let mut t = Tally { excluded, ..Tally::default() };
     loop {
         let done = match tokio::time::timeout(Duration::from_secs(30), api.next_finished(Duration::from_secs(5))).await
         {
