@@ -1,5 +1,6 @@
-//! The pure core of snapcycle: retention parsing, tag rules, the plan (what to create, delete and
-//! skip, and why), the event contract, the run report and schedule expressions.
+//! The pure core of snapcycle: retention parsing (counts and restic-style policies), tag rules, the
+//! plan (what to create, delete and skip, and why), the event contract, the run report and schedule
+//! expressions.
 //!
 //! Nothing here reads the clock, the environment or the network: the shell passes those in, so every
 //! decision can be tested on plain data and a dry run decides exactly like a real one.
@@ -11,6 +12,7 @@ pub mod exclude;
 pub mod inventory;
 pub mod keyword;
 pub mod plan;
+pub mod policy;
 pub mod report;
 pub mod retention;
 pub mod tags;
@@ -20,6 +22,7 @@ pub use exclude::{Exclusion, ExclusionError};
 pub use inventory::{Attachment, Instance, Inventory, Snapshot, SnapshotState};
 pub use keyword::{Keyword, KeywordError};
 pub use plan::{plan, run_id, Create, InstancePlan, InstanceProblem, Plan, Policy, VolumePlan};
+pub use policy::{Candidate, Decision, KeptBy, PolicyError, RetentionPolicy, Verdict, Why};
 pub use report::Report;
 pub use retention::{Retention, RetentionError};
 pub use tags::Tag;
