@@ -189,6 +189,10 @@ pub(crate) struct RunArgs {
     #[arg(long, env = snapcycle_core::config::ENV_MAX_CONCURRENCY, default_value_t = snapcycle_aws::DEFAULT_MAX_CONCURRENCY,
           value_parser = values::concurrency)]
     pub(crate) max_concurrency: usize,
+    /// The IANA time zone in which a retention policy's days, weeks, months and years begin
+    /// (the function's SNAPCYCLE_TIME_ZONE; default UTC).
+    #[arg(long, env = snapcycle_core::config::ENV_TIME_ZONE, value_parser = values::time_zone)]
+    pub(crate) time_zone: Option<chrono_tz::Tz>,
     /// Start no new call after this many seconds, as the Lambda does before its timeout; what is
     /// left is reported under `continued`, and a rerun with the same --scheduled-time finishes it.
     #[arg(long, value_name = "SECONDS", requires = "scheduled_time", value_parser = values::time_limit)]

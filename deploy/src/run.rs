@@ -32,6 +32,7 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<ExitCode, Fail
         topic_arn: args.topic_arn.clone(),
         keywords,
         max_concurrency: args.max_concurrency,
+        time_zone: args.time_zone.unwrap_or(chrono_tz::Tz::UTC),
         ..Settings::default()
     };
     let runner = Runner::new(&sdk, settings);

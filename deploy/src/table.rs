@@ -20,7 +20,11 @@ pub(crate) fn table(report: &Report) -> String {
         ]);
     }
     for d in &report.deleted {
-        rows.push([dash(), d.volume_id.clone(), verb("deleted", "would delete"), d.snapshot_id.clone(), String::new()]);
+        let why = d.reason.clone().unwrap_or_default();
+        rows.push([dash(), d.volume_id.clone(), verb("deleted", "would delete"), d.snapshot_id.clone(), why]);
+    }
+    for k in &report.kept {
+        rows.push([dash(), k.volume_id.clone(), "would keep".into(), k.snapshot_id.clone(), k.reason.clone()]);
     }
     for s in &report.skipped {
         rows.push([opt(&s.instance_id), opt(&s.volume_id), "skipped".into(), opt(&s.snapshot_id), s.reason.clone()]);

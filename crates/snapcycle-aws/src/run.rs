@@ -21,7 +21,7 @@ use crate::inventory::{self, to_chrono};
 use crate::Error;
 
 pub use snapcycle_core::config::DEFAULT_MAX_CONCURRENCY;
-use snapcycle_core::config::{ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_TOPIC_ARN, MAX_CONCURRENCY};
+use snapcycle_core::config::{ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_TIME_ZONE, ENV_TOPIC_ARN, MAX_CONCURRENCY};
 
 /// Create errors that mean "not now" for one volume: EC2 will take the snapshot later, so the run
 /// waits and asks again, or hands the volume to the next invocation; it never counts as done.
@@ -70,6 +70,9 @@ pub struct Settings {
     pub max_concurrency: usize,
     /// How long to wait before asking again after EC2's "not now" (tests shorten it).
     pub not_now_wait: Duration,
+    /// Where a retention policy's days, weeks, months and years begin (`SNAPCYCLE_TIME_ZONE`,
+    /// an IANA name; UTC by default).
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl Default for Settings {
@@ -79,6 +82,7 @@ impl Default for Settings {
             keywords: Vec::new(),
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             not_now_wait: DEFAULT_NOT_NOW_WAIT,
+            time_zone: chrono_tz::Tz::UTC,
         }
     }
 }
@@ -92,10 +96,13 @@ pub enum SettingsError {
     /// `SNAPCYCLE_MAX_CONCURRENCY` is not a whole number from 1 to 256.
     #[error("{ENV_MAX_CONCURRENCY} must be a whole number from 1 to {MAX_CONCURRENCY}, got {0:?}")]
     Concurrency(String),
+    /// `SNAPCYCLE_TIME_ZONE` is not an IANA time zone name.
+    #[error("{ENV_TIME_ZONE} must be an IANA time zone such as Asia/Shanghai or UTC, got {0:?}")]
+    TimeZone(String),
 }
 
 impl Settings {
-    /// Reads `SNAPCYCLE_TOPIC_ARN`, `SNAPCYCLE_KEYWORDS` and `SNAPCYCLE_MAX_CONCURRENCY` through
+    /// Reads `SNAPCYCLE_TOPIC_ARN`, `SNAPCYCLE_KEYWORDS`, `SNAPCYCLE_MAX_CONCURRENCY` and `SNAPCYCLE_TIME_ZONE` through
     /// `var`, so the caller decides where the environment comes from (tests pass a map).
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
         let topic_arn = var(ENV_TOPIC_ARN).filter(|s| !s.trim().is_empty());
@@ -107,7 +114,11 @@ impl Settings {
                 _ => return Err(SettingsError::Concurrency(raw)),
             },
         };
-        Ok(Settings { topic_arn, keywords, max_concurrency, not_now_wait: DEFAULT_NOT_NOW_WAIT })
+        let time_zone = match var(ENV_TIME_ZONE).filter(|s| !s.trim().is_empty()) {
+            None => chrono_tz::Tz::UTC,
+            Some(raw) => raw.trim().parse().map_err(|_| SettingsError::TimeZone(raw))?,
+        };
+        Ok(Settings { topic_arn, keywords, max_concurrency, not_now_wait: DEFAULT_NOT_NOW_WAIT, time_zone })
     }
 }
 
@@ -219,8 +230,14 @@ impl Runner {
         if !all_keywords.contains(&req.keyword) {
             all_keywords.push(req.keyword.clone());
         }
-        let policy =
-            Policy { keyword: req.keyword.clone(), all_keywords, scheduled_time, request: req.request_id.clone() };
+        let policy = Policy {
+            keyword: req.keyword.clone(),
+            all_keywords,
+            scheduled_time,
+            request: req.request_id.clone(),
+            time_zone: self.settings.time_zone,
+            explain: req.dry_run,
+        };
         if req.dry_run {
             // A dry run reads everything at once: it shows creations and deletions together.
             return match inventory::read(&self.ec2, &req.keyword).await {
@@ -632,7 +649,7 @@ fn record_creation(
 }
 
 fn record_deletion(ip: &InstancePlan, v: &VolumePlan, id: &str, outcome: Deleted1, report: &mut Report) {
-    let deleted = || Deleted { volume_id: v.volume_id.clone(), snapshot_id: id.to_owned() };
+    let deleted = || Deleted { volume_id: v.volume_id.clone(), snapshot_id: id.to_owned(), reason: None };
     match outcome {
         Deleted1::Done => {
             info!(volume_id = %v.volume_id, snapshot_id = %id, "snapshot deleted");

@@ -328,3 +328,72 @@ async fn excluded_volumes_are_neither_snapshotted_nor_rotated() {
     // The volumes' tags cost one DescribeVolumes page beside the instances.
     assert_eq!(report.api_calls.get("DescribeVolumes"), Some(&1));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_policy_thins_by_day_in_the_stacks_time_zone_and_a_dry_run_says_why() {
+    // Instant completion: the new snapshot counts in the same run, as the thinning is checked.
+    let moto = Moto::start_instant().unwrap();
+    let ec2 = ec2(&moto).await;
+    let host = seed::instance(&ec2, &[(DAILY, "last=1 daily=2")], 1).await;
+    let bad = seed::instance(&ec2, &[(DAILY, "daily=7 daily=3")], 1).await;
+    // Hourly runs on two UTC days, 25 Nov 18:00 to 26 Nov 02:00 (UTC): in Asia/Shanghai (UTC+8)
+    // 18:00 and 20:00 UTC are on 26 Nov and 02:00 UTC on 26 Nov too, 14:00 UTC on the 25th.
+    let runs = ["2026-11-25T14:00:00Z", "2026-11-25T18:00:00Z", "2026-11-25T20:00:00Z", "2026-11-26T02:00:00Z"];
+    let mut ids = Vec::new();
+    for run in runs {
+        ids.push(keyword_snapshot(&ec2, &host, 0, DAILY, "last=1 daily=2", run).await);
+    }
+    let old_bad = keyword_snapshot(&ec2, &bad, 0, DAILY, "1", "2026-11-20T00:00:00Z").await;
+    let shanghai = snapcycle_aws::Settings { time_zone: chrono_tz::Asia::Shanghai, ..stack_settings() };
+    let r = runner(&moto, shanghai).await;
+
+    let mut req = request(DAILY, "2026-11-26T04:00:00Z");
+    req.dry_run = true;
+    let dry = r.run(&req, at("2026-11-26T04:00:00Z")).await;
+    // New snapshots are pending in a plan: the newest completed (02:00) is kept by last=1 and as
+    // the newest of 26 Nov local; 14:00 UTC is the newest of 25 Nov local; 18:00 and 20:00 go.
+    let why = |id: &str| {
+        dry.kept
+            .iter()
+            .find(|k| k.snapshot_id == id)
+            .map(|k| k.reason.clone())
+            .or_else(|| dry.deleted.iter().find(|d| d.snapshot_id == id).and_then(|d| d.reason.clone()))
+    };
+    assert_eq!(why(&ids[3]).as_deref(), Some("keep: last 1, daily 2026-11-26"), "{dry:#?}");
+    assert_eq!(why(&ids[0]).as_deref(), Some("keep: daily 2026-11-25"), "{dry:#?}");
+    assert_eq!(why(&ids[1]).as_deref(), Some("delete: beyond last=1 daily=2"), "{dry:#?}");
+    assert_eq!(why(&ids[2]).as_deref(), Some("delete: beyond last=1 daily=2"), "{dry:#?}");
+    assert_eq!(dry.failures.len(), 1, "{dry:#?}");
+    let f = &dry.failures[0];
+    assert_eq!(f.code, "InvalidRetention");
+    assert!(f.message.contains("\"daily=3\"") && f.message.contains("repeats daily"), "{}", f.message);
+
+    let report = r.run(&request(DAILY, "2026-11-26T04:00:00Z"), at("2026-11-26T04:00:00Z")).await;
+    let mut deleted: Vec<&str> = report.deleted.iter().map(|d| d.snapshot_id.as_str()).collect();
+    deleted.sort();
+    let mut want = vec![ids[1].as_str(), ids[2].as_str(), ids[3].as_str()];
+    want.sort();
+    // The run's own snapshot (04:00 UTC, 12:00 on 26 Nov in Shanghai) has completed: last=1 and
+    // daily 26 Nov keep it, daily 25 Nov keeps 14:00 UTC (22:00 on the 25th); the other three are
+    // older snapshots of the 26th and go.
+    assert_eq!(deleted, want, "{report:#?}");
+    let kept: Vec<String> = keyword_snapshots_of(&ec2, &host.volumes[0].1, DAILY)
+        .await
+        .iter()
+        .map(|s| tag(s, TAG_RUN).unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(kept, ["2026-11-25T14:00:00Z", "2026-11-26T04:00:00Z"], "{report:#?}");
+    assert_eq!(report.deleted.len(), 3, "{report:#?}");
+    assert!(report.deleted.iter().all(|d| d.reason.is_none()), "a real run carries no reasons");
+    assert_eq!(
+        keyword_snapshots_of(&ec2, &bad.volumes[0].1, DAILY).await.len(),
+        1,
+        "nothing of {old_bad}'s instance touched"
+    );
+    let created_tag = keyword_snapshots_of(&ec2, &host.volumes[0].1, DAILY).await;
+    assert_eq!(
+        tag(created_tag.last().unwrap(), DAILY),
+        Some("last=1 daily=2"),
+        "the policy is written back as the tag's value"
+    );
+}

@@ -11,6 +11,9 @@ pub const ENV_MAX_CONCURRENCY: &str = "SNAPCYCLE_MAX_CONCURRENCY";
 pub const ENV_DEADLINE_MARGIN_SECONDS: &str = "SNAPCYCLE_DEADLINE_MARGIN_SECONDS";
 /// Environment variable: working time per invocation when shorter than the timeout allows.
 pub const ENV_TIME_LIMIT_SECONDS: &str = "SNAPCYCLE_TIME_LIMIT_SECONDS";
+/// Environment variable: the IANA time zone in which retention policies count days, weeks,
+/// months and years (UTC when unset).
+pub const ENV_TIME_ZONE: &str = "SNAPCYCLE_TIME_ZONE";
 
 /// Concurrent EC2 calls by default: enough to use EC2's burst of 100 quickly, few enough that the
 /// adaptive retry's rate limiter settles instead of the run hammering a throttled API.

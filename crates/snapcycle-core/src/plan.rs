@@ -4,11 +4,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::exclude::{Exclusion, ExclusionError, TAG_EXCLUDE, TAG_EXCLUDE_ROOT};
+use crate::policy::{Candidate, PolicyError, RetentionPolicy};
 use crate::tags::{snapshot_tags, tag_value, SnapshotTags, TagInput, TAG_KEYWORD, TAG_RUN};
-use crate::{Instance, Inventory, Keyword, Retention, RetentionError, Snapshot, SnapshotState};
+use crate::{Instance, Inventory, Keyword, Snapshot, SnapshotState};
 
 /// The decisions a run is asked to make.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +25,11 @@ pub struct Policy {
     /// `snapcycle:request` so that Lambda's retries of that event (same request id) find the
     /// run's identity again instead of taking a second set.
     pub request: Option<String>,
+    /// The stack's time zone: where a policy's days, weeks, months and years begin.
+    pub time_zone: Tz,
+    /// Say, for every snapshot kept or deleted, which term kept it or why it goes (dry runs):
+    /// a real run at fleet scale does not carry those words around.
+    pub explain: bool,
 }
 
 impl Policy {
@@ -74,7 +81,7 @@ pub enum InstanceProblem {
         keyword: String,
         /// What is wrong with its value.
         #[serde(serialize_with = "serialize_display")]
-        error: RetentionError,
+        error: PolicyError,
     },
     /// The instance's `snapcycle:exclude-root` tag cannot be read: nothing of the instance is
     /// created or deleted, as for a bad retention.
@@ -115,9 +122,9 @@ pub struct VolumePlan {
     pub volume_id: String,
     /// Its device name.
     pub device: String,
-    /// The retention that applies.
-    #[serde(serialize_with = "serialize_display")]
-    pub retention: Retention,
+    /// The retention that applies (a count or a policy; on a multi-attach volume decided by a
+    /// policy, the deciding instance's, and every attached instance's policy keeps what it keeps).
+    pub retention: RetentionPolicy,
     /// Whether to take a snapshot.
     pub create: Create,
     /// Snapshots to delete, oldest first (extra snapshots of this same run come first: a
@@ -125,6 +132,19 @@ pub struct VolumePlan {
     pub delete: Vec<String>,
     /// Snapshots of the keyword that stay, newest first.
     pub keep: Vec<String>,
+    /// Why each snapshot of `keep` and `delete` stays or goes (only when the policy asks to
+    /// explain, as a dry run does).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<Reason>,
+}
+
+/// Why one snapshot stays or goes, in words (`keep: daily 2026-11-30`, `delete: beyond weekly=4`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    /// The snapshot.
+    pub snapshot_id: String,
+    /// The policy's verdict on it.
+    pub reason: String,
 }
 
 /// The creation decision for a volume.
@@ -220,12 +240,14 @@ pub fn plan(policy: &Policy, inventory: &Inventory) -> Plan {
     Plan { keyword: policy.keyword.clone(), scheduled_time: policy.scheduled_time, run, instances: out }
 }
 
-/// Who decides a volume attached to several tagged instances (io1/io2 multi-attach): the largest
-/// retention wins (ties: the lowest instance id), because keeping more is the safe mistake; and if
-/// any of them has an invalid retention, the volume is held (nothing created or deleted).
-#[derive(Debug, Clone, Copy)]
+/// Who decides a volume attached to several tagged instances (io1/io2 multi-attach): keeping more
+/// is the safe mistake, so among plain counts the largest wins (ties: the lowest instance id), and
+/// when any of them is a policy the lowest id decides and every attached instance's policy keeps
+/// what it keeps (the union). If any of them has an invalid retention (or exclude-root tag), the
+/// volume is held: nothing of it is created or deleted.
+#[derive(Debug, Clone)]
 enum Owner<'a> {
-    Decides(&'a str, Retention),
+    Decides(&'a str, Vec<RetentionPolicy>),
     Held(&'a str),
 }
 
@@ -235,24 +257,34 @@ fn volume_owners<'a>(policy: &Policy, instances: &[&'a Instance]) -> HashMap<&'a
         if matches!(inst.state.as_str(), "shutting-down" | "terminated") {
             continue;
         }
-        let parsed = Retention::parse(tag_value(&inst.tags, policy.keyword.as_str()).unwrap_or(""));
+        let parsed = RetentionPolicy::parse(tag_value(&inst.tags, policy.keyword.as_str()).unwrap_or(""));
         // An unreadable exclude-root tag holds the instance like an invalid retention.
         let readable = tag_value(&inst.tags, TAG_EXCLUDE_ROOT).is_none_or(|v| Exclusion::parse(v).is_ok());
         for att in &inst.volumes {
             let mine = match &parsed {
-                Ok(r) if readable => Owner::Decides(inst.id.as_str(), *r),
+                Ok(r) if readable => Owner::Decides(inst.id.as_str(), vec![r.clone()]),
                 _ => Owner::Held(inst.id.as_str()),
             };
-            let next = match (owners.get(att.volume_id.as_str()).copied(), mine) {
+            let next = match (owners.remove(att.volume_id.as_str()), mine) {
                 (None, m) => m,
                 (Some(Owner::Held(h)), _) => Owner::Held(h),
                 (Some(_), Owner::Held(h)) => Owner::Held(h),
-                (Some(Owner::Decides(a, ra)), Owner::Decides(b, rb)) => {
+                (Some(Owner::Decides(a, mut ra)), Owner::Decides(b, rb)) => {
                     // Instances come in id order, so on a tie the earlier one stays.
-                    if rb.get() > ra.get() {
-                        Owner::Decides(b, rb)
-                    } else {
-                        Owner::Decides(a, ra)
+                    match (ra.as_slice(), rb[0].as_count()) {
+                        ([one], Some(nb)) if one.as_count().is_some() => {
+                            if one.as_count().is_some_and(|na| nb > na) {
+                                Owner::Decides(b, rb)
+                            } else {
+                                Owner::Decides(a, ra)
+                            }
+                        }
+                        _ => {
+                            if !ra.contains(&rb[0]) {
+                                ra.extend(rb);
+                            }
+                            Owner::Decides(a, ra)
+                        }
                     }
                 }
             };
@@ -273,7 +305,7 @@ fn plan_instance<'a>(
     let mut ip = InstancePlan { instance_id: inst.id.clone(), name, problem: None, volumes: Vec::new() };
     let keyword = &policy.keyword;
     let raw = tag_value(&inst.tags, keyword.as_str()).unwrap_or("");
-    let retention = match Retention::parse(raw) {
+    let retention = match RetentionPolicy::parse(raw) {
         Ok(r) => r,
         Err(error) => {
             ip.problem = Some(InstanceProblem::BadRetention { keyword: keyword.to_string(), error });
@@ -324,35 +356,60 @@ fn plan_instance<'a>(
                 .map(|v| v.iter().copied().filter(|s| belongs_to(s, keyword, &inst.owner_id)).collect())
                 .unwrap_or_default();
             all.sort_by(newest_first);
+            let reasons = match &create {
+                Create::Excluded { tag, value } if policy.explain => all
+                    .iter()
+                    .map(|s| Reason { snapshot_id: s.id.clone(), reason: format!("keep: excluded by {tag} = {value}") })
+                    .collect(),
+                _ if policy.explain => all
+                    .iter()
+                    .map(|s| Reason {
+                        snapshot_id: s.id.clone(),
+                        reason: "keep: the volume's exclusion is unreadable".into(),
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
             ip.volumes.push(VolumePlan {
                 volume_id: att.volume_id.clone(),
                 device: att.device.clone(),
-                retention,
+                retention: retention.clone(),
                 create,
                 delete: Vec::new(),
                 keep: all.into_iter().map(|s| s.id.clone()).collect(),
+                reasons,
             });
             continue;
         }
-        let (create, retention) = match owners.get(att.volume_id.as_str()).copied() {
-            Some(Owner::Held(by)) => (Create::Held { by_instance: by.to_owned() }, retention),
-            Some(Owner::Decides(by, _)) if by != inst.id => (Create::Covered { by_instance: by.to_owned() }, retention),
-            Some(Owner::Decides(_, r)) => (new_or_done(policy, run, inst, att, &label, keeper, r), r),
-            None => (new_or_done(policy, run, inst, att, &label, keeper, retention), retention),
+        let own = std::slice::from_ref(&retention);
+        let (create, policies) = match owners.get(att.volume_id.as_str()) {
+            Some(Owner::Held(by)) => (Create::Held { by_instance: (*by).to_owned() }, &[][..]),
+            Some(Owner::Decides(by, _)) if *by != inst.id => {
+                (Create::Covered { by_instance: (*by).to_owned() }, &[][..])
+            }
+            Some(Owner::Decides(_, rs)) => (new_or_done(policy, run, inst, att, &label, keeper, &rs[0]), rs.as_slice()),
+            None => (new_or_done(policy, run, inst, att, &label, keeper, &retention), own),
         };
-        let (keep, delete) = if matches!(create, Create::Covered { .. } | Create::Held { .. }) {
-            (Vec::new(), Vec::new())
+        let shown = policies.first().unwrap_or(&retention).clone();
+        let (keep, delete, mut reasons) = if policies.is_empty() {
+            (Vec::new(), Vec::new(), Vec::new())
         } else {
-            let (keep, rotated) = rotate(&mine, retention);
-            (keep, duplicates.into_iter().chain(rotated).collect())
+            let (keep, rotated, reasons) = rotate(&mine, policies, policy.time_zone, policy.explain);
+            (keep, duplicates.iter().cloned().chain(rotated).collect(), reasons)
         };
+        if policy.explain {
+            for d in &duplicates {
+                reasons.push(Reason { snapshot_id: d.clone(), reason: "delete: a second snapshot of this run".into() });
+            }
+        }
         ip.volumes.push(VolumePlan {
             volume_id: att.volume_id.clone(),
             device: att.device.clone(),
-            retention,
+            retention: shown,
             create,
             delete,
             keep,
+            reasons,
         });
     }
     ip
@@ -390,7 +447,7 @@ fn new_or_done(
     att: &crate::Attachment,
     label: &str,
     keeper: Option<&Snapshot>,
-    retention: Retention,
+    retention: &RetentionPolicy,
 ) -> Create {
     if let Some(done) = keeper {
         return Create::AlreadyDone { snapshot_id: done.id.clone() };
@@ -414,27 +471,47 @@ fn newest_first(a: &&Snapshot, b: &&Snapshot) -> std::cmp::Ordering {
     key(b).cmp(&key(a))
 }
 
-/// Keeps the newest `retention` completed snapshots and everything newer than the oldest of them;
-/// deletes completed and failed snapshots older than that. Pending ones are never deleted.
-fn rotate(mine: &[&Snapshot], retention: Retention) -> (Vec<String>, Vec<String>) {
+/// A snapshot's time for a policy's buckets: its scheduled run (`snapcycle:run`), so that the day
+/// a delayed retry ran does not move it to another day; the start time when it has no run tag.
+fn run_time(s: &Snapshot) -> DateTime<Utc> {
+    tag_value(&s.tags, TAG_RUN)
+        .and_then(|r| DateTime::parse_from_rfc3339(r).ok())
+        .map_or(s.start_time, |t| t.with_timezone(&Utc))
+}
+
+/// Applies the policies (one, or every attached instance's on a multi-attach volume) to the
+/// volume's snapshots in rotation order: a snapshot stays when any policy keeps it. A plain count
+/// N keeps the newest N completed snapshots and everything newer than the oldest of them, and
+/// deletes completed and failed snapshots older than that; pending ones are never deleted.
+/// Returns what stays (newest first), what goes (oldest first) and, with `explain`, why.
+fn rotate(
+    mine: &[&Snapshot],
+    policies: &[RetentionPolicy],
+    tz: Tz,
+    explain: bool,
+) -> (Vec<String>, Vec<String>, Vec<Reason>) {
     let mut sorted: Vec<&Snapshot> = mine.to_vec();
     sorted.sort_by(newest_first);
-    let mut completed = 0u32;
+    let candidates: Vec<Candidate<'_>> =
+        sorted.iter().map(|s| Candidate { id: &s.id, time: run_time(s), state: s.state }).collect();
+    let decisions: Vec<_> = policies.iter().map(|p| p.thin(&candidates, tz)).collect();
     let mut keep = Vec::new();
     let mut delete = Vec::new();
-    for s in sorted {
-        let deletable = matches!(s.state, SnapshotState::Completed | SnapshotState::Error);
-        if completed >= retention.get() && deletable {
-            delete.push(s.id.clone());
-        } else {
+    let mut reasons = Vec::new();
+    for (i, s) in sorted.iter().enumerate() {
+        let keeping = decisions.iter().find(|d| d[i].verdict.is_keep());
+        let verdict = &keeping.unwrap_or(&decisions[0])[i].verdict;
+        if keeping.is_some() {
             keep.push(s.id.clone());
+        } else {
+            delete.push(s.id.clone());
         }
-        if s.state == SnapshotState::Completed {
-            completed += 1;
+        if explain {
+            reasons.push(Reason { snapshot_id: s.id.clone(), reason: verdict.to_string() });
         }
     }
     delete.reverse();
-    (keep, delete)
+    (keep, delete, reasons)
 }
 
 impl Plan {
@@ -498,7 +575,17 @@ mod tests {
                 snap("snap-b", 2, "2026-11-26T00:00:00Z"),
             ],
         };
-        let p = plan(&Policy { keyword: k.clone(), all_keywords: vec![k], scheduled_time: t, request: None }, &inv);
+        let p = plan(
+            &Policy {
+                keyword: k.clone(),
+                all_keywords: vec![k],
+                scheduled_time: t,
+                request: None,
+                time_zone: Tz::UTC,
+                explain: false,
+            },
+            &inv,
+        );
         let v = &p.instances[0].volumes[0];
         assert_eq!(v.create, Create::AlreadyDone { snapshot_id: "snap-a".into() });
         assert_eq!(v.delete, ["snap-b"], "the duplicate goes; retention 2 keeps snap-a and snap-old");
@@ -527,7 +614,17 @@ mod tests {
             })
             .collect();
         let inv = Inventory { instances: vec![inst("i-1", ret_a), inst("i-2", ret_b)], snapshots };
-        plan(&Policy { keyword: k.clone(), all_keywords: vec![k], scheduled_time: t, request: None }, &inv)
+        plan(
+            &Policy {
+                keyword: k.clone(),
+                all_keywords: vec![k],
+                scheduled_time: t,
+                request: None,
+                time_zone: Tz::UTC,
+                explain: false,
+            },
+            &inv,
+        )
     }
 
     #[test]
@@ -537,7 +634,7 @@ mod tests {
             let deciding: Vec<&VolumePlan> =
                 p.volumes().map(|(_, v)| v).filter(|v| matches!(v.create, Create::New { .. })).collect();
             assert_eq!(deciding.len(), 1, "{p:#?}");
-            assert_eq!(deciding[0].retention.get(), 5);
+            assert_eq!(deciding[0].retention.as_count().map(|r| r.get()), Some(5));
             assert_eq!(deciding[0].delete, ["snap-6"], "the newest 5 completed stay");
         }
     }

@@ -36,6 +36,9 @@ pub struct Report {
     pub created: Vec<Created>,
     /// Snapshots deleted (or, in a dry run, that would be).
     pub deleted: Vec<Deleted>,
+    /// In a dry run, every snapshot of the keyword that stays, with the term that keeps it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<Kept>,
     /// Work deliberately not done, with the reason.
     pub skipped: Vec<Skipped>,
     /// What went wrong; a non-empty list makes the run fail and e-mails a person.
@@ -78,6 +81,20 @@ pub struct Deleted {
     pub volume_id: String,
     /// The snapshot.
     pub snapshot_id: String,
+    /// In a dry run, why it goes (`delete: beyond weekly=4`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A snapshot a dry run keeps, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kept {
+    /// The volume it was taken from.
+    pub volume_id: String,
+    /// The snapshot.
+    pub snapshot_id: String,
+    /// Which term keeps it (`keep: daily 2026-11-30`, `keep: pending`).
+    pub reason: String,
 }
 
 /// Work not done on purpose.
@@ -200,8 +217,14 @@ impl Report {
                     snapshot_id: None,
                 });
             }
+            let why = |id: &str| v.reasons.iter().find(|r| r.snapshot_id == id).map(|r| r.reason.clone());
             for d in &v.delete {
-                r.deleted.push(Deleted { volume_id: v.volume_id.clone(), snapshot_id: d.clone() });
+                r.deleted.push(Deleted { volume_id: v.volume_id.clone(), snapshot_id: d.clone(), reason: why(d) });
+            }
+            for k in &v.keep {
+                if let Some(reason) = why(k) {
+                    r.kept.push(Kept { volume_id: v.volume_id.clone(), snapshot_id: k.clone(), reason });
+                }
             }
         }
         r
@@ -212,6 +235,7 @@ impl Report {
     pub fn sort(&mut self) {
         self.created.sort_by(|a, b| (&a.instance_id, &a.volume_id).cmp(&(&b.instance_id, &b.volume_id)));
         self.deleted.sort_by(|a, b| (&a.volume_id, &a.snapshot_id).cmp(&(&b.volume_id, &b.snapshot_id)));
+        self.kept.sort_by(|a, b| (&a.volume_id, &a.snapshot_id).cmp(&(&b.volume_id, &b.snapshot_id)));
         self.skipped.sort_by(|a, b| {
             (&a.instance_id, &a.volume_id, &a.snapshot_id).cmp(&(&b.instance_id, &b.volume_id, &b.snapshot_id))
         });

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Keyword, Retention};
+use crate::policy::RetentionPolicy;
+use crate::Keyword;
 
 /// Marker naming the keyword a snapshot was made for; rotation only ever counts and deletes
 /// snapshots whose marker names its own keyword, even when the copied instance tags name several.
@@ -57,8 +58,8 @@ pub struct TagInput<'a> {
     /// Every keyword of the stack: other schedules' keys are not copied, or the daily snapshot
     /// would look like an hourly one to a person (and to the classic lab's rotation).
     pub all_keywords: &'a [Keyword],
-    /// The instance's retention, written back as the keyword tag's value.
-    pub retention: Retention,
+    /// The instance's retention (a count or a policy), written back as the keyword tag's value.
+    pub retention: &'a RetentionPolicy,
     /// The instance id.
     pub instance_id: &'a str,
     /// The volume's device name on the instance.
@@ -134,11 +135,13 @@ mod tests {
     }
 
     fn input<'a>(tags: &'a [Tag], k: &'a Keyword, all: &'a [Keyword]) -> TagInput<'a> {
+        static SEVEN: std::sync::LazyLock<RetentionPolicy> =
+            std::sync::LazyLock::new(|| RetentionPolicy::count(crate::Retention::new(7).unwrap()));
         TagInput {
             instance_tags: tags,
             keyword: k,
             all_keywords: all,
-            retention: Retention::new(7).unwrap(),
+            retention: &SEVEN,
             instance_id: "i-1",
             device: "/dev/xvda",
             run: "2026-11-26T00:00:00Z",

@@ -173,6 +173,8 @@ fn policy() -> Policy {
         all_keywords: vec![Keyword::new(HOURLY).unwrap(), Keyword::new(DAILY).unwrap()],
         scheduled_time: at(100),
         request: None,
+        time_zone: chrono_tz::Tz::UTC,
+        explain: false,
     }
 }
 
@@ -207,7 +209,7 @@ proptest! {
         let run = policy().run_id();
         let duplicate = |s: &Snapshot| tag_value(&s.tags, TAG_RUN) == Some(run.as_str());
         for (_, v) in p.volumes().filter(|(_, v)| !matches!(v.create, Create::Excluded { .. } | Create::BadExclusion { .. })) {
-            let n = v.retention.get() as usize;
+            let n = v.retention.as_count().expect("the generator writes counts").get() as usize;
             let kept_completed = v.keep.iter().filter(|id| by_id[id.as_str()].state == SnapshotState::Completed).count();
             let all_completed = kept_completed
                 + v.delete.iter().map(|id| by_id[id.as_str()]).filter(|s| s.state == SnapshotState::Completed && !duplicate(s)).count();
@@ -291,7 +293,7 @@ proptest! {
                 let max = parsed.iter().map(|r| r.as_ref().unwrap().get()).max().unwrap();
                 let deciding: Vec<_> = plans.iter().filter(|(_, v)| !matches!(v.create, Create::Covered { .. })).collect();
                 prop_assert_eq!(deciding.len(), 1, "{:?}", plans);
-                prop_assert_eq!(deciding[0].1.retention.get(), max);
+                prop_assert_eq!(deciding[0].1.retention.as_count().map(|r| r.get()), Some(max));
                 for (_, v) in plans.iter().filter(|(_, v)| matches!(v.create, Create::Covered { .. })) {
                     prop_assert!(v.delete.is_empty() && v.keep.is_empty());
                 }
@@ -414,6 +416,51 @@ proptest! {
             {
                 prop_assert!(ip.volumes.is_empty() && ip.problem.as_ref().is_some_and(|p| p.is_failure()), "{:?}", ip);
             }
+        }
+    }
+
+    /// Retention policies in the plan (README, "Thinning"): whatever the terms, no pending
+    /// snapshot is deleted, the newest completed snapshot of each volume stays, a second plan after
+    /// the deletions deletes nothing more, and explaining (a dry run) changes no decision.
+    #[test]
+    fn policies_keep_pending_and_the_newest_completed_and_settle(inv in inventory(), pick in prop::collection::vec(0usize..8, 5)) {
+        const POLICIES: [&str; 8] = ["last=2", "daily=2", "hourly=3 daily=1", "within=6h", "weekly=1,monthly=1", "2", "yearly=1 last=1", "daily=7 daily=3"];
+        let mut inv = inv;
+        for (i, inst) in inv.instances.iter_mut().enumerate() {
+            for t in inst.tags.iter_mut().filter(|t| t.key == DAILY) {
+                t.value = POLICIES[pick[i % pick.len()]].to_owned();
+            }
+        }
+        let pol = policy();
+        let p = plan(&pol, &inv);
+        let explained = plan(&Policy { explain: true, ..policy() }, &inv);
+        for ((_, a), (_, b)) in p.volumes().zip(explained.volumes()) {
+            prop_assert_eq!((&a.keep, &a.delete), (&b.keep, &b.delete));
+            if !b.keep.is_empty() || !b.delete.is_empty() {
+                prop_assert!(!b.reasons.is_empty(), "{:?}", b);
+            }
+        }
+        let by_id: HashMap<&str, &Snapshot> = inv.snapshots.iter().map(|s| (s.id.as_str(), s)).collect();
+        for (_, v) in p.volumes() {
+            for d in &v.delete {
+                prop_assert!(matches!(by_id[d.as_str()].state, SnapshotState::Completed | SnapshotState::Error));
+            }
+            // Extra snapshots of this run (a retry's duplicates) go whatever their age.
+            let run = pol.run_id();
+            let duplicate = |s: &&Snapshot| v.delete.contains(&s.id) && tag_value(&s.tags, TAG_RUN) == Some(run.as_str());
+            let newest = v.keep.iter().chain(&v.delete).map(|id| by_id[id.as_str()])
+                .filter(|s| s.state == SnapshotState::Completed && !duplicate(s)).max_by_key(|s| (s.start_time, s.id.clone()));
+            if let Some(n) = newest {
+                prop_assert!(v.keep.contains(&n.id), "the newest completed {} was deleted: {:?}", n.id, v);
+            }
+        }
+        let mut after = inv.clone();
+        let deleted: HashSet<String> = p.volumes().flat_map(|(_, v)| v.delete.clone()).collect();
+        after.snapshots.retain(|s| !deleted.contains(&s.id));
+        let again = plan(&pol, &after);
+        for (_, v) in again.volumes() {
+            let dups: Vec<&String> = v.delete.iter().filter(|id| tag_value(&by_id[id.as_str()].tags, TAG_RUN) == Some(pol.run_id().as_str())).collect();
+            prop_assert!(v.delete.iter().all(|d| dups.contains(&d)), "a second plan deletes more: {:?}", v);
         }
     }
 }
