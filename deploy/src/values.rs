@@ -19,7 +19,7 @@ pub(crate) fn time(raw: &str) -> Result<DateTime<Utc>, String> {
 
 /// An IANA time zone such as `Asia/Shanghai`.
 pub(crate) fn time_zone(raw: &str) -> Result<chrono_tz::Tz, String> {
-    raw.parse().map_err(|_| "not an IANA time zone such as Asia/Shanghai".to_owned())
+    raw.trim().parse().map_err(|_| "not an IANA time zone such as Asia/Shanghai".to_owned())
 }
 
 /// Calls in flight at once: from 1 to [`MAX_CONCURRENCY`].

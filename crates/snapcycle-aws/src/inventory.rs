@@ -59,7 +59,8 @@ async fn read_excluded(ec2: &Client, keyword: &Keyword) -> Result<HashMap<String
     while let Some(page) = pages.next().await {
         let page = page.map_err(|source| Error::DescribeVolumes { keyword: keyword.to_string(), source })?;
         for v in page.volumes() {
-            let value = v.tags().iter().find(|t| t.key() == Some(TAG_EXCLUDE)).and_then(|t| t.value());
+            // A tag without a value is kept as empty: an unreadable exclusion, never "not excluded".
+            let value = v.tags().iter().find(|t| t.key() == Some(TAG_EXCLUDE)).map(|t| t.value().unwrap_or(""));
             if let (Some(id), Some(value)) = (v.volume_id(), value) {
                 out.insert(id.to_owned(), value.to_owned());
             }

@@ -236,6 +236,7 @@ impl Runner {
             scheduled_time,
             request: req.request_id.clone(),
             time_zone: self.settings.time_zone,
+            now,
             explain: req.dry_run,
         };
         if req.dry_run {

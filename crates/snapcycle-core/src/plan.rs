@@ -27,6 +27,9 @@ pub struct Policy {
     pub request: Option<String>,
     /// The stack's time zone: where a policy's days, weeks, months and years begin.
     pub time_zone: Tz,
+    /// The time of the run (read by the shell): a snapshot whose run tag lies after it counts as
+    /// taken now, so one mis-dated snapshot cannot move a `within` window past the real ones.
+    pub now: DateTime<Utc>,
     /// Say, for every snapshot kept or deleted, which term kept it or why it goes (dry runs):
     /// a real run at fleet scale does not carry those words around.
     pub explain: bool,
@@ -242,8 +245,8 @@ pub fn plan(policy: &Policy, inventory: &Inventory) -> Plan {
 
 /// Who decides a volume attached to several tagged instances (io1/io2 multi-attach): keeping more
 /// is the safe mistake, so among plain counts the largest wins (ties: the lowest instance id), and
-/// when any of them is a policy the lowest id decides and every attached instance's policy keeps
-/// what it keeps (the union). If any of them has an invalid retention (or exclude-root tag), the
+/// once a policy is among them the instance deciding so far goes on deciding and every attached
+/// instance's policy keeps what it keeps (the union). If any of them has an invalid retention (or exclude-root tag), the
 /// volume is held: nothing of it is created or deleted.
 #[derive(Debug, Clone)]
 enum Owner<'a> {
@@ -394,7 +397,7 @@ fn plan_instance<'a>(
         let (keep, delete, mut reasons) = if policies.is_empty() {
             (Vec::new(), Vec::new(), Vec::new())
         } else {
-            let (keep, rotated, reasons) = rotate(&mine, policies, policy.time_zone, policy.explain);
+            let (keep, rotated, reasons) = rotate(&mine, policies, policy);
             (keep, duplicates.iter().cloned().chain(rotated).collect(), reasons)
         };
         if policy.explain {
@@ -473,10 +476,13 @@ fn newest_first(a: &&Snapshot, b: &&Snapshot) -> std::cmp::Ordering {
 
 /// A snapshot's time for a policy's buckets: its scheduled run (`snapcycle:run`), so that the day
 /// a delayed retry ran does not move it to another day; the start time when it has no run tag.
-fn run_time(s: &Snapshot) -> DateTime<Utc> {
+/// Never later than `now` (restic likewise ignores snapshots from the future): a run tag written
+/// by hand far ahead would otherwise put every real snapshot outside a `within` window.
+fn run_time(s: &Snapshot, now: DateTime<Utc>) -> DateTime<Utc> {
     tag_value(&s.tags, TAG_RUN)
         .and_then(|r| DateTime::parse_from_rfc3339(r).ok())
         .map_or(s.start_time, |t| t.with_timezone(&Utc))
+        .min(now)
 }
 
 /// Applies the policies (one, or every attached instance's on a multi-attach volume) to the
@@ -487,13 +493,13 @@ fn run_time(s: &Snapshot) -> DateTime<Utc> {
 fn rotate(
     mine: &[&Snapshot],
     policies: &[RetentionPolicy],
-    tz: Tz,
-    explain: bool,
+    policy: &Policy,
 ) -> (Vec<String>, Vec<String>, Vec<Reason>) {
+    let (tz, explain, now) = (policy.time_zone, policy.explain, policy.now);
     let mut sorted: Vec<&Snapshot> = mine.to_vec();
     sorted.sort_by(newest_first);
     let candidates: Vec<Candidate<'_>> =
-        sorted.iter().map(|s| Candidate { id: &s.id, time: run_time(s), state: s.state }).collect();
+        sorted.iter().map(|s| Candidate { id: &s.id, time: run_time(s, now), state: s.state }).collect();
     let decisions: Vec<_> = policies.iter().map(|p| p.thin(&candidates, tz)).collect();
     let mut keep = Vec::new();
     let mut delete = Vec::new();
@@ -582,6 +588,7 @@ mod tests {
                 scheduled_time: t,
                 request: None,
                 time_zone: Tz::UTC,
+                now: t,
                 explain: false,
             },
             &inv,
@@ -621,6 +628,7 @@ mod tests {
                 scheduled_time: t,
                 request: None,
                 time_zone: Tz::UTC,
+                now: t,
                 explain: false,
             },
             &inv,
@@ -656,5 +664,62 @@ mod tests {
         assert!(d.ends_with("… vol-0123456789abcdef0 (/dev/sdf)"), "{d}");
         let short = description(&Keyword::new("SnapshotDaily").unwrap(), "web", "vol-1", "/dev/xvda");
         assert_eq!(short, "snapcycle SnapshotDaily web vol-1 (/dev/xvda)");
+    }
+
+    #[test]
+    fn a_multi_attach_volume_under_a_policy_keeps_what_any_attached_policy_keeps() {
+        // Six daily snapshots, the newest a day old: within=3d keeps three (strictly after four
+        // days before the newest), the count 1 keeps one; whichever instance comes first, the
+        // volume keeps the union, and one plan decides it.
+        for (a, b) in [("1", "within=3d"), ("within=3d", "1"), ("2", "last=1 daily=3")] {
+            let p = shared_volume(a, b);
+            let deciding: Vec<&VolumePlan> =
+                p.volumes().map(|(_, v)| v).filter(|v| matches!(v.create, Create::New { .. })).collect();
+            assert_eq!(deciding.len(), 1, "{a} / {b}: {p:#?}");
+            assert_eq!(deciding[0].keep, ["snap-1", "snap-2", "snap-3"], "{a} / {b}");
+            assert_eq!(deciding[0].delete, ["snap-6", "snap-5", "snap-4"], "{a} / {b}");
+        }
+    }
+
+    #[test]
+    fn a_run_tag_from_the_future_counts_as_now_and_drains_no_window() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap();
+        let k = Keyword::new("SnapshotDaily").unwrap();
+        let snap = |id: &str, days: i64, run: &str| Snapshot {
+            id: id.into(),
+            volume_id: "vol-1".into(),
+            owner_id: "1".into(),
+            state: SnapshotState::Completed,
+            start_time: t - chrono::Duration::days(days),
+            tags: vec![Tag::new("SnapshotDaily", "x"), Tag::new(TAG_KEYWORD, "SnapshotDaily"), Tag::new(TAG_RUN, run)],
+        };
+        let inv = Inventory {
+            instances: vec![Instance {
+                id: "i-1".into(),
+                owner_id: "1".into(),
+                state: "running".into(),
+                tags: vec![Tag::new("SnapshotDaily", "within=7d")],
+                volumes: vec![Attachment { volume_id: "vol-1".into(), device: "/dev/xvda".into(), exclude: None }],
+                root_device: None,
+            }],
+            snapshots: vec![
+                snap("snap-typo", 1, "2062-11-25T00:00:00Z"),
+                snap("snap-2", 2, "2026-11-24T00:00:00Z"),
+                snap("snap-3", 3, "2026-11-23T00:00:00Z"),
+                snap("snap-9", 9, "2026-11-17T00:00:00Z"),
+            ],
+        };
+        let policy = Policy {
+            keyword: k.clone(),
+            all_keywords: vec![k],
+            scheduled_time: t,
+            request: None,
+            time_zone: Tz::UTC,
+            now: t,
+            explain: false,
+        };
+        let v = &plan(&policy, &inv).instances[0].volumes[0];
+        assert_eq!(v.keep, ["snap-typo", "snap-2", "snap-3"], "the window counts back from now, not 2062");
+        assert_eq!(v.delete, ["snap-9"]);
     }
 }

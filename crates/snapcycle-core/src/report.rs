@@ -176,7 +176,7 @@ impl Report {
                         format!("volume also attached to {by_instance}, whose retention decides it")
                     }
                     Create::Held { by_instance } => format!(
-                        "volume also attached to {by_instance}, whose retention is invalid; nothing of it was created or deleted"
+                        "volume also attached to {by_instance}, whose retention or exclude-root tag is invalid; nothing of it was created or deleted"
                     ),
                     Create::Excluded { tag, value } => {
                         format!("excluded by {tag} = {value}: no snapshot taken, its snapshots of {} left alone", plan.keyword)

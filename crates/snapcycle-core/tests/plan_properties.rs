@@ -174,6 +174,7 @@ fn policy() -> Policy {
         scheduled_time: at(100),
         request: None,
         time_zone: chrono_tz::Tz::UTC,
+        now: at(100),
         explain: false,
     }
 }
@@ -366,7 +367,7 @@ proptest! {
     /// be the same as with the whole inventory.
     #[test]
     fn creation_needs_only_this_runs_snapshots(inv in inventory(), hour in 0u32..48) {
-        let pol = Policy { scheduled_time: at(hour), ..policy() };
+        let pol = Policy { scheduled_time: at(hour), now: at(hour), ..policy() };
         let run = pol.run_id();
         let mut this_run = inv.clone();
         this_run.snapshots.retain(|s| {

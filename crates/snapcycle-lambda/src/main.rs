@@ -90,8 +90,8 @@ struct App {
     function_name: Option<String>,
     margin: Duration,
     /// `SNAPCYCLE_TIME_LIMIT_SECONDS`: work time per invocation when shorter than the timeout
-    /// allows (the same knob as `snapcycle run --time-limit`; under a runtime emulator, which
-    /// sets no deadline, it is the only limit).
+    /// allows (the same knob as `snapcycle run --time-limit`; under a runtime that sets no
+    /// deadline, it is the only limit).
     time_limit: Option<Duration>,
 }
 
@@ -99,8 +99,8 @@ struct App {
 /// deadline, or the time limit), and calls still in flight are abandoned half a margin later, so
 /// the hand-over and the e-mail always have the last half.
 fn deadline(start: Instant, left: Duration, margin: Duration, limit: Option<Duration>) -> Option<Deadline> {
-    // Lambda never starts an invocation past its deadline; a runtime emulator that sets none
-    // (a deadline already past) gets no time limit rather than a run that does nothing.
+    // Lambda never starts an invocation past its deadline; a runtime that sets none (a deadline
+    // already past) gets no time limit rather than a run that does nothing.
     let margin = if left.is_zero() { margin } else { margin.min(left / 10) };
     let by_timeout = (!left.is_zero()).then(|| start + left.saturating_sub(margin));
     let start_by = match (by_timeout, limit.map(|l| start + l)) {

@@ -1,6 +1,6 @@
 //! The artifact `snapcycle deploy` uploads, run for real: the aarch64 `bootstrap` from
 //! `cargo lambda build --release --arm64 --output-format zip`, under qemu-user, polling the
-//! testkit's loopback Runtime API (real deadlines, asynchronous Invoke) against the strict
+//! loopback Lambda service of snapcycle-local (real deadlines, asynchronous Invoke) against the strict
 //! emulator, for one whole run that hands over. `scripts/release-check` builds the zip, checks
 //! its layout and runs this test with SNAPCYCLE_RELEASE_BOOTSTRAP set to a wrapper that starts
 //! the binary under `qemu-aarch64`; the ordinary suite skips it (it needs that build).

@@ -23,6 +23,11 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, Notify};
 
+/// How long past its timeout an invocation may still report before it counts as timed out
+/// (Lambda stops it at the timeout; the grace, at most the timeout itself, covers a loaded
+/// test machine).
+pub const TIMEOUT_GRACE: Duration = Duration::from_secs(10);
+
 /// `bootstrap` with a clean environment that points it at the Runtime API at `runtime_api`
 /// (`host:port`) under the function name `name`, as Lambda starts it. Add the function's own
 /// configuration (endpoint, credentials, SNAPCYCLE_*) on top.
@@ -73,6 +78,7 @@ struct Shared {
     timeout: Duration,
     function_arn: String,
     finished: mpsc::UnboundedSender<Finished>,
+    function_name: String,
     invoked: Mutex<Vec<Invoked>>,
     counter: Mutex<u64>,
 }
@@ -100,6 +106,7 @@ impl RuntimeApi {
             timeout,
             function_arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{function_name}"),
             finished: tx,
+            function_name: function_name.to_owned(),
             invoked: Mutex::new(Vec::new()),
             counter: Mutex::new(0),
         });
@@ -178,13 +185,24 @@ impl RuntimeApi {
     }
 
     /// The next invocation to finish, or `None` once nothing is queued or running for `idle`.
+    /// An invocation still running [`TIMEOUT_GRACE`] past its timeout (the function hung or
+    /// died) ends as Lambda ends it, with `Sandbox.Timedout`, so no caller waits forever.
     pub async fn next_finished(&mut self, idle: Duration) -> Option<Finished> {
         loop {
             match tokio::time::timeout(idle, self.finished.recv()).await {
                 Ok(f) => return f,
                 Err(_) => {
-                    let busy = self.shared.in_flight.lock().unwrap().is_some()
-                        || !self.shared.queue.lock().unwrap().is_empty();
+                    let mut in_flight = self.shared.in_flight.lock().unwrap();
+                    let limit = self.shared.timeout + TIMEOUT_GRACE.min(self.shared.timeout);
+                    if in_flight.as_ref().is_some_and(|(_, _, started)| started.elapsed() > limit) {
+                        let (request_id, event, started) = in_flight.take().expect("checked above");
+                        let body = serde_json::json!({
+                            "errorType": "Sandbox.Timedout",
+                            "errorMessage": format!("Task timed out after {:.2} seconds", self.shared.timeout.as_secs_f64()),
+                        });
+                        return Some(Finished { event, request_id, ok: false, body, took: started.elapsed() });
+                    }
+                    let busy = in_flight.is_some() || !self.shared.queue.lock().unwrap().is_empty();
                     if !busy {
                         return None;
                     }
@@ -291,6 +309,19 @@ async fn serve(req: Request<hyper::body::Incoming>, s: Arc<Shared>) -> Result<Re
     }
     let function = path.strip_prefix("/2015-03-31/functions/").and_then(|rest| rest.strip_suffix("/invocations"));
     if let (true, Some(function)) = (method == Method::POST, function) {
+        if function != s.function_name {
+            // Lambda answers an unknown function with 404 ResourceNotFoundException.
+            let mut r = reply(
+                StatusCode::NOT_FOUND,
+                Bytes::from(format!(
+                    r#"{{"Type":"User","message":"Function not found: {function} (this service runs {})"}}"#,
+                    s.function_name
+                )),
+            );
+            r.headers_mut()
+                .insert("x-amzn-errortype", hyper::header::HeaderValue::from_static("ResourceNotFoundException"));
+            return Ok(r);
+        }
         if invocation_type != "Event" {
             // A synchronous invocation from inside the one function process would wait on itself.
             return Ok(reply(
@@ -366,9 +397,27 @@ mod tests {
         assert_eq!(status, StatusCode::ACCEPTED, "202 at once, as Lambda answers an Event invocation");
         let (status, _, body) = call(Method::POST, url, &[], r#"{"a":2}"#).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let other = format!("{}/2015-03-31/functions/other/invocations", api.invoke_url());
+        let (status, _, body) = call(Method::POST, other, &[("x-amz-invocation-type", "Event")], "{}").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
         let invoked = api.invoked();
         assert_eq!(invoked.len(), 1);
         assert_eq!((invoked[0].function.as_str(), invoked[0].invocation_type.as_str()), ("fn", "Event"));
         assert_eq!(api.shared.queue.lock().unwrap().front().map(|q| q.0.clone()), Some(serde_json::json!({"a":1})));
+    }
+
+    #[tokio::test]
+    async fn an_invocation_that_never_reports_times_out_as_lambda_ends_it() {
+        let mut api = RuntimeApi::start("fn", Duration::from_millis(200)).await.unwrap();
+        api.enqueue(serde_json::json!({"SnapshotKeyWord": "K"}));
+        let base = api.invoke_url();
+        // A function that takes the event and dies.
+        let (status, _, _) = call(Method::GET, format!("{base}/2018-06-01/runtime/invocation/next"), &[], "").await;
+        assert_eq!(status, StatusCode::OK);
+        let f = tokio::time::timeout(Duration::from_secs(10), api.next_finished(Duration::from_millis(50)))
+            .await
+            .expect("the caller is not left waiting")
+            .expect("the invocation ends");
+        assert!(!f.ok && f.body["errorType"] == "Sandbox.Timedout", "{}", f.body);
     }
 }
