@@ -65,6 +65,22 @@ pub(crate) enum Command {
     Schedules(SchedulesArgs),
     /// Play the deployed schedules forward on an emulator, invoking the real function locally.
     Simulate(SimulateArgs),
+    /// List the snapshots no run rotates: their volume is no longer on an instance tagged with
+    /// their keyword (read only).
+    Orphans(OrphansArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct OrphansArgs {
+    /// A keyword to look for; repeatable (default: the deployed stack's keywords).
+    #[arg(long = "keyword", value_name = "K")]
+    pub(crate) keywords: Vec<Keyword>,
+    /// The stack whose keywords apply when --keyword is not given.
+    #[arg(long, default_value = DEFAULT_STACK)]
+    pub(crate) stack_name: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub(crate) output: Output,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ mod cli;
 mod deploy;
 mod deployed;
 mod destroy;
+mod orphans;
 mod render;
 mod run;
 mod schedules;
@@ -73,6 +74,7 @@ fn main() -> ExitCode {
             Command::Status(args) => status::status(&cli.global, args).await,
             Command::Schedules(args) => schedules::schedules(args, chrono::Utc::now()),
             Command::Simulate(args) => simulate::simulate(&cli.global, args, chrono::Utc::now()).await,
+            Command::Orphans(args) => orphans::orphans(&cli.global, args).await,
         }
     });
     match result {

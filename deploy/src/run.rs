@@ -69,7 +69,7 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<ExitCode, Fail
 /// environment: the same the Lambda uses, so a run by hand copies the same tags and thins by the
 /// same days. Without a deployed stack, only the run's own keyword is known, and the user is
 /// told what that means.
-async fn stack_keywords(
+pub(crate) async fn stack_keywords(
     sdk: &aws_config::SdkConfig,
     stack_name: &str,
 ) -> Result<(Vec<Keyword>, Option<chrono_tz::Tz>), Failure> {

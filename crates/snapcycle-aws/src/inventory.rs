@@ -26,7 +26,7 @@ fn tags(t: &[Ec2Tag]) -> Vec<Tag> {
 
 /// The SDK's time as chrono's; an absent (or unrepresentable) time is the epoch, which sorts a
 /// snapshot EC2 gave no time as the oldest.
-pub(crate) fn to_chrono(t: Option<&aws_smithy_types::DateTime>) -> DateTime<Utc> {
+pub fn to_chrono(t: Option<&aws_smithy_types::DateTime>) -> DateTime<Utc> {
     use aws_smithy_types_convert::date_time::DateTimeExt as _;
     t.and_then(|t| t.to_chrono_utc().ok()).unwrap_or_default()
 }
