@@ -554,45 +554,57 @@ mod tests {
     use crate::{Attachment, Tag};
     use chrono::TimeZone;
 
-    #[test]
-    fn a_duplicate_of_this_run_is_deleted_and_the_oldest_kept() {
-        let t = Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap();
+    /// The daily run at `t`, UTC, as a scheduled run plans it.
+    fn daily_at(t: DateTime<Utc>) -> Policy {
         let k = Keyword::new("SnapshotDaily").unwrap();
-        let snap = |id: &str, secs: i64, run: &str| Snapshot {
+        Policy {
+            keyword: k.clone(),
+            all_keywords: vec![k],
+            scheduled_time: t,
+            request: None,
+            time_zone: Tz::UTC,
+            now: t,
+            explain: false,
+        }
+    }
+
+    /// `i-1` tagged `SnapshotDaily = retention`, with the one volume `vol-1`.
+    fn one_volume_instance(retention: &str) -> Instance {
+        Instance {
+            id: "i-1".into(),
+            owner_id: "1".into(),
+            state: "running".into(),
+            tags: vec![Tag::new("SnapshotDaily", retention)],
+            volumes: vec![Attachment { volume_id: "vol-1".into(), device: "/dev/xvda".into(), exclude: None }],
+            root_device: None,
+        }
+    }
+
+    /// A completed daily snapshot of `vol-1` started at `start`, of the run `run`.
+    fn daily_snapshot(id: &str, start: DateTime<Utc>, run: &str) -> Snapshot {
+        Snapshot {
             id: id.into(),
             volume_id: "vol-1".into(),
             owner_id: "1".into(),
             state: SnapshotState::Completed,
-            start_time: t + chrono::Duration::seconds(secs),
+            start_time: start,
             tags: vec![Tag::new("SnapshotDaily", "2"), Tag::new(TAG_KEYWORD, "SnapshotDaily"), Tag::new(TAG_RUN, run)],
-        };
+        }
+    }
+
+    #[test]
+    fn a_duplicate_of_this_run_is_deleted_and_the_oldest_kept() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap();
+        let snap = |id: &str, secs: i64, run: &str| daily_snapshot(id, t + chrono::Duration::seconds(secs), run);
         let inv = Inventory {
-            instances: vec![Instance {
-                id: "i-1".into(),
-                owner_id: "1".into(),
-                state: "running".into(),
-                tags: vec![Tag::new("SnapshotDaily", "2")],
-                volumes: vec![Attachment { volume_id: "vol-1".into(), device: "/dev/xvda".into(), exclude: None }],
-                root_device: None,
-            }],
+            instances: vec![one_volume_instance("2")],
             snapshots: vec![
                 snap("snap-old", -86_400, "2026-11-25T00:00:00Z"),
                 snap("snap-a", 1, "2026-11-26T00:00:00Z"),
                 snap("snap-b", 2, "2026-11-26T00:00:00Z"),
             ],
         };
-        let p = plan(
-            &Policy {
-                keyword: k.clone(),
-                all_keywords: vec![k],
-                scheduled_time: t,
-                request: None,
-                time_zone: Tz::UTC,
-                now: t,
-                explain: false,
-            },
-            &inv,
-        );
+        let p = plan(&daily_at(t), &inv);
         let v = &p.instances[0].volumes[0];
         assert_eq!(v.create, Create::AlreadyDone { snapshot_id: "snap-a".into() });
         assert_eq!(v.delete, ["snap-b"], "the duplicate goes; retention 2 keeps snap-a and snap-old");
@@ -601,7 +613,6 @@ mod tests {
 
     fn shared_volume(ret_a: &str, ret_b: &str) -> Plan {
         let t = Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap();
-        let k = Keyword::new("SnapshotDaily").unwrap();
         let inst = |id: &str, ret: &str| Instance {
             id: id.into(),
             owner_id: "1".into(),
@@ -621,18 +632,7 @@ mod tests {
             })
             .collect();
         let inv = Inventory { instances: vec![inst("i-1", ret_a), inst("i-2", ret_b)], snapshots };
-        plan(
-            &Policy {
-                keyword: k.clone(),
-                all_keywords: vec![k],
-                scheduled_time: t,
-                request: None,
-                time_zone: Tz::UTC,
-                now: t,
-                explain: false,
-            },
-            &inv,
-        )
+        plan(&daily_at(t), &inv)
     }
 
     #[test]
@@ -684,24 +684,9 @@ mod tests {
     #[test]
     fn a_run_tag_from_the_future_counts_as_now_and_drains_no_window() {
         let t = Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap();
-        let k = Keyword::new("SnapshotDaily").unwrap();
-        let snap = |id: &str, days: i64, run: &str| Snapshot {
-            id: id.into(),
-            volume_id: "vol-1".into(),
-            owner_id: "1".into(),
-            state: SnapshotState::Completed,
-            start_time: t - chrono::Duration::days(days),
-            tags: vec![Tag::new("SnapshotDaily", "x"), Tag::new(TAG_KEYWORD, "SnapshotDaily"), Tag::new(TAG_RUN, run)],
-        };
+        let snap = |id: &str, days: i64, run: &str| daily_snapshot(id, t - chrono::Duration::days(days), run);
         let inv = Inventory {
-            instances: vec![Instance {
-                id: "i-1".into(),
-                owner_id: "1".into(),
-                state: "running".into(),
-                tags: vec![Tag::new("SnapshotDaily", "within=7d")],
-                volumes: vec![Attachment { volume_id: "vol-1".into(), device: "/dev/xvda".into(), exclude: None }],
-                root_device: None,
-            }],
+            instances: vec![one_volume_instance("within=7d")],
             snapshots: vec![
                 snap("snap-typo", 1, "2062-11-25T00:00:00Z"),
                 snap("snap-2", 2, "2026-11-24T00:00:00Z"),
@@ -709,15 +694,7 @@ mod tests {
                 snap("snap-9", 9, "2026-11-17T00:00:00Z"),
             ],
         };
-        let policy = Policy {
-            keyword: k.clone(),
-            all_keywords: vec![k],
-            scheduled_time: t,
-            request: None,
-            time_zone: Tz::UTC,
-            now: t,
-            explain: false,
-        };
+        let policy = daily_at(t);
         let v = &plan(&policy, &inv).instances[0].volumes[0];
         assert_eq!(v.keep, ["snap-typo", "snap-2", "snap-3"], "the window counts back from now, not 2062");
         assert_eq!(v.delete, ["snap-9"]);
