@@ -52,6 +52,16 @@ def get_tags(self):
     ]
 
 
+def _start_after(token, items):
+    """Where a page continues: after the item whose id NextToken names (EC2 refuses an unknown token)."""
+    if not token:
+        return 0
+    ids = [item.id for item in items]
+    if token not in ids:
+        raise InvalidParameterValueError(f"NextToken={token}")
+    return ids.index(token) + 1
+
+
 def describe_snapshots(self):
     filters = self._filters_from_querystring()
     snapshot_ids = self._get_param("SnapshotIds", [])
@@ -64,12 +74,7 @@ def describe_snapshots(self):
     if not 5 <= max_results <= 1000:
         raise InvalidParameterValueError(f"MaxResults={max_results} (5 to 1000)")
     everything = list(self.ec2_backend.snapshots.values())
-    start = 0
-    if token:
-        ids = [s.id for s in everything]
-        if token not in ids:
-            raise InvalidParameterValueError(f"NextToken={token}")
-        start = ids.index(token) + 1
+    start = _start_after(token, everything)
     # Filter only as far as this page needs (one match beyond it says whether there is a next
     # page), so reading N snapshots in pages costs N filter checks rather than N per page.
     page, more, chunk = [], False, 500
@@ -93,12 +98,7 @@ def describe_instances(self):
     token = self._get_param("NextToken")
     reservations = self.ec2_backend.describe_instances(filters=self._filters_from_querystring())
     pairs = [(r, i) for r in reservations for i in r.instances]
-    start = 0
-    if token:
-        ids = [i.id for _, i in pairs]
-        if token not in ids:
-            raise InvalidParameterValueError(f"NextToken={token}")
-        start = ids.index(token) + 1
+    start = _start_after(token, [i for _, i in pairs])
     chosen = pairs[start : start + max_results]
     page = []
     for r, i in chosen:
@@ -127,12 +127,7 @@ def describe_volumes(self):
     if not 5 <= max_results <= 500:
         raise InvalidParameterValueError(f"MaxResults={max_results} (5 to 500)")
     matched = self.ec2_backend.describe_volumes(volume_ids=None, filters=self._filters_from_querystring())
-    start = 0
-    if token:
-        ids = [v.id for v in matched]
-        if token not in ids:
-            raise InvalidParameterValueError(f"NextToken={token}")
-        start = ids.index(token) + 1
+    start = _start_after(token, matched)
     page = matched[start : start + max_results]
     next_token = page[-1].id if page and start + max_results < len(matched) else None
     return ActionResult({"Volumes": page, "NextToken": next_token})

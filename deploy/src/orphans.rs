@@ -7,9 +7,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Context as _};
-use aws_sdk_ec2::types::Filter;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use snapcycle_aws::inventory::filter;
+use snapcycle_core::report::run_time;
 use snapcycle_core::tags::{TAG_INSTANCE, TAG_KEYWORD};
 use snapcycle_core::{run_id, Keyword};
 
@@ -29,23 +30,12 @@ pub(crate) struct OrphanVolume {
     /// knows it.
     pub(crate) instance_state: Option<String>,
     pub(crate) snapshots: usize,
-    #[serde(with = "time")]
+    #[serde(serialize_with = "run_time::serialize")]
     pub(crate) oldest: DateTime<Utc>,
-    #[serde(with = "time")]
+    #[serde(serialize_with = "run_time::serialize")]
     pub(crate) newest: DateTime<Utc>,
     /// The volume's size as the snapshots record it, in GiB.
     pub(crate) size_gib: Option<i32>,
-}
-
-mod time {
-    use chrono::{DateTime, Utc};
-    pub(crate) fn serialize<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&snapcycle_core::run_id(*t))
-    }
-}
-
-fn filter(name: &str, values: impl IntoIterator<Item = String>) -> Filter {
-    Filter::builder().name(name).set_values(Some(values.into_iter().collect())).build()
 }
 
 pub(crate) async fn orphans(global: &Global, args: OrphansArgs) -> Result<ExitCode, Failure> {

@@ -35,6 +35,14 @@ async fn run_prints_a_table_then_json_and_exits_by_outcome() {
     assert_eq!(dry.status.code(), Some(0), "{out}{err}");
     assert!(out.starts_with("DRY RUN: SnapshotDaily run 2026-11-26T00:00:00Z: 1 instances, 2 volumes"), "{out}");
     assert!(out.contains("would create") && out.contains("would delete"), "{out}");
+    // Every snapshot of the keyword with the reason it stays or goes: the new one counts as
+    // pending, so retention 2 keeps the two newest completed and the oldest goes.
+    let rows = |action: &str| out.lines().filter(|l| l.contains(action)).map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(rows("would delete").len(), 1, "{out}");
+    assert!(rows("would delete")[0].ends_with("delete: beyond the newest 2 completed"), "{out}");
+    let keep = rows("would keep");
+    assert_eq!(keep.len(), 2, "{out}");
+    assert!(keep[0].ends_with("keep: last 1") && keep[1].ends_with("keep: last 2"), "{out}");
     assert_eq!(keyword_snapshots_of(&ec2, &web.volumes[0].1, DAILY).await.len(), 3, "a dry run changes nothing");
 
     // Out of time before the first call: everything is handed over, nothing is done.

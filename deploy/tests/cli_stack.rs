@@ -180,3 +180,38 @@ fn render_with_no_flags_is_the_checked_in_template() {
         "templates/snapcycle.json is stale: rewrite it with `cargo run -p snapcycle -- render -o templates/snapcycle.json`"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_counts_days_in_the_deployed_functions_time_zone_and_refuses_another() {
+    let moto = Moto::start().unwrap();
+    let url = moto.url();
+    let zip = artifact();
+    let d = snapcycle(&url, &["deploy", "--yes", "--artifact", zip.to_str().unwrap()]);
+    assert_eq!(d.status.code(), Some(0), "{}", text(&d));
+    // The function's zone, as the stack will set it (today only by hand on the function).
+    let lambda = aws_sdk_lambda::Client::new(&moto.sdk_config().await);
+    let conf = lambda.get_function_configuration().function_name("snapcycle-snapshots").send().await.unwrap();
+    let mut vars = conf.environment().and_then(|e| e.variables()).cloned().unwrap_or_default();
+    vars.insert("SNAPCYCLE_TIME_ZONE".into(), "Asia/Shanghai".into());
+    lambda
+        .update_function_configuration()
+        .function_name("snapcycle-snapshots")
+        .environment(aws_sdk_lambda::types::Environment::builder().set_variables(Some(vars)).build())
+        .send()
+        .await
+        .unwrap();
+
+    let run = ["run", "--keyword", "SnapshotDaily", "--dry-run", "--scheduled-time", "2026-11-26T00:00:00Z"];
+    let o = snapcycle(&url, &run);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("time zone of stack snapcycle: Asia/Shanghai"), "{}", text(&o));
+    let same = snapcycle(&url, &[&run[..], &["--time-zone", "Asia/Shanghai"]].concat());
+    assert_eq!(same.status.code(), Some(0), "{}", text(&same));
+    let other = snapcycle(&url, &[&run[..], &["--time-zone", "UTC"]].concat());
+    assert_eq!(other.status.code(), Some(2), "{}", text(&other));
+    assert!(
+        text(&other).contains("differs from the deployed function's SNAPCYCLE_TIME_ZONE=Asia/Shanghai"),
+        "{}",
+        text(&other)
+    );
+}

@@ -16,8 +16,9 @@ use crate::Error;
 /// Largest page EC2 serves for these calls; fewer pages means fewer calls against the quota.
 const PAGE: i32 = 1000;
 
-fn filter(name: &str, values: &[&str]) -> Filter {
-    Filter::builder().name(name).set_values(Some(values.iter().map(|v| (*v).to_owned()).collect())).build()
+/// A server-side filter of a Describe call (`tag-key`, `volume-id`, `tag:K`, ...).
+pub fn filter<V: Into<String>>(name: &str, values: impl IntoIterator<Item = V>) -> Filter {
+    Filter::builder().name(name).set_values(Some(values.into_iter().map(Into::into).collect())).build()
 }
 
 fn tags(t: &[Ec2Tag]) -> Vec<Tag> {
@@ -51,7 +52,7 @@ pub async fn read_instances(ec2: &Client, keyword: &Keyword) -> Result<Vec<Insta
 async fn read_excluded(ec2: &Client, keyword: &Keyword) -> Result<HashMap<String, String>, Error> {
     let mut pages = ec2
         .describe_volumes()
-        .filters(filter("tag-key", &[TAG_EXCLUDE]))
+        .filters(filter("tag-key", [TAG_EXCLUDE]))
         .max_results(VOLUME_PAGE)
         .into_paginator()
         .send();
@@ -72,8 +73,8 @@ async fn read_excluded(ec2: &Client, keyword: &Keyword) -> Result<HashMap<String
 async fn read_tagged_instances(ec2: &Client, keyword: &Keyword) -> Result<Vec<Instance>, Error> {
     let mut pages = ec2
         .describe_instances()
-        .filters(filter("tag-key", &[keyword.as_str()]))
-        .filters(filter("instance-state-name", &["pending", "running", "stopping", "stopped", "shutting-down"]))
+        .filters(filter("tag-key", [keyword.as_str()]))
+        .filters(filter("instance-state-name", ["pending", "running", "stopping", "stopped", "shutting-down"]))
         .max_results(PAGE)
         .into_paginator()
         .send();
@@ -109,12 +110,12 @@ fn instance(owner: &str, i: &Ec2Instance) -> Instance {
 /// The account's snapshots marked for `keyword` that still carry the keyword's tag key. The
 /// planner checks each condition again; the filters only keep the pages few.
 pub async fn read_snapshots(ec2: &Client, keyword: &Keyword) -> Result<Vec<Snapshot>, Error> {
-    read_marked(ec2, keyword, vec![filter("tag-key", &[keyword.as_str()])]).await
+    read_marked(ec2, keyword, vec![filter("tag-key", [keyword.as_str()])]).await
 }
 
 /// The account's snapshots made for `keyword` by the run `run` (its `snapcycle:run` tag).
 pub async fn read_run_snapshots(ec2: &Client, keyword: &Keyword, run: &str) -> Result<Vec<Snapshot>, Error> {
-    read_marked(ec2, keyword, vec![filter(&format!("tag:{TAG_RUN}"), &[run])]).await
+    read_marked(ec2, keyword, vec![filter(&format!("tag:{TAG_RUN}"), [run])]).await
 }
 
 /// This run's snapshots of one volume (a creation whose answer was lost may have left one).
@@ -124,12 +125,12 @@ pub async fn read_volume_run_snapshots(
     volume_id: &str,
     run: &str,
 ) -> Result<Vec<Snapshot>, Error> {
-    read_marked(ec2, keyword, vec![filter(&format!("tag:{TAG_RUN}"), &[run]), filter("volume-id", &[volume_id])]).await
+    read_marked(ec2, keyword, vec![filter(&format!("tag:{TAG_RUN}"), [run]), filter("volume-id", [volume_id])]).await
 }
 
 /// The snapshots of `keyword` that Lambda request `request_id` took (`snapcycle:request`).
 pub async fn read_request_snapshots(ec2: &Client, keyword: &Keyword, request_id: &str) -> Result<Vec<Snapshot>, Error> {
-    read_marked(ec2, keyword, vec![filter(&format!("tag:{}", snapcycle_core::tags::TAG_REQUEST), &[request_id])]).await
+    read_marked(ec2, keyword, vec![filter(&format!("tag:{}", snapcycle_core::tags::TAG_REQUEST), [request_id])]).await
 }
 
 /// Every page of the account's snapshots marked for `keyword` that also match `extra`.
@@ -138,7 +139,7 @@ async fn read_marked(ec2: &Client, keyword: &Keyword, extra: Vec<Filter>) -> Res
         .describe_snapshots()
         .owner_ids("self")
         .set_filters(Some(
-            std::iter::once(filter(&format!("tag:{TAG_KEYWORD}"), &[keyword.as_str()])).chain(extra).collect(),
+            std::iter::once(filter(&format!("tag:{TAG_KEYWORD}"), [keyword.as_str()])).chain(extra).collect(),
         ))
         .max_results(PAGE)
         .into_paginator()

@@ -335,15 +335,19 @@ fn describe_failure(f: &Failure) -> String {
 }
 
 /// The report's scheduled time as its run id, the same text as the `snapcycle:run` tag.
-mod run_time {
+/// A time as the `snapcycle:run` tag writes it (RFC 3339, UTC, whole seconds), for
+/// `#[serde(with = "snapcycle_core::report::run_time")]` wherever a report-like output holds one.
+pub mod run_time {
     use chrono::{DateTime, Utc};
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    /// Writes the run id.
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&crate::run_id(*t))
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+    /// Reads an RFC 3339 time back.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
         let raw = String::deserialize(d)?;
         crate::event::parse_time(&raw)
             .ok_or_else(|| serde::de::Error::custom(format!("scheduled_time {raw:?} is not an RFC 3339 time")))
