@@ -22,6 +22,12 @@ Every test, the demo and the benchmark start moto through this file
    - SNAPCYCLE_EMU_MAX_PENDING_PER_VOLUME (default 5): concurrent pending snapshots of one volume.
    Requests whose user agent names the app `snapcycle-seed` (the tests' own client, which seeds
    history that on EC2 would be days old) are exempt from the timed rules, never from the limits.
+4. CloudFormation creates EventBridge Scheduler schedules (`AWS::Scheduler::Schedule`). moto
+   implements the Scheduler API but its CloudFormation skips the type ("not supported"), so a
+   stack with schedules in a time zone would deploy with none and nothing could read them back.
+   `CfnSchedule` below follows the CloudFormation reference for the type: `Ref` is the schedule's
+   Name, `GetAtt Arn` its ARN, a Name is generated when none is given, and an update replaces
+   the schedule. The schedules only exist; as with rules, nothing fires them on the emulator.
 """
 
 import os
@@ -37,6 +43,8 @@ from moto.ec2.models.core import TaggedEC2Resource
 from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, generic_filter, get_prefix
 from moto.ec2.responses.elastic_block_store import ElasticBlockStore
 from moto.ec2.responses.instances import InstanceResponse
+from moto.core.common_models import CloudFormationModel
+from moto.scheduler.models import scheduler_backends
 
 
 def get_tags(self):
@@ -206,6 +214,71 @@ def create_snapshot(self):
         last_created[volume_id] = now
         response.result.__dict__["_snapcycle_done_at"] = now + PENDING_SECONDS
     return response
+
+
+class CfnSchedule(CloudFormationModel):
+    """An `AWS::Scheduler::Schedule` made by CloudFormation, kept in moto's Scheduler backend."""
+
+    # moto files every model under the service named by its module (moto.<service>.models).
+    __module__ = "moto.scheduler.snapcycle"
+
+    def __init__(self, schedule):
+        self.schedule = schedule
+
+    @property
+    def physical_resource_id(self):
+        return self.schedule.name
+
+    @staticmethod
+    def cloudformation_name_type():
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::Scheduler::Schedule"
+
+    @classmethod
+    def has_cfn_attr(cls, attr):
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name):
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        if attribute_name == "Arn":
+            return self.schedule.arn
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        p = cloudformation_json["Properties"]
+        schedule = scheduler_backends[account_id][region_name].create_schedule(
+            description=p.get("Description"),
+            end_date=p.get("EndDate"),
+            flexible_time_window=p["FlexibleTimeWindow"],
+            group_name=p.get("GroupName"),
+            kms_key_arn=p.get("KmsKeyArn"),
+            name=resource_name,
+            schedule_expression=p["ScheduleExpression"],
+            schedule_expression_timezone=p.get("ScheduleExpressionTimezone"),
+            start_date=p.get("StartDate"),
+            state=p.get("State"),
+            target=p["Target"],
+            action_after_completion=None,
+        )
+        return cls(schedule)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    def delete(self, account_id, region_name):
+        scheduler_backends[account_id][region_name].delete_schedule(self.schedule.group_name, self.schedule.name)
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        group = cloudformation_json.get("Properties", {}).get("GroupName")
+        scheduler_backends[account_id][region_name].delete_schedule(group, resource_name)
 
 
 original_create_snapshot = ElasticBlockStore.create_snapshot

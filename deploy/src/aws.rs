@@ -12,6 +12,7 @@ pub(crate) struct Clients {
     pub(crate) s3: aws_sdk_s3::Client,
     pub(crate) sts: aws_sdk_sts::Client,
     pub(crate) events: aws_sdk_eventbridge::Client,
+    pub(crate) scheduler: aws_sdk_scheduler::Client,
     pub(crate) lambda: aws_sdk_lambda::Client,
 }
 
@@ -27,6 +28,7 @@ impl Clients {
             s3: aws_sdk_s3::Client::from_conf(s3_conf),
             sts: aws_sdk_sts::Client::new(&sdk),
             events: aws_sdk_eventbridge::Client::new(&sdk),
+            scheduler: aws_sdk_scheduler::Client::new(&sdk),
             lambda: aws_sdk_lambda::Client::new(&sdk),
             sdk,
         })

@@ -113,7 +113,8 @@ pub(crate) struct SchedulesArgs {
     /// Start after this time (RFC 3339; default now).
     #[arg(long, value_parser = values::time)]
     pub(crate) from: Option<DateTime<Utc>>,
-    /// Also show each time in this IANA time zone, e.g. Asia/Shanghai.
+    /// Read the crons on this IANA zone's clock, as `deploy --tz` fires them (e.g. Asia/Shanghai;
+    /// daylight-saving days included), and show each fire in local time and UTC.
     #[arg(long, value_parser = values::time_zone)]
     pub(crate) tz: Option<chrono_tz::Tz>,
     /// Output format.
@@ -209,6 +210,12 @@ pub(crate) struct RunArgs {
     /// (the function's SNAPCYCLE_TIME_ZONE; default UTC).
     #[arg(long, env = snapcycle_core::config::ENV_TIME_ZONE, value_parser = values::time_zone)]
     pub(crate) time_zone: Option<chrono_tz::Tz>,
+    /// Delete the keyword's orphaned snapshots older than this (`90d`, `12w`, `6m`; at least a
+    /// day), keeping each volume's newest (the function's SNAPCYCLE_ORPHANS_EXPIRE_AFTER; default
+    /// off).
+    #[arg(long, value_name = "AGE", env = snapcycle_core::config::ENV_ORPHANS_EXPIRE_AFTER,
+          value_parser = values::orphan_expiry)]
+    pub(crate) orphans_expire_after: Option<snapcycle_core::OrphanExpiry>,
     /// Start no new call after this many seconds, as the Lambda does before its timeout; what is
     /// left is reported under `continued`, and a rerun with the same --scheduled-time finishes it.
     #[arg(long, value_name = "SECONDS", requires = "scheduled_time", value_parser = values::time_limit)]

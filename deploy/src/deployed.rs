@@ -30,18 +30,58 @@ pub(crate) async fn stack_status(
     }
 }
 
-/// A schedule as deployed: read back from EventBridge, not from the template.
+/// Where Scheduler puts the scheduled time in a schedule's input (its context attribute).
+pub(crate) const SCHEDULED_TIME_ATTRIBUTE: &str = "<aws.scheduler.scheduled-time>";
+
+/// A schedule as deployed: read back from EventBridge (a rule, on UTC) or EventBridge Scheduler
+/// (a schedule in a time zone), never from the template.
 #[derive(Debug, Clone, serde::Serialize)]
 pub(crate) struct DeployedSchedule {
-    pub(crate) rule: String,
+    /// The rule's or the schedule's name.
+    pub(crate) name: String,
+    /// `rule` or `schedule`.
+    pub(crate) kind: &'static str,
     pub(crate) expression: String,
+    /// The zone a cron is read in: `UTC` for a rule, the schedule's `ScheduleExpressionTimezone`.
+    pub(crate) time_zone: String,
     pub(crate) keyword: String,
     pub(crate) state: String,
-    /// The target's input template, with `<time>` where EventBridge puts the event's time.
+    /// The input, with `<time>` (a rule's transformer) or Scheduler's context attribute where
+    /// the scheduled time goes.
     pub(crate) input_template: String,
 }
 
-/// Reads the stack's rules from EventBridge, with their targets' inputs.
+impl DeployedSchedule {
+    /// The event this schedule sends for a fire at `t`, as EventBridge or Scheduler builds it.
+    pub(crate) fn payload(&self, t: chrono::DateTime<chrono::Utc>) -> String {
+        let id = snapcycle_core::run_id(t);
+        match self.kind {
+            "schedule" => self.input_template.replace(SCHEDULED_TIME_ATTRIBUTE, &id),
+            _ => self.input_template.replace("<time>", &format!("\"{id}\"")),
+        }
+    }
+
+    /// The zone its crons are read in.
+    pub(crate) fn zone(&self) -> anyhow::Result<chrono_tz::Tz> {
+        self.time_zone
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{} {} has an unknown time zone {:?}", self.kind, self.name, self.time_zone))
+    }
+
+    fn with_keyword(mut self) -> Self {
+        // Read as the function reads it: an input it would refuse shows no keyword.
+        let probe = self.payload(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH);
+        self.keyword = serde_json::from_str::<serde_json::Value>(&probe)
+            .ok()
+            .and_then(|v| snapcycle_core::Event::from_value(&v).ok())
+            .map(|e| e.keyword.to_string())
+            .unwrap_or_default();
+        self
+    }
+}
+
+/// Reads the stack's rules from EventBridge, with their targets' inputs, and its schedules from
+/// EventBridge Scheduler; and the function's name.
 pub(crate) async fn deployed_schedules(
     aws: &Clients,
     stack: &str,
@@ -75,21 +115,41 @@ pub(crate) async fn deployed_schedules(
                         .map(|i| i.input_template().to_owned())
                         .or_else(|| t.input().map(str::to_owned))
                         .unwrap_or_default();
-                    let probe = template.replace("<time>", "\"1970-01-01T00:00:00Z\"");
-                    // Read as the function reads it: a target whose input it would refuse shows no keyword.
-                    let keyword = serde_json::from_str::<serde_json::Value>(&probe)
-                        .ok()
-                        .and_then(|v| snapcycle_core::Event::from_value(&v).ok())
-                        .map(|e| e.keyword.to_string())
-                        .unwrap_or_default();
-                    out.push(DeployedSchedule {
-                        rule: rule_name.to_owned(),
-                        expression: d.schedule_expression().unwrap_or_default().to_owned(),
-                        keyword,
-                        state: d.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
-                        input_template: template,
-                    });
+                    out.push(
+                        DeployedSchedule {
+                            name: rule_name.to_owned(),
+                            kind: "rule",
+                            expression: d.schedule_expression().unwrap_or_default().to_owned(),
+                            time_zone: "UTC".to_owned(),
+                            keyword: String::new(),
+                            state: d.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                            input_template: template,
+                        }
+                        .with_keyword(),
+                    );
                 }
+            }
+            Some("AWS::Scheduler::Schedule") => {
+                let Some(name) = r.physical_resource_id() else { continue };
+                let s = aws
+                    .scheduler
+                    .get_schedule()
+                    .name(name)
+                    .send()
+                    .await
+                    .with_context(|| format!("reading schedule {name} (EventBridge Scheduler)"))?;
+                out.push(
+                    DeployedSchedule {
+                        name: name.to_owned(),
+                        kind: "schedule",
+                        expression: s.schedule_expression().unwrap_or_default().to_owned(),
+                        time_zone: s.schedule_expression_timezone().unwrap_or("UTC").to_owned(),
+                        keyword: String::new(),
+                        state: s.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                        input_template: s.target().and_then(|t| t.input()).unwrap_or_default().to_owned(),
+                    }
+                    .with_keyword(),
+                );
             }
             _ => {}
         }

@@ -42,7 +42,7 @@ pub(crate) async fn orphans(global: &Global, args: OrphansArgs) -> Result<ExitCo
     let sdk = snapcycle_aws::load_config(&global.aws_options()).await;
     crate::aws::preflight(&sdk).await?;
     let keywords = if args.keywords.is_empty() {
-        let (k, _) = crate::run::stack_keywords(&sdk, &args.stack_name).await?;
+        let k = crate::run::stack_keywords(&sdk, &args.stack_name).await?.keywords;
         if k.is_empty() {
             return Err(usage(anyhow!("no keyword to look for: pass --keyword K (repeatable) or deploy the stack")));
         }

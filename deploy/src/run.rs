@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use anyhow::anyhow;
 use chrono::Utc;
 use snapcycle_aws::{Runner, Settings};
-use snapcycle_core::config::ENV_TIME_ZONE;
-use snapcycle_core::{Event, Keyword};
+use snapcycle_core::config::{ENV_ORPHANS_EXPIRE_AFTER, ENV_TIME_ZONE};
+use snapcycle_core::{Event, Keyword, OrphanExpiry};
 
 use crate::cli::{Global, Output, RunArgs};
 use crate::Failure;
@@ -16,19 +16,21 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<ExitCode, Fail
     // is checked against the stack's before any call that changes something.
     let req = Event::new(args.keyword, args.scheduled_time, args.dry_run);
     let given = args.keywords.map(|list| list.0);
+    let from_stack = given.is_none();
     if let Some(k) = &given {
         req.check_keyword(k).map_err(|e| Failure::Usage(anyhow!(e)))?;
     }
     let sdk = snapcycle_aws::load_config(&global.aws_options()).await;
     crate::aws::preflight(&sdk).await?;
-    let (keywords, stack_zone) = match given {
-        Some(k) => (k, None),
+    let deployed = match given {
+        Some(k) => Deployed { keywords: k, time_zone: None, orphans_expire_after: None },
         None => {
-            let (k, zone) = stack_keywords(&sdk, &args.stack_name).await?;
-            req.check_keyword(&k).map_err(|e| Failure::Usage(anyhow!(e)))?;
-            (k, zone)
+            let d = stack_keywords(&sdk, &args.stack_name).await?;
+            req.check_keyword(&d.keywords).map_err(|e| Failure::Usage(anyhow!(e)))?;
+            d
         }
     };
+    let (keywords, stack_zone) = (deployed.keywords, deployed.time_zone);
     // A run by hand must count days where the function does, or it would thin differently.
     let time_zone = match (args.time_zone, stack_zone) {
         (Some(given), Some(deployed)) if given != deployed => {
@@ -40,11 +42,24 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<ExitCode, Fail
         (Some(z), _) | (None, Some(z)) => z,
         (None, None) => chrono_tz::Tz::UTC,
     };
+    // Likewise for orphans: a run by hand expires what the function would, and no more.
+    let orphans_expire_after = match (args.orphans_expire_after, deployed.orphans_expire_after) {
+        (Some(given), deployed) if from_stack && !keywords.is_empty() && deployed != Some(given) => {
+            return Err(Failure::Usage(anyhow!(
+                "--orphans-expire-after {given} differs from the deployed function's {ENV_ORPHANS_EXPIRE_AFTER}={}; \
+                 a run by hand would delete other orphans than the schedule does (pass --keywords to run \
+                 apart from the stack)",
+                deployed.map_or("(unset)".to_owned(), |d| d.to_string())
+            )))
+        }
+        (given, deployed) => given.or(deployed),
+    };
     let settings = Settings {
         topic_arn: args.topic_arn.clone(),
         keywords,
         max_concurrency: args.max_concurrency,
         time_zone,
+        orphans_expire_after,
         ..Settings::default()
     };
     let runner = Runner::new(&sdk, settings);
@@ -65,14 +80,22 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<ExitCode, Fail
     Ok(if outcome.report.has_failures() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-/// The keywords (and the time zone, if set) of the deployed stack, from its function's
-/// environment: the same the Lambda uses, so a run by hand copies the same tags and thins by the
-/// same days. Without a deployed stack, only the run's own keyword is known, and the user is
-/// told what that means.
-pub(crate) async fn stack_keywords(
-    sdk: &aws_config::SdkConfig,
-    stack_name: &str,
-) -> Result<(Vec<Keyword>, Option<chrono_tz::Tz>), Failure> {
+/// What a run by hand takes from the deployed function so that it decides as the function does.
+#[derive(Debug, Default)]
+pub(crate) struct Deployed {
+    /// Every keyword of the stack (empty without a stack).
+    pub(crate) keywords: Vec<Keyword>,
+    /// `SNAPCYCLE_TIME_ZONE`, if set.
+    pub(crate) time_zone: Option<chrono_tz::Tz>,
+    /// `SNAPCYCLE_ORPHANS_EXPIRE_AFTER`, if set.
+    pub(crate) orphans_expire_after: Option<OrphanExpiry>,
+}
+
+/// The keywords, time zone and orphan expiry of the deployed stack, from its function's
+/// environment: the same the Lambda uses, so a run by hand copies the same tags, thins by the
+/// same days and expires the same orphans. Without a deployed stack, only the run's own keyword
+/// is known, and the user is told what that means.
+pub(crate) async fn stack_keywords(sdk: &aws_config::SdkConfig, stack_name: &str) -> Result<Deployed, Failure> {
     let function = format!("{stack_name}{}", snapcycle_stack::FUNCTION_NAME_SUFFIX);
     let lambda = aws_sdk_lambda::Client::new(sdk);
     match lambda.get_function_configuration().function_name(&function).send().await {
@@ -85,6 +108,12 @@ pub(crate) async fn stack_keywords(
                     Failure::Failed(anyhow!("the {ENV_TIME_ZONE} of function {function} is not a time zone: {z:?}"))
                 })?),
             };
+            let orphans_expire_after = match var(ENV_ORPHANS_EXPIRE_AFTER).filter(|z| !z.trim().is_empty()) {
+                None => None,
+                Some(raw) => Some(raw.parse::<OrphanExpiry>().map_err(|e| {
+                    Failure::Failed(anyhow!("the {ENV_ORPHANS_EXPIRE_AFTER} of function {function} is invalid: {e}"))
+                })?),
+            };
             let keywords = Keyword::parse_list(&raw)
                 .map_err(|e| Failure::Failed(anyhow!("the keywords of function {function} are invalid: {e}")))?;
             let names: Vec<&str> = keywords.iter().map(Keyword::as_str).collect();
@@ -92,14 +121,17 @@ pub(crate) async fn stack_keywords(
             if let Some(z) = zone {
                 eprintln!("time zone of stack {stack_name}: {z}");
             }
-            Ok((keywords, zone))
+            if let Some(e) = orphans_expire_after {
+                eprintln!("orphans of stack {stack_name} expire after {e}");
+            }
+            Ok(Deployed { keywords, time_zone: zone, orphans_expire_after })
         }
         Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {
             eprintln!(
                 "warning: no stack {stack_name} here (no function {function}), so only this run's keyword is known \
                  and other schedules' keyword tags are copied onto its snapshots; pass --keywords or --stack-name"
             );
-            Ok((Vec::new(), None))
+            Ok(Deployed::default())
         }
         Err(e) => Err(Failure::Failed(anyhow!(
             "reading the keywords of stack {stack_name} (function {function}) failed: {}; pass --keywords to skip this",

@@ -1,4 +1,6 @@
-//! `snapcycle schedules`: each schedule's next fire times, in UTC and in a time zone of choice.
+//! `snapcycle schedules`: each schedule's next fire times. With `--tz` a cron is read on that
+//! zone's clock, as a stack deployed with `--tz` fires it (EventBridge Scheduler's daylight-saving
+//! rules: a local time the spring gap skips does not fire, a repeated one fires once).
 
 use std::process::ExitCode;
 
@@ -15,7 +17,14 @@ use crate::Failure;
 struct Row {
     keyword: String,
     expression: String,
+    /// Each fire as the run id the function gets (UTC).
     next: Vec<String>,
+    /// The zone the crons are read in (only with `--tz`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time_zone: Option<String>,
+    /// Each fire on that zone's clock, RFC 3339 with its offset (only with `--tz`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_local: Option<Vec<String>>,
 }
 
 /// The `--schedule` flags, or the stack's defaults when none are given.
@@ -31,11 +40,21 @@ pub(crate) fn schedules(args: SchedulesArgs, now: DateTime<Utc>) -> Result<ExitC
     let rows: Vec<(Row, Vec<DateTime<Utc>>)> = list
         .iter()
         .map(|(k, e)| {
-            let fires: Vec<DateTime<Utc>> = e.fires_after(from).take(usize::from(args.next)).collect();
+            let fires: Vec<DateTime<Utc>> = match tz {
+                Some(z) => e.fires_after_in(from, z).take(usize::from(args.next)).collect(),
+                None => e.fires_after(from).take(usize::from(args.next)).collect(),
+            };
             let row = Row {
                 keyword: k.to_string(),
                 expression: e.to_string(),
                 next: fires.iter().map(|t| snapcycle_core::run_id(*t)).collect(),
+                time_zone: tz.map(|z| z.name().to_owned()),
+                next_local: tz.map(|z| {
+                    fires
+                        .iter()
+                        .map(|t| t.with_timezone(&z).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                        .collect()
+                }),
             };
             (row, fires)
         })
@@ -53,10 +72,9 @@ pub(crate) fn schedules(args: SchedulesArgs, now: DateTime<Utc>) -> Result<ExitC
         for t in fires {
             match tz {
                 Some(z) => println!(
-                    "  {}   {} {}",
-                    snapcycle_core::run_id(*t),
-                    t.with_timezone(&z).format("%Y-%m-%d %H:%M %Z"),
-                    z
+                    "  {} ({z})   {}",
+                    t.with_timezone(&z).format("%Y-%m-%d %a %H:%M %Z"),
+                    snapcycle_core::run_id(*t)
                 ),
                 None => println!("  {}", snapcycle_core::run_id(*t)),
             }

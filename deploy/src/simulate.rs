@@ -96,9 +96,11 @@ pub(crate) async fn simulate(global: &Global, args: SimulateArgs, now: DateTime<
     let mut fires: Vec<(DateTime<Utc>, usize)> = Vec::new();
     for (i, s) in schedules.iter().enumerate() {
         let expr = ScheduleExpression::from_str(&s.expression)
-            .with_context(|| format!("rule {} has a schedule this tool cannot read", s.rule))
+            .with_context(|| format!("{} {} has a schedule this tool cannot read", s.kind, s.name))
             .map_err(failed)?;
-        fires.extend(expr.fires_after(from - Duration::seconds(1)).take_while(|t| *t < until).map(|t| (t, i)));
+        // A rule's cron is read on UTC, a Scheduler schedule's on its zone's clock.
+        let zone = s.zone().map_err(failed)?;
+        fires.extend(expr.fires_after_in(from - Duration::seconds(1), zone).take_while(|t| *t < until).map(|t| (t, i)));
         if fires.len() > MAX_FIRES {
             return Err(usage(anyhow!("more than {MAX_FIRES} fires in the window; shorten it")));
         }
@@ -112,7 +114,7 @@ pub(crate) async fn simulate(global: &Global, args: SimulateArgs, now: DateTime<
         fires.len()
     );
     for s in &schedules {
-        println!("  {:<16} {:<22} rule {}", s.keyword, s.expression, s.rule);
+        println!("  {:<16} {:<22} {:<16} {} {}", s.keyword, s.expression, s.time_zone, s.kind, s.name);
     }
 
     let log = std::env::temp_dir().join(format!("snapcycle-simulate-{}.log", std::process::id()));
@@ -131,9 +133,9 @@ pub(crate) async fn simulate(global: &Global, args: SimulateArgs, now: DateTime<
     let mut failed_fires = 0;
     for (t, i) in &fires {
         let s = &schedules[*i];
-        let payload = s.input_template.replace("<time>", &format!("\"{}\"", run_id(*t)));
+        let payload = s.payload(*t);
         let event: serde_json::Value = serde_json::from_str(&payload)
-            .with_context(|| format!("rule {} sends an input that is not JSON: {payload}", s.rule))
+            .with_context(|| format!("{} {} sends an input that is not JSON: {payload}", s.kind, s.name))
             .map_err(failed)?;
         api.enqueue(event);
         let chain = run_chain(&mut api).await;

@@ -29,6 +29,15 @@ pub(crate) struct StackArgs {
     /// The function's memory in MB.
     #[arg(long, default_value_t = 128)]
     pub(crate) memory: u32,
+    /// Let each run delete its keyword's orphaned snapshots older than AGE (`90d`, `12w`, `6m`;
+    /// at least a day), always keeping each volume's newest: off by default.
+    #[arg(long, value_name = "AGE", value_parser = crate::values::orphan_expiry)]
+    pub(crate) orphans_expire_after: Option<snapcycle_core::OrphanExpiry>,
+    /// Fire the schedules on this IANA zone's clock (`Asia/Shanghai`: `cron(0 8 * * ? *)` is
+    /// 08:00 there), with EventBridge Scheduler, whose daylight-saving rules apply; a policy's
+    /// days begin there too. Without it, EventBridge rules on UTC.
+    #[arg(long, value_name = "ZONE", value_parser = crate::values::time_zone)]
+    pub(crate) tz: Option<chrono_tz::Tz>,
 }
 
 impl StackArgs {
@@ -41,7 +50,14 @@ impl StackArgs {
             Arch::Arm64 => Architecture::Arm64,
             Arch::X86_64 => Architecture::X86_64,
         };
-        let spec = StackSpec { emails: self.emails.clone(), arch, memory_mb: self.memory, ..base };
+        let spec = StackSpec {
+            emails: self.emails.clone(),
+            arch,
+            memory_mb: self.memory,
+            orphans_expire_after: self.orphans_expire_after,
+            time_zone: self.tz,
+            ..base
+        };
         spec.validate().context("invalid stack settings")?;
         Ok(spec)
     }

@@ -21,7 +21,7 @@ pub(crate) async fn status(global: &Global, args: StatusArgs) -> Result<ExitCode
     let (schedules, function) = deployed_schedules(&aws, &args.stack_name).await.map_err(failed)?;
     println!("Schedules:");
     for s in &schedules {
-        println!("  {:<20} {:<24} {:<9} rule {}", s.keyword, s.expression, s.state, s.rule);
+        println!("  {:<20} {:<24} {:<16} {:<9} {} {}", s.keyword, s.expression, s.time_zone, s.state, s.kind, s.name);
     }
     if let Some(f) = function {
         let c = aws

@@ -26,6 +26,26 @@ pub(crate) fn table(report: &Report) -> String {
     for k in &report.kept {
         rows.push([dash(), k.volume_id.clone(), "would keep".into(), k.snapshot_id.clone(), k.reason.clone()]);
     }
+    // Orphans apart: no instance rotates them, and only an expiry deletes them.
+    for d in &report.orphans_deleted {
+        let why = d.reason.clone().unwrap_or_default();
+        rows.push([
+            "(orphan)".into(),
+            d.volume_id.clone(),
+            verb("deleted", "would delete"),
+            d.snapshot_id.clone(),
+            why,
+        ]);
+    }
+    for k in &report.orphans_kept {
+        rows.push([
+            "(orphan)".into(),
+            k.volume_id.clone(),
+            "would keep".into(),
+            k.snapshot_id.clone(),
+            k.reason.clone(),
+        ]);
+    }
     for s in &report.skipped {
         rows.push([opt(&s.instance_id), opt(&s.volume_id), "skipped".into(), opt(&s.snapshot_id), s.reason.clone()]);
     }
@@ -68,9 +88,13 @@ pub(crate) fn table(report: &Report) -> String {
     }
     let _ = writeln!(
         out,
-        "{} created, {} deleted, {} skipped, {} failed; {} API calls",
+        "{} created, {} deleted{}, {} skipped, {} failed; {} API calls",
         report.created.len(),
         report.deleted.len(),
+        match report.orphans_deleted.len() {
+            0 => String::new(),
+            n => format!(" (and {n} expired orphans)"),
+        },
         report.skipped.len(),
         report.failures.len(),
         report.api_calls.values().sum::<u64>()

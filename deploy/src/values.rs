@@ -22,6 +22,11 @@ pub(crate) fn time_zone(raw: &str) -> Result<chrono_tz::Tz, String> {
     raw.trim().parse().map_err(|_| "not an IANA time zone such as Asia/Shanghai".to_owned())
 }
 
+/// An orphan expiry such as `90d` (a day or more).
+pub(crate) fn orphan_expiry(raw: &str) -> Result<snapcycle_core::OrphanExpiry, String> {
+    raw.parse().map_err(|e: snapcycle_core::OrphanExpiryError| e.to_string())
+}
+
 /// Calls in flight at once: from 1 to [`MAX_CONCURRENCY`].
 pub(crate) fn concurrency(raw: &str) -> Result<usize, String> {
     match raw.trim().parse::<usize>() {

@@ -44,7 +44,38 @@ fn schedules_lists_next_fires_in_utc_and_a_time_zone() {
     );
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
-    assert!(out.contains("2026-11-27T00:00:00Z   2026-11-27 08:00 CST Asia/Shanghai"), "{out}");
+    // With --tz the cron is read on Beijing's clock, as `deploy --tz` fires it: midnight there.
+    assert!(out.contains("  2026-11-27 Fri 00:00 CST (Asia/Shanghai)   2026-11-26T16:00:00Z"), "{out}");
+    // Daylight saving as EventBridge Scheduler does it: 02:30 does not exist in New York on
+    // 8 March 2026 (02:00 EST jumps to 03:00 EDT), so that day has no fire.
+    let o = snapcycle(
+        None,
+        &[
+            "schedules",
+            "--schedule",
+            "SnapshotDaily=cron(30 2 * * ? *)",
+            "--tz",
+            "America/New_York",
+            "--from",
+            "2026-03-06T12:00:00Z",
+            "--next",
+            "3",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!([{
+            "keyword": "SnapshotDaily",
+            "expression": "cron(30 2 * * ? *)",
+            "next": ["2026-03-07T07:30:00Z", "2026-03-09T06:30:00Z", "2026-03-10T06:30:00Z"],
+            "time_zone": "America/New_York",
+            "next_local": ["2026-03-07T02:30:00-05:00", "2026-03-09T02:30:00-04:00", "2026-03-10T02:30:00-04:00"]
+        }])
+    );
     for bad in [
         &["schedules", "--schedule", "X=cron(0 0 * * * *)"][..],
         &["schedules", "--tz", "Mars/Olympus"],
@@ -103,6 +134,44 @@ async fn simulate_plays_the_deployed_schedules_forward() {
     let end = out.lines().find(|l| l.starts_with(&host.volumes[0].1)).expect("a row for the volume");
     let cols: Vec<&str> = end.split_whitespace().collect();
     assert_eq!(cols[3..], ["1", "2", kept.as_str(), "(SnapshotHourly)"], "{end}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn simulate_fires_schedules_in_a_time_zone_as_scheduler_does() {
+    // Off as in the test above: hours of fires replayed in seconds.
+    let moto = Moto::start_with(&[(EMU_PENDING_SECONDS, "0"), (EMU_VOLUME_INTERVAL_SECONDS, "0")]).unwrap();
+    let url = moto.url();
+    let zip = bootstrap_zip(Path::new(env!("CARGO_BIN_EXE_snapcycle"))).unwrap();
+    let d = snapcycle(
+        Some(&url),
+        &[
+            "deploy",
+            "--yes",
+            "--artifact",
+            zip.to_str().unwrap(),
+            "--tz",
+            "America/New_York",
+            "--schedule",
+            "SnapshotDaily=cron(30 2 * * ? *)",
+        ],
+    );
+    assert_eq!(d.status.code(), Some(0), "{}", text(&d));
+    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
+    seed::instance(&ec2, &[("SnapshotDaily", "daily=7")], 1).await;
+
+    // Three UTC days across the spring change: 02:30 New York time fires on the 7th (EST) and the
+    // 9th (EDT), and not on the 8th, whose 02:30 does not exist.
+    let o = snapcycle(Some(&url), &["simulate", "--days", "3", "--from", "2026-03-07T00:00:00Z"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("(2 fires)"), "{out}");
+    assert!(out.contains("America/New_York schedule "), "the schedule as EventBridge Scheduler holds it: {out}");
+    for line in [
+        "2026-03-07T07:30:00Z  SnapshotDaily           1       0",
+        "2026-03-09T06:30:00Z  SnapshotDaily           1       0",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in:\n{out}");
+    }
 }
 
 #[test]

@@ -159,6 +159,9 @@ async fn bad_stack_input_exits_2_before_any_aws_call() {
         (vec!["deploy"], "pass --yes"),
         (vec!["destroy"], "pass --yes"),
         (vec!["deploy", "--yes", "--attempt-timeout", "0"], "--attempt-timeout"),
+        (vec!["deploy", "--yes", "--orphans-expire-after", "90"], "a number without a unit"),
+        (vec!["render", "--orphans-expire-after", "12h"], "shorter than a day"),
+        (vec!["run", "--keyword", "SnapshotDaily", "--orphans-expire-after", "soon"], "not a duration"),
     ];
     for (args, want) in cases {
         let o = snapcycle(&proxy.url(), &args);
@@ -214,4 +217,101 @@ async fn run_counts_days_in_the_deployed_functions_time_zone_and_refuses_another
         "{}",
         text(&other)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_orphan_expiry_reaches_the_function_and_a_run_by_hand_keeps_to_it() {
+    let moto = Moto::start().unwrap();
+    let url = moto.url();
+    let zip = artifact();
+    let d = snapcycle(&url, &["deploy", "--yes", "--artifact", zip.to_str().unwrap(), "--orphans-expire-after", "90d"]);
+    assert_eq!(d.status.code(), Some(0), "{}", text(&d));
+    let lambda = aws_sdk_lambda::Client::new(&moto.sdk_config().await);
+    let conf = lambda.get_function_configuration().function_name("snapcycle-snapshots").send().await.unwrap();
+    let vars = conf.environment().and_then(|e| e.variables()).cloned().unwrap_or_default();
+    assert_eq!(vars.get("SNAPCYCLE_ORPHANS_EXPIRE_AFTER").map(String::as_str), Some("90d"), "{vars:?}");
+
+    let run = ["run", "--keyword", "SnapshotDaily", "--dry-run", "--scheduled-time", "2026-11-26T00:00:00Z"];
+    let o = snapcycle(&url, &run);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("orphans of stack snapcycle expire after 90d"), "{}", text(&o));
+    let other = snapcycle(&url, &[&run[..], &["--orphans-expire-after", "30d"]].concat());
+    assert_eq!(other.status.code(), Some(2), "{}", text(&other));
+    assert!(
+        text(&other).contains("differs from the deployed function's SNAPCYCLE_ORPHANS_EXPIRE_AFTER=90d"),
+        "{}",
+        text(&other)
+    );
+    // Without the option the variable is not set at all: the checked-in template has none.
+    let plain = Command::new(env!("CARGO_BIN_EXE_snapcycle")).arg("render").output().unwrap();
+    assert!(!String::from_utf8_lossy(&plain.stdout).contains("SNAPCYCLE_ORPHANS_EXPIRE_AFTER"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_deploy_moves_a_stack_from_utc_rules_to_schedules_in_a_time_zone() {
+    let moto = Moto::start().unwrap();
+    let url = moto.url();
+    let zip = artifact();
+    let zip = zip.to_str().unwrap();
+    let utc = snapcycle(&url, &["deploy", "--yes", "--artifact", zip, "--schedule", "SnapshotDaily=cron(0 0 * * ? *)"]);
+    assert_eq!(utc.status.code(), Some(0), "{}", text(&utc));
+
+    // 08:00 in Beijing is the same instant as 00:00 UTC: one deploy swaps the rule for a schedule.
+    let moved = snapcycle(
+        &url,
+        &[
+            "deploy",
+            "--yes",
+            "--artifact",
+            zip,
+            "--tz",
+            "Asia/Shanghai",
+            "--schedule",
+            "SnapshotDaily=cron(0 8 * * ? *)",
+        ],
+    );
+    let out = text(&moved);
+    assert_eq!(moved.status.code(), Some(0), "{out}");
+    for line in [
+        "+ add     ScheduleSnapshotDailySchedule",
+        "+ add     EventSchedulerRole",
+        "- remove  ScheduleSnapshotDailyRule",
+        "- remove  ScheduleSnapshotDailyPermission",
+        "~ modify  Function",
+    ] {
+        assert!(out.contains(line), "the change set shows {line:?}: {out}");
+    }
+
+    let sdk = moto.sdk_config().await;
+    let events = aws_sdk_eventbridge::Client::new(&sdk);
+    assert!(events.list_rules().send().await.unwrap().rules().is_empty(), "the rule is gone");
+    let scheduler = aws_sdk_scheduler::Client::new(&sdk);
+    let listed = scheduler.list_schedules().send().await.unwrap();
+    assert_eq!(listed.schedules().len(), 1);
+    let s = scheduler.get_schedule().name(listed.schedules()[0].name().unwrap()).send().await.unwrap();
+    assert_eq!(s.schedule_expression(), Some("cron(0 8 * * ? *)"));
+    assert_eq!(s.schedule_expression_timezone(), Some("Asia/Shanghai"));
+    let t = s.target().unwrap();
+    assert!(t.arn().ends_with(":function:snapcycle-snapshots"), "{t:?}");
+    assert_eq!(
+        t.input(),
+        Some("{\"SnapshotKeyWord\": \"SnapshotDaily\", \"ScheduledTime\": \"<aws.scheduler.scheduled-time>\"}")
+    );
+    assert!(t.role_arn().contains(":role/"), "{t:?}");
+    assert!(t.dead_letter_config().and_then(|d| d.arn()).is_some_and(|a| a.contains(":sqs:")), "{t:?}");
+    let retry = t.retry_policy().unwrap();
+    assert_eq!((retry.maximum_retry_attempts(), retry.maximum_event_age_in_seconds()), (Some(185), Some(21_600)));
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let f = lambda.get_function_configuration().function_name("snapcycle-snapshots").send().await.unwrap();
+    assert_eq!(f.environment().unwrap().variables().unwrap()["SNAPCYCLE_TIME_ZONE"], "Asia/Shanghai");
+
+    let st = text(&snapcycle(&url, &["status"]));
+    assert!(st.contains("cron(0 8 * * ? *)") && st.contains("Asia/Shanghai") && st.contains("schedule "), "{st}");
+    // A run by hand counts days where the schedule fires.
+    let by_hand = snapcycle(&url, &["run", "--keyword", "SnapshotDaily", "--dry-run"]);
+    assert!(text(&by_hand).contains("time zone of stack snapcycle: Asia/Shanghai"), "{}", text(&by_hand));
+
+    let gone = snapcycle(&url, &["destroy", "--yes"]);
+    assert_eq!(gone.status.code(), Some(0), "{}", text(&gone));
+    assert!(scheduler.list_schedules().send().await.unwrap().schedules().is_empty(), "destroy removes the schedule");
 }

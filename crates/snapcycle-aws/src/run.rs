@@ -21,7 +21,10 @@ use crate::inventory::{self, to_chrono};
 use crate::Error;
 
 pub use snapcycle_core::config::DEFAULT_MAX_CONCURRENCY;
-use snapcycle_core::config::{ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_TIME_ZONE, ENV_TOPIC_ARN, MAX_CONCURRENCY};
+use snapcycle_core::config::{
+    ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_ORPHANS_EXPIRE_AFTER, ENV_TIME_ZONE, ENV_TOPIC_ARN, MAX_CONCURRENCY,
+};
+use snapcycle_core::OrphanExpiry;
 
 /// Create errors that mean "not now" for one volume: EC2 will take the snapshot later, so the run
 /// waits and asks again, or hands the volume to the next invocation; it never counts as done.
@@ -73,6 +76,9 @@ pub struct Settings {
     /// Where a retention policy's days, weeks, months and years begin (`SNAPCYCLE_TIME_ZONE`,
     /// an IANA name; UTC by default).
     pub time_zone: chrono_tz::Tz,
+    /// Delete orphans' snapshots older than this (`SNAPCYCLE_ORPHANS_EXPIRE_AFTER`); off when
+    /// `None`.
+    pub orphans_expire_after: Option<OrphanExpiry>,
 }
 
 impl Default for Settings {
@@ -83,6 +89,7 @@ impl Default for Settings {
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             not_now_wait: DEFAULT_NOT_NOW_WAIT,
             time_zone: chrono_tz::Tz::UTC,
+            orphans_expire_after: None,
         }
     }
 }
@@ -99,10 +106,14 @@ pub enum SettingsError {
     /// `SNAPCYCLE_TIME_ZONE` is not an IANA time zone name.
     #[error("{ENV_TIME_ZONE} must be an IANA time zone such as Asia/Shanghai or UTC, got {0:?}")]
     TimeZone(String),
+    /// `SNAPCYCLE_ORPHANS_EXPIRE_AFTER` is not a duration of a day or more.
+    #[error("{ENV_ORPHANS_EXPIRE_AFTER}: {0}")]
+    OrphansExpireAfter(#[from] snapcycle_core::OrphanExpiryError),
 }
 
 impl Settings {
-    /// Reads `SNAPCYCLE_TOPIC_ARN`, `SNAPCYCLE_KEYWORDS`, `SNAPCYCLE_MAX_CONCURRENCY` and `SNAPCYCLE_TIME_ZONE` through
+    /// Reads `SNAPCYCLE_TOPIC_ARN`, `SNAPCYCLE_KEYWORDS`, `SNAPCYCLE_MAX_CONCURRENCY`, `SNAPCYCLE_TIME_ZONE` and
+    /// `SNAPCYCLE_ORPHANS_EXPIRE_AFTER` through
     /// `var`, so the caller decides where the environment comes from (tests pass a map).
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
         let topic_arn = var(ENV_TOPIC_ARN).filter(|s| !s.trim().is_empty());
@@ -118,7 +129,16 @@ impl Settings {
             None => chrono_tz::Tz::UTC,
             Some(raw) => raw.trim().parse().map_err(|_| SettingsError::TimeZone(raw))?,
         };
-        Ok(Settings { topic_arn, keywords, max_concurrency, not_now_wait: DEFAULT_NOT_NOW_WAIT, time_zone })
+        let orphans_expire_after =
+            var(ENV_ORPHANS_EXPIRE_AFTER).filter(|s| !s.trim().is_empty()).map(|raw| raw.parse()).transpose()?;
+        Ok(Settings {
+            topic_arn,
+            keywords,
+            max_concurrency,
+            not_now_wait: DEFAULT_NOT_NOW_WAIT,
+            time_zone,
+            orphans_expire_after,
+        })
     }
 }
 
@@ -238,6 +258,7 @@ impl Runner {
             time_zone: self.settings.time_zone,
             now,
             explain: req.dry_run,
+            orphans_expire_after: self.settings.orphans_expire_after,
         };
         if req.dry_run {
             // A dry run reads everything at once: it shows creations and deletions together.
@@ -346,7 +367,7 @@ impl Runner {
             report.continued = Some(Continuation { left, invocation: req.invocation, rotating: true });
         }
         info!(
-            keyword = %policy.keyword, created = report.created.len(), deleted = report.deleted.len(),
+            keyword = %policy.keyword, created = report.created.len(), deleted = report.deleted.len(), orphans_deleted = report.orphans_deleted.len(),
             skipped = report.skipped.len(), failures = report.failures.len(), "run finished"
         );
         report
@@ -521,26 +542,43 @@ impl Runner {
         }
     }
 
-    /// Deletes every planned snapshot, starting none after `deadline`; returns how many were left.
+    /// Deletes every planned snapshot, rotation's and expired orphans', starting none after
+    /// `deadline`; returns how many were left.
     async fn delete_all(&self, plan: &snapcycle_core::Plan, report: &mut Report, deadline: Option<Deadline>) -> usize {
-        let jobs: Vec<_> = plan.volumes().flat_map(|(ip, v)| v.delete.iter().map(move |id| (ip, v, id))).collect();
+        let rotation = plan.volumes().flat_map(|(ip, v)| {
+            v.delete.iter().map(move |id| Deletion {
+                instance_id: Some(&ip.instance_id),
+                volume_id: &v.volume_id,
+                snapshot_id: id,
+                orphan: false,
+            })
+        });
+        let orphans = plan.orphans.iter().flat_map(|o| {
+            o.delete.iter().map(move |id| Deletion {
+                instance_id: None,
+                volume_id: &o.volume_id,
+                snapshot_id: id,
+                orphan: true,
+            })
+        });
+        let jobs: Vec<Deletion<'_>> = rotation.chain(orphans).collect();
         let total = jobs.len();
         let mut started = 0usize;
         let mut results = stream::iter(jobs)
             .take_while(|_| std::future::ready(before(deadline)))
             .inspect(|_| started += 1)
-            .map(|(ip, v, id)| async move {
-                let outcome = within(deadline, self.delete_one(id)).await.unwrap_or(Deleted1::Later);
-                (ip, v, id, outcome)
+            .map(|job| async move {
+                let outcome = within(deadline, self.delete_one(job.snapshot_id)).await.unwrap_or(Deleted1::Later);
+                (job, outcome)
             })
             .buffer_unordered(self.settings.max_concurrency.max(1));
         let mut later = 0;
-        while let Some((ip, v, id, outcome)) = results.next().await {
+        while let Some((job, outcome)) = results.next().await {
             if matches!(outcome, Deleted1::Later) {
-                warn!(snapshot_id = %id, "the delete ran out of time; left for the next invocation");
+                warn!(snapshot_id = %job.snapshot_id, "the delete ran out of time; left for the next invocation");
                 later += 1;
             } else {
-                record_deletion(ip, v, id, outcome, report);
+                record_deletion(&job, outcome, report);
             }
         }
         drop(results);
@@ -649,36 +687,76 @@ fn record_creation(
     }
 }
 
-fn record_deletion(ip: &InstancePlan, v: &VolumePlan, id: &str, outcome: Deleted1, report: &mut Report) {
-    let deleted = || Deleted { volume_id: v.volume_id.clone(), snapshot_id: id.to_owned(), reason: None };
+/// One snapshot to delete, with where it came from for the report.
+struct Deletion<'a> {
+    /// The instance whose rotation deletes it; `None` for an expired orphan.
+    instance_id: Option<&'a str>,
+    volume_id: &'a str,
+    snapshot_id: &'a str,
+    /// An orphan past the expiry: reported apart from rotation's deletions.
+    orphan: bool,
+}
+
+fn record_deletion(job: &Deletion<'_>, outcome: Deleted1, report: &mut Report) {
+    let (volume_id, id) = (job.volume_id, job.snapshot_id);
+    let mut deleted = || {
+        let d = Deleted { volume_id: volume_id.to_owned(), snapshot_id: id.to_owned(), reason: None };
+        if job.orphan {
+            report.orphans_deleted.push(d);
+        } else {
+            report.deleted.push(d);
+        }
+    };
     match outcome {
         Deleted1::Done => {
-            info!(volume_id = %v.volume_id, snapshot_id = %id, "snapshot deleted");
-            report.deleted.push(deleted());
+            info!(volume_id = %volume_id, snapshot_id = %id, orphan = job.orphan, "snapshot deleted");
+            deleted();
         }
         Deleted1::Later => {}
         Deleted1::Gone => {
-            info!(volume_id = %v.volume_id, snapshot_id = %id, "snapshot already gone; counted as deleted");
-            report.deleted.push(deleted());
+            info!(volume_id = %volume_id, snapshot_id = %id, "snapshot already gone; counted as deleted");
+            deleted();
         }
         Deleted1::InUse(message) => {
-            warn!(volume_id = %v.volume_id, snapshot_id = %id, "snapshot kept, an AMI uses it: {message}");
+            warn!(volume_id = %volume_id, snapshot_id = %id, "snapshot kept, an AMI uses it: {message}");
             report.skipped.push(Skipped {
-                instance_id: Some(ip.instance_id.clone()),
-                volume_id: Some(v.volume_id.clone()),
+                instance_id: job.instance_id.map(str::to_owned),
+                volume_id: Some(volume_id.to_owned()),
                 snapshot_id: Some(id.to_owned()),
                 reason: format!("InvalidSnapshot.InUse: kept because an AMI uses it ({message})"),
             });
         }
         Deleted1::Fail { code, message } => {
-            error!(volume_id = %v.volume_id, snapshot_id = %id, code = %code, "delete failed: {message}");
+            error!(volume_id = %volume_id, snapshot_id = %id, code = %code, "delete failed: {message}");
             report.failures.push(Failure {
-                instance_id: Some(ip.instance_id.clone()),
-                volume_id: Some(v.volume_id.clone()),
+                instance_id: job.instance_id.map(str::to_owned),
+                volume_id: Some(volume_id.to_owned()),
                 snapshot_id: Some(id.to_owned()),
                 code,
-                message: format!("deleting the snapshot failed: {message}"),
+                message: format!(
+                    "deleting the {} failed: {message}",
+                    if job.orphan { "expired orphan snapshot" } else { "snapshot" }
+                ),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        Settings::from_env(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned()))
+    }
+
+    #[test]
+    fn the_orphan_expiry_is_off_unless_set_and_a_bad_one_names_the_variable() {
+        assert_eq!(settings(&[]).unwrap().orphans_expire_after, None);
+        assert_eq!(settings(&[(ENV_ORPHANS_EXPIRE_AFTER, " ")]).unwrap().orphans_expire_after, None);
+        let set = settings(&[(ENV_ORPHANS_EXPIRE_AFTER, "90d")]).unwrap();
+        assert_eq!(set.orphans_expire_after.map(|e| e.to_string()).as_deref(), Some("90d"));
+        let bad = settings(&[(ENV_ORPHANS_EXPIRE_AFTER, "90")]).unwrap_err().to_string();
+        assert!(bad.starts_with("SNAPCYCLE_ORPHANS_EXPIRE_AFTER: \"90\" is not an age"), "{bad}");
     }
 }

@@ -397,3 +397,66 @@ async fn a_policy_thins_by_day_in_the_stacks_time_zone_and_a_dry_run_says_why() 
         "the policy is written back as the tag's value"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_orphan_expiry_deletes_old_orphans_keeping_each_volumes_newest_and_lists_them_apart() {
+    let moto = Moto::start_instant().unwrap();
+    let ec2 = ec2(&moto).await;
+    let kept = seed::instance(&ec2, &[(DAILY, "3")], 1).await;
+    let gone = seed::instance(&ec2, &[(DAILY, "3")], 1).await;
+    let runs = ["2026-06-01T00:00:00Z", "2026-07-01T00:00:00Z", "2026-10-01T00:00:00Z", "2026-11-20T00:00:00Z"];
+    let mut orphan = Vec::new();
+    for run in runs {
+        orphan.push(keyword_snapshot(&ec2, &gone, 0, DAILY, "3", run).await);
+        keyword_snapshot(&ec2, &kept, 0, DAILY, "3", run).await;
+    }
+    let volume = gone.volumes[0].1.clone();
+    // Kept forever (its keyword tag removed), and another keyword's: never an orphan to expire.
+    let forever = seed::snapshot(&ec2, &volume, &[(TAG_KEYWORD, DAILY), (TAG_RUN, "2026-05-01T00:00:00Z")]).await;
+    let hourly = keyword_snapshot(&ec2, &gone, 0, HOURLY, "3", "2026-05-01T00:00:00Z").await;
+    // The instance is untagged: its volume's daily snapshots become orphans.
+    ec2.delete_tags()
+        .resources(&gone.instance_id)
+        .tags(aws_sdk_ec2::types::Tag::builder().key(DAILY).build())
+        .send()
+        .await
+        .unwrap();
+    let settings = snapcycle_aws::Settings { orphans_expire_after: Some("90d".parse().unwrap()), ..stack_settings() };
+    let r = runner(&moto, settings).await;
+    let now = "2026-11-26T00:00:00Z";
+
+    let mut req = request(DAILY, now);
+    req.dry_run = true;
+    let dry = r.run(&req, at(now)).await;
+    let ids = |list: &[snapcycle_core::report::Deleted]| {
+        let mut v: Vec<String> = list.iter().map(|d| d.snapshot_id.clone()).collect();
+        v.sort();
+        v
+    };
+    let mut old = vec![orphan[0].clone(), orphan[1].clone()];
+    old.sort();
+    assert_eq!(ids(&dry.orphans_deleted), old, "{dry:#?}");
+    assert!(dry.orphans_deleted.iter().all(|d| d.reason.as_deref() == Some("delete: orphan older than 90d")));
+    let why = |id: &str| dry.orphans_kept.iter().find(|k| k.snapshot_id == id).map(|k| k.reason.as_str());
+    assert_eq!(why(&orphan[2]), Some("keep: orphan newer than 90d"));
+    assert_eq!(why(&orphan[3]), Some("keep: the newest of an orphaned volume"));
+    assert_eq!(dry.deleted.len(), 1, "rotation goes on apart: the tagged instance keeps 3 of its 4 completed");
+
+    let report = run(&r, DAILY, now).await;
+    assert!(report.failures.is_empty(), "{report:#?}");
+    assert_eq!(ids(&report.orphans_deleted), old, "{report:#?}");
+    assert_eq!(report.deleted.len(), 2, "rotation goes on beside: the tagged instance keeps 3 of 5");
+    let left: Vec<String> =
+        snapshots_of(&ec2, &volume).await.iter().map(|s| s.snapshot_id().unwrap().to_owned()).collect();
+    for id in [&orphan[2], &orphan[3], &forever, &hourly] {
+        assert!(left.contains(id), "{id} stays: {left:?}");
+    }
+    assert_eq!(left.len(), 4, "{left:?}");
+    // Nothing more to expire: the next day's plan deletes no orphan (a dry run: a real one would
+    // wait out EC2's 15 s between two snapshots of the tagged volume first).
+    let mut next = request(DAILY, "2026-11-27T00:00:00Z");
+    next.dry_run = true;
+    let again = r.run(&next, at("2026-11-27T00:00:00Z")).await;
+    assert!(again.orphans_deleted.is_empty(), "{again:#?}");
+    assert_eq!(again.orphans_kept.len(), 2, "{again:#?}");
+}

@@ -88,6 +88,7 @@ fn main() {
         time_zone: chrono_tz::Tz::UTC,
         now: t,
         explain: false,
+        orphans_expire_after: None,
     };
     let before = peak_mib();
     let planned = Instant::now();

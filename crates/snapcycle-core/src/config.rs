@@ -14,6 +14,9 @@ pub const ENV_TIME_LIMIT_SECONDS: &str = "SNAPCYCLE_TIME_LIMIT_SECONDS";
 /// Environment variable: the IANA time zone in which retention policies count days, weeks,
 /// months and years (UTC when unset).
 pub const ENV_TIME_ZONE: &str = "SNAPCYCLE_TIME_ZONE";
+/// Environment variable: how old an orphan's snapshot must be before a run deletes it (`90d`);
+/// unset, orphans are never deleted.
+pub const ENV_ORPHANS_EXPIRE_AFTER: &str = "SNAPCYCLE_ORPHANS_EXPIRE_AFTER";
 
 /// Concurrent EC2 calls by default: enough to use EC2's burst of 100 quickly, few enough that the
 /// adaptive retry's rate limiter settles instead of the run hammering a throttled API.

@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::exclude::{Exclusion, ExclusionError, TAG_EXCLUDE, TAG_EXCLUDE_ROOT};
+use crate::orphan::{plan_orphans, OrphanExpiry, OrphanPlan};
 use crate::policy::{Candidate, PolicyError, RetentionPolicy};
 use crate::tags::{snapshot_tags, tag_value, SnapshotTags, TagInput, TAG_KEYWORD, TAG_RUN};
 use crate::{Instance, Inventory, Keyword, Snapshot, SnapshotState};
@@ -33,6 +34,9 @@ pub struct Policy {
     /// Say, for every snapshot kept or deleted, which term kept it or why it goes (dry runs):
     /// a real run at fleet scale does not carry those words around.
     pub explain: bool,
+    /// Delete orphans' snapshots older than this (`SNAPCYCLE_ORPHANS_EXPIRE_AFTER`); `None`, the
+    /// default, leaves every orphan alone.
+    pub orphans_expire_after: Option<OrphanExpiry>,
 }
 
 impl Policy {
@@ -58,6 +62,10 @@ pub struct Plan {
     pub run: String,
     /// One entry per instance tagged with the keyword, in id order.
     pub instances: Vec<InstancePlan>,
+    /// The keyword's snapshots of volumes no tagged instance has, per volume in id order: only
+    /// with an orphan expiry or when explaining (a dry run lists them apart from rotation).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub orphans: Vec<OrphanPlan>,
 }
 
 /// What happens to one instance.
@@ -240,7 +248,8 @@ pub fn plan(policy: &Policy, inventory: &Inventory) -> Plan {
     for inst in instances {
         out.push(plan_instance(policy, &run, inst, &by_volume, &owners));
     }
-    Plan { keyword: policy.keyword.clone(), scheduled_time: policy.scheduled_time, run, instances: out }
+    let orphans = plan_orphans(policy, inventory, &by_volume);
+    Plan { keyword: policy.keyword.clone(), scheduled_time: policy.scheduled_time, run, instances: out, orphans }
 }
 
 /// Who decides a volume attached to several tagged instances (io1/io2 multi-attach): keeping more
@@ -469,7 +478,7 @@ fn new_or_done(
 }
 
 /// Rotation order: newest first by start time, ties by the run tag, then by id for stability.
-fn newest_first(a: &&Snapshot, b: &&Snapshot) -> std::cmp::Ordering {
+pub(crate) fn newest_first(a: &&Snapshot, b: &&Snapshot) -> std::cmp::Ordering {
     let key = |s: &Snapshot| (s.start_time, tag_value(&s.tags, TAG_RUN).map(str::to_owned), s.id.clone());
     key(b).cmp(&key(a))
 }
@@ -478,7 +487,7 @@ fn newest_first(a: &&Snapshot, b: &&Snapshot) -> std::cmp::Ordering {
 /// a delayed retry ran does not move it to another day; the start time when it has no run tag.
 /// Never later than `now` (restic likewise ignores snapshots from the future): a run tag written
 /// by hand far ahead would otherwise put every real snapshot outside a `within` window.
-fn run_time(s: &Snapshot, now: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn run_time(s: &Snapshot, now: DateTime<Utc>) -> DateTime<Utc> {
     tag_value(&s.tags, TAG_RUN)
         .and_then(|r| DateTime::parse_from_rfc3339(r).ok())
         .map_or(s.start_time, |t| t.with_timezone(&Utc))
@@ -565,6 +574,7 @@ mod tests {
             time_zone: Tz::UTC,
             now: t,
             explain: false,
+            orphans_expire_after: None,
         }
     }
 

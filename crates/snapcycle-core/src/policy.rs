@@ -190,6 +190,12 @@ impl Within {
         Some(Within { years, months, weeks, days, hours })
     }
 
+    /// Whether the duration is a day or more (calendar units count as at least a day): an age
+    /// below that is a typo where a person must have time to notice a removed tag.
+    pub fn at_least_a_day(&self) -> bool {
+        self.years + self.months + self.weeks + self.days > 0 || self.hours >= 24
+    }
+
     /// The start of the window, exclusive: restic's `latest.AddDate(-y, -m, -d).Add(-h * time.Hour)`
     /// with weeks as seven days each, on the wall clock of `tz`. Go's `time.Date` normalises an
     /// impossible date by counting days on from the first of the month (31 March minus 1m is 3 March)
@@ -214,7 +220,7 @@ impl Within {
         at.checked_sub_signed(TimeDelta::try_hours(i64::from(self.hours))?)
     }
 
-    fn parse(term: &str, value: &str, raw: &str) -> Result<Self, PolicyError> {
+    pub(crate) fn parse(term: &str, value: &str, raw: &str) -> Result<Self, PolicyError> {
         let err = |make: fn(String, String) -> PolicyError| make(term.to_owned(), raw.to_owned());
         let not_a_duration = |t, r| PolicyError::NotADuration { term: t, raw: r };
         let mut amounts = [0u32; 5];

@@ -39,6 +39,13 @@ pub struct Report {
     /// In a dry run, every snapshot of the keyword that stays, with the term that keeps it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kept: Vec<Kept>,
+    /// Orphans' snapshots deleted because they were older than the orphan expiry (or, in a dry
+    /// run, that would be), apart from rotation's (README, "Orphans").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub orphans_deleted: Vec<Deleted>,
+    /// In a dry run, every orphan's snapshot that stays, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub orphans_kept: Vec<Kept>,
     /// Work deliberately not done, with the reason.
     pub skipped: Vec<Skipped>,
     /// What went wrong; a non-empty list makes the run fail and e-mails a person.
@@ -227,6 +234,21 @@ impl Report {
                 }
             }
         }
+        for o in &plan.orphans {
+            let why = |id: &str| o.reasons.iter().find(|r| r.snapshot_id == id).map(|r| r.reason.clone());
+            for d in &o.delete {
+                r.orphans_deleted.push(Deleted {
+                    volume_id: o.volume_id.clone(),
+                    snapshot_id: d.clone(),
+                    reason: why(d),
+                });
+            }
+            for k in &o.keep {
+                if let Some(reason) = why(k) {
+                    r.orphans_kept.push(Kept { volume_id: o.volume_id.clone(), snapshot_id: k.clone(), reason });
+                }
+            }
+        }
         r
     }
 
@@ -236,6 +258,8 @@ impl Report {
         self.created.sort_by(|a, b| (&a.instance_id, &a.volume_id).cmp(&(&b.instance_id, &b.volume_id)));
         self.deleted.sort_by(|a, b| (&a.volume_id, &a.snapshot_id).cmp(&(&b.volume_id, &b.snapshot_id)));
         self.kept.sort_by(|a, b| (&a.volume_id, &a.snapshot_id).cmp(&(&b.volume_id, &b.snapshot_id)));
+        self.orphans_deleted.sort_by(|a, b| (&a.volume_id, &a.snapshot_id).cmp(&(&b.volume_id, &b.snapshot_id)));
+        self.orphans_kept.sort_by(|a, b| (&a.volume_id, &a.snapshot_id).cmp(&(&b.volume_id, &b.snapshot_id)));
         self.skipped.sort_by(|a, b| {
             (&a.instance_id, &a.volume_id, &a.snapshot_id).cmp(&(&b.instance_id, &b.volume_id, &b.snapshot_id))
         });
@@ -294,11 +318,15 @@ impl Report {
         }
         let _ = writeln!(
             body,
-            "\nIn all: {} instances, {} volumes, {} snapshots created, {} deleted, {} skipped.",
+            "\nIn all: {} instances, {} volumes, {} snapshots created, {} deleted{}, {} skipped.",
             self.instances,
             self.volumes,
             self.created.len(),
             self.deleted.len(),
+            match self.orphans_deleted.len() {
+                0 => String::new(),
+                n => format!(" (and {n} expired orphans)"),
+            },
             self.skipped.len()
         );
         let _ = writeln!(body, "Nothing was deleted for an instance or volume listed above unless it says so.");

@@ -176,6 +176,7 @@ fn policy() -> Policy {
         time_zone: chrono_tz::Tz::UTC,
         now: at(100),
         explain: false,
+        orphans_expire_after: None,
     }
 }
 
@@ -463,5 +464,42 @@ proptest! {
             let dups: Vec<&String> = v.delete.iter().filter(|id| tag_value(&by_id[id.as_str()].tags, TAG_RUN) == Some(pol.run_id().as_str())).collect();
             prop_assert!(v.delete.iter().all(|d| dups.contains(&d)), "a second plan deletes more: {:?}", v);
         }
+    }
+
+    /// Orphan expiry (README, "Orphans"): it deletes only the account's snapshots marked for the
+    /// keyword, of volumes no tagged instance has, completed or failed and older than the expiry;
+    /// it keeps each volume's newest completed one and every pending one, never touches what
+    /// rotation decides, settles on a second plan, and without an expiry a real run carries none.
+    #[test]
+    fn expired_orphans_are_only_old_marked_snapshots_of_untagged_volumes(inv in inventory(), days in 1u32..3) {
+        prop_assert!(plan(&policy(), &inv).orphans.is_empty());
+        let expiry: snapcycle_core::OrphanExpiry = format!("{days}d").parse().unwrap();
+        let pol = Policy { orphans_expire_after: Some(expiry), ..policy() };
+        let p = plan(&pol, &inv);
+        let cutoff = at(100) - chrono::Duration::days(i64::from(days));
+        let by_id: HashMap<&str, &Snapshot> = inv.snapshots.iter().map(|s| (s.id.as_str(), s)).collect();
+        let attached: HashSet<&str> = inv.instances.iter().flat_map(|i| i.volumes.iter().map(|v| v.volume_id.as_str())).collect();
+        let rotated: HashSet<&str> = p.volumes().flat_map(|(_, v)| v.delete.iter().chain(&v.keep).map(String::as_str)).collect();
+        for o in &p.orphans {
+            prop_assert!(!attached.contains(o.volume_id.as_str()), "{:?}", o);
+            for d in &o.delete {
+                let s = by_id[d.as_str()];
+                prop_assert_eq!(&s.owner_id, OWNER);
+                prop_assert!(tag_value(&s.tags, DAILY).is_some());
+                prop_assert_eq!(tag_value(&s.tags, TAG_KEYWORD), Some(DAILY));
+                prop_assert!(matches!(s.state, SnapshotState::Completed | SnapshotState::Error), "{:?}", s);
+                prop_assert!(s.start_time < cutoff, "{} is not older than {}d", d, days);
+                prop_assert!(!rotated.contains(d.as_str()));
+            }
+            let newest = o.keep.iter().chain(&o.delete).map(|id| by_id[id.as_str()])
+                .filter(|s| s.state == SnapshotState::Completed).max_by_key(|s| (s.start_time, s.id.clone()));
+            if let Some(n) = newest {
+                prop_assert!(o.keep.contains(&n.id), "the newest completed {} of an orphan was deleted: {:?}", n.id, o);
+            }
+        }
+        let mut after = inv.clone();
+        let deleted: HashSet<String> = p.orphans.iter().flat_map(|o| o.delete.clone()).collect();
+        after.snapshots.retain(|s| !deleted.contains(&s.id));
+        prop_assert!(plan(&pol, &after).orphans.iter().all(|o| o.delete.is_empty()), "a second plan expires more");
     }
 }

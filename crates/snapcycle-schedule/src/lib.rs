@@ -241,6 +241,7 @@ mod fire;
 mod parse;
 #[cfg(test)]
 mod tests;
+mod zone;
 
 pub use error::{FieldProblem, ScheduleError, ScheduleErrorKind};
 use fire::*;

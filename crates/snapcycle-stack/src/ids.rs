@@ -33,6 +33,18 @@ pub fn rule_logical_id(keyword: &str) -> String {
     format!("{}Rule", logical_id_for_keyword(keyword))
 }
 
+/// The logical id of the EventBridge Scheduler schedule for `keyword`, e.g.
+/// `ScheduleSnapshotDailySchedule`: distinct from the rule's, so moving a stack from rules to
+/// schedules adds one resource and removes the other instead of changing a resource's type.
+pub fn schedule_logical_id(keyword: &str) -> String {
+    format!("{}Schedule", logical_id_for_keyword(keyword))
+}
+
+/// The output key holding the name of the Scheduler schedule for `keyword`.
+pub fn schedule_output_key(keyword: &str) -> String {
+    format!("{}ScheduleName", logical_id_for_keyword(keyword))
+}
+
 /// The logical id of the permission that lets the rule for `keyword` invoke the function.
 pub fn permission_logical_id(keyword: &str) -> String {
     format!("{}Permission", logical_id_for_keyword(keyword))

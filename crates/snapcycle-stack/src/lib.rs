@@ -31,7 +31,10 @@ pub mod resources;
 mod stack;
 
 pub use cfn::Template;
-pub use ids::{logical_id_for_keyword, permission_logical_id, rule_logical_id, rule_output_key};
+pub use ids::{
+    logical_id_for_keyword, permission_logical_id, rule_logical_id, rule_output_key, schedule_logical_id,
+    schedule_output_key,
+};
 
 /// This crate's version, quoted in the template's `Description`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -48,7 +51,9 @@ pub const FUNCTION_NAME_SUFFIX: &str = "-snapshots";
 /// The deploy command should reject longer names before calling CloudFormation.
 pub const MAX_STACK_NAME_LEN: usize = 64 - FUNCTION_NAME_SUFFIX.len();
 
-pub use snapcycle_core::config::{ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_TOPIC_ARN};
+pub use snapcycle_core::config::{
+    ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_ORPHANS_EXPIRE_AFTER, ENV_TIME_ZONE, ENV_TOPIC_ARN,
+};
 
 /// Output key: the function's physical name.
 pub const OUTPUT_FUNCTION_NAME: &str = "FunctionName";
@@ -204,6 +209,13 @@ pub struct StackSpec {
     pub log_retention_days: u32,
     /// The function's bound on concurrent EC2 calls (1 to 256, what the function accepts).
     pub max_concurrency: u32,
+    /// Delete orphans' snapshots older than this, keeping each volume's newest (README,
+    /// "Orphans"); `None`, the default, never deletes an orphan.
+    pub orphans_expire_after: Option<snapcycle_core::OrphanExpiry>,
+    /// The zone on whose clock the schedules fire and a policy's days begin. `None` (the default)
+    /// keeps one EventBridge rule per schedule, on UTC; a zone (UTC included) makes each schedule
+    /// an EventBridge Scheduler schedule in it and sets the function's `SNAPCYCLE_TIME_ZONE`.
+    pub time_zone: Option<chrono_tz::Tz>,
 }
 
 impl StackSpec {
@@ -239,6 +251,8 @@ impl StackSpec {
             memory_mb: 128,
             log_retention_days: 30,
             max_concurrency: 16,
+            orphans_expire_after: None,
+            time_zone: None,
         }
     }
 }

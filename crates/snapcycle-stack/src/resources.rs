@@ -33,8 +33,10 @@ pub enum Resource {
     EventInvokeConfig(EventInvokeConfig),
     /// `AWS::Lambda::Permission`: lets one rule invoke the function.
     Permission(Permission),
-    /// `AWS::Events::Rule`: one schedule.
+    /// `AWS::Events::Rule`: one schedule, on UTC.
     Rule(Rule),
+    /// `AWS::Scheduler::Schedule`: one schedule on a time zone's clock (EventBridge Scheduler).
+    ScheduleInZone(Box<ScheduleInZone>),
     /// `AWS::CloudWatch::Alarm`: turns a metric into an e-mail.
     Alarm(Alarm),
 }
@@ -55,6 +57,7 @@ impl Resource {
             Self::EventInvokeConfig(_) => "AWS::Lambda::EventInvokeConfig",
             Self::Permission(_) => "AWS::Lambda::Permission",
             Self::Rule(_) => "AWS::Events::Rule",
+            Self::ScheduleInZone(_) => "AWS::Scheduler::Schedule",
             Self::Alarm(_) => "AWS::CloudWatch::Alarm",
         }
     }
@@ -76,6 +79,7 @@ impl Serialize for Resource {
             Self::EventInvokeConfig(p) => p.serialize(serializer),
             Self::Permission(p) => p.serialize(serializer),
             Self::Rule(p) => p.serialize(serializer),
+            Self::ScheduleInZone(p) => p.serialize(serializer),
             Self::Alarm(p) => p.serialize(serializer),
         }
     }
@@ -337,6 +341,58 @@ pub struct InputTransformer {
 pub struct TargetDeadLetterConfig {
     /// The queue's ARN.
     pub arn: Expr,
+}
+
+/// Properties of `AWS::Scheduler::Schedule`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ScheduleInZone {
+    /// What the schedule is for, shown in the Scheduler console.
+    pub description: String,
+    /// `rate(...)` or `cron(...)`, the same grammar as a rule's.
+    pub schedule_expression: String,
+    /// The IANA zone on whose clock a cron is read (Scheduler's daylight-saving rules apply).
+    pub schedule_expression_timezone: String,
+    /// `OFF`: fire at the scheduled time, not somewhere in a window.
+    pub flexible_time_window: FlexibleTimeWindow,
+    /// `ENABLED` or `DISABLED`.
+    pub state: String,
+    /// What the schedule invokes, with what input, retries and dead-letter queue.
+    pub target: ScheduleTarget,
+}
+
+/// A schedule's flexible time window.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FlexibleTimeWindow {
+    /// `OFF` or `FLEXIBLE`.
+    pub mode: String,
+}
+
+/// The target of a Scheduler schedule.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ScheduleTarget {
+    /// The function's ARN (a templated Lambda target).
+    pub arn: Expr,
+    /// The role Scheduler assumes to invoke it (Scheduler has no resource-policy path to Lambda).
+    pub role_arn: Expr,
+    /// The JSON input, with `<aws.scheduler.scheduled-time>` where Scheduler puts the time.
+    pub input: String,
+    /// How long and how often Scheduler retries a failed delivery.
+    pub retry_policy: RetryPolicy,
+    /// Where deliveries go that failed every retry.
+    pub dead_letter_config: TargetDeadLetterConfig,
+}
+
+/// A Scheduler target's retry policy.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RetryPolicy {
+    /// Give up on a delivery this many seconds after its scheduled time (60 to 86,400).
+    pub maximum_event_age_in_seconds: u32,
+    /// Retries before the dead-letter queue (0 to 185).
+    pub maximum_retry_attempts: u32,
 }
 
 /// Properties of `AWS::CloudWatch::Alarm`.

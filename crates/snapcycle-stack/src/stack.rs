@@ -9,15 +9,16 @@ use crate::cfn::{DeletionPolicy, Expr, Handle, OrderedMap, Output, Parameter, Ps
 use crate::iam::{Condition, Operator, PolicyDocument, Principal, Statement};
 use crate::ids;
 use crate::resources::{
-    Alarm, Code, ComparisonOperator, DestinationConfig, Dimension, Environment, EventInvokeConfig, Function,
-    FunctionDeadLetterConfig, InlinePolicy, InputTransformer, KmsKey, LogGroup, LoggingConfig, OnFailure, Permission,
-    Queue, QueuePolicy, Resource, Role, Rule, Statistic, Subscription, Target, TargetDeadLetterConfig, Topic,
-    TopicPolicy, TreatMissingData,
+    Alarm, Code, ComparisonOperator, DestinationConfig, Dimension, Environment, EventInvokeConfig, FlexibleTimeWindow,
+    Function, FunctionDeadLetterConfig, InlinePolicy, InputTransformer, KmsKey, LogGroup, LoggingConfig, OnFailure,
+    Permission, Queue, QueuePolicy, Resource, RetryPolicy, Role, Rule, ScheduleInZone, ScheduleTarget, Statistic,
+    Subscription, Target, TargetDeadLetterConfig, Topic, TopicPolicy, TreatMissingData,
 };
 use crate::{
     Schedule, StackError, StackSpec, ARTIFACT_BUCKET_PARAMETER, ARTIFACT_KEY_PARAMETER, ENV_KEYWORDS,
-    ENV_MAX_CONCURRENCY, ENV_TOPIC_ARN, FUNCTION_NAME_SUFFIX, LOG_RETENTION_DAYS, MAX_TIMEOUT_SECONDS,
-    OUTPUT_FUNCTION_ARN, OUTPUT_FUNCTION_NAME, OUTPUT_QUEUE_URL, OUTPUT_TOPIC_ARN, VERSION,
+    ENV_MAX_CONCURRENCY, ENV_ORPHANS_EXPIRE_AFTER, ENV_TIME_ZONE, ENV_TOPIC_ARN, FUNCTION_NAME_SUFFIX,
+    LOG_RETENTION_DAYS, MAX_TIMEOUT_SECONDS, OUTPUT_FUNCTION_ARN, OUTPUT_FUNCTION_NAME, OUTPUT_QUEUE_URL,
+    OUTPUT_TOPIC_ARN, VERSION,
 };
 
 // Fixed logical ids. None starts with "Schedule" or "EmailSubscription", the prefixes of the
@@ -32,6 +33,7 @@ const ROLE: &str = "FunctionRole";
 const FUNCTION: &str = "Function";
 const INVOKE_CONFIG: &str = "FunctionEventInvokeConfig";
 const QUEUE_ALARM: &str = "DeadLetterQueueAlarm";
+const SCHEDULER_ROLE: &str = "EventSchedulerRole";
 
 /// Service principals. These services use the global `<service>.amazonaws.com` form in every
 /// partition, aws-cn included (IAM in China rejects `lambda.amazonaws.com.cn` as an invalid
@@ -39,6 +41,12 @@ const QUEUE_ALARM: &str = "DeadLetterQueueAlarm";
 const LAMBDA_PRINCIPAL: &str = "lambda.amazonaws.com";
 const EVENTS_PRINCIPAL: &str = "events.amazonaws.com";
 const CLOUDWATCH_PRINCIPAL: &str = "cloudwatch.amazonaws.com";
+const SCHEDULER_PRINCIPAL: &str = "scheduler.amazonaws.com";
+
+/// How often EventBridge Scheduler retries a delivery it could not make (Lambda throttled or
+/// unreachable) before the dead-letter queue gets it: its most, as for a rule's target. Runs are
+/// idempotent per scheduled time, so a late delivery only finishes what is left.
+const SCHEDULER_RETRIES: u32 = 185;
 
 /// SQS keeps a message at most 14 days; the dead-letter queue keeps them that long.
 const QUEUE_RETENTION_SECONDS: u32 = 1_209_600;
@@ -258,36 +266,69 @@ pub(crate) fn build(spec: &StackSpec) -> Result<Template, StackError> {
         }),
     )?;
 
-    // One rule, one target and one permission per schedule.
+    // One rule, one target and one permission per schedule; or, in a time zone, one Scheduler
+    // schedule each and the role Scheduler assumes to invoke the function.
     let mut rules = Vec::new();
-    for schedule in &spec.schedules {
-        let keyword = schedule.keyword.as_str();
-        let rule = b.add(
-            ids::rule_logical_id(keyword),
-            Resource::Rule(Rule {
-                description: format!("snapcycle: snapshots for instances tagged {keyword}"),
-                schedule_expression: schedule.expression.to_string(),
-                state: "ENABLED".to_owned(),
-                targets: vec![Target {
-                    id: "snapcycle-function".to_owned(),
-                    arn: function.arn(),
-                    input_transformer: input_transformer(keyword),
-                    dead_letter_config: TargetDeadLetterConfig { arn: failure_path.queue.arn() },
-                }],
-            }),
-        )?;
-        b.add(
-            ids::permission_logical_id(keyword),
-            Resource::Permission(Permission {
-                action: "lambda:InvokeFunction".to_owned(),
-                function_name: function.reference(),
-                principal: EVENTS_PRINCIPAL.to_owned(),
-                source_arn: rule.arn(),
-            }),
-        )?;
-        rules.push((keyword, rule));
+    let mut schedules = Vec::new();
+    match spec.time_zone {
+        None => {
+            for schedule in &spec.schedules {
+                let keyword = schedule.keyword.as_str();
+                let rule = b.add(
+                    ids::rule_logical_id(keyword),
+                    Resource::Rule(Rule {
+                        description: format!("snapcycle: snapshots for instances tagged {keyword}"),
+                        schedule_expression: schedule.expression.to_string(),
+                        state: "ENABLED".to_owned(),
+                        targets: vec![Target {
+                            id: "snapcycle-function".to_owned(),
+                            arn: function.arn(),
+                            input_transformer: input_transformer(keyword),
+                            dead_letter_config: TargetDeadLetterConfig { arn: failure_path.queue.arn() },
+                        }],
+                    }),
+                )?;
+                b.add(
+                    ids::permission_logical_id(keyword),
+                    Resource::Permission(Permission {
+                        action: "lambda:InvokeFunction".to_owned(),
+                        function_name: function.reference(),
+                        principal: EVENTS_PRINCIPAL.to_owned(),
+                        source_arn: rule.arn(),
+                    }),
+                )?;
+                rules.push((keyword, rule));
+            }
+            b.add(QUEUE_POLICY, Resource::QueuePolicy(queue_policy(&failure_path.queue, &rules)))?;
+        }
+        Some(zone) => {
+            let role = b.add(SCHEDULER_ROLE, Resource::Role(scheduler_role(&function, &failure_path.queue)))?;
+            for schedule in &spec.schedules {
+                let keyword = schedule.keyword.as_str();
+                let handle = b.add(
+                    ids::schedule_logical_id(keyword),
+                    Resource::ScheduleInZone(Box::new(ScheduleInZone {
+                        description: format!("snapcycle: snapshots for instances tagged {keyword}"),
+                        schedule_expression: schedule.expression.to_string(),
+                        schedule_expression_timezone: zone.name().to_owned(),
+                        flexible_time_window: FlexibleTimeWindow { mode: "OFF".to_owned() },
+                        state: "ENABLED".to_owned(),
+                        target: ScheduleTarget {
+                            arn: function.arn(),
+                            role_arn: role.arn(),
+                            input: scheduler_input(keyword),
+                            retry_policy: RetryPolicy {
+                                maximum_event_age_in_seconds: MAX_EVENT_AGE_SECONDS,
+                                maximum_retry_attempts: SCHEDULER_RETRIES,
+                            },
+                            dead_letter_config: TargetDeadLetterConfig { arn: failure_path.queue.arn() },
+                        },
+                    })),
+                )?;
+                schedules.push((keyword, handle));
+            }
+        }
     }
-    b.add(QUEUE_POLICY, Resource::QueuePolicy(queue_policy(&failure_path.queue, &rules)))?;
 
     // Alarms, and the topic policy that lets exactly these alarms publish.
     // No alarm on the function's Errors metric: the function returns an error only for failures
@@ -316,6 +357,13 @@ pub(crate) fn build(spec: &StackSpec) -> Result<Template, StackError> {
             ids::rule_output_key(keyword),
             format!("Name of the EventBridge rule for schedule {keyword}"),
             rule.reference(),
+        )?;
+    }
+    for (keyword, schedule) in &schedules {
+        b.output(
+            ids::schedule_output_key(keyword),
+            format!("Name of the EventBridge Scheduler schedule for {keyword}"),
+            schedule.reference(),
         )?;
     }
     Ok(b.template)
@@ -424,6 +472,42 @@ fn queue_policy(queue: &Handle, rules: &[(&str, Handle)]) -> QueuePolicy {
     }
 }
 
+/// `{"SnapshotKeyWord": "<keyword>", "ScheduledTime": "<aws.scheduler.scheduled-time>"}`: Scheduler
+/// puts the time it was asked to fire (RFC 3339, UTC, "2022-03-22T18:59:43Z" in its guide's
+/// "Adding context attributes") in place of the context attribute, so a Scheduler run has the same
+/// identity as a rule's at the same instant. The keyword is JSON-escaped; tag keys cannot contain
+/// `<` or `>`, so it cannot be mistaken for an attribute.
+fn scheduler_input(keyword: &str) -> String {
+    let keyword_json = serde_json::to_string(keyword).expect("a string always serializes");
+    format!("{{\"{FIELD_KEYWORD}\": {keyword_json}, \"{FIELD_SCHEDULED_TIME}\": \"<aws.scheduler.scheduled-time>\"}}")
+}
+
+/// The role EventBridge Scheduler assumes for this stack's schedules: invoke this function and
+/// dead-letter into this queue, nothing else (Scheduler delivers to the queue with the execution
+/// role, not through a queue policy: its guide's "Configuring a schedule's dead-letter queue").
+/// The trust is limited to this account's schedules (`aws:SourceAccount`) against the confused
+/// deputy.
+fn scheduler_role(function: &Handle, queue: &Handle) -> Role {
+    Role {
+        description: "snapcycle: lets this stack's EventBridge Scheduler schedules invoke the snapshot function"
+            .to_owned(),
+        assume_role_policy_document: PolicyDocument::new(vec![Statement::allow(["sts:AssumeRole"])
+            .principal(Principal::Service(SCHEDULER_PRINCIPAL.to_owned()))
+            .when(Condition::new().with(
+                Operator::StringEquals,
+                "aws:SourceAccount",
+                vec![Expr::pseudo(Pseudo::AccountId)],
+            ))]),
+        policies: vec![InlinePolicy {
+            policy_name: "snapcycle-scheduler".to_owned(),
+            policy_document: PolicyDocument::new(vec![
+                Statement::allow(["lambda:InvokeFunction"]).sid("InvokeTheFunction").on(vec![function.arn()]),
+                Statement::allow(["sqs:SendMessage"]).sid("DeadLetterUndelivered").on(vec![queue.arn()]),
+            ]),
+        }],
+    }
+}
+
 /// `{"SnapshotKeyWord": "<keyword>", "ScheduledTime": <time>}`; EventBridge substitutes the
 /// scheduled event's `time` (a JSON string) for `<time>`. The keyword is JSON-escaped; tag keys
 /// cannot contain `<` or `>`, so it cannot be mistaken for a placeholder.
@@ -442,7 +526,11 @@ fn function(spec: &StackSpec, keywords: &[&str], failure_path: &FailurePath, wir
     let mut variables = OrderedMap::new();
     let inserted = variables.insert(ENV_TOPIC_ARN, failure_path.topic.reference())
         && variables.insert(ENV_KEYWORDS, Expr::lit(keywords.join(",")))
-        && variables.insert(ENV_MAX_CONCURRENCY, Expr::lit(spec.max_concurrency.to_string()));
+        && variables.insert(ENV_MAX_CONCURRENCY, Expr::lit(spec.max_concurrency.to_string()))
+        && spec
+            .orphans_expire_after
+            .is_none_or(|e| variables.insert(ENV_ORPHANS_EXPIRE_AFTER, Expr::lit(e.to_string())))
+        && spec.time_zone.is_none_or(|z| variables.insert(ENV_TIME_ZONE, Expr::lit(z.name())));
     debug_assert!(inserted);
     Function {
         function_name: function_name(),

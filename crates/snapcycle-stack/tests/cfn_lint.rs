@@ -61,6 +61,22 @@ fn three_schedule_x86_template_with_two_recipients_passes_cfn_lint_without_warni
         timeout_seconds: 600,
         log_retention_days: 90,
         max_concurrency: 32,
+        orphans_expire_after: Some("90d".parse().unwrap()),
+        time_zone: None,
     };
     assert_lints_clean("three-schedules", &spec);
+}
+
+#[test]
+fn schedules_in_a_time_zone_pass_cfn_lint_in_every_partition_without_warnings() {
+    let spec = StackSpec {
+        schedules: vec![
+            Schedule::new("SnapshotHourly", "rate(1 hour)").unwrap(),
+            Schedule::new("SnapshotDaily", "cron(0 8 * * ? *)").unwrap(),
+        ],
+        emails: vec!["ops@example.com".to_owned()],
+        time_zone: Some(chrono_tz::Asia::Shanghai),
+        ..StackSpec::default()
+    };
+    assert_lints_clean("time-zone", &spec);
 }

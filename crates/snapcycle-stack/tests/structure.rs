@@ -509,3 +509,72 @@ fn rules_carry_the_canonical_expression() {
     let (_, rule) = only(&template, "AWS::Events::Rule");
     assert_eq!(rule["ScheduleExpression"], "cron(0 18 ? * MON-FRI *)");
 }
+
+/// Moving a stack from rules to schedules in one deploy neither misses nor doubles a fire: the
+/// change set adds the schedules before it removes the rules (CloudFormation deletes removed
+/// resources last), and for the same instant a rule's event (EventBridge's `time`) and a
+/// schedule's (`<aws.scheduler.scheduled-time>`) are the same run to the function, so a fire that
+/// both deliver while the two coexist is one run and the second delivery takes nothing new.
+#[test]
+fn a_rule_and_a_schedule_firing_at_the_same_instant_are_one_run() {
+    let utc = StackSpec {
+        schedules: vec![Schedule::new("SnapshotDaily", "cron(0 0 * * ? *)").unwrap()],
+        ..StackSpec::default()
+    };
+    let zoned = StackSpec {
+        schedules: vec![Schedule::new("SnapshotDaily", "cron(0 8 * * ? *)").unwrap()],
+        time_zone: Some(chrono_tz::Asia::Shanghai),
+        ..StackSpec::default()
+    };
+    let rules = rendered(&utc);
+    let schedules = rendered(&zoned);
+    let rule = &resources(&rules)["ScheduleSnapshotDailyRule"]["Properties"]["Targets"][0]["InputTransformer"];
+    assert_eq!(rule["InputPathsMap"]["time"], "$.time");
+    let schedule = &resources(&schedules)["ScheduleSnapshotDailySchedule"]["Properties"];
+    assert_eq!(schedule["ScheduleExpressionTimezone"], "Asia/Shanghai");
+    // EventBridge's scheduled event carries `"time": "2026-11-26T00:00:00Z"`; Scheduler's context
+    // attribute is the same RFC 3339 text ("Adding context attributes", its user guide).
+    let from_rule = rule["InputTemplate"].as_str().unwrap().replace("<time>", "\"2026-11-26T00:00:00Z\"");
+    let from_schedule =
+        schedule["Target"]["Input"].as_str().unwrap().replace("<aws.scheduler.scheduled-time>", "2026-11-26T00:00:00Z");
+    let a = Event::from_value(&serde_json::from_str(&from_rule).unwrap()).unwrap();
+    let b = Event::from_value(&serde_json::from_str(&from_schedule).unwrap()).unwrap();
+    assert_eq!(a, b, "one run, one identity");
+    assert!(resources(&schedules).keys().all(|k| !k.ends_with("Rule") && !k.ends_with("Permission")));
+    assert!(!resources(&schedules).contains_key("DeadLetterQueuePolicy"), "Scheduler dead-letters with its role");
+    let env = &resources(&schedules)["Function"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(env["SNAPCYCLE_TIME_ZONE"], "Asia/Shanghai", "a policy's days begin where the schedule fires");
+    assert!(resources(&rules)["Function"]["Properties"]["Environment"]["Variables"]
+        .get("SNAPCYCLE_TIME_ZONE")
+        .is_none());
+}
+
+#[test]
+fn the_scheduler_role_invokes_only_the_function_and_trusts_only_this_accounts_schedules() {
+    let spec = StackSpec { time_zone: Some(chrono_tz::Asia::Shanghai), ..StackSpec::default() };
+    let t = rendered(&spec);
+    let role = &resources(&t)["EventSchedulerRole"]["Properties"];
+    let trust = &role["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(trust["Principal"], json!({"Service": "scheduler.amazonaws.com"}));
+    assert_eq!(trust["Condition"], json!({"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}));
+    let statements = role["Policies"][0]["PolicyDocument"]["Statement"].as_array().unwrap();
+    let grants: Vec<(&str, &Value)> =
+        statements.iter().map(|s| (s["Action"].as_str().unwrap(), &s["Resource"])).collect();
+    assert_eq!(
+        grants,
+        [
+            ("lambda:InvokeFunction", &json!({"Fn::GetAtt": ["Function", "Arn"]})),
+            ("sqs:SendMessage", &json!({"Fn::GetAtt": ["DeadLetterQueue", "Arn"]})),
+        ]
+    );
+    for keyword in ["SnapshotHourly", "SnapshotDaily"] {
+        let target = &resources(&t)[&format!("Schedule{keyword}Schedule")]["Properties"]["Target"];
+        assert_eq!(target["RoleArn"], json!({"Fn::GetAtt": ["EventSchedulerRole", "Arn"]}));
+        assert_eq!(target["RetryPolicy"], json!({"MaximumEventAgeInSeconds": 21600, "MaximumRetryAttempts": 185}));
+        assert_eq!(target["DeadLetterConfig"], json!({"Arn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}));
+        assert_eq!(
+            t["Outputs"][&format!("Schedule{keyword}ScheduleName")]["Value"],
+            json!({"Ref": format!("Schedule{keyword}Schedule")})
+        );
+    }
+}
