@@ -98,3 +98,37 @@ async fn bootstrap_runs_events_and_refuses_bad_ones_without_calling_aws() {
     let logs = lambda.function.logs();
     assert!(logs.lines().any(|l| l.starts_with('{') && l.contains("\"snapshot created\"")), "JSON logs: {logs}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_function_expires_orphans_when_its_stack_says_so() {
+    let moto = Moto::start_instant().unwrap();
+    let sdk = moto.sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    // Tagged, then untagged: its volume's daily snapshots are orphans, the oldest past 90 days.
+    let gone = seed::instance(&ec2, &[(DAILY, "3")], 1).await;
+    let old = keyword_snapshot(&ec2, &gone, 0, DAILY, "3", "2026-06-01T00:00:00Z").await;
+    let newest = keyword_snapshot(&ec2, &gone, 0, DAILY, "3", "2026-07-01T00:00:00Z").await;
+    ec2.delete_tags()
+        .resources(&gone.instance_id)
+        .tags(aws_sdk_ec2::types::Tag::builder().key(DAILY).build())
+        .send()
+        .await
+        .unwrap();
+    let proxy = FaultProxy::start(&moto.url(), FaultConfig::default()).await.unwrap();
+    let env =
+        [("SNAPCYCLE_KEYWORDS", "SnapshotDaily".to_owned()), ("SNAPCYCLE_ORPHANS_EXPIRE_AFTER", "90d".to_owned())];
+    let bootstrap = std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap"));
+    let mut lambda =
+        snapcycle_testkit::lambda::start(&moto, &proxy.url(), Duration::from_secs(60), bootstrap, &env, "orphans")
+            .await
+            .unwrap();
+    let event = serde_json::json!({"SnapshotKeyWord": "SnapshotDaily", "ScheduledTime": "2026-11-26T00:00:00Z"});
+    let out = lambda.api.invoke(event, Duration::from_secs(60)).await.unwrap();
+    assert!(out.ok, "{:?}", out.body);
+    assert_eq!(out.body["orphans_deleted"][0]["snapshot_id"], old.as_str(), "{:?}", out.body);
+    assert_eq!(out.body["orphans_deleted"].as_array().unwrap().len(), 1, "{:?}", out.body);
+    assert!(out.body["deleted"].as_array().unwrap().is_empty(), "rotation deleted nothing: {:?}", out.body);
+    let left = keyword_snapshots_of(&ec2, &gone.volumes[0].1, DAILY).await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].snapshot_id(), Some(newest.as_str()), "a terminated server's last backup stays");
+}
