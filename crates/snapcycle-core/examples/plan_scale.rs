@@ -124,5 +124,13 @@ fn main() {
         report.deleted.len(),
         json.len() as f64 / 1e6
     );
+    // What the Lambda answers: the first entries of each list and the counts (the rest is logged).
+    let answer = report.bounded(snapcycle_core::report::MAX_LISTED_ENTRIES).unwrap_or(report);
+    let bytes = serde_json::to_vec(&answer).expect("a report serializes").len();
+    println!(
+        "the function's response (the first {} entries of each list, and the counts): {:.3} MB",
+        snapcycle_core::report::MAX_LISTED_ENTRIES,
+        bytes as f64 / 1e6
+    );
     println!("peak resident memory of this process: {:.1} MiB", peak_mib());
 }

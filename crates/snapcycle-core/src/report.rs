@@ -55,6 +55,29 @@ pub struct Report {
     /// Set when the run ran short of time and handed the rest to a new invocation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub continued: Option<Continuation>,
+    /// Set when the lists above were cut to their first [`MAX_LISTED_ENTRIES`] (the Lambda's
+    /// response at fleet scale): every list's full length. The whole lists are in the logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counts: Option<Counts>,
+}
+
+/// The full length of each list of a report whose lists were cut ([`Report::bounded`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Snapshots created (or that would be).
+    pub created: usize,
+    /// Snapshots deleted by rotation (or that would be).
+    pub deleted: usize,
+    /// Snapshots a dry run keeps.
+    pub kept: usize,
+    /// Orphans' snapshots expired (or that would be).
+    pub orphans_deleted: usize,
+    /// Orphans' snapshots a dry run keeps.
+    pub orphans_kept: usize,
+    /// Skips.
+    pub skipped: usize,
+    /// Failures.
+    pub failures: usize,
 }
 
 /// A hand-over to a new invocation with the same scheduled time.
@@ -144,6 +167,14 @@ pub const MAX_FAILURE_CHARS: usize = 1000;
 pub const MAX_LISTED_CODES: usize = 20;
 /// SNS's limit on a message: 256 KiB.
 pub const MAX_SNS_MESSAGE_BYTES: usize = 256 * 1024;
+/// Lambda's limit on a function's response: the Runtime API refuses a larger one with 413
+/// ("Exceeded maximum allowed payload size (6291556 bytes)") and the invocation fails.
+pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
+/// Entries kept per list in a bounded report. With every text clipped to
+/// [`MAX_FAILURE_CHARS`], seven lists of this many stay far below [`MAX_RESPONSE_BYTES`]
+/// whatever the fleet: a dry run of 100,000 volumes, or a hand-over that skips 100,000 volumes
+/// already done, would otherwise answer with tens of megabytes and fail.
+pub const MAX_LISTED_ENTRIES: usize = 1000;
 
 impl Report {
     /// Starts a report from a plan: counts, and the skips and failures the plan itself decided.
@@ -266,6 +297,73 @@ impl Report {
         self.failures.sort_by(|a, b| {
             (&a.instance_id, &a.volume_id, &a.snapshot_id).cmp(&(&b.instance_id, &b.volume_id, &b.snapshot_id))
         });
+    }
+
+    /// The report with every list cut to its first `max` entries and every message and reason
+    /// clipped to [`MAX_FAILURE_CHARS`], and `counts` holding the full lengths; `None` when
+    /// nothing needs cutting. Call after [`Report::sort`], so the entries kept are the first ones.
+    pub fn bounded(&self, max: usize) -> Option<Report> {
+        let lens = Counts {
+            created: self.created.len(),
+            deleted: self.deleted.len(),
+            kept: self.kept.len(),
+            orphans_deleted: self.orphans_deleted.len(),
+            orphans_kept: self.orphans_kept.len(),
+            skipped: self.skipped.len(),
+            failures: self.failures.len(),
+        };
+        let long_text = self.failures.iter().any(|f| f.message.chars().count() > MAX_FAILURE_CHARS)
+            || self.skipped.iter().any(|s| s.reason.chars().count() > MAX_FAILURE_CHARS);
+        let longest = [
+            lens.created,
+            lens.deleted,
+            lens.kept,
+            lens.orphans_deleted,
+            lens.orphans_kept,
+            lens.skipped,
+            lens.failures,
+        ];
+        if longest.iter().all(|&n| n <= max) && !long_text {
+            return None;
+        }
+        fn first<T: Clone>(v: &[T], max: usize) -> Vec<T> {
+            v.iter().take(max).cloned().collect()
+        }
+        let mut r = Report {
+            created: first(&self.created, max),
+            deleted: first(&self.deleted, max),
+            kept: first(&self.kept, max),
+            orphans_deleted: first(&self.orphans_deleted, max),
+            orphans_kept: first(&self.orphans_kept, max),
+            skipped: first(&self.skipped, max),
+            failures: first(&self.failures, max),
+            counts: Some(lens),
+            ..self.clone_without_lists()
+        };
+        for f in &mut r.failures {
+            f.message = clip(&f.message, MAX_FAILURE_CHARS);
+        }
+        for s in &mut r.skipped {
+            s.reason = clip(&s.reason, MAX_FAILURE_CHARS);
+        }
+        Some(r)
+    }
+
+    /// Everything but the lists (which can be megabytes), for [`Report::bounded`].
+    fn clone_without_lists(&self) -> Report {
+        Report {
+            keyword: self.keyword.clone(),
+            scheduled_time: self.scheduled_time,
+            dry_run: self.dry_run,
+            instances: self.instances,
+            volumes: self.volumes,
+            run_snapshots: self.run_snapshots,
+            snapshots: self.snapshots,
+            api_calls: self.api_calls.clone(),
+            continued: self.continued.clone(),
+            counts: self.counts,
+            ..Report::default()
+        }
     }
 
     /// Whether a person must be told.
@@ -424,6 +522,46 @@ mod tests {
         assert!(!body.contains("\n51. "), "{body}");
         assert!(body.contains("and 1250 more failures."));
         assert!(body.ends_with(&format!("{origin}\n")));
+    }
+
+    #[test]
+    fn a_bounded_report_fits_lambdas_response_whatever_the_fleet() {
+        let mut r = Report { keyword: "K".repeat(127), dry_run: true, ..Report::default() };
+        let n = 20_000;
+        for i in 0..n {
+            let (vol, snap) = (format!("vol-{i:017x}"), format!("snap-{i:017x}"));
+            r.created.push(Created { instance_id: format!("i-{i:017x}"), volume_id: vol.clone(), snapshot_id: None });
+            let reason = Some("delete: beyond last=24 hourly=48 daily=31 weekly=52 monthly=120 yearly=10".to_owned());
+            r.deleted.push(Deleted { volume_id: vol.clone(), snapshot_id: snap.clone(), reason: reason.clone() });
+            r.orphans_deleted.push(Deleted { volume_id: vol.clone(), snapshot_id: snap.clone(), reason });
+            let why =
+                "keep: last 1, hourly 2026-11-26T07, daily 2026-11-26, weekly 2026-W48, monthly 2026-11".to_owned();
+            r.kept.push(Kept { volume_id: vol.clone(), snapshot_id: snap.clone(), reason: why.clone() });
+            r.orphans_kept.push(Kept { volume_id: vol.clone(), snapshot_id: snap.clone(), reason: why });
+            // The entries a bounded report keeps carry the longest texts the run can make.
+            let long = if i < MAX_LISTED_ENTRIES { 5_000 } else { 50 };
+            let reason = "x".repeat(long);
+            r.skipped.push(Skipped { instance_id: None, volume_id: Some(vol.clone()), snapshot_id: None, reason });
+            let mut f = failure("UnauthorizedOperation");
+            f.message = "y".repeat(long);
+            r.failures.push(f);
+        }
+        assert!(serde_json::to_vec(&r).unwrap().len() > 2 * MAX_RESPONSE_BYTES, "the whole report is far too big");
+        let b = r.bounded(MAX_LISTED_ENTRIES).expect("cut");
+        let bytes = serde_json::to_vec(&b).unwrap().len();
+        assert!(bytes < MAX_RESPONSE_BYTES / 2, "{bytes} bytes");
+        let c = b.counts.unwrap();
+        assert_eq!(
+            (c.created, c.deleted, c.kept, c.orphans_deleted, c.orphans_kept, c.skipped, c.failures),
+            (n, n, n, n, n, n, n)
+        );
+        assert_eq!(b.created.len(), MAX_LISTED_ENTRIES);
+        assert_eq!(b.created[0], r.created[0], "the first entries are kept");
+        assert!(b.failures[0].message.ends_with('…') && b.failures[0].message.chars().count() == MAX_FAILURE_CHARS);
+        assert_eq!((b.keyword.as_str(), b.dry_run), (r.keyword.as_str(), true));
+        // A small report is left as it is: no counts, nothing cut.
+        let small = Report { created: r.created[..3].to_vec(), ..Report::default() };
+        assert_eq!(small.bounded(MAX_LISTED_ENTRIES), None);
     }
 
     #[test]

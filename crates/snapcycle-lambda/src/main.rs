@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use snapcycle_aws::{AwsOptions, Deadline, Runner, Settings};
+use snapcycle_core::report::MAX_LISTED_ENTRIES;
 use snapcycle_core::{Event, EventError, Report};
 use tokio::time::Instant;
 use tracing::{error, info};
@@ -186,6 +187,49 @@ async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Report, HandlerE
     Ok(report)
 }
 
+/// The invocation's response: the report, or at fleet scale (a dry run of 100,000 volumes, a
+/// hand-over that skips every volume already done) its first [`MAX_LISTED_ENTRIES`] entries per
+/// list with every list's full length in `counts`, since Lambda fails an invocation whose response
+/// is over 6 MB. Each entry of a cut list is logged first, one line each (a CloudWatch Logs event
+/// holds 256 KB, one entry never comes near it), so the whole lists stay in the logs.
+fn respond(report: Report) -> Report {
+    let Some(bounded) = report.bounded(MAX_LISTED_ENTRIES) else {
+        return report;
+    };
+    let cut = |n: usize| n > MAX_LISTED_ENTRIES;
+    if cut(report.created.len()) {
+        for c in &report.created {
+            info!(list = "created", instance_id = %c.instance_id, volume_id = %c.volume_id, snapshot_id = ?c.snapshot_id, "report entry");
+        }
+    }
+    for (name, list) in [("deleted", &report.deleted), ("orphans_deleted", &report.orphans_deleted)] {
+        if cut(list.len()) {
+            for d in list {
+                info!(list = name, volume_id = %d.volume_id, snapshot_id = %d.snapshot_id, reason = ?d.reason, "report entry");
+            }
+        }
+    }
+    for (name, list) in [("kept", &report.kept), ("orphans_kept", &report.orphans_kept)] {
+        if cut(list.len()) {
+            for k in list {
+                info!(list = name, volume_id = %k.volume_id, snapshot_id = %k.snapshot_id, reason = %k.reason, "report entry");
+            }
+        }
+    }
+    if cut(report.skipped.len()) {
+        for s in &report.skipped {
+            info!(list = "skipped", instance_id = ?s.instance_id, volume_id = ?s.volume_id, snapshot_id = ?s.snapshot_id, reason = %s.reason, "report entry");
+        }
+    }
+    if cut(report.failures.len()) {
+        for f in &report.failures {
+            info!(list = "failures", instance_id = ?f.instance_id, volume_id = ?f.volume_id, snapshot_id = ?f.snapshot_id, code = %f.code, message = %f.message, "report entry");
+        }
+    }
+    info!(counts = ?bounded.counts, listed = MAX_LISTED_ENTRIES, "the response lists the first entries of each list; every entry of a cut list is logged above");
+    bounded
+}
+
 /// What a finished run (one that did not hand over) asks of the invocation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verdict {
@@ -264,7 +308,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         margin,
         time_limit,
     };
-    lambda_runtime::run(service_fn(|event| handle(&app, event))).await
+    lambda_runtime::run(service_fn(|event| async { handle(&app, event).await.map(respond) })).await
 }
 
 #[cfg(test)]
@@ -298,6 +342,24 @@ mod tests {
             assert_eq!(with(&[permanent]), Verdict::Email, "{permanent}");
             assert_eq!(with(&["RequestLimitExceeded", permanent]), Verdict::Email, "{permanent} with a transient one");
         }
+    }
+
+    #[test]
+    fn the_response_is_the_report_until_a_list_outgrows_it() {
+        let created = |n: usize| {
+            (0..n)
+                .map(|i| snapcycle_core::report::Created {
+                    instance_id: format!("i-{i}"),
+                    volume_id: format!("vol-{i}"),
+                    snapshot_id: None,
+                })
+                .collect::<Vec<_>>()
+        };
+        let small = Report { created: created(MAX_LISTED_ENTRIES), ..Report::default() };
+        assert_eq!(respond(small.clone()), small);
+        let big = respond(Report { created: created(MAX_LISTED_ENTRIES + 1), ..Report::default() });
+        assert_eq!(big.created.len(), MAX_LISTED_ENTRIES);
+        assert_eq!(big.counts.map(|c| c.created), Some(MAX_LISTED_ENTRIES + 1));
     }
 
     #[test]

@@ -254,6 +254,11 @@ impl Drop for Function {
     }
 }
 
+/// The largest response Lambda takes from a function: the Runtime API answers a larger one with
+/// 413 `RequestEntityTooLarge` ("Exceeded maximum allowed payload size (6291556 bytes).") and the
+/// invocation fails with `Function.ResponseSizeTooLarge`, whatever the function meant to say.
+pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
+
 fn reply(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(body));
     *r.status_mut() = status;
@@ -301,9 +306,29 @@ async fn serve(req: Request<hyper::body::Incoming>, s: Arc<Shared>) -> Result<Re
     }
     if method == Method::POST && path.starts_with("/2018-06-01/runtime/invocation/") {
         let ok = path.ends_with("/response");
+        let too_large = ok && body.len() > MAX_RESPONSE_BYTES;
         if let Some((request_id, event, started)) = s.in_flight.lock().unwrap().take() {
-            let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
-            let _ = s.finished.send(Finished { event, request_id, ok, body, took: started.elapsed() });
+            let body = if too_large {
+                serde_json::json!({
+                    "errorType": "Function.ResponseSizeTooLarge",
+                    "errorMessage": format!(
+                        "Response payload size ({} bytes) exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
+                        body.len()
+                    ),
+                })
+            } else {
+                serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null)
+            };
+            let _ =
+                s.finished.send(Finished { event, request_id, ok: ok && !too_large, body, took: started.elapsed() });
+        }
+        if too_large {
+            return Ok(reply(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Bytes::from(format!(
+                    r#"{{"errorMessage":"Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).","errorType":"RequestEntityTooLarge"}}"#
+                )),
+            ));
         }
         return Ok(reply(StatusCode::ACCEPTED, Bytes::new()));
     }
@@ -387,6 +412,30 @@ mod tests {
         let f = api.next_finished(Duration::from_secs(5)).await.unwrap();
         assert!(!f.ok && f.body["errorType"] == "x" && f.request_id == id);
         assert!(api.next_finished(Duration::from_millis(100)).await.is_none(), "idle");
+    }
+
+    #[tokio::test]
+    async fn a_response_over_six_megabytes_fails_the_invocation_as_lambda_does() {
+        let mut api = RuntimeApi::start("fn", Duration::from_secs(30)).await.unwrap();
+        let base = api.invoke_url();
+        for (size, fits) in [(MAX_RESPONSE_BYTES, true), (MAX_RESPONSE_BYTES + 1, false)] {
+            api.enqueue(serde_json::json!({"SnapshotKeyWord": "K"}));
+            let (_, h, _) = call(Method::GET, format!("{base}/2018-06-01/runtime/invocation/next"), &[], "").await;
+            let id = h["lambda-runtime-aws-request-id"].to_str().unwrap().to_owned();
+            // A JSON string of exactly `size` bytes, quotes included.
+            let body = format!("\"{}\"", "x".repeat(size - 2));
+            let (status, _, answer) =
+                call(Method::POST, format!("{base}/2018-06-01/runtime/invocation/{id}/response"), &[], &body).await;
+            let f = api.next_finished(Duration::from_secs(5)).await.unwrap();
+            if fits {
+                assert_eq!(status, StatusCode::ACCEPTED);
+                assert!(f.ok);
+            } else {
+                assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+                assert!(answer.contains("RequestEntityTooLarge"), "{answer}");
+                assert!(!f.ok && f.body["errorType"] == "Function.ResponseSizeTooLarge", "{}", f.body);
+            }
+        }
     }
 
     #[tokio::test]
