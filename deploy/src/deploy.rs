@@ -55,6 +55,11 @@ pub(crate) async fn deploy(global: &Global, args: DeployArgs) -> Result<ExitCode
     let bytes = std::fs::read(&zip).with_context(|| format!("reading {}", zip.display())).map_err(failed)?;
 
     let aws = Clients::new(global).await?;
+    // The function must hold its largest run's inventory: size it from the fleet tagged now.
+    let mut spec = spec;
+    let fleet = crate::sizing::survey(&aws_sdk_ec2::Client::new(&aws.sdk), &spec).await.map_err(failed)?;
+    crate::sizing::fit(&mut spec, &fleet);
+    let template = snapcycle_stack::render_string(&spec).map_err(|e| usage(e.into()))?;
     let bucket = ensure_bucket(&aws).await.map_err(failed)?;
     let key = upload(&aws, &bucket, &bytes).await.map_err(failed)?;
     println!("artifact: s3://{bucket}/{key} ({} bytes)", bytes.len());

@@ -18,6 +18,7 @@ mod render;
 mod run;
 mod schedules;
 mod simulate;
+mod sizing;
 mod stack_args;
 mod stack_state;
 mod status;

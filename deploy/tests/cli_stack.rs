@@ -315,3 +315,33 @@ async fn one_deploy_moves_a_stack_from_utc_rules_to_schedules_in_a_time_zone() {
     assert_eq!(gone.status.code(), Some(0), "{}", text(&gone));
     assert!(scheduler.list_schedules().send().await.unwrap().schedules().is_empty(), "destroy removes the schedule");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deploy_sizes_the_function_for_the_fleet_it_finds() {
+    let moto = Moto::start().unwrap();
+    let url = moto.url();
+    let zip = artifact();
+    let zip = zip.to_str().unwrap();
+    let sdk = moto.sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    // 25 instances × 2 volumes, each volume keeping up to 6,000 daily snapshots (+1 pending, +1
+    // this run's): the daily run reads up to 300,100 snapshots, about 378 MB with headroom.
+    let policy = "last=1000 hourly=1000 daily=1000 weekly=1000 monthly=1000 yearly=1000";
+    snapcycle_testkit::seed::instances(&ec2, &[("SnapshotDaily", policy), ("SnapshotHourly", "24")], 2, 25).await;
+    let d = snapcycle(&url, &["deploy", "--yes", "--artifact", zip]);
+    let out = text(&d);
+    assert_eq!(d.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains(
+            "fleet: the largest run, SnapshotDaily, reads up to 300100 snapshots (25 instances, 50 volumes tagged)"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("so the function gets 384 MB instead of 128 MB"), "{out}");
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let f = lambda.get_function_configuration().function_name("snapcycle-snapshots").send().await.unwrap();
+    assert_eq!(f.memory_size(), Some(384));
+    // A larger --memory is kept.
+    let d = snapcycle(&url, &["deploy", "--yes", "--artifact", zip, "--memory", "512"]);
+    assert!(text(&d).contains("512 MB is enough"), "{}", text(&d));
+}

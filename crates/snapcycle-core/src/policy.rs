@@ -401,6 +401,28 @@ impl RetentionPolicy {
         }
     }
 
+    /// At most how many completed snapshots of one volume the policy keeps, for sizing the
+    /// function: each count term keeps at most its count (restic's "oldest" spends a count too),
+    /// and `within` at most one snapshot per `interval` across its longest span (a year as 366
+    /// days, a month as 31). Pending and failed snapshots come on top.
+    pub fn kept_at_most(&self, interval: std::time::Duration) -> u64 {
+        let t = self.terms();
+        let counts: u64 = [t.last, t.hourly, t.daily, t.weekly, t.monthly, t.yearly]
+            .iter()
+            .flatten()
+            .map(|n| u64::from(n.get()))
+            .sum();
+        let within = t.within.map_or(0, |w| {
+            let hours = u64::from(w.years) * 366 * 24
+                + u64::from(w.months) * 31 * 24
+                + u64::from(w.weeks) * 7 * 24
+                + u64::from(w.days) * 24
+                + u64::from(w.hours);
+            (hours * 3600).div_ceil(interval.as_secs().max(1)) + 1
+        });
+        counts + within
+    }
+
     /// The terms the policy applies; a plain count `N` is `last=N`.
     pub fn terms(&self) -> Terms {
         match self.0 {
@@ -745,6 +767,19 @@ mod tests {
 
     fn policy(raw: &str) -> RetentionPolicy {
         RetentionPolicy::parse(raw).unwrap_or_else(|e| panic!("{raw:?}: {e}"))
+    }
+
+    #[test]
+    fn what_a_policy_keeps_at_most_sizes_the_function() {
+        let hour = std::time::Duration::from_secs(3600);
+        let day = std::time::Duration::from_secs(86_400);
+        let at_most = |raw: &str, every| RetentionPolicy::parse(raw).unwrap().kept_at_most(every);
+        assert_eq!(at_most("7", day), 7);
+        assert_eq!(at_most("last=24 daily=7 weekly=4 monthly=12", hour), 47);
+        // 30 days of daily runs: at most 31 fall in the window (both ends may).
+        assert_eq!(at_most("within=30d", day), 31);
+        assert_eq!(at_most("within=36h last=2", hour), 39);
+        assert_eq!(at_most("within=1y", day), 367);
     }
 
     #[test]
