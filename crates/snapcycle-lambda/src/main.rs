@@ -156,7 +156,7 @@ async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Report, HandlerE
     req.scheduled_time = Some(scheduled);
     let report = runner.run_until(&req, now, deadline).await;
     if let Some(c) = &report.continued {
-        if report.created.is_empty() && report.deleted.is_empty() {
+        if report.created.is_empty() && report.deleted.is_empty() && report.orphans_deleted.is_empty() {
             // Nothing done in a whole invocation: another one would do no better, so stop the
             // chain here and let a person look (timeout or margin too small).
             return Err(HandlerError::NoProgress(Box::new(report)));
