@@ -28,6 +28,12 @@ Every test, the demo and the benchmark start moto through this file
    `CfnSchedule` below follows the CloudFormation reference for the type: `Ref` is the schedule's
    Name, `GetAtt Arn` its ARN, a Name is generated when none is given, and an update replaces
    the schedule. The schedules only exist; as with rules, nothing fires them on the emulator.
+5. A resource an update removes is forgotten. moto 5.2.5's `ResourceMap.update` deletes it but
+   keeps its parsed model under the logical id, so a later update that adds the same logical id
+   back (a deploy with `--tz`, then one without: the rule returns) finds the stale model and
+   creates nothing. CloudFormation creates a resource added back like any new one ("Update
+   behaviors of stack resources", AWS CloudFormation User Guide: a resource not in the current
+   template is created).
 """
 
 import os
@@ -45,6 +51,7 @@ from moto.ec2.responses.elastic_block_store import ElasticBlockStore
 from moto.ec2.responses.instances import InstanceResponse
 from moto.core.common_models import CloudFormationModel
 from moto.scheduler.models import scheduler_backends
+from moto.cloudformation.parsing import ResourceMap
 
 
 def get_tags(self):
@@ -281,6 +288,28 @@ class CfnSchedule(CloudFormationModel):
         scheduler_backends[account_id][region_name].delete_schedule(group, resource_name)
 
 
+def _delete_resource(self, parsed_resource, resource_json):
+    original_delete_resource(self, parsed_resource, resource_json)
+    # In an update, forget the model so that adding the logical id back creates the resource
+    # again (a stack's deletion forgets it itself).
+    if getattr(self, "_snapcycle_updating", False):
+        for name, parsed in list(self._parsed_resources.items()):
+            if parsed is parsed_resource:
+                del self._parsed_resources[name]
+
+
+def _update(self, template, parameters=None):
+    self._snapcycle_updating = True
+    try:
+        return original_update(self, template, parameters)
+    finally:
+        self._snapcycle_updating = False
+
+
+original_delete_resource = ResourceMap._delete_resource
+ResourceMap._delete_resource = _delete_resource
+original_update = ResourceMap.update
+ResourceMap.update = _update
 original_create_snapshot = ElasticBlockStore.create_snapshot
 ElasticBlockStore.create_snapshot = create_snapshot
 Snapshot.status = property(_status_get, _status_set)

@@ -113,8 +113,9 @@ pub(crate) struct SchedulesArgs {
     /// Start after this time (RFC 3339; default now).
     #[arg(long, value_parser = values::time)]
     pub(crate) from: Option<DateTime<Utc>>,
-    /// Read the crons on this IANA zone's clock, as `deploy --tz` fires them (e.g. Asia/Shanghai;
-    /// daylight-saving days included), and show each fire in local time and UTC.
+    /// Read the crons on this IANA zone's clock, as `deploy --tz` fires them (e.g. Asia/Shanghai):
+    /// a local time the spring change skips does not fire, one the autumn change repeats fires
+    /// once. Each fire is shown in local time and UTC (JSON adds `time_zone` and `next_local`).
     #[arg(long, value_parser = values::time_zone)]
     pub(crate) tz: Option<chrono_tz::Tz>,
     /// Output format.

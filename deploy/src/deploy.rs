@@ -55,6 +55,12 @@ pub(crate) async fn deploy(global: &Global, args: DeployArgs) -> Result<ExitCode
     let bytes = std::fs::read(&zip).with_context(|| format!("reading {}", zip.display())).map_err(failed)?;
 
     let aws = Clients::new(global).await?;
+    // A deploy applies the flags given, nothing remembered: say what it takes back.
+    if let Some(before) = crate::run::read_deployed(&aws.sdk, &args.stack_name).await? {
+        for change in settings_taken_back(&before, &spec) {
+            println!("note: {change}");
+        }
+    }
     // The function must hold its largest run's inventory: size it from the fleet tagged now.
     let mut spec = spec;
     let fleet = crate::sizing::survey(&aws_sdk_ec2::Client::new(&aws.sdk), &spec).await.map_err(failed)?;
@@ -65,6 +71,34 @@ pub(crate) async fn deploy(global: &Global, args: DeployArgs) -> Result<ExitCode
     println!("artifact: s3://{bucket}/{key} ({} bytes)", bytes.len());
     let code = CodeLocation { bucket, key };
     apply(&aws, &args.stack_name, &template, &code, args.yes).await
+}
+
+/// What applying `spec` undoes of the deployed stack's options without the user asking in so
+/// many words: each flag is the whole truth, so a redeploy that forgets `--tz` moves the schedules
+/// back to UTC rules. The change set shows only "modify Function"; these lines say why.
+fn settings_taken_back(before: &crate::run::Deployed, spec: &StackSpec) -> Vec<String> {
+    let mut changes = Vec::new();
+    match (before.time_zone, spec.time_zone) {
+        (Some(was), None) => changes.push(format!(
+            "the stack's schedules fire in {was} now; without --tz they go back to EventBridge rules on UTC \
+             (pass --tz {was} to keep them)"
+        )),
+        (Some(was), Some(now)) if was != now => {
+            changes.push(format!("the stack's schedules move from {was} to {now}, and a policy's days with them"))
+        }
+        _ => {}
+    }
+    match (before.orphans_expire_after, spec.orphans_expire_after) {
+        (Some(was), None) => changes.push(format!(
+            "orphans expire after {was} now; without --orphans-expire-after they are kept again \
+             (pass --orphans-expire-after {was} to keep expiring them)"
+        )),
+        (Some(was), Some(now)) if was != now => {
+            changes.push(format!("orphans will expire after {now} instead of {was}"))
+        }
+        _ => {}
+    }
+    changes
 }
 
 /// Builds the release zip with cargo-lambda for the stack's architecture.

@@ -41,10 +41,13 @@ pub(crate) struct DeployedSchedule {
     pub(crate) name: String,
     /// `rule` or `schedule`.
     pub(crate) kind: &'static str,
+    /// The schedule expression as EventBridge holds it (canonical case).
     pub(crate) expression: String,
     /// The zone a cron is read in: `UTC` for a rule, the schedule's `ScheduleExpressionTimezone`.
     pub(crate) time_zone: String,
+    /// The keyword its input names, which is what a fire runs.
     pub(crate) keyword: String,
+    /// `ENABLED` or `DISABLED`: a disabled one does not fire, and `status` says so.
     pub(crate) state: String,
     /// The input, with `<time>` (a rule's transformer) or Scheduler's context attribute where
     /// the scheduled time goes.

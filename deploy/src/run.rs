@@ -97,6 +97,32 @@ pub(crate) struct Deployed {
 /// is known, and the user is told what that means.
 pub(crate) async fn stack_keywords(sdk: &aws_config::SdkConfig, stack_name: &str) -> Result<Deployed, Failure> {
     let function = format!("{stack_name}{}", snapcycle_stack::FUNCTION_NAME_SUFFIX);
+    match read_deployed(sdk, stack_name).await? {
+        Some(deployed) => {
+            let names: Vec<&str> = deployed.keywords.iter().map(Keyword::as_str).collect();
+            eprintln!("keywords of stack {stack_name} (function {function}): {}", names.join(", "));
+            if let Some(z) = deployed.time_zone {
+                eprintln!("time zone of stack {stack_name}: {z}");
+            }
+            if let Some(e) = deployed.orphans_expire_after {
+                eprintln!("orphans of stack {stack_name} expire after {e}");
+            }
+            Ok(deployed)
+        }
+        None => {
+            eprintln!(
+                "warning: no stack {stack_name} here (no function {function}), so only this run's keyword is known \
+                 and other schedules' keyword tags are copied onto its snapshots; pass --keywords or --stack-name"
+            );
+            Ok(Deployed::default())
+        }
+    }
+}
+
+/// What the deployed function of `stack_name` was configured with; `None` when there is no such
+/// function. `deploy` compares it with what it is about to apply, `run` decides by it.
+pub(crate) async fn read_deployed(sdk: &aws_config::SdkConfig, stack_name: &str) -> Result<Option<Deployed>, Failure> {
+    let function = format!("{stack_name}{}", snapcycle_stack::FUNCTION_NAME_SUFFIX);
     let lambda = aws_sdk_lambda::Client::new(sdk);
     match lambda.get_function_configuration().function_name(&function).send().await {
         Ok(conf) => {
@@ -116,23 +142,9 @@ pub(crate) async fn stack_keywords(sdk: &aws_config::SdkConfig, stack_name: &str
             };
             let keywords = Keyword::parse_list(&raw)
                 .map_err(|e| Failure::Failed(anyhow!("the keywords of function {function} are invalid: {e}")))?;
-            let names: Vec<&str> = keywords.iter().map(Keyword::as_str).collect();
-            eprintln!("keywords of stack {stack_name} (function {function}): {}", names.join(", "));
-            if let Some(z) = zone {
-                eprintln!("time zone of stack {stack_name}: {z}");
-            }
-            if let Some(e) = orphans_expire_after {
-                eprintln!("orphans of stack {stack_name} expire after {e}");
-            }
-            Ok(Deployed { keywords, time_zone: zone, orphans_expire_after })
+            Ok(Some(Deployed { keywords, time_zone: zone, orphans_expire_after }))
         }
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {
-            eprintln!(
-                "warning: no stack {stack_name} here (no function {function}), so only this run's keyword is known \
-                 and other schedules' keyword tags are copied onto its snapshots; pass --keywords or --stack-name"
-            );
-            Ok(Deployed::default())
-        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
         Err(e) => Err(Failure::Failed(anyhow!(
             "reading the keywords of stack {stack_name} (function {function}) failed: {}; pass --keywords to skip this",
             snapcycle_aws::error::message_of(&e)

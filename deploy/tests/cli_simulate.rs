@@ -47,7 +47,8 @@ fn schedules_lists_next_fires_in_utc_and_a_time_zone() {
     // With --tz the cron is read on Beijing's clock, as `deploy --tz` fires it: midnight there.
     assert!(out.contains("  2026-11-27 Fri 00:00 CST (Asia/Shanghai)   2026-11-26T16:00:00Z"), "{out}");
     // Daylight saving as EventBridge Scheduler does it: 02:30 does not exist in New York on
-    // 8 March 2026 (02:00 EST jumps to 03:00 EDT), so that day has no fire.
+    // 8 March 2026 (02:00 EST jumps to 03:00 EDT), so that day has no fire. The day before is EST
+    // (02:30 = 07:30Z), the days after EDT (02:30 = 06:30Z).
     let o = snapcycle(
         None,
         &[
@@ -59,7 +60,7 @@ fn schedules_lists_next_fires_in_utc_and_a_time_zone() {
             "--from",
             "2026-03-06T12:00:00Z",
             "--next",
-            "3",
+            "4",
             "--output",
             "json",
         ],
@@ -71,10 +72,46 @@ fn schedules_lists_next_fires_in_utc_and_a_time_zone() {
         serde_json::json!([{
             "keyword": "SnapshotDaily",
             "expression": "cron(30 2 * * ? *)",
-            "next": ["2026-03-07T07:30:00Z", "2026-03-09T06:30:00Z", "2026-03-10T06:30:00Z"],
+            "next": ["2026-03-07T07:30:00Z", "2026-03-09T06:30:00Z", "2026-03-10T06:30:00Z", "2026-03-11T06:30:00Z"],
             "time_zone": "America/New_York",
-            "next_local": ["2026-03-07T02:30:00-05:00", "2026-03-09T02:30:00-04:00", "2026-03-10T02:30:00-04:00"]
+            "next_local": [
+                "2026-03-07T02:30:00-05:00",
+                "2026-03-09T02:30:00-04:00",
+                "2026-03-10T02:30:00-04:00",
+                "2026-03-11T02:30:00-04:00"
+            ]
         }])
+    );
+    // 1 November 2026: 02:00 EDT falls back to 01:00 EST, so 01:30 shows twice (05:30Z EDT and
+    // 06:30Z EST); Scheduler fires it once, and we show the first: one EDT line, then EST days.
+    let o = snapcycle(
+        None,
+        &[
+            "schedules",
+            "--schedule",
+            "SnapshotDaily=cron(30 1 * * ? *)",
+            "--tz",
+            "America/New_York",
+            "--from",
+            "2026-10-31T12:00:00Z",
+            "--next",
+            "2",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "SnapshotDaily  cron(30 1 * * ? *)\n  \
+         2026-11-01 Sun 01:30 EDT (America/New_York)   2026-11-01T05:30:00Z\n  \
+         2026-11-02 Mon 01:30 EST (America/New_York)   2026-11-02T06:30:00Z\n"
+    );
+    // Without --tz the text is UTC run ids only, as before time zones.
+    let o = snapcycle(None, &["schedules", "--from", "2026-11-26T09:30:00Z", "--next", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "SnapshotHourly  rate(1 hour)\n  2026-11-26T10:00:00Z\n  2026-11-26T11:00:00Z\n\
+         SnapshotDaily  cron(0 0 * * ? *)\n  2026-11-27T00:00:00Z\n  2026-11-28T00:00:00Z\n"
     );
     for bad in [
         &["schedules", "--schedule", "X=cron(0 0 * * * *)"][..],

@@ -242,6 +242,17 @@ async fn an_orphan_expiry_reaches_the_function_and_a_run_by_hand_keeps_to_it() {
         "{}",
         text(&other)
     );
+    // A redeploy that forgets the option takes it back, and says so before the change set.
+    let again = snapcycle(&url, &["deploy", "--yes", "--artifact", zip.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert!(
+        text(&again).contains(
+            "note: orphans expire after 90d now; without --orphans-expire-after they are kept again \
+             (pass --orphans-expire-after 90d to keep expiring them)"
+        ),
+        "{}",
+        text(&again)
+    );
     // Without the option the variable is not set at all: the checked-in template has none.
     let plain = Command::new(env!("CARGO_BIN_EXE_snapcycle")).arg("render").output().unwrap();
     assert!(!String::from_utf8_lossy(&plain.stdout).contains("SNAPCYCLE_ORPHANS_EXPIRE_AFTER"));
@@ -310,6 +321,19 @@ async fn one_deploy_moves_a_stack_from_utc_rules_to_schedules_in_a_time_zone() {
     // A run by hand counts days where the schedule fires.
     let by_hand = snapcycle(&url, &["run", "--keyword", "SnapshotDaily", "--dry-run"]);
     assert!(text(&by_hand).contains("time zone of stack snapcycle: Asia/Shanghai"), "{}", text(&by_hand));
+
+    // A redeploy without --tz moves back to rules on UTC, and says so before the change set.
+    let back =
+        snapcycle(&url, &["deploy", "--yes", "--artifact", zip, "--schedule", "SnapshotDaily=cron(0 0 * * ? *)"]);
+    assert_eq!(back.status.code(), Some(0), "{}", text(&back));
+    assert!(
+        text(&back).contains("note: the stack's schedules fire in Asia/Shanghai now; without --tz they go back"),
+        "{}",
+        text(&back)
+    );
+    assert!(text(&back).contains("- remove  ScheduleSnapshotDailySchedule"), "{}", text(&back));
+    let st = text(&snapcycle(&url, &["status"]));
+    assert_eq!(events.list_rules().send().await.unwrap().rules().len(), 1, "the rule is back: {st}");
 
     let gone = snapcycle(&url, &["destroy", "--yes"]);
     assert_eq!(gone.status.code(), Some(0), "{}", text(&gone));

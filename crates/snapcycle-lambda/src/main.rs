@@ -55,12 +55,13 @@ fn summary(r: &Report) -> String {
         format!("{} at {at}: {}", f.code, f.message)
     });
     format!(
-        "{n} {} in the {} run {} ({} created, {} deleted, {} skipped); first: {}",
+        "{n} {} in the {} run {} ({} created, {} deleted, {} orphans deleted, {} skipped); first: {}",
         if n == 1 { "failure" } else { "failures" },
         r.keyword,
         snapcycle_core::run_id(r.scheduled_time),
         r.created.len(),
         r.deleted.len(),
+        r.orphans_deleted.len(),
         r.skipped.len(),
         first.unwrap_or_default()
     )

@@ -9,6 +9,8 @@
 //! one space between fields, `rate` units in lower case, month and day names in any case.
 //!
 //! Times are UTC, as EventBridge evaluates rule schedules. Fire times are whole minutes.
+//! [`ScheduleExpression::fires_after_in`] reads a cron on a time zone's clock instead, as EventBridge
+//! Scheduler does with `ScheduleExpressionTimezone` (daylight-saving gaps and overlaps included).
 //!
 //! Two points where we have to choose, documented where they live:
 //! - a rate schedule really fires relative to when the rule was created, which we do not know; we

@@ -1,7 +1,8 @@
 //! The parser's and the evaluator's tables and properties.
 
 use super::*;
-use chrono::TimeZone;
+use chrono::{Offset, SecondsFormat, TimeZone};
+use chrono_tz::{America, Asia, Australia, Europe, Pacific, Tz};
 use proptest::prelude::*;
 
 fn at(text: &str) -> DateTime<Utc> {
@@ -384,15 +385,19 @@ fn the_documented_message_for_both_stars() {
 
 /// Brute force, minute by minute: the first fire at or after `from` within `limit` minutes.
 fn scan(cron: &Cron, from: NaiveDateTime, limit: i64) -> Option<NaiveDateTime> {
-    (0..limit).map(|i| from + Duration::minutes(i)).take_while(|t| t.year() <= MAX_YEAR).find(|t| {
-        // Cheap tests first: the day rule is only computed for matching minutes.
-        cron.minutes & (1 << t.minute()) != 0
-            && cron.hours & (1 << t.hour()) != 0
-            && cron.months & (1 << t.month()) != 0
-            && t.year() >= MIN_YEAR
-            && cron.years.contains(t.year().abs_diff(MIN_YEAR))
-            && cron.days.in_month(t.year(), t.month()) & (1 << t.day()) != 0
-    })
+    (0..limit).map(|i| from + Duration::minutes(i)).take_while(|t| t.year() <= MAX_YEAR).find(|t| matches(cron, *t))
+}
+
+/// Whether every field of `cron` allows the whole minute `t` (a calendar reading, UTC or local).
+fn matches(cron: &Cron, t: NaiveDateTime) -> bool {
+    // Cheap tests first: the day rule is only computed for matching minutes.
+    t.second() == 0
+        && cron.minutes & (1 << t.minute()) != 0
+        && cron.hours & (1 << t.hour()) != 0
+        && cron.months & (1 << t.month()) != 0
+        && t.year() >= MIN_YEAR
+        && cron.years.contains(t.year().abs_diff(MIN_YEAR))
+        && cron.days.in_month(t.year(), t.month()) & (1 << t.day()) != 0
 }
 
 fn cron_text() -> impl Strategy<Value = String> {
@@ -490,5 +495,304 @@ proptest! {
         prop_assert_eq!(fires[1] - fires[0], schedule.min_interval().unwrap());
         prop_assert_eq!(fires[2] - fires[1], schedule.min_interval().unwrap());
         prop_assert_eq!(fires[0].timestamp() % (i64::from(value) * unit.seconds()), 0);
+    }
+}
+
+// Time zones: `fires_after_in`, a cron read on a zone's wall clock as EventBridge Scheduler reads
+// a schedule with `ScheduleExpressionTimezone`. Offsets and change dates below are tzdata's (as
+// `zdump -v` prints them); every UTC instant was worked out by hand from them.
+
+/// An RFC 3339 instant, for the time-zone tests where the offset matters.
+fn instant(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap_or_else(|e| panic!("bad test instant {text:?}: {e}")).to_utc()
+}
+
+/// The next `n` fires of `text` read on `tz`'s clock, strictly after `after`, in UTC.
+fn fires_in(text: &str, tz: Tz, after: &str, n: usize) -> Vec<String> {
+    expr(text)
+        .fires_after_in(instant(after), tz)
+        .take(n)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+        .collect()
+}
+
+#[test]
+fn in_a_zone_without_daylight_saving_a_cron_is_shifted_by_the_offset() {
+    // Asia/Shanghai is UTC+8 all year: 08:00 there is 00:00Z the same day.
+    assert_eq!(
+        fires_in("cron(0 8 * * ? *)", Asia::Shanghai, "2026-11-26T00:00:00Z", 3),
+        ["2026-11-27T00:00:00Z", "2026-11-28T00:00:00Z", "2026-11-29T00:00:00Z"]
+    );
+    // Strictly after: asked at a fire, the next is the following day's.
+    assert_eq!(fires_in("cron(0 8 * * ? *)", Asia::Shanghai, "2026-11-27T00:00:00Z", 1), ["2026-11-28T00:00:00Z"]);
+    // The day fields are local too: Monday 08:00 in Beijing is Monday 00:00Z, and 02:00 on the
+    // 1st in Beijing is 18:00Z on the last day of the month before.
+    assert_eq!(fires_in("cron(0 8 ? * MON *)", Asia::Shanghai, "2026-11-26T00:00:00Z", 1), ["2026-11-30T00:00:00Z"]);
+    assert_eq!(
+        fires_in("cron(0 2 1 * ? *)", Asia::Shanghai, "2026-11-26T00:00:00Z", 2),
+        ["2026-11-30T18:00:00Z", "2026-12-31T18:00:00Z"]
+    );
+}
+
+#[test]
+fn a_local_time_the_spring_change_skips_does_not_fire() {
+    // New York, Sunday 8 March 2026: 02:00 EST (07:00Z) jumps to 03:00 EDT, so 02:30 does not exist
+    // that day and Scheduler skips it. The day before is EST (UTC-5): 02:30 = 07:30Z; the days
+    // after are EDT (UTC-4): 02:30 = 06:30Z.
+    assert_eq!(
+        fires_in("cron(30 2 * * ? *)", America::New_York, "2026-03-06T12:00:00Z", 4),
+        ["2026-03-07T07:30:00Z", "2026-03-09T06:30:00Z", "2026-03-10T06:30:00Z", "2026-03-11T06:30:00Z"]
+    );
+    // Every half hour from 01:00 to 03:30 that day: 02:00 and 02:30 are skipped, and as the hour
+    // they would fill does not exist either, UTC sees the half hours go on without a hole.
+    assert_eq!(
+        fires_in("cron(0/30 1-3 * * ? *)", America::New_York, "2026-03-08T05:00:00Z", 5),
+        [
+            "2026-03-08T06:00:00Z", // 01:00 EST
+            "2026-03-08T06:30:00Z", // 01:30 EST
+            "2026-03-08T07:00:00Z", // 03:00 EDT
+            "2026-03-08T07:30:00Z", // 03:30 EDT
+            "2026-03-09T05:00:00Z", // 01:00 EDT the next day
+        ]
+    );
+    // São Paulo changed at midnight (4 November 2018: 00:00 -03 became 01:00 -02), so a midnight
+    // cron has no fire that day: 3 Nov 00:00 -03 = 03:00Z, then 5 Nov 00:00 -02 = 02:00Z.
+    assert_eq!(
+        fires_in("cron(0 0 * * ? *)", America::Sao_Paulo, "2018-11-02T12:00:00Z", 3),
+        ["2018-11-03T03:00:00Z", "2018-11-05T02:00:00Z", "2018-11-06T02:00:00Z"]
+    );
+    // Samoa skipped Friday 30 December 2011 altogether (Thursday 23:59:59 -10 was followed by
+    // Saturday 00:00 +14). Noon: 29 Dec 12:00 -10 = 22:00Z; 31 Dec 12:00 +14 = 30 Dec 22:00Z. The
+    // local calendar lost a day, UTC did not.
+    assert_eq!(
+        fires_in("cron(0 12 * * ? *)", Pacific::Apia, "2011-12-28T23:00:00Z", 3),
+        ["2011-12-29T22:00:00Z", "2011-12-30T22:00:00Z", "2011-12-31T22:00:00Z"]
+    );
+    // A cron naming only that lost day never fires, and the search ends (no endless skipping).
+    assert_eq!(expr("cron(* * 30 12 ? 2011)").next_after_in(instant("2011-01-01T00:00:00Z"), Pacific::Apia), None);
+}
+
+#[test]
+fn a_local_time_the_autumn_change_repeats_fires_once_at_its_first_occurrence() {
+    // New York, Sunday 1 November 2026: 02:00 EDT (06:00Z) falls back to 01:00 EST, so 01:30 shows
+    // twice, at 05:30Z (EDT) and 06:30Z (EST). Scheduler "runs only once and does not repeat": we
+    // take the first occurrence, 05:30Z. The days after are EST: 01:30 = 06:30Z.
+    assert_eq!(
+        fires_in("cron(30 1 * * ? *)", America::New_York, "2026-10-31T12:00:00Z", 3),
+        ["2026-11-01T05:30:00Z", "2026-11-02T06:30:00Z", "2026-11-03T06:30:00Z"]
+    );
+    // Asked at the fire itself, or from inside the second pass (06:00Z is 01:00 EST), the repeat
+    // at 06:30Z is not a fire either.
+    for after in ["2026-11-01T05:30:00Z", "2026-11-01T06:00:00Z", "2026-11-01T06:29:59Z"] {
+        assert_eq!(fires_in("cron(30 1 * * ? *)", America::New_York, after, 1), ["2026-11-02T06:30:00Z"], "{after}");
+    }
+    // Berlin, Sunday 25 October 2026: 03:00 CEST (01:00Z) falls back to 02:00 CET. Every half hour
+    // from 2026-10-24T23:00Z: 01:30 CEST = 23:30Z, 02:00 CEST = 00:00Z, 02:30 CEST = 00:30Z; their
+    // repeats 02:00 CET = 01:00Z and 02:30 CET = 01:30Z do not fire; 03:00 CET = 02:00Z does. UTC
+    // sees a one-hour hole.
+    assert_eq!(
+        fires_in("cron(0/30 * * * ? *)", Europe::Berlin, "2026-10-24T23:00:00Z", 6),
+        [
+            "2026-10-24T23:30:00Z",
+            "2026-10-25T00:00:00Z",
+            "2026-10-25T00:30:00Z",
+            "2026-10-25T02:00:00Z",
+            "2026-10-25T02:30:00Z",
+            "2026-10-25T03:00:00Z"
+        ]
+    );
+    // Lord Howe Island falls back half an hour (5 April 2026: 02:00 +11 = 15:00Z becomes 01:30
+    // +10:30): 01:45 shows at 14:45Z and 15:15Z and fires at 14:45Z; the next day's 01:45 +10:30
+    // is 15:15Z.
+    assert_eq!(
+        fires_in("cron(45 1 * * ? *)", Australia::Lord_Howe, "2026-04-04T12:00:00Z", 2),
+        ["2026-04-04T14:45:00Z", "2026-04-05T15:15:00Z"]
+    );
+}
+
+#[test]
+fn an_hourly_cron_fires_once_per_local_hour_on_change_days() {
+    // New York's 23-hour spring day has 23 fires (no 02:00); its 25-hour autumn day has 24, one per
+    // hour the clock shows, so from 01:00 EDT (05:00Z) to 02:00 EST (07:00Z) there are two hours.
+    let hourly = expr("cron(0 * * * ? *)");
+    let local_days = |from: &str, to: &str| {
+        let fires: Vec<_> =
+            hourly.fires_after_in(instant(from), America::New_York).take_while(|t| *t < instant(to)).collect();
+        let gaps: Vec<i64> = fires.windows(2).map(|w| (w[1] - w[0]).num_hours()).collect();
+        (fires.len(), gaps)
+    };
+    // From a second before local midnight to the next local midnight (exclusive).
+    let (spring, gaps) = local_days("2026-03-07T23:59:59-05:00", "2026-03-09T00:00:00-04:00");
+    assert_eq!(spring, 23, "00:00, 01:00, 03:00 .. 23:00");
+    assert!(gaps.iter().all(|g| *g == 1), "{gaps:?}");
+    let (autumn, gaps) = local_days("2026-10-31T23:59:59-04:00", "2026-11-02T00:00:00-05:00");
+    assert_eq!(autumn, 24, "00:00 .. 23:00");
+    assert_eq!(gaps.iter().filter(|g| **g == 2).count(), 1, "{gaps:?}");
+    assert_eq!(instant("2026-11-01T01:00:00-04:00") + Duration::hours(2), instant("2026-11-01T02:00:00-05:00"));
+}
+
+/// Zones with daylight-saving quirks: changes at midnight (São Paulo, Havana, Santiago), by half
+/// an hour (Lord Howe), by two hours (Troll), several a year (Casablanca), a lost day (Apia), a
+/// "negative" summer time (Dublin), odd offsets (Kathmandu, Chatham, St John's), none at all.
+const ZONES: &[Tz] = &[
+    Tz::UTC,
+    America::New_York,
+    Europe::Berlin,
+    America::Sao_Paulo,
+    America::Havana,
+    America::Santiago,
+    America::St_Johns,
+    Australia::Lord_Howe,
+    Australia::Sydney,
+    chrono_tz::Antarctica::Troll,
+    chrono_tz::Africa::Casablanca,
+    Pacific::Apia,
+    Pacific::Chatham,
+    Pacific::Kiritimati,
+    Europe::Dublin,
+    Asia::Kathmandu,
+    Asia::Shanghai,
+];
+
+#[test]
+fn a_rate_is_the_same_in_every_zone() {
+    for text in ["rate(1 hour)", "rate(5 minutes)", "rate(1 day)", "rate(7 days)", "rate(90 minutes)"] {
+        let schedule = expr(text);
+        // Across New York's and Berlin's autumn changes and Samoa's lost day.
+        for from in ["2026-10-24T22:10:00Z", "2026-11-01T04:59:59Z", "2011-12-29T12:00:00Z"] {
+            let utc: Vec<_> = schedule.fires_after(instant(from)).take(40).collect();
+            for tz in ZONES {
+                let zoned: Vec<_> = schedule.fires_after_in(instant(from), *tz).take(40).collect();
+                assert_eq!(zoned, utc, "{text} in {tz} after {from}");
+            }
+        }
+    }
+}
+
+#[test]
+fn in_a_zone_a_cron_whose_years_are_past_ends_and_the_range_ends_do_not_panic() {
+    let past = expr("cron(0 0 1 1 ? 1999)");
+    assert_eq!(past.next_after_in(instant("2026-01-01T00:00:00Z"), Pacific::Kiritimati), None);
+    // Kiritimati is UTC+14: 2199-12-31T10:00Z is already 2200 there, when no cron fires.
+    let last_year = expr("cron(0 0 * * ? 2199)");
+    assert_eq!(last_year.next_after_in(instant("2199-12-31T10:00:00Z"), Pacific::Kiritimati), None);
+    // Niue is UTC-11: its last 2199 evening is in 2200 in UTC, and still fires.
+    assert_eq!(fires_in("cron(0 20 31 12 ? 2199)", Pacific::Niue, "2199-01-01T00:00:00Z", 2), ["2200-01-01T07:00:00Z"]);
+    // chrono's own limits: its `naive_local` panics where an offset leaves the calendar.
+    for tz in ZONES.iter().copied().chain([Pacific::Niue]) {
+        for schedule in [expr("cron(0 0 * * ? *)"), expr("rate(1 day)")] {
+            let first = schedule.next_after_in(DateTime::<Utc>::MIN_UTC, tz);
+            assert!(first.is_some(), "{schedule} in {tz}");
+            assert_eq!(schedule.next_after_in(DateTime::<Utc>::MAX_UTC, tz), None, "{schedule} in {tz}");
+        }
+    }
+}
+
+/// The instants of `year` (UTC) where `tz`'s offset changes, to the second: a probe every three
+/// hours (changes are days apart) and bisection.
+fn offset_changes(tz: Tz, year: i32) -> Vec<DateTime<Utc>> {
+    let offset = |t: i64| {
+        let t = DateTime::from_timestamp(t, 0).expect("a year inside chrono's range");
+        tz.offset_from_utc_datetime(&t.naive_utc()).fix()
+    };
+    let start = at(&format!("{year}-01-01 00:00")).timestamp();
+    let end = at(&format!("{}-01-01 00:00", year + 1)).timestamp();
+    let step = 3 * 3600;
+    let mut changes = vec![];
+    for probe in 0..(end - start) / step {
+        let (mut lo, mut hi) = (start + probe * step, start + (probe + 1) * step);
+        if offset(lo) != offset(hi) {
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if offset(mid) == offset(lo) {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            changes.extend(DateTime::from_timestamp(hi, 0));
+        }
+    }
+    changes
+}
+
+/// Whether `t`, a whole UTC minute, is a fire of `cron` on `tz`'s clock by the definition: its
+/// reading there matches the cron and no earlier instant shows that reading.
+fn fires_at_in(cron: &Cron, tz: Tz, t: DateTime<Utc>) -> bool {
+    let wall = t.with_timezone(&tz).naive_local();
+    matches(cron, wall) && tz.from_local_datetime(&wall).earliest().map(|first| first.to_utc()) == Some(t)
+}
+
+/// Crons that fire around the hours clocks change at (00:00-03:00 local), densely and sparsely.
+fn zone_cron_text() -> impl Strategy<Value = String> {
+    let minutes = prop::sample::select(vec!["0", "30", "45", "59", "0/15", "0/7", "*"]);
+    let hours = prop::sample::select(vec!["*", "0", "1", "2", "3", "1-3", "0/2", "22-2", "23"]);
+    let days = prop::sample::select(vec!["* ?", "? SUN", "? 1,7", "L ?", "1 ?", "29-31 ?", "? 1#1"]);
+    (minutes, hours, days).prop_map(|(mi, h, d)| {
+        let (dom, dow) = d.split_once(' ').unwrap();
+        format!("cron({mi} {h} {dom} * {dow} *)")
+    })
+}
+
+proptest! {
+    #[test]
+    fn on_the_utc_clock_a_schedule_fires_as_it_does_without_a_zone(
+        text in cron_text(),
+        value in 1u32..2000,
+        unit in prop::sample::select(vec![RateUnit::Minute, RateUnit::Hour, RateUnit::Day]),
+        start in -100_000_000i64..7_400_000_000, // 1966 to 2204
+        nanos in 0u32..1_000_000_000,
+    ) {
+        let after = DateTime::from_timestamp(start, nanos).unwrap();
+        for schedule in [expr(&text), ScheduleExpression::Rate(Rate::new(value, unit).unwrap())] {
+            prop_assert_eq!(schedule.next_after_in(after, Tz::UTC), schedule.next_after(after));
+            let zoned: Vec<_> = schedule.fires_after_in(after, Tz::UTC).take(20).collect();
+            let plain: Vec<_> = schedule.fires_after(after).take(20).collect();
+            prop_assert_eq!(zoned, plain, "{} after {}", schedule, after);
+        }
+    }
+
+    #[test]
+    fn around_clock_changes_fires_are_what_a_minute_by_minute_scan_finds(
+        text in zone_cron_text(),
+        tz in prop::sample::select(ZONES.to_vec()),
+        year in 2000i32..2036,
+        pick in any::<prop::sample::Index>(),
+        // Often within the change's own hours, where an `after` in an overlap's second pass is.
+        shift in prop_oneof![-36 * 3600i64..36 * 3600, -2 * 3600i64..2 * 3600],
+    ) {
+        let schedule = expr(&text);
+        let ScheduleExpression::Cron(cron) = &schedule else { unreachable!() };
+        let changes = offset_changes(tz, year);
+        let base = if changes.is_empty() { at(&format!("{year}-07-01 00:00")) } else { changes[pick.index(changes.len())] };
+        let after = base + Duration::seconds(shift);
+        let end = after + Duration::days(2);
+        let got: Vec<_> = schedule.fires_after_in(after, tz).take_while(|t| *t <= end).collect();
+        let want: Vec<_> = (after.timestamp().div_euclid(60) + 1..=end.timestamp().div_euclid(60))
+            .map(|minute| DateTime::from_timestamp(minute * 60, 0).unwrap())
+            .filter(|t| fires_at_in(cron, tz, *t))
+            .collect();
+        prop_assert_eq!(got, want, "{} in {} after {}", text, tz, after);
+    }
+
+    #[test]
+    fn in_any_zone_fires_are_ascending_strictly_later_and_on_the_cron(
+        text in cron_text(),
+        tz in prop::sample::select(ZONES.to_vec()),
+        start in prop_oneof![
+            -8_000_000_000_000i64..8_000_000_000_000, // most of chrono's range
+            -400_000_000i64..7_400_000_000, // 1957 to 2204
+        ],
+    ) {
+        let schedule = expr(&text);
+        let ScheduleExpression::Cron(cron) = &schedule else { unreachable!() };
+        let after = DateTime::from_timestamp(start, 0).unwrap();
+        let fires: Vec<_> = schedule.fires_after_in(after, tz).take(10).collect();
+        let mut previous = after;
+        for t in fires {
+            prop_assert!(t > previous, "{} in {} after {}: {} not after {}", text, tz, after, t, previous);
+            prop_assert!(fires_at_in(cron, tz, t), "{} in {}: {} is not a fire", text, tz, t);
+            previous = t;
+        }
     }
 }

@@ -14,6 +14,8 @@ use crate::resources::{
     Permission, Queue, QueuePolicy, Resource, RetryPolicy, Role, Rule, ScheduleInZone, ScheduleTarget, Statistic,
     Subscription, Target, TargetDeadLetterConfig, Topic, TopicPolicy, TreatMissingData,
 };
+use snapcycle_schedule::ScheduleExpression;
+
 use crate::{
     Schedule, StackError, StackSpec, ARTIFACT_BUCKET_PARAMETER, ARTIFACT_KEY_PARAMETER, ENV_KEYWORDS,
     ENV_MAX_CONCURRENCY, ENV_ORPHANS_EXPIRE_AFTER, ENV_TIME_ZONE, ENV_TOPIC_ARN, FUNCTION_NAME_SUFFIX,
@@ -266,68 +268,71 @@ pub(crate) fn build(spec: &StackSpec) -> Result<Template, StackError> {
         }),
     )?;
 
-    // One rule, one target and one permission per schedule; or, in a time zone, one Scheduler
-    // schedule each and the role Scheduler assumes to invoke the function.
+    // One rule, one target and one permission per schedule on UTC. In a time zone each cron is an
+    // EventBridge Scheduler schedule instead, invoked through the role Scheduler assumes. A rate
+    // stays a rule: it is the same interval in every zone, and a Scheduler rate schedule without
+    // a start date fires the moment it is created, so moving it would add a run.
     let mut rules = Vec::new();
     let mut schedules = Vec::new();
-    match spec.time_zone {
-        None => {
-            for schedule in &spec.schedules {
-                let keyword = schedule.keyword.as_str();
-                let rule = b.add(
-                    ids::rule_logical_id(keyword),
-                    Resource::Rule(Rule {
-                        description: format!("snapcycle: snapshots for instances tagged {keyword}"),
-                        schedule_expression: schedule.expression.to_string(),
-                        state: "ENABLED".to_owned(),
-                        targets: vec![Target {
-                            id: "snapcycle-function".to_owned(),
-                            arn: function.arn(),
-                            input_transformer: input_transformer(keyword),
-                            dead_letter_config: TargetDeadLetterConfig { arn: failure_path.queue.arn() },
-                        }],
-                    }),
-                )?;
-                b.add(
-                    ids::permission_logical_id(keyword),
-                    Resource::Permission(Permission {
-                        action: "lambda:InvokeFunction".to_owned(),
-                        function_name: function.reference(),
-                        principal: EVENTS_PRINCIPAL.to_owned(),
-                        source_arn: rule.arn(),
-                    }),
-                )?;
-                rules.push((keyword, rule));
-            }
-            b.add(QUEUE_POLICY, Resource::QueuePolicy(queue_policy(&failure_path.queue, &rules)))?;
-        }
-        Some(zone) => {
-            let role = b.add(SCHEDULER_ROLE, Resource::Role(scheduler_role(&function, &failure_path.queue)))?;
-            for schedule in &spec.schedules {
-                let keyword = schedule.keyword.as_str();
-                let handle = b.add(
-                    ids::schedule_logical_id(keyword),
-                    Resource::ScheduleInZone(Box::new(ScheduleInZone {
-                        description: format!("snapcycle: snapshots for instances tagged {keyword}"),
-                        schedule_expression: schedule.expression.to_string(),
-                        schedule_expression_timezone: zone.name().to_owned(),
-                        flexible_time_window: FlexibleTimeWindow { mode: "OFF".to_owned() },
-                        state: "ENABLED".to_owned(),
-                        target: ScheduleTarget {
-                            arn: function.arn(),
-                            role_arn: role.arn(),
-                            input: scheduler_input(keyword),
-                            retry_policy: RetryPolicy {
-                                maximum_event_age_in_seconds: MAX_EVENT_AGE_SECONDS,
-                                maximum_retry_attempts: SCHEDULER_RETRIES,
-                            },
-                            dead_letter_config: TargetDeadLetterConfig { arn: failure_path.queue.arn() },
+    let in_zone = |s: &Schedule| spec.time_zone.filter(|_| matches!(s.expression, ScheduleExpression::Cron(_)));
+    let scheduler_role = match spec.schedules.iter().any(|s| in_zone(s).is_some()) {
+        true => Some(b.add(SCHEDULER_ROLE, Resource::Role(scheduler_role(&function, &failure_path.queue)))?),
+        false => None,
+    };
+    for schedule in &spec.schedules {
+        let keyword = schedule.keyword.as_str();
+        if let (Some(zone), Some(role)) = (in_zone(schedule), &scheduler_role) {
+            let handle = b.add(
+                ids::schedule_logical_id(keyword),
+                Resource::ScheduleInZone(Box::new(ScheduleInZone {
+                    description: format!("snapcycle: snapshots for instances tagged {keyword}"),
+                    schedule_expression: schedule.expression.to_string(),
+                    schedule_expression_timezone: zone.name().to_owned(),
+                    flexible_time_window: FlexibleTimeWindow { mode: "OFF".to_owned() },
+                    state: "ENABLED".to_owned(),
+                    target: ScheduleTarget {
+                        arn: function.arn(),
+                        role_arn: role.arn(),
+                        input: scheduler_input(keyword),
+                        retry_policy: RetryPolicy {
+                            maximum_event_age_in_seconds: MAX_EVENT_AGE_SECONDS,
+                            maximum_retry_attempts: SCHEDULER_RETRIES,
                         },
-                    })),
-                )?;
-                schedules.push((keyword, handle));
-            }
+                        dead_letter_config: TargetDeadLetterConfig { arn: failure_path.queue.arn() },
+                    },
+                })),
+            )?;
+            schedules.push((keyword, handle));
+            continue;
         }
+        let rule = b.add(
+            ids::rule_logical_id(keyword),
+            Resource::Rule(Rule {
+                description: format!("snapcycle: snapshots for instances tagged {keyword}"),
+                schedule_expression: schedule.expression.to_string(),
+                state: "ENABLED".to_owned(),
+                targets: vec![Target {
+                    id: "snapcycle-function".to_owned(),
+                    arn: function.arn(),
+                    input_transformer: input_transformer(keyword),
+                    dead_letter_config: TargetDeadLetterConfig { arn: failure_path.queue.arn() },
+                }],
+            }),
+        )?;
+        b.add(
+            ids::permission_logical_id(keyword),
+            Resource::Permission(Permission {
+                action: "lambda:InvokeFunction".to_owned(),
+                function_name: function.reference(),
+                principal: EVENTS_PRINCIPAL.to_owned(),
+                source_arn: rule.arn(),
+            }),
+        )?;
+        rules.push((keyword, rule));
+    }
+    // Rules deliver failed events to the queue under its policy; Scheduler does with its role.
+    if !rules.is_empty() {
+        b.add(QUEUE_POLICY, Resource::QueuePolicy(queue_policy(&failure_path.queue, &rules)))?;
     }
 
     // Alarms, and the topic policy that lets exactly these alarms publish.

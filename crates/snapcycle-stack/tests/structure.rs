@@ -567,14 +567,47 @@ fn the_scheduler_role_invokes_only_the_function_and_trusts_only_this_accounts_sc
             ("sqs:SendMessage", &json!({"Fn::GetAtt": ["DeadLetterQueue", "Arn"]})),
         ]
     );
-    for keyword in ["SnapshotHourly", "SnapshotDaily"] {
-        let target = &resources(&t)[&format!("Schedule{keyword}Schedule")]["Properties"]["Target"];
-        assert_eq!(target["RoleArn"], json!({"Fn::GetAtt": ["EventSchedulerRole", "Arn"]}));
-        assert_eq!(target["RetryPolicy"], json!({"MaximumEventAgeInSeconds": 21600, "MaximumRetryAttempts": 185}));
-        assert_eq!(target["DeadLetterConfig"], json!({"Arn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}));
-        assert_eq!(
-            t["Outputs"][&format!("Schedule{keyword}ScheduleName")]["Value"],
-            json!({"Ref": format!("Schedule{keyword}Schedule")})
-        );
-    }
+    let keyword = "SnapshotDaily";
+    let target = &resources(&t)[&format!("Schedule{keyword}Schedule")]["Properties"]["Target"];
+    assert_eq!(target["RoleArn"], json!({"Fn::GetAtt": ["EventSchedulerRole", "Arn"]}));
+    assert_eq!(target["RetryPolicy"], json!({"MaximumEventAgeInSeconds": 21600, "MaximumRetryAttempts": 185}));
+    assert_eq!(target["DeadLetterConfig"], json!({"Arn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}));
+    assert_eq!(
+        t["Outputs"][&format!("Schedule{keyword}ScheduleName")]["Value"],
+        json!({"Ref": format!("Schedule{keyword}Schedule")})
+    );
+}
+
+/// A rate is the same interval in every zone, and EventBridge Scheduler fires a rate schedule
+/// without a start date the moment it is created ("Schedule types", rate-based schedules), so
+/// moving one to Scheduler would add a run on every deploy that creates or replaces it. With a
+/// zone only crons move; a rate keeps its rule, its permission and the queue policy for its
+/// dead letters, and a stack of rates alone has no Scheduler role.
+#[test]
+fn in_a_time_zone_a_rate_stays_a_rule_and_only_crons_move_to_scheduler() {
+    let spec = StackSpec { time_zone: Some(chrono_tz::Asia::Shanghai), ..StackSpec::default() };
+    assert_eq!(spec.schedules[0].expression.to_string(), "rate(1 hour)", "the default stack has a rate");
+    let t = rendered(&spec);
+    let r = resources(&t);
+    assert_eq!(r["ScheduleSnapshotHourlyRule"]["Properties"]["ScheduleExpression"], "rate(1 hour)");
+    assert!(r.contains_key("ScheduleSnapshotHourlyPermission"));
+    assert!(!r.contains_key("ScheduleSnapshotHourlySchedule"));
+    assert!(r.contains_key("ScheduleSnapshotDailySchedule") && !r.contains_key("ScheduleSnapshotDailyRule"));
+    let policy = &r["DeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+    assert_eq!(
+        policy["Condition"]["ArnEquals"]["aws:SourceArn"],
+        json!({"Fn::GetAtt": ["ScheduleSnapshotHourlyRule", "Arn"]}),
+        "{policy}"
+    );
+
+    let rates_only = StackSpec {
+        schedules: vec![Schedule::new("SnapshotHourly", "rate(1 hour)").unwrap()],
+        time_zone: Some(chrono_tz::Asia::Shanghai),
+        ..StackSpec::default()
+    };
+    let t = rendered(&rates_only);
+    assert!(!resources(&t).contains_key("EventSchedulerRole"), "no role without a schedule to assume it");
+    assert!(resources(&t).contains_key("ScheduleSnapshotHourlyRule"));
+    let env = &resources(&t)["Function"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(env["SNAPCYCLE_TIME_ZONE"], "Asia/Shanghai", "a policy's days still begin in the zone");
 }
