@@ -158,19 +158,23 @@ async fn simulate_plays_the_deployed_schedules_forward() {
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(out.contains("(5 fires)"), "{out}");
-    // 22:00 and 23:00 hourly, 00:00 daily and hourly, 01:00 hourly.
+    // 22:00 and 23:00 hourly, 00:00 daily and hourly, 01:00 hourly. A run deletes from the
+    // snapshots it found, not counting the one it takes: hourly retention 2 finds 0, 1, 2 and 3
+    // completed snapshots, so only the 01:00 run deletes one.
     for line in [
         "2026-11-25T22:00:00Z  SnapshotHourly          1       0",
         "2026-11-25T23:00:00Z  SnapshotHourly          1       0",
         "2026-11-26T00:00:00Z  SnapshotDaily           1       0",
-        "2026-11-26T00:00:00Z  SnapshotHourly          1       1",
+        "2026-11-26T00:00:00Z  SnapshotHourly          1       0",
         "2026-11-26T01:00:00Z  SnapshotHourly          1       1",
     ] {
         assert!(out.contains(line), "missing {line:?} in:\n{out}");
     }
     let end = out.lines().find(|l| l.starts_with(&host.volumes[0].1)).expect("a row for the volume");
     let cols: Vec<&str> = end.split_whitespace().collect();
-    assert_eq!(cols[3..], ["1", "2", kept.as_str(), "(SnapshotHourly)"], "{end}");
+    // Daily 1; hourly 3: retention 2 of the completed ones, and the 01:00 one, which counts from
+    // the next run on.
+    assert_eq!(cols[3..], ["1", "3", kept.as_str(), "(SnapshotHourly)"], "{end}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,8 +1,11 @@
-//! Carrying out a plan: create, then rotate, with bounded concurrency; every outcome lands in the
-//! report. One failing volume never stops the others (README, "How it decides").
+//! Carrying out a plan: creations and deletions side by side, each stream with bounded
+//! concurrency and its own EC2 client; every outcome lands in the report. One failing volume
+//! never stops the others (README, "How it decides").
 
 use aws_config::SdkConfig;
+use aws_sdk_ec2::config::retry::RetryPartition;
 use aws_sdk_ec2::types::{ResourceType, Tag as Ec2Tag, TagSpecification};
+use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -145,7 +148,12 @@ impl Settings {
 /// The AWS shell: clients built once, used by every run.
 #[derive(Debug, Clone)]
 pub struct Runner {
+    /// Reads (Describe*), and the re-reads after a creation EC2 refused.
     ec2: aws_sdk_ec2::Client,
+    /// CreateSnapshot, with its own retry partition (see [`Runner::new`]).
+    creates: aws_sdk_ec2::Client,
+    /// DeleteSnapshot, with its own retry partition.
+    deletes: aws_sdk_ec2::Client,
     sns: aws_sdk_sns::Client,
     settings: Settings,
 }
@@ -189,15 +197,32 @@ enum Deleted1 {
 
 impl Runner {
     /// Builds the clients from shared configuration, each counting its calls for the report.
+    ///
+    /// EC2 throttles each action in its own token bucket, but the SDK's adaptive retry slows down
+    /// every call that shares a retry partition (its client-side rate limiter and retry quota are
+    /// kept per partition, by default one per service). So reads, creations and deletions each get
+    /// a client of their own partition: throttled deletions never slow the creations beside them.
     pub fn new(sdk: &SdkConfig, settings: Settings) -> Runner {
-        let ec2 = aws_sdk_ec2::config::Builder::from(sdk).interceptor(CountCalls).build();
+        let ec2 = |partition: &'static str| {
+            let conf = aws_sdk_ec2::config::Builder::from(sdk)
+                .interceptor(CountCalls)
+                .retry_partition(RetryPartition::new(partition))
+                .build();
+            aws_sdk_ec2::Client::from_conf(conf)
+        };
         let sns = aws_sdk_sns::config::Builder::from(sdk).interceptor(CountCalls).build();
-        Runner::from_clients(aws_sdk_ec2::Client::from_conf(ec2), aws_sdk_sns::Client::from_conf(sns), settings)
+        Runner {
+            ec2: ec2("snapcycle-ec2-read"),
+            creates: ec2("snapcycle-ec2-create"),
+            deletes: ec2("snapcycle-ec2-delete"),
+            sns: aws_sdk_sns::Client::from_conf(sns),
+            settings,
+        }
     }
 
-    /// Uses clients built elsewhere (tests hand in mocked ones).
+    /// Uses clients built elsewhere (tests hand in mocked ones); one EC2 client does everything.
     pub fn from_clients(ec2: aws_sdk_ec2::Client, sns: aws_sdk_sns::Client, settings: Settings) -> Runner {
-        Runner { ec2, sns, settings }
+        Runner { creates: ec2.clone(), deletes: ec2.clone(), ec2, sns, settings }
     }
 
     /// The same clients with other settings.
@@ -235,7 +260,8 @@ impl Runner {
     }
 
     /// [`Runner::run`], starting no new call after `deadline`. Work left over is counted in the
-    /// report's `continued`; running the same request again finishes it, since runs are idempotent.
+    /// report's `continued`; running the same request again finishes it: it takes no second
+    /// snapshot of a volume, and deletes by the history it reads.
     pub async fn run_until(&self, req: &Event, now: DateTime<Utc>, deadline: Option<Deadline>) -> Report {
         let calls = CallCounts::default();
         let mut report = calls.scope(self.run_counted(req, now, deadline)).await;
@@ -276,20 +302,17 @@ impl Runner {
                 Err(e) => self.whole_run_failed(&policy, true, &e, "nothing was created or deleted"),
             };
         }
-        // Whether a volume still needs this run's snapshot depends on this run's snapshots alone
-        // (plan_properties checks it), so creating reads only those, not the whole history: an
-        // invocation that hands over while creating reads a few pages, not the account's backlog.
-        // After a hand-over made while deleting, the history is read at once instead.
+        // Rotation is decided from completed snapshots only, so it does not wait for this run's
+        // new ones (pending on EC2 for minutes): the instances and the whole history are read at
+        // once, and the deletions run beside the creations, each stream paced by its own EC2
+        // token bucket (README, "How it decides", step 4). The history holds this run's
+        // snapshots too, so a retry or a hand-over skips the volumes already done.
         let run = policy.run_id();
-        let history_first = req.rotating;
         let read = within(deadline, async {
-            tokio::try_join!(inventory::read_instances(&self.ec2, &req.keyword), async {
-                if history_first {
-                    inventory::read_snapshots(&self.ec2, &req.keyword).await
-                } else {
-                    inventory::read_run_snapshots(&self.ec2, &req.keyword, &run).await
-                }
-            })
+            tokio::try_join!(
+                inventory::read_instances(&self.ec2, &req.keyword),
+                inventory::read_snapshots(&self.ec2, &req.keyword)
+            )
         });
         let mut inventory = match read.await {
             Some(Ok((instances, snapshots))) => Inventory { instances, snapshots },
@@ -299,57 +322,79 @@ impl Runner {
         let first = plan(&policy, &inventory);
         info!(
             keyword = %policy.keyword, run = %first.run, instances = first.instance_count(),
-            volumes = first.volume_count(), snapshots = inventory.snapshots.len(), history_first, "planned creations"
+            volumes = first.volume_count(), snapshots = inventory.snapshots.len(), "planned"
         );
         let mut report = Report::begin(&first, false);
-        if history_first {
-            report.snapshots = Some(inventory.snapshots.len());
-        } else {
-            report.run_snapshots = Some(inventory.snapshots.len());
-        }
+        report.snapshots = Some(inventory.snapshots.len());
         for f in &report.failures {
             error!(instance_id = ?f.instance_id, code = %f.code, "{}", f.message);
         }
-        let left = self.create_all(&first, &mut inventory, &mut report, deadline).await;
-        // The first plan's work is done; at fleet scale its copied tags are megabytes.
+        // Each stream records into its own report, merged below, so neither waits on the other.
+        // Deleting from this plan is never more than the plan with this run's snapshots would
+        // delete: a newer snapshot only ever pushes older ones out of a count, a bucket or a
+        // `within` window. Those snapshots count from the next run on.
+        let (mut made, mut creations, mut deletions) = (Vec::new(), Report::default(), Report::default());
+        let (created_left, deleted_left) = tokio::join!(
+            self.create_all(&first, &mut made, &mut creations, deadline),
+            self.delete_all(deletions_of(&first), &mut deletions, deadline),
+        );
+        // The plan's work is done; at fleet scale its copied tags are megabytes.
         drop(first);
-        if left > 0 {
-            // Out of time while creating: rotation waits for the next invocation, which skips
-            // the volumes done here and rotates everything once.
-            warn!(volumes_left = left, invocation = req.invocation, "ran short of time; handing the rest over");
-            report.continued = Some(Continuation { left, invocation: req.invocation, rotating: false });
+        absorb(&mut report, creations);
+        absorb(&mut report, deletions);
+        if created_left + deleted_left > 0 {
+            // The next invocation reads the history again, with this one's snapshots and without
+            // its deletions, and finishes both streams.
+            warn!(
+                creations_left = created_left,
+                deletions_left = deleted_left,
+                invocation = req.invocation,
+                "ran short of time; handing the rest over"
+            );
+            report.continued = Some(Continuation {
+                left: created_left + deleted_left,
+                invocation: req.invocation,
+                rotating: created_left == 0,
+            });
             return report;
         }
-        // Rotation needs the whole history, read once creations are done. It also holds any
-        // snapshot a retried CreateSnapshot made while its answer was lost, so the plan finds
-        // and removes the duplicate (README, "How it decides", step 4). With the history read first, only this run's
-        // snapshots are read again, and only when this invocation created any.
-        if !history_first {
-            let all = if before(deadline) {
-                within(deadline, inventory::read_snapshots(&self.ec2, &req.keyword)).await
-            } else {
-                None
-            };
-            match all {
-                None => {
-                    // Out of time before the history was read: the next invocation reads it first.
-                    warn!(invocation = req.invocation, "ran short of time before rotating; handing rotation over");
-                    report.continued = Some(Continuation { left: 0, invocation: req.invocation, rotating: true });
-                    return report;
-                }
-                Some(Ok(all)) => {
-                    merge(&mut inventory, all);
-                    report.snapshots = Some(inventory.snapshots.len());
-                }
-                Some(Err(e)) => {
-                    let failed = self.whole_run_failed(&policy, false, &e, "creating is done, nothing was deleted");
-                    report.failures.extend(failed.failures);
-                    return report;
-                }
-            }
-        } else if !report.created.is_empty() {
+        // CreateSnapshot has no idempotency token: a retried call whose first answer was lost can
+        // leave a second snapshot of a volume. Only this run's snapshots are read again, only when
+        // this invocation created any, and only their completed extras are deleted (step 4).
+        if !made.is_empty() {
             match within(deadline, inventory::read_run_snapshots(&self.ec2, &req.keyword, &run)).await {
-                Some(Ok(found)) => merge(&mut inventory, found),
+                Some(Ok(found)) => {
+                    report.run_snapshots = Some(found.len());
+                    inventory.snapshots.append(&mut made);
+                    merge(&mut inventory, found);
+                    let gone: HashSet<&str> =
+                        report.deleted.iter().chain(&report.orphans_deleted).map(|d| d.snapshot_id.as_str()).collect();
+                    inventory.snapshots.retain(|s| !gone.contains(s.id.as_str()));
+                    drop(gone);
+                    let again = plan(&policy, &inventory);
+                    // Only the plan's extra snapshots of this run: its rotation is the next
+                    // run's business, as for every snapshot this run took.
+                    let extras: Vec<Deletion<'_>> = again
+                        .volumes()
+                        .flat_map(|(ip, v)| {
+                            v.delete[..v.duplicates.min(v.delete.len())].iter().map(move |id| Deletion {
+                                instance_id: Some(&ip.instance_id),
+                                volume_id: &v.volume_id,
+                                snapshot_id: id,
+                                orphan: false,
+                            })
+                        })
+                        .collect();
+                    if !extras.is_empty() {
+                        info!(duplicates = extras.len(), "deleting this run's completed duplicates");
+                        let mut dups = Report::default();
+                        let left = self.delete_all(extras, &mut dups, deadline).await;
+                        absorb(&mut report, dups);
+                        if left > 0 {
+                            report.continued = Some(Continuation { left, invocation: req.invocation, rotating: true });
+                        }
+                    }
+                }
                 None => {
                     warn!("no time to re-read this run's snapshots; a duplicate a retried creation left, if any, stays")
                 }
@@ -357,14 +402,6 @@ impl Runner {
                     warn!(error = %e, "could not re-read this run's snapshots; a duplicate a retried creation left, if any, stays")
                 }
             }
-        }
-        // Rotation is decided again with this run's snapshots in the inventory: those already
-        // completed count towards retention, pending ones do not (README, "How it decides", step 5).
-        let second = plan(&policy, &inventory);
-        let left = self.delete_all(&second, &mut report, deadline).await;
-        if left > 0 {
-            warn!(deletions_left = left, invocation = req.invocation, "ran short of time; handing the rest over");
-            report.continued = Some(Continuation { left, invocation: req.invocation, rotating: true });
         }
         info!(
             keyword = %policy.keyword, created = report.created.len(), deleted = report.deleted.len(), orphans_deleted = report.orphans_deleted.len(),
@@ -412,7 +449,7 @@ impl Runner {
     async fn create_all(
         &self,
         plan: &snapcycle_core::Plan,
-        inventory: &mut Inventory,
+        made: &mut Vec<Snapshot>,
         report: &mut Report,
         deadline: Option<Deadline>,
     ) -> usize {
@@ -441,7 +478,7 @@ impl Runner {
                 warn!(instance_id = %ip.instance_id, volume_id = %v.volume_id, "snapshot not taken yet; left for the next invocation");
                 later += 1;
             } else {
-                record_creation(ip, v, outcome, inventory, report);
+                record_creation(ip, v, outcome, made, report);
             }
         }
         drop(results);
@@ -512,7 +549,7 @@ impl Runner {
             .set_tags(Some(tags.iter().map(|t| Ec2Tag::builder().key(&t.key).value(&t.value).build()).collect()))
             .build();
         let sent = self
-            .ec2
+            .creates
             .create_snapshot()
             .volume_id(&v.volume_id)
             .description(description)
@@ -542,26 +579,8 @@ impl Runner {
         }
     }
 
-    /// Deletes every planned snapshot, rotation's and expired orphans', starting none after
-    /// `deadline`; returns how many were left.
-    async fn delete_all(&self, plan: &snapcycle_core::Plan, report: &mut Report, deadline: Option<Deadline>) -> usize {
-        let rotation = plan.volumes().flat_map(|(ip, v)| {
-            v.delete.iter().map(move |id| Deletion {
-                instance_id: Some(&ip.instance_id),
-                volume_id: &v.volume_id,
-                snapshot_id: id,
-                orphan: false,
-            })
-        });
-        let orphans = plan.orphans.iter().flat_map(|o| {
-            o.delete.iter().map(move |id| Deletion {
-                instance_id: None,
-                volume_id: &o.volume_id,
-                snapshot_id: id,
-                orphan: true,
-            })
-        });
-        let jobs: Vec<Deletion<'_>> = rotation.chain(orphans).collect();
+    /// Deletes `jobs`, starting none after `deadline`; returns how many were left.
+    async fn delete_all(&self, jobs: Vec<Deletion<'_>>, report: &mut Report, deadline: Option<Deadline>) -> usize {
         let total = jobs.len();
         let mut started = 0usize;
         let mut results = stream::iter(jobs)
@@ -586,7 +605,7 @@ impl Runner {
     }
 
     async fn delete_one(&self, snapshot_id: &str) -> Deleted1 {
-        match self.ec2.delete_snapshot().snapshot_id(snapshot_id).send().await {
+        match self.deletes.delete_snapshot().snapshot_id(snapshot_id).send().await {
             Ok(_) => Deleted1::Done,
             Err(e) => match code_of(&e).as_str() {
                 "InvalidSnapshot.NotFound" => Deleted1::Gone,
@@ -637,6 +656,36 @@ fn merge(inventory: &mut Inventory, found: Vec<Snapshot>) {
     inventory.snapshots.extend(found);
 }
 
+/// Every snapshot `plan` deletes, rotation's and expired orphans'.
+fn deletions_of(plan: &snapcycle_core::Plan) -> Vec<Deletion<'_>> {
+    let rotation = plan.volumes().flat_map(|(ip, v)| {
+        v.delete.iter().map(move |id| Deletion {
+            instance_id: Some(&ip.instance_id),
+            volume_id: &v.volume_id,
+            snapshot_id: id,
+            orphan: false,
+        })
+    });
+    let orphans = plan.orphans.iter().flat_map(|o| {
+        o.delete.iter().map(move |id| Deletion {
+            instance_id: None,
+            volume_id: &o.volume_id,
+            snapshot_id: id,
+            orphan: true,
+        })
+    });
+    rotation.chain(orphans).collect()
+}
+
+/// Adds what one stream did to the run's report.
+fn absorb(report: &mut Report, stream: Report) {
+    report.created.extend(stream.created);
+    report.deleted.extend(stream.deleted);
+    report.orphans_deleted.extend(stream.orphans_deleted);
+    report.skipped.extend(stream.skipped);
+    report.failures.extend(stream.failures);
+}
+
 /// Whether new work may still start.
 fn before(deadline: Option<Deadline>) -> bool {
     deadline.is_none_or(|d| Instant::now() < d.start_by)
@@ -654,7 +703,7 @@ fn record_creation(
     ip: &InstancePlan,
     v: &VolumePlan,
     outcome: Created1,
-    inventory: &mut Inventory,
+    made: &mut Vec<Snapshot>,
     report: &mut Report,
 ) {
     let (instance_id, volume_id) = (ip.instance_id.clone(), v.volume_id.clone());
@@ -662,7 +711,7 @@ fn record_creation(
         Created1::Done(s) => {
             info!(instance_id = %instance_id, volume_id = %volume_id, snapshot_id = %s.id, state = ?s.state, "snapshot created");
             report.created.push(Created { instance_id, volume_id, snapshot_id: Some(s.id.clone()) });
-            inventory.snapshots.push(s);
+            made.push(s);
         }
         Created1::Later => {}
         Created1::Skip { code, message } => {

@@ -143,9 +143,10 @@ async fn gate(r: &Runner, body: &str) -> Result<Report, String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_bad_event_is_refused_with_a_message_naming_the_problem_and_nothing_runs() {
-    let moto = Moto::start_instant().unwrap();
+    let moto = Moto::start().unwrap();
     let ec2 = ec2(&moto).await;
-    // Everything here would be deleted by any run of either keyword, had one happened.
+    // Any run of either keyword, had one happened, would delete two of its keyword's three here
+    // (retention 1 of three completed).
     let host = seed::instance(&ec2, &[(DAILY, "1"), (HOURLY, "1")], 1).await;
     let vol = host.volumes[0].1.clone();
     for day in 20..23 {
@@ -171,14 +172,14 @@ async fn every_bad_event_is_refused_with_a_message_naming_the_problem_and_nothin
     }
     assert_eq!(snapshots_of(&ec2, &vol).await.len(), 6, "no bad event created or deleted anything");
 
-    // The gate is not simply closed: a good event through it does run and rotate (the emulator
-    // completes snapshots at once here, so the new one counts and all three old ones go).
+    // The gate is not simply closed: a good event through it does run and rotate (the new
+    // snapshot counts from the next run, so the newest old one stays and the two older go).
     let report = gate(&r, &json!({"SnapshotKeyWord": DAILY, "ScheduledTime": "2026-11-26T00:00:00Z"}).to_string())
         .await
         .expect("the control event is valid");
     assert!(report.failures.is_empty(), "{report:#?}");
-    assert_eq!((report.created.len(), report.deleted.len()), (1, 3), "{report:#?}");
-    assert_eq!(keyword_snapshots_of(&ec2, &vol, DAILY).await.len(), 1);
+    assert_eq!((report.created.len(), report.deleted.len()), (1, 2), "{report:#?}");
+    assert_eq!(keyword_snapshots_of(&ec2, &vol, DAILY).await.len(), 2);
     assert_eq!(keyword_snapshots_of(&ec2, &vol, HOURLY).await.len(), 3);
 }
 
@@ -202,13 +203,13 @@ fn a_non_json_body_is_a_clear_syntax_error_before_any_event_parsing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_bad_retention_is_an_invalid_retention_failure_and_its_snapshots_stay() {
-    // Instant completion: the assertions count what rotation deletes once the new snapshot counts.
-    let moto = Moto::start_instant().unwrap();
+    let moto = Moto::start().unwrap();
     let ec2 = ec2(&moto).await;
     let mut bad = Vec::new();
     for value in BAD_RETENTIONS {
         let inst = seed::instance(&ec2, &[(DAILY, value), ("Name", &format!("bad {value}"))], 1).await;
-        // Tagged retention "1" on the snapshots themselves: only the instance's value may count.
+        // Tagged retention "1" on the snapshots themselves: only the instance's value may count
+        // (were the snapshots' value used, the run would delete the older of the two).
         for day in 20..22 {
             keyword_snapshot(&ec2, &inst, 0, DAILY, "1", &format!("2026-11-{day}T00:00:00Z")).await;
         }
@@ -259,19 +260,22 @@ async fn every_bad_retention_is_an_invalid_retention_failure_and_its_snapshots_s
         assert!(all.iter().all(|s| seed::tag(s, TAG_RUN) != Some("2026-11-26T00:00:00Z")), "{value:?}");
     }
 
-    // The control rotated as usual: one new snapshot, kept alone; the three old ones went.
+    // The control rotated as usual: retention 1 of its three completed keeps 22 Nov's and the two
+    // older go; the new snapshot counts from the next run.
     let cvol = &control.volumes[0].1;
     assert_eq!(report.created.len(), 1, "{report:#?}");
     assert_eq!(report.created[0].instance_id, control.instance_id);
     let mut deleted: Vec<_> = report.deleted.iter().map(|d| d.snapshot_id.clone()).collect();
     deleted.sort();
-    control_old.sort();
-    assert_eq!(deleted, control_old, "only the control's old snapshots were deleted");
+    let mut want = control_old[..2].to_vec();
+    want.sort();
+    assert_eq!(deleted, want, "only the control's two oldest snapshots were deleted");
     assert!(report.deleted.iter().all(|d| &d.volume_id == cvol));
     let left = keyword_snapshots_of(&ec2, cvol, DAILY).await;
-    assert_eq!(left.len(), 1);
-    assert_eq!(seed::tag(&left[0], TAG_RUN), Some("2026-11-26T00:00:00Z"));
-    assert_eq!(report.api_calls.get("DeleteSnapshot"), Some(&3));
+    assert_eq!(left.len(), 2);
+    assert_eq!(left[0].snapshot_id(), Some(control_old[2].as_str()));
+    assert_eq!(seed::tag(&left[1], TAG_RUN), Some("2026-11-26T00:00:00Z"));
+    assert_eq!(report.api_calls.get("DeleteSnapshot"), Some(&2));
     assert_eq!(report.api_calls.get("CreateSnapshot"), Some(&1));
 }
 
@@ -281,8 +285,7 @@ async fn every_bad_retention_is_an_invalid_retention_failure_and_its_snapshots_s
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_volumes_is_a_skip_stopped_is_snapshotted_and_terminated_is_neither_counted_nor_rotated() {
-    // Instant completion: the assertions count what rotation deletes once the new snapshot counts.
-    let moto = Moto::start_instant().unwrap();
+    let moto = Moto::start().unwrap();
     let ec2 = ec2(&moto).await;
 
     // moto's RunInstances without BlockDeviceMappings attaches a default root volume (/dev/sda1),
@@ -298,9 +301,10 @@ async fn no_volumes_is_a_skip_stopped_is_snapshotted_and_terminated_is_neither_c
     let bdm = described.reservations()[0].instances()[0].block_device_mappings();
     assert!(bdm.is_empty(), "the instance now has no EBS volume: {bdm:?}");
 
+    // Retention 2 of three completed: a run deletes the oldest.
     let stopped = seed::instance(&ec2, &[(DAILY, "2"), ("Name", "stopped")], 1).await;
     let mut stopped_old = Vec::new();
-    for day in 20..22 {
+    for day in 20..23 {
         stopped_old.push(keyword_snapshot(&ec2, &stopped, 0, DAILY, "2", &format!("2026-11-{day}T00:00:00Z")).await);
     }
     ec2.stop_instances().instance_ids(&stopped.instance_id).send().await.unwrap();
@@ -348,9 +352,9 @@ async fn no_volumes_is_a_skip_stopped_is_snapshotted_and_terminated_is_neither_c
         (report.created[0].instance_id.as_str(), report.created[0].volume_id.as_str()),
         (stopped.instance_id.as_str(), svol.as_str())
     );
-    assert_eq!(report.deleted.len(), 1, "retention 2 with the new one completed: the oldest goes: {report:#?}");
+    assert_eq!(report.deleted.len(), 1, "retention 2 of three completed: the oldest goes: {report:#?}");
     assert_eq!(report.deleted[0].snapshot_id, stopped_old[0]);
-    assert_eq!(keyword_snapshots_of(&ec2, svol, DAILY).await.len(), 2);
+    assert_eq!(keyword_snapshots_of(&ec2, svol, DAILY).await.len(), 3, "two completed and the new one");
 
     // Terminated: not in the report at all, and its snapshots are kept as they are.
     let mentions = |id: &str| {

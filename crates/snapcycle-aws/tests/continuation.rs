@@ -1,8 +1,13 @@
 //! A run that runs short of time stops starting new calls, says how much is left, and a second
-//! invocation with the same scheduled time finishes it: the end state is that of one clean run.
+//! invocation with the same scheduled time finishes it. Creations and deletions run side by side,
+//! so a hand-over may leave both; the next invocation reads the whole history again, with the
+//! first one's snapshots and without its deletions. The end state is that of one clean run, except
+//! that this run's snapshots the first invocation took count towards retention in the second (new
+//! snapshots count from the next invocation).
 
 mod common;
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use common::*;
@@ -12,15 +17,20 @@ use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of, tag}
 use snapcycle_testkit::Moto;
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_short_deadline_hands_over_and_the_next_invocation_finishes() {
+async fn a_short_deadline_hands_over_creations_and_deletions_and_the_next_invocation_finishes() {
     // Instant completion: the second invocation's rotation counts the first one's snapshots.
     let moto = Moto::start_instant().unwrap();
     let ec2 = ec2(&moto).await;
+    let run = "2026-11-26T00:00:00Z";
     let mut fleet = Vec::new();
+    // Per volume, (older, newer) of its two completed snapshots of earlier runs.
+    let mut old: HashMap<String, (String, String)> = HashMap::new();
     for i in 0..6 {
         let s = seed::instance(&ec2, &[("Name", &format!("app{i}")), (DAILY, "1")], 2).await;
         for v in 0..2 {
-            keyword_snapshot(&ec2, &s, v, DAILY, "1", "2026-11-25T00:00:00Z").await;
+            let older = keyword_snapshot(&ec2, &s, v, DAILY, "1", "2026-11-24T00:00:00Z").await;
+            let newer = keyword_snapshot(&ec2, &s, v, DAILY, "1", "2026-11-25T00:00:00Z").await;
+            old.insert(s.volumes[v].1.clone(), (older, newer));
         }
         fleet.push(s);
     }
@@ -30,48 +40,67 @@ async fn a_short_deadline_hands_over_and_the_next_invocation_finishes() {
             .unwrap();
     let settings = snapcycle_aws::Settings { max_concurrency: 2, ..stack_settings() };
     let r = snapcycle_aws::Runner::new(&sdk(&proxy.url()).await, settings);
-    let req = request(DAILY, "2026-11-26T00:00:00Z");
+    let req = request(DAILY, run);
 
     let deadline = tokio::time::Instant::now() + Duration::from_millis(700);
-    let first = r
-        .run_until(
-            &req,
-            at("2026-11-26T00:00:00Z"),
-            Some(snapcycle_aws::Deadline::new(deadline, Duration::from_secs(30))),
-        )
-        .await;
+    let first = r.run_until(&req, at(run), Some(snapcycle_aws::Deadline::new(deadline, Duration::from_secs(30)))).await;
     let c = first.continued.clone().expect("the first invocation ran short of time");
-    assert!(first.failures.is_empty(), "{first:#?}");
+    assert!(first.failures.is_empty() && first.skipped.is_empty(), "{first:#?}");
+    // Both streams ran, side by side, and the creations were not all done.
     assert!(!first.created.is_empty() && first.created.len() < 12, "{first:#?}");
-    assert_eq!(c.left, 12 - first.created.len());
-    assert_eq!(c.invocation, 1);
-    assert!(first.deleted.is_empty(), "rotation waits for the invocation that finishes creating");
-    // Handing over while creating, it read this run's snapshots (none yet) but not the history.
-    assert_eq!((first.run_snapshots, first.snapshots, c.rotating), (Some(0), None, false));
+    assert!(!first.deleted.is_empty(), "deletions run beside the creations: {first:#?}");
+    // Decided from the history alone (retention 1, two completed each): only the older goes.
+    for d in &first.deleted {
+        assert_eq!(d.snapshot_id, old[&d.volume_id].0, "{first:#?}");
+    }
+    assert_eq!(c.left, (12 - first.created.len()) + (12 - first.deleted.len()), "creations and deletions left");
+    assert_eq!((c.invocation, c.rotating), (1, false));
+    // It read the whole history once; having handed over, it did not read this run's again.
+    assert_eq!((first.run_snapshots, first.snapshots), (None, Some(24)));
     assert_eq!(first.api_calls.get("DescribeSnapshots"), Some(&1));
 
-    let next_event = serde_json::to_value(req.continuation(at("2026-11-26T00:00:00Z"), c.rotating)).unwrap();
+    let next_event = serde_json::to_value(req.continuation(at(run), c.rotating)).unwrap();
     let next = snapcycle_core::Event::parse(&next_event, &stack_settings().keywords).unwrap();
     assert_eq!(next.invocation, 2);
     let second = r.run_until(&next, at("2026-11-26T00:05:00Z"), None).await;
     assert!(second.continued.is_none() && second.failures.is_empty(), "{second:#?}");
-    assert_eq!(first.created.len() + second.created.len(), 12, "each volume snapshotted once across both");
-    assert_eq!(second.deleted.len(), 12);
-    // The second found the first one's snapshots as this run's, then read the whole history once.
-    assert_eq!(second.run_snapshots, Some(first.created.len()));
-    assert_eq!(second.snapshots, Some(24));
+    let by_first: HashSet<&str> = first.created.iter().map(|c| c.volume_id.as_str()).collect();
+    let by_second: HashSet<&str> = second.created.iter().map(|c| c.volume_id.as_str()).collect();
+    assert!(by_first.is_disjoint(&by_second), "a volume snapshotted twice: {first:#?} {second:#?}");
+    assert_eq!(by_first.len() + by_second.len(), 12, "each volume snapshotted once across both");
+    // The volumes the first invocation did are skipped, found in the history as this run's.
+    for c in &first.created {
+        let id = c.snapshot_id.as_deref().unwrap();
+        let skip = second.skipped.iter().find(|s| s.volume_id.as_deref() == Some(c.volume_id.as_str()));
+        assert!(skip.is_some_and(|s| s.reason.starts_with("already snapshotted by this run") && s.reason.contains(id)));
+    }
+    assert_eq!(second.skipped.len(), first.created.len(), "{second:#?}");
+    // The whole history again: the first one's snapshots in it, its deletions not.
+    assert_eq!(second.snapshots, Some(24 + first.created.len() - first.deleted.len()));
+    // It created, so it read this run's snapshots again at its end: both invocations' 12.
+    assert_eq!(second.run_snapshots, Some(12));
     assert_eq!(second.api_calls.get("DescribeSnapshots"), Some(&2));
+    // Every older snapshot goes; the newer one too where the first invocation's snapshot of the
+    // volume counted in the second. Nothing is deleted twice.
+    let deleted: HashSet<&str> = first.deleted.iter().chain(&second.deleted).map(|d| d.snapshot_id.as_str()).collect();
+    assert_eq!(deleted.len(), first.deleted.len() + second.deleted.len());
+    assert_eq!(deleted.len(), 12 + by_first.len());
     for s in &fleet {
         for (_, vol) in &s.volumes {
             let snaps = keyword_snapshots_of(&ec2, vol, DAILY).await;
-            assert_eq!(snaps.len(), 1, "{vol}");
-            assert_eq!(tag(&snaps[0], TAG_RUN), Some("2026-11-26T00:00:00Z"));
+            let runs: Vec<_> = snaps.iter().map(|x| tag(x, TAG_RUN)).collect();
+            if by_first.contains(vol.as_str()) {
+                assert_eq!(runs, [Some(run)], "{vol}: taken by the first, counted by the second");
+            } else {
+                assert_eq!(runs, [Some("2026-11-25T00:00:00Z"), Some(run)], "{vol}: as after one clean run");
+                assert_eq!(snaps[0].snapshot_id(), Some(old[vol].1.as_str()));
+            }
         }
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_hand_over_while_deleting_reads_the_history_first() {
+async fn a_hand_over_with_only_deletions_left_finishes_them_in_the_next_invocation() {
     let moto = Moto::start().unwrap();
     let ec2 = ec2(&moto).await;
     let run = "2026-11-26T00:00:00Z";
@@ -86,8 +115,8 @@ async fn a_hand_over_while_deleting_reads_the_history_first() {
     let r = runner(&moto, stack_settings()).await;
     let req = request(DAILY, run);
 
-    // Every volume already has this run's snapshot; the deadline passes before the history is
-    // read, so no read starts that could outlast it (issue #10.9): rotation is handed over whole.
+    // Every volume already has this run's snapshot (completed), so there is nothing to create;
+    // the deadline passes before any deletion starts, so all six are handed over.
     let first = r
         .run_until(
             &req,
@@ -97,16 +126,21 @@ async fn a_hand_over_while_deleting_reads_the_history_first() {
         .await;
     let c = first.continued.clone().expect("no time for the deletions");
     assert!(first.created.is_empty() && first.deleted.is_empty() && first.failures.is_empty(), "{first:#?}");
-    assert_eq!((c.left, c.rotating), (0, true), "rotation left, not yet counted");
-    assert_eq!((first.run_snapshots, first.snapshots), (Some(3), None));
+    assert_eq!((c.left, c.rotating), (6, true), "only deletions left, counted");
+    // The history was read (that read may finish after the deadline); nothing was created, so
+    // this run's snapshots were not read again.
+    assert_eq!((first.run_snapshots, first.snapshots), (None, Some(9)));
+    assert_eq!(first.api_calls.get("DescribeSnapshots"), Some(&1));
+    assert_eq!(first.api_calls.get("DeleteSnapshot"), None);
 
     let event = serde_json::to_value(req.continuation(at(run), c.rotating)).unwrap();
     assert_eq!(event["Rotating"], true);
     let next = snapcycle_core::Event::parse(&event, &stack_settings().keywords).unwrap();
     let second = r.run_until(&next, at(run), None).await;
     assert!(second.continued.is_none() && second.failures.is_empty(), "{second:#?}");
+    assert!(second.created.is_empty(), "{second:#?}");
     assert_eq!(second.deleted.len(), 6);
-    // The history at once, in one read; nothing was created, so nothing is read again.
+    // The history in one read; nothing was created, so nothing is read again.
     assert_eq!((second.run_snapshots, second.snapshots), (None, Some(9)));
     assert_eq!(second.api_calls.get("DescribeSnapshots"), Some(&1));
     for s in &fleet {

@@ -1,8 +1,11 @@
 //! A faulty AWS: throttling like EC2's token buckets and 500s on 30% of mutating calls, between
 //! the SDK and moto. The run must still finish exactly: one snapshot per volume for the run,
-//! retention exact, nothing kept-forever or of another keyword touched. The emulator completes
-//! snapshots at once (the assertions count rotation's deletions) but keeps EC2's per-volume rule, so
-//! a creation whose answer was lost meets "not now" on its retry and must adopt its own snapshot.
+//! retention exact (decided from the history: the newest N completed snapshots of earlier runs stay
+//! beside this run's, which counts from the next run), nothing kept-forever or of another keyword
+//! touched. The emulator completes snapshots at once (so a duplicate a lost answer left is completed
+//! and must be deleted) but keeps EC2's per-volume rule, so a creation whose answer was lost meets
+//! "not now" on a retry within 15 s and must adopt its own snapshot; a later retry takes a second
+//! one, which the run must find and delete.
 
 mod common;
 
@@ -30,12 +33,17 @@ async fn converges_exactly_under(kind: FailureKind) {
     let mut fleet = Vec::new();
     let mut protected = Vec::new();
     let mut old_ids = std::collections::HashSet::new();
+    // Per volume, the two newest snapshots of earlier runs: retention 2 keeps them.
+    let mut kept = std::collections::HashMap::new();
     for i in 0..10 {
         let s = seed::instance(&ec2, &[("Name", &format!("web{i}")), (DAILY, "2"), (HOURLY, "5")], 2).await;
         for v in 0..2 {
-            for day in 20..23 {
-                old_ids.insert(keyword_snapshot(&ec2, &s, v, DAILY, "2", &format!("2026-11-{day}T00:00:00Z")).await);
+            let mut ids = Vec::new();
+            for day in 19..23 {
+                ids.push(keyword_snapshot(&ec2, &s, v, DAILY, "2", &format!("2026-11-{day}T00:00:00Z")).await);
             }
+            old_ids.extend(ids.iter().cloned());
+            kept.insert(s.volumes[v].1.clone(), ids.split_off(2));
             protected.push(keyword_snapshot(&ec2, &s, v, HOURLY, "5", "2026-11-19T00:00:00Z").await);
         }
         let forever = keyword_snapshot(&ec2, &s, 0, DAILY, "2", "2026-11-01T00:00:00Z").await;
@@ -74,21 +82,71 @@ async fn converges_exactly_under(kind: FailureKind) {
     assert!(stats.get("CreateSnapshot").throttled > 0 && stats.get("DeleteSnapshot").throttled > 0, "{stats}");
     assert!(stats.get("CreateSnapshot").failed > 0 && stats.get("DeleteSnapshot").failed > 0, "{stats}");
     assert_eq!(report.created.len(), 20);
-    // 3 old + 1 new, retention 2, per volume; plus any duplicate a lost answer left behind.
+    // 4 old, retention 2, per volume: the 2 oldest go (the new one counts from the next run); plus
+    // any duplicate a lost answer left behind.
     let duplicates = report.deleted.iter().filter(|d| !old_ids.contains(&d.snapshot_id)).count();
+    println!("duplicates deleted: {duplicates}");
     assert_eq!(report.deleted.len() - duplicates, 40, "{report:#?}");
 
     for s in &fleet {
         for (_, vol) in &s.volumes {
             let daily = keyword_snapshots_of(&ec2, vol, DAILY).await;
             let with_tag: Vec<_> = daily.iter().filter(|x| tag(x, DAILY).is_some()).collect();
-            assert_eq!(with_tag.len(), 2, "retention exact on {vol}");
             let this_run = daily.iter().filter(|x| tag(x, TAG_RUN) == Some("2026-11-26T00:00:00Z")).count();
             assert_eq!(this_run, 1, "exactly one snapshot of the run on {vol}");
+            let earlier: Vec<&str> =
+                with_tag.iter().filter_map(|x| x.snapshot_id()).filter(|id| old_ids.contains(*id)).collect();
+            assert_eq!(earlier, kept[vol], "retention exact on {vol}: the two newest of earlier runs stay");
+            assert_eq!(with_tag.len(), 3, "{vol}: those two and the run's, nothing else");
         }
     }
     for id in &protected {
         let found = ec2.describe_snapshots().snapshot_ids(id).send().await;
         assert!(found.is_ok_and(|o| o.snapshots().len() == 1), "{id} (kept forever or hourly) must survive");
+    }
+}
+
+/// EC2 gives CreateSnapshot and DeleteSnapshot a token bucket each, and the runner gives each
+/// stream its own SDK retry partition (its own adaptive rate limiter and retry quota): one bucket
+/// running dry never holds back the other stream. With one bucket all but empty (one call, then
+/// one every 20 s) and a 4 s invocation, the other stream makes every one of its calls while the
+/// starved one hands its calls over to the next invocation.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_bucket_throttles_only_its_own_stream() {
+    for starved in ["CreateSnapshot", "DeleteSnapshot"] {
+        let moto = Moto::start().unwrap();
+        let ec2 = ec2(&moto).await;
+        // 6 volumes with 3 old snapshots each at retention 1: 6 creations and 12 deletions.
+        for i in 0..3 {
+            let s = seed::instance(&ec2, &[("Name", &format!("db{i}")), (DAILY, "1")], 2).await;
+            for v in 0..2 {
+                for day in 22..25 {
+                    keyword_snapshot(&ec2, &s, v, DAILY, "1", &format!("2026-11-{day}T00:00:00Z")).await;
+                }
+            }
+        }
+        let throttle = ThrottleConfig::new().with(OperationMatcher::exact(starved), Bucket::new(0.05, 1.0));
+        let proxy = FaultProxy::start(&moto.url(), FaultConfig { throttle: Some(throttle), ..FaultConfig::default() })
+            .await
+            .unwrap();
+        let r = snapcycle_aws::Runner::new(&sdk(&proxy.url()).await, stack_settings());
+        let start_by = tokio::time::Instant::now() + std::time::Duration::from_secs(4);
+        let deadline = snapcycle_aws::Deadline::new(start_by, std::time::Duration::from_secs(2));
+        let run = "2026-11-26T00:00:00Z";
+        let report = r.run_until(&request(DAILY, run), at(run), Some(deadline)).await;
+        let stats = proxy.stats();
+        println!("{starved} starved:\n{stats}");
+        assert!(stats.get(starved).throttled > 0, "{stats}");
+        assert!(report.failures.is_empty(), "throttled calls are handed over, not failed: {report:#?}");
+        let c = report.continued.clone().expect("the starved stream hands over");
+        if starved == "CreateSnapshot" {
+            assert_eq!(report.deleted.len(), 12, "every deletion, beside creations throttled for good: {report:#?}");
+            assert!(report.created.len() < 6, "{report:#?}");
+            assert_eq!((c.left, c.rotating), (6 - report.created.len(), false), "{report:#?}");
+        } else {
+            assert_eq!(report.created.len(), 6, "every creation, beside deletions throttled for good: {report:#?}");
+            assert!(report.deleted.len() < 12, "{report:#?}");
+            assert_eq!((c.left, c.rotating), (12 - report.deleted.len(), true), "{report:#?}");
+        }
     }
 }

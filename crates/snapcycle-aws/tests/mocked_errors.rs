@@ -21,9 +21,17 @@ fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
 }
 
+/// The read of the keyword's whole history: DescribeSnapshots filtered on the keyword's tag key
+/// (this run's snapshots are read with a `snapcycle:run` filter instead).
+fn is_history_read(r: &aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsInput) -> bool {
+    r.filters().iter().any(|f| f.name() == Some("tag-key") && f.values() == [DAILY])
+}
+
+/// The history read follows NextToken to the last page, and rotation is decided from every page.
 #[tokio::test]
 async fn reads_every_page_of_snapshots() {
     let pages = mock!(Client::describe_snapshots)
+        .match_requests(is_history_read)
         .sequence()
         .output(|| DescribeSnapshotsOutput::builder().snapshots(old_snapshot("snap-a", 1)).next_token("t1").build())
         .output(|| DescribeSnapshotsOutput::builder().snapshots(old_snapshot("snap-b", 2)).next_token("t2").build())
@@ -34,16 +42,18 @@ async fn reads_every_page_of_snapshots() {
     let report = r.run(&req(), now()).await;
     assert!(report.failures.is_empty(), "{report:#?}");
     assert_eq!(pages.num_calls(), 3);
-    // Retention 1 and the new snapshot still pending: the newest completed stays, two older go.
+    assert_eq!(report.created.len(), 1, "{report:#?}");
+    // Retention 1, decided from the three pages: the newest completed stays, the two older go (the
+    // new snapshot counts from the next run).
     let mut deleted: Vec<_> = report.deleted.iter().map(|d| d.snapshot_id.as_str()).collect();
     deleted.sort();
     assert_eq!(deleted, ["snap-a", "snap-b"]);
     assert_eq!(
         report.api_calls.get("DescribeSnapshots"),
         Some(&4),
-        "this run's snapshots, then three pages of history"
+        "three pages of history, then this run's snapshots once, after creating"
     );
-    assert_eq!((report.run_snapshots, report.snapshots), (Some(0), Some(4)), "three old snapshots and the new one");
+    assert_eq!((report.run_snapshots, report.snapshots), (Some(0), Some(3)), "three old snapshots in the history");
 }
 
 #[tokio::test]
@@ -207,24 +217,26 @@ async fn a_failing_describe_is_one_failure_and_nothing_is_deleted() {
     assert_eq!(deletes.num_calls(), 0);
 }
 
+/// The history is read before anything is done, and both streams are decided from it: when it
+/// fails, nothing is created or deleted, and the one failure says so.
 #[tokio::test]
-async fn a_history_read_that_fails_after_creating_deletes_nothing_and_says_so() {
-    let broken = mock!(Client::describe_snapshots).then_error(|| {
+async fn a_history_read_that_fails_creates_and_deletes_nothing_and_says_so() {
+    let broken = mock!(Client::describe_snapshots).match_requests(is_history_read).then_error(|| {
         aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsError::generic(ec2_error("UnauthorizedOperation"))
     });
+    let creates = created_ok();
     let deletes = mock!(Client::delete_snapshot).then_output(|| DeleteSnapshotOutput::builder().build());
-    let r = mock_runner(&[&one_instance("1"), &broken, &created_ok(), &deletes]);
+    let r = mock_runner(&[&one_instance("1"), &broken, &creates, &deletes]);
     let report = r.run(&req(), now()).await;
-    assert_eq!(report.created.len(), 1, "creating needs only this run's snapshots, which were read");
+    assert_eq!(broken.num_calls(), 1, "the history was read");
+    assert!(report.created.is_empty() && report.deleted.is_empty(), "{report:#?}");
     assert_eq!(report.failures.len(), 1, "{report:#?}");
     assert_eq!(report.failures[0].code, "UnauthorizedOperation");
-    assert!(
-        report.failures[0].message.ends_with("creating is done, nothing was deleted"),
-        "{}",
-        report.failures[0].message
-    );
-    assert_eq!(report.snapshots, None);
-    assert_eq!(deletes.num_calls(), 0);
+    let message = &report.failures[0].message;
+    assert!(message.contains("DescribeSnapshots"), "{message}");
+    assert!(message.ends_with("nothing was created or deleted"), "{message}");
+    assert_eq!((report.run_snapshots, report.snapshots), (None, None));
+    assert_eq!((creates.num_calls(), deletes.num_calls()), (0, 0));
 }
 
 /// A creation whose answer was lost, retried by the SDK into EC2's per-volume rule: the run finds

@@ -9,8 +9,9 @@ use snapcycle_testkit::Moto;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn snapshots_every_volume_copies_tags_and_keeps_the_newest_n() {
-    // Instant completion: the assertions count what rotation deletes once the new snapshot counts.
-    let moto = Moto::start_instant().unwrap();
+    // Snapshots stay pending as on EC2: rotation is decided from the history alone, so this run's
+    // new snapshots play no part in what it deletes.
+    let moto = Moto::start().unwrap();
     let ec2 = ec2(&moto).await;
     let web = seed::instance(&ec2, &[(DAILY, "2"), ("Name", "web"), ("Env", "prod"), (HOURLY, "24")], 2).await;
     let mut old = Vec::new();
@@ -24,11 +25,16 @@ async fn snapshots_every_volume_copies_tags_and_keeps_the_newest_n() {
 
     assert!(report.failures.is_empty(), "{report:#?}");
     assert_eq!((report.instances, report.volumes, report.created.len()), (1, 2, 2));
-    // moto completes snapshots at once, so the new one counts: 2 kept per volume, the rest deleted.
-    assert_eq!(report.deleted.len(), 4, "{report:#?}");
+    // The new snapshots count from the next run: of the 3 completed per volume the newest 2 stay,
+    // the oldest (20 Nov) goes, and each volume holds 2 completed plus the one just taken.
+    let mut deleted: Vec<&str> = report.deleted.iter().map(|d| d.snapshot_id.as_str()).collect();
+    deleted.sort();
+    let mut oldest = vec![old[0].as_str(), old[1].as_str()];
+    oldest.sort();
+    assert_eq!(deleted, oldest, "{report:#?}");
     for (device, volume_id) in &web.volumes {
         let snaps = keyword_snapshots_of(&ec2, volume_id, DAILY).await;
-        assert_eq!(snaps.len(), 2, "{volume_id}");
+        assert_eq!(snaps.len(), 3, "{volume_id}");
         let newest = snaps.last().unwrap();
         assert_eq!(tag(newest, TAG_RUN), Some("2026-11-26T00:00:00Z"));
         assert_eq!(tag(newest, TAG_KEYWORD), Some(DAILY));
@@ -39,19 +45,22 @@ async fn snapshots_every_volume_copies_tags_and_keeps_the_newest_n() {
         assert_eq!(tag(newest, "Env"), Some("prod"));
         assert_eq!(tag(newest, HOURLY), None, "another schedule's keyword is never copied");
         assert_eq!(newest.description(), Some(format!("snapcycle {DAILY} web {volume_id} ({device})").as_str()));
-        assert_eq!(tag(&snaps[0], TAG_RUN), Some("2026-11-22T00:00:00Z"));
+        assert_eq!(tag(&snaps[0], TAG_RUN), Some("2026-11-21T00:00:00Z"));
+        assert_eq!(tag(&snaps[1], TAG_RUN), Some("2026-11-22T00:00:00Z"));
     }
     assert_eq!(report.api_calls.get("CreateSnapshot"), Some(&2));
-    assert_eq!(report.api_calls.get("DeleteSnapshot"), Some(&4));
+    assert_eq!(report.api_calls.get("DeleteSnapshot"), Some(&2));
     assert_eq!(report.api_calls.get("DescribeInstances"), Some(&1));
-    // One read of this run's snapshots before creating, one of the history before rotating.
+    // One read of the history beside the instances, one of this run's snapshots after creating
+    // (for a duplicate a retried creation may have left).
     assert_eq!(report.api_calls.get("DescribeSnapshots"), Some(&2));
+    assert_eq!((report.snapshots, report.run_snapshots), (Some(6), Some(2)), "{report:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_keywords_on_one_instance_never_touch_each_other() {
-    // Instant completion: the assertions count what rotation deletes once the new snapshot counts.
-    let moto = Moto::start_instant().unwrap();
+    // Snapshots stay pending as on EC2: each run rotates its stream from the history it read.
+    let moto = Moto::start().unwrap();
     let ec2 = ec2(&moto).await;
     let db = seed::instance(&ec2, &[(DAILY, "1"), (HOURLY, "2")], 1).await;
     let vol = db.volumes[0].1.clone();
@@ -74,21 +83,31 @@ async fn two_keywords_on_one_instance_never_touch_each_other() {
     }
     let r = runner(&moto, stack_settings()).await;
 
+    let deleted = |report: &snapcycle_core::Report| {
+        let mut v: Vec<String> = report.deleted.iter().map(|d| d.snapshot_id.clone()).collect();
+        v.sort();
+        v
+    };
+    // Retention 2 of 3 completed hourly ones: the oldest goes; the new one counts from the next run.
     let report = run(&r, HOURLY, "2026-11-26T05:00:00Z").await;
     assert!(report.failures.is_empty(), "{report:#?}");
-    assert_eq!(keyword_snapshots_of(&ec2, &vol, HOURLY).await.len(), 2);
+    assert_eq!(deleted(&report), [hourly[0].clone()], "{report:#?}");
+    assert_eq!(keyword_snapshots_of(&ec2, &vol, HOURLY).await.len(), 3, "2 completed and the new one");
     assert_eq!(keyword_snapshots_of(&ec2, &vol, DAILY).await.len(), 3, "the hourly run left the daily ones alone");
-    assert!(report.deleted.iter().all(|d| hourly.contains(&d.snapshot_id)));
 
+    // Retention 1 of 3 completed daily ones: the two oldest go, never an hourly one.
     let report = run(&r, DAILY, "2026-11-26T00:00:00Z").await;
-    assert!(report.deleted.iter().all(|d| daily.contains(&d.snapshot_id)), "{report:#?}");
-    assert_eq!(keyword_snapshots_of(&ec2, &vol, DAILY).await.len(), 1);
-    assert_eq!(keyword_snapshots_of(&ec2, &vol, HOURLY).await.len(), 2);
+    assert!(report.failures.is_empty(), "{report:#?}");
+    let mut want = vec![daily[0].clone(), daily[1].clone()];
+    want.sort();
+    assert_eq!(deleted(&report), want, "{report:#?}");
+    assert_eq!(keyword_snapshots_of(&ec2, &vol, DAILY).await.len(), 2, "1 completed and the new one");
+    assert_eq!(keyword_snapshots_of(&ec2, &vol, HOURLY).await.len(), 3, "the daily run left the hourly ones alone");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn removing_the_keyword_tag_keeps_a_snapshot_forever() {
-    // Instant completion: the assertions count what rotation deletes once the new snapshot counts.
+    // Instant completion: each run's snapshot has completed by the next run, which counts it.
     let moto = Moto::start_instant().unwrap();
     let ec2 = ec2(&moto).await;
     let host = seed::instance(&ec2, &[(DAILY, "1")], 1).await;
@@ -99,22 +118,33 @@ async fn removing_the_keyword_tag_keeps_a_snapshot_forever() {
         .send()
         .await
         .unwrap();
-    keyword_snapshot(&ec2, &host, 0, DAILY, "1", "2026-11-24T00:00:00Z").await;
+    let rotating = keyword_snapshot(&ec2, &host, 0, DAILY, "1", "2026-11-24T00:00:00Z").await;
     let r = runner(&moto, stack_settings()).await;
+    let mut deleted = Vec::new();
     for day in 25..28 {
         let report = run(&r, DAILY, &format!("2026-11-{day}T00:00:00Z")).await;
         assert!(report.failures.is_empty(), "{report:#?}");
         assert!(report.deleted.iter().all(|d| d.snapshot_id != kept));
+        deleted.extend(report.deleted.iter().map(|d| d.snapshot_id.clone()));
     }
+    // Retention 1: the 26 Nov run deletes 24 Nov's, the 27 Nov run the 25 Nov run's snapshot.
+    assert_eq!(deleted.len(), 2, "rotation went on around the kept one: {deleted:?}");
+    assert_eq!(deleted[0], rotating);
     let all = snapshots_of(&ec2, &host.volumes[0].1).await;
     assert!(all.iter().any(|s| s.snapshot_id() == Some(kept.as_str())), "the kept-forever snapshot is still there");
-    assert_eq!(keyword_snapshots_of(&ec2, &host.volumes[0].1, DAILY).await.len(), 2, "one kept forever, one rotating");
+    let runs: Vec<Option<&str>> =
+        all.iter().filter(|s| s.snapshot_id() != Some(kept.as_str())).map(|s| tag(s, TAG_RUN)).collect();
+    assert_eq!(
+        runs,
+        [Some("2026-11-26T00:00:00Z"), Some("2026-11-27T00:00:00Z")],
+        "rotating: the newest completed and the one just taken"
+    );
+    assert_eq!(keyword_snapshots_of(&ec2, &host.volumes[0].1, DAILY).await.len(), 3, "one kept forever, two rotating");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bad_retention_deletes_nothing_and_is_reported() {
-    // Instant completion: the assertions count what rotation deletes once the new snapshot counts.
-    let moto = Moto::start_instant().unwrap();
+    let moto = Moto::start().unwrap();
     let ec2 = ec2(&moto).await;
     let bad = seed::instance(&ec2, &[(DAILY, "abc")], 1).await;
     let good = seed::instance(&ec2, &[(DAILY, "1")], 1).await;
@@ -134,7 +164,10 @@ async fn a_bad_retention_deletes_nothing_and_is_reported() {
         3,
         "nothing of the bad instance was touched"
     );
-    assert_eq!(keyword_snapshots_of(&ec2, &good.volumes[0].1, DAILY).await.len(), 1, "the good instance went on");
+    // Retention 1 of 3 completed: the good instance's two oldest go; the new one counts next run.
+    assert_eq!((report.created.len(), report.deleted.len()), (1, 2), "{report:#?}");
+    assert!(report.deleted.iter().all(|d| d.volume_id == good.volumes[0].1), "{report:#?}");
+    assert_eq!(keyword_snapshots_of(&ec2, &good.volumes[0].1, DAILY).await.len(), 2, "the good instance went on");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -258,8 +291,8 @@ async fn a_long_name_and_keyword_still_make_a_snapshot() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn excluded_volumes_are_neither_snapshotted_nor_rotated() {
-    // Instant completion: without the exclusions, retention 1 would delete the old snapshots.
-    let moto = Moto::start_instant().unwrap();
+    // Without the exclusions, retention 1 would delete two of each volume's three old snapshots.
+    let moto = Moto::start().unwrap();
     let ec2 = ec2(&moto).await;
     let exclude = |resource: String, key: &'static str, value: &'static str| {
         let ec2 = ec2.clone();
@@ -284,7 +317,7 @@ async fn excluded_volumes_are_neither_snapshotted_nor_rotated() {
     exclude(vol(&typo, "/dev/sda1"), "snapcycle:exclude", "Snapshot Daily,,").await;
     for (s, dev) in [(&web, "/dev/sdf"), (&web, "/dev/sdg"), (&scratch, "/dev/sda1"), (&typo, "/dev/sda1")] {
         let i = s.volumes.iter().position(|(d, _)| d == dev).unwrap();
-        for day in 24..26 {
+        for day in 23..26 {
             keyword_snapshot(&ec2, s, i, DAILY, "1", &format!("2026-11-{day}T00:00:00Z")).await;
         }
     }
@@ -297,11 +330,14 @@ async fn excluded_volumes_are_neither_snapshotted_nor_rotated() {
     let mut got: Vec<String> = created.iter().map(|s| s.to_string()).collect();
     got.sort();
     assert_eq!(got, want, "only the volumes no exclusion names for {DAILY}: {report:#?}");
-    assert_eq!(keyword_snapshots_of(&ec2, &vol(&web, "/dev/sdg"), DAILY).await.len(), 1, "rotated as usual");
+    // Rotated as usual: the newest of its three completed stays beside the new one.
+    assert_eq!(report.deleted.len(), 2, "{report:#?}");
+    assert!(report.deleted.iter().all(|d| d.volume_id == vol(&web, "/dev/sdg")), "{report:#?}");
+    assert_eq!(keyword_snapshots_of(&ec2, &vol(&web, "/dev/sdg"), DAILY).await.len(), 2, "rotated as usual");
     for (s, dev) in [(&web, "/dev/sdf"), (&scratch, "/dev/sda1"), (&typo, "/dev/sda1")] {
         assert_eq!(
             keyword_snapshots_of(&ec2, &vol(s, dev), DAILY).await.len(),
-            2,
+            3,
             "{dev} of {} left alone",
             s.instance_id
         );
@@ -331,7 +367,8 @@ async fn excluded_volumes_are_neither_snapshotted_nor_rotated() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_policy_thins_by_day_in_the_stacks_time_zone_and_a_dry_run_says_why() {
-    // Instant completion: the new snapshot counts in the same run, as the thinning is checked.
+    // Instant completion: the first run's snapshot has completed by the second run, which thins
+    // with it.
     let moto = Moto::start_instant().unwrap();
     let ec2 = ec2(&moto).await;
     let host = seed::instance(&ec2, &[(DAILY, "last=1 daily=2")], 1).await;
@@ -368,23 +405,45 @@ async fn a_policy_thins_by_day_in_the_stacks_time_zone_and_a_dry_run_says_why() 
     assert_eq!(f.code, "InvalidRetention");
     assert!(f.message.contains("\"daily=3\"") && f.message.contains("repeats daily"), "{}", f.message);
 
+    let sorted = |list: &[snapcycle_core::report::Deleted]| {
+        let mut v: Vec<String> = list.iter().map(|d| d.snapshot_id.clone()).collect();
+        v.sort();
+        v
+    };
+    let runs_left = || async {
+        keyword_snapshots_of(&ec2, &host.volumes[0].1, DAILY)
+            .await
+            .iter()
+            .map(|s| tag(s, TAG_RUN).unwrap_or_default().to_owned())
+            .collect::<Vec<String>>()
+    };
+
+    // The real run at the same moment deletes exactly what the dry run said: its own snapshot
+    // (04:00 UTC, 12:00 on 26 Nov in Shanghai) counts from the next run.
     let report = r.run(&request(DAILY, "2026-11-26T04:00:00Z"), at("2026-11-26T04:00:00Z")).await;
-    let mut deleted: Vec<&str> = report.deleted.iter().map(|d| d.snapshot_id.as_str()).collect();
-    deleted.sort();
-    let mut want = vec![ids[1].as_str(), ids[2].as_str(), ids[3].as_str()];
+    let mut want = vec![ids[1].clone(), ids[2].clone()];
     want.sort();
-    // The run's own snapshot (04:00 UTC, 12:00 on 26 Nov in Shanghai) has completed: last=1 and
-    // daily 26 Nov keep it, daily 25 Nov keeps 14:00 UTC (22:00 on the 25th); the other three are
-    // older snapshots of the 26th and go.
-    assert_eq!(deleted, want, "{report:#?}");
-    let kept: Vec<String> = keyword_snapshots_of(&ec2, &host.volumes[0].1, DAILY)
-        .await
-        .iter()
-        .map(|s| tag(s, TAG_RUN).unwrap_or_default().to_owned())
-        .collect();
-    assert_eq!(kept, ["2026-11-25T14:00:00Z", "2026-11-26T04:00:00Z"], "{report:#?}");
-    assert_eq!(report.deleted.len(), 3, "{report:#?}");
+    assert_eq!(sorted(&report.deleted), want, "{report:#?}");
+    assert_eq!(sorted(&report.deleted), sorted(&dry.deleted), "{report:#?}");
     assert!(report.deleted.iter().all(|d| d.reason.is_none()), "a real run carries no reasons");
+    assert_eq!(
+        runs_left().await,
+        ["2026-11-25T14:00:00Z", "2026-11-26T02:00:00Z", "2026-11-26T04:00:00Z"],
+        "{report:#?}"
+    );
+
+    // The next run counts it: last=1 and daily 26 Nov keep 04:00 UTC, daily 25 Nov keeps 14:00 UTC
+    // (22:00 on the 25th); 02:00 UTC is now an older snapshot of the 26th and goes.
+    let next = r.run(&request(DAILY, "2026-11-26T05:00:00Z"), at("2026-11-26T05:00:00Z")).await;
+    assert_eq!(sorted(&next.deleted), [ids[3].clone()], "{next:#?}");
+    assert_eq!(
+        runs_left().await,
+        ["2026-11-25T14:00:00Z", "2026-11-26T04:00:00Z", "2026-11-26T05:00:00Z"],
+        "{next:#?}"
+    );
+    for rep in [&report, &next] {
+        assert_eq!(rep.failures.len(), 1, "only the bad instance fails: {rep:#?}");
+    }
     assert_eq!(
         keyword_snapshots_of(&ec2, &bad.volumes[0].1, DAILY).await.len(),
         1,
@@ -400,7 +459,7 @@ async fn a_policy_thins_by_day_in_the_stacks_time_zone_and_a_dry_run_says_why() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_orphan_expiry_deletes_old_orphans_keeping_each_volumes_newest_and_lists_them_apart() {
-    let moto = Moto::start_instant().unwrap();
+    let moto = Moto::start().unwrap();
     let ec2 = ec2(&moto).await;
     let kept = seed::instance(&ec2, &[(DAILY, "3")], 1).await;
     let gone = seed::instance(&ec2, &[(DAILY, "3")], 1).await;
@@ -445,7 +504,12 @@ async fn an_orphan_expiry_deletes_old_orphans_keeping_each_volumes_newest_and_li
     let report = run(&r, DAILY, now).await;
     assert!(report.failures.is_empty(), "{report:#?}");
     assert_eq!(ids(&report.orphans_deleted), old, "{report:#?}");
-    assert_eq!(report.deleted.len(), 2, "rotation goes on beside: the tagged instance keeps 3 of 5");
+    assert_eq!(report.created.len(), 1, "{report:#?}");
+    assert_eq!(
+        ids(&report.deleted),
+        ids(&dry.deleted),
+        "rotation goes on beside, as the dry run said: its new snapshot counts from the next run"
+    );
     let left: Vec<String> =
         snapshots_of(&ec2, &volume).await.iter().map(|s| s.snapshot_id().unwrap().to_owned()).collect();
     for id in [&orphan[2], &orphan[3], &forever, &hourly] {

@@ -47,9 +47,8 @@ pub struct Event {
         deserialize_with = "field::invocation"
     )]
     pub invocation: u32,
-    /// Set on a hand-over made while deleting: every creation is done, so the next invocation
-    /// reads the keyword's history at once instead of this run's snapshots first. Only a hint
-    /// for what to read first; either value gives the same result.
+    /// Set on a hand-over with only deletions left. Every invocation reads the whole history
+    /// first now, so it changes nothing; kept so that a hand-over from an older version parses.
     #[serde(rename = "Rotating", default, skip_serializing_if = "is_false", deserialize_with = "field::rotating")]
     pub rotating: bool,
     /// The Lambda request id, set by the function (never by the event: a `request_id` field is

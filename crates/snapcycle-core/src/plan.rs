@@ -141,6 +141,10 @@ pub struct VolumePlan {
     /// Snapshots to delete, oldest first (extra snapshots of this same run come first: a
     /// retried CreateSnapshot whose first answer was lost can leave two).
     pub delete: Vec<String>,
+    /// How many of `delete`'s first entries are those extra snapshots of this run: what the
+    /// runner removes after creating, when it reads this run's snapshots again.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub duplicates: usize,
     /// Snapshots of the keyword that stay, newest first.
     pub keep: Vec<String>,
     /// Why each snapshot of `keep` and `delete` stays or goes (only when the policy asks to
@@ -388,6 +392,7 @@ fn plan_instance<'a>(
                 retention: retention.clone(),
                 create,
                 delete: Vec::new(),
+                duplicates: 0,
                 keep: all.into_iter().map(|s| s.id.clone()).collect(),
                 reasons,
             });
@@ -403,11 +408,11 @@ fn plan_instance<'a>(
             None => (new_or_done(policy, run, inst, att, &label, keeper, &retention), own),
         };
         let shown = policies.first().unwrap_or(&retention).clone();
-        let (keep, delete, mut reasons) = if policies.is_empty() {
-            (Vec::new(), Vec::new(), Vec::new())
+        let (keep, delete, dups, mut reasons) = if policies.is_empty() {
+            (Vec::new(), Vec::new(), 0, Vec::new())
         } else {
             let (keep, rotated, reasons) = rotate(&mine, policies, policy);
-            (keep, duplicates.iter().cloned().chain(rotated).collect(), reasons)
+            (keep, duplicates.iter().cloned().chain(rotated).collect(), duplicates.len(), reasons)
         };
         if policy.explain {
             for d in &duplicates {
@@ -420,11 +425,16 @@ fn plan_instance<'a>(
             retention: shown,
             create,
             delete,
+            duplicates: dups,
             keep,
             reasons,
         });
     }
     ip
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Whether an exclusion tag keeps the run away from this volume: the volume's own

@@ -23,13 +23,13 @@ pub struct Report {
     pub instances: usize,
     /// Their EBS volumes.
     pub volumes: usize,
-    /// This run's snapshots found before creating: all that creation needs, so an invocation
-    /// that hands over while creating reads a few pages instead of the whole history. `None`
-    /// when the invocation read the history first (a hand-over made while deleting).
+    /// This run's snapshots read again after creating, to find a duplicate a retried creation
+    /// left (it sets how many pages that costs). `None` when the invocation created nothing or
+    /// handed over: the next invocation's history holds any duplicate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_snapshots: Option<usize>,
-    /// The keyword's snapshots read for rotation (they set how many pages rotation costs);
-    /// `None` when the invocation handed over before rotating.
+    /// The keyword's history read at the start, this run's snapshots among them (they set how
+    /// many pages an invocation reads); `None` when that read failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshots: Option<usize>,
     /// Snapshots created (or, in a dry run, that would be).

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use snapcycle_testkit::faults::{FaultConfig, FaultProxy};
+use snapcycle_testkit::moto::EMU_PENDING_SECONDS;
 use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of};
 use snapcycle_testkit::Moto;
 
@@ -13,18 +14,23 @@ const DAILY: &str = "SnapshotDaily";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_deadline_header_makes_the_function_hand_over_and_finish() {
-    // Instant completion: retention 1 deletes the old snapshot in the same run, which is what makes the run too long for one invocation.
-    let moto = Moto::start_instant().unwrap();
+    // New snapshots stay pending for the whole test, as EC2 keeps them for minutes: this run's
+    // snapshots never count towards retention, whichever invocation reads them, so the end state
+    // does not depend on where the hand-overs fall.
+    let moto = Moto::start_with(&[(EMU_PENDING_SECONDS, "600")]).unwrap();
     let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
     let mut fleet = Vec::new();
     for _ in 0..6 {
         let s = seed::instance(&ec2, &[(DAILY, "1")], 1).await;
-        keyword_snapshot(&ec2, &s, 0, DAILY, "1", "2026-11-25T00:00:00Z").await;
+        for day in 22..26 {
+            keyword_snapshot(&ec2, &s, 0, DAILY, "1", &format!("2026-11-{day}T00:00:00Z")).await;
+        }
         fleet.push(s);
     }
-    // 200 ms a call, one at a time, 3 s per invocation (a tenth of it, 0.3 s, is the margin):
-    // the reads (instances and this run's snapshots side by side, then the history) + 6 creations
-    // + 6 deletions do not fit one invocation.
+    // 200 ms a call, one at a time in each stream, 3 s per invocation (a tenth of it, 0.3 s, is
+    // the margin): after the reads (instances and the history side by side), the 6 creations
+    // (1.2 s) run beside 18 deletions (retention 1 of 4 old snapshots, 3.6 s), which do not fit
+    // one invocation.
     let slow = FaultConfig { latency: Duration::from_millis(200), ..FaultConfig::default() };
     let proxy = FaultProxy::start(&moto.url(), slow).await.unwrap();
     let env = [("SNAPCYCLE_KEYWORDS", DAILY.to_owned()), ("SNAPCYCLE_MAX_CONCURRENCY", "1".to_owned())];
@@ -53,22 +59,36 @@ async fn the_deadline_header_makes_the_function_hand_over_and_finish() {
         assert_eq!(f.event["ScheduledTime"], "2026-11-26T00:00:00Z");
         if i > 0 {
             assert_eq!(f.event["Invocation"], i as u64 + 1);
-            // A hand-over made while deleting says so, and the next invocation then reads the
-            // history first instead of this run's snapshots.
+            // A hand-over with only deletions left says so in the event; then nothing is left
+            // to create. (Only a hint: every invocation reads the history first.)
             let rotating = done[i - 1].body["continued"]["rotating"] == true;
             assert_eq!(f.event["Rotating"] == true, rotating, "event {} after {}", f.event, done[i - 1].body);
-            assert_eq!(f.body["run_snapshots"].is_null(), rotating, "{}", f.body);
+            if rotating {
+                assert_eq!(f.body["created"].as_array().map_or(0, Vec::len), 0, "{}", f.body);
+            }
+        }
+        // Every invocation reads the history first; only one that created re-reads this run's
+        // snapshots (for a duplicate a retried creation left).
+        assert!(f.body["snapshots"].is_u64(), "{}", f.body);
+        if f.body["created"].as_array().is_none_or(Vec::is_empty) {
+            assert!(f.body["run_snapshots"].is_null(), "{}", f.body);
         }
         assert_eq!(f.body["continued"].is_null(), i == done.len() - 1, "only the last one finishes: {}", f.body);
     }
     // A call still running at the deadline is abandoned (issue #10.9): EC2 may have done it
     // without the proxy counting its answer, so the outcome is checked in the emulator itself:
-    // each volume holds exactly this run's snapshot (one, no duplicate) and its old one is gone.
+    // each volume holds exactly this run's snapshot (one, no duplicate) and its newest old one,
+    // which retention 1 keeps while the new one is pending; the three older ones are gone.
     let stats = proxy.stats();
-    assert!(stats.by_operation["CreateSnapshot"].requests >= 6 && stats.by_operation["DeleteSnapshot"].requests >= 6);
+    assert!(stats.by_operation["CreateSnapshot"].requests >= 6 && stats.by_operation["DeleteSnapshot"].requests >= 18);
     for s in &fleet {
         let snaps = keyword_snapshots_of(&ec2, &s.volumes[0].1, DAILY).await;
-        assert_eq!(snaps.len(), 1, "retention 1 for {}", s.instance_id);
-        assert_eq!(snapcycle_testkit::seed::tag(&snaps[0], "snapcycle:run"), Some("2026-11-26T00:00:00Z"));
+        let runs: Vec<_> = snaps.iter().map(|x| snapcycle_testkit::seed::tag(x, "snapcycle:run")).collect();
+        assert_eq!(
+            runs,
+            [Some("2026-11-25T00:00:00Z"), Some("2026-11-26T00:00:00Z")],
+            "retention 1 for {}",
+            s.instance_id
+        );
     }
 }

@@ -12,14 +12,17 @@ const DAILY: &str = "SnapshotDaily";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bootstrap_runs_events_and_refuses_bad_ones_without_calling_aws() {
-    // Instant completion: the good instance's rotation counts its new snapshot.
+    // Instant completion: the good volume's new snapshot is completed by the retry below, which
+    // then counts it (the run that takes a snapshot never counts it towards retention).
     let moto = Moto::start_instant().unwrap();
     let sdk = moto.sdk_config().await;
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
     let inbox = Inbox::create(&sdk, "snapcycle-failures").await;
     let good = seed::instance(&ec2, &[(DAILY, "1"), ("Name", "web")], 1).await;
     let bad = seed::instance(&ec2, &[(DAILY, "-1"), ("Name", "db")], 1).await;
-    keyword_snapshot(&ec2, &good, 0, DAILY, "1", "2026-11-25T00:00:00Z").await;
+    // Retention 1 and two completed snapshots: the run deletes the older one.
+    let oldest = keyword_snapshot(&ec2, &good, 0, DAILY, "1", "2026-11-24T00:00:00Z").await;
+    let newer = keyword_snapshot(&ec2, &good, 0, DAILY, "1", "2026-11-25T00:00:00Z").await;
     keyword_snapshot(&ec2, &bad, 0, DAILY, "1", "2026-11-25T00:00:00Z").await;
 
     let proxy = FaultProxy::start(&moto.url(), FaultConfig::default()).await.unwrap();
@@ -60,8 +63,11 @@ async fn bootstrap_runs_events_and_refuses_bad_ones_without_calling_aws() {
         "{:?}",
         out.body
     );
+    assert_eq!(out.body["deleted"][0]["snapshot_id"], oldest.as_str(), "{:?}", out.body);
     let good_snaps = keyword_snapshots_of(&ec2, &good.volumes[0].1, DAILY).await;
-    assert_eq!(good_snaps.len(), 1, "the good instance rotated to its retention");
+    let ids: Vec<_> = good_snaps.iter().filter_map(|s| s.snapshot_id()).collect();
+    let new_id = out.body["created"][0]["snapshot_id"].as_str().unwrap();
+    assert_eq!(ids, [newer.as_str(), new_id], "the good instance rotated: its retention of old ones, and the new one");
     assert_eq!(keyword_snapshots_of(&ec2, &bad.volumes[0].1, DAILY).await.len(), 1, "nothing of the bad one touched");
 
     let mail = inbox.messages().await;
@@ -87,6 +93,11 @@ async fn bootstrap_runs_events_and_refuses_bad_ones_without_calling_aws() {
     let created = out.body["created"].as_array().unwrap();
     assert_eq!(created.len(), 1, "only the volume of the mended instance: {:?}", out.body);
     assert_eq!(created[0]["instance_id"], bad.instance_id.as_str());
+    // The good volume's snapshot of this run is completed now and counts: the one before it goes.
+    // The mended volume's new one does not count yet, so its old one stays.
+    let deleted = out.body["deleted"].as_array().unwrap();
+    assert_eq!(deleted.len(), 1, "{:?}", out.body);
+    assert_eq!(deleted[0]["snapshot_id"], newer.as_str(), "{:?}", out.body);
     assert_eq!(out.body["scheduled_time"], "2026-11-26T00:00:00Z");
     assert!(out.body["api_calls"]["DescribeInstances"].as_u64().unwrap() >= 1);
 

@@ -90,7 +90,7 @@ pub fn throttled() -> aws_smithy_runtime_api::http::Response {
     )
 }
 
-/// DescribeSnapshots filtered on `snapcycle:run`, the read before creating: none of the mocked
+/// DescribeSnapshots filtered on `snapcycle:run`, the re-read after creating: none of the mocked
 /// snapshots is of the run under test, so EC2 would list none.
 fn no_snapshot_of_this_run() -> Rule {
     mock!(Client::describe_snapshots)
