@@ -1,4 +1,4 @@
-"""moto's server, with two fixes that bring its EC2 closer to the real thing at fleet scale.
+"""moto's server, with fixes that bring it closer to the real thing (its EC2 at fleet scale, and more).
 
 Every test, the demo and the benchmark start moto through this file
 (`.venv/bin/python scripts/moto_server.py -H 127.0.0.1 -p PORT`), so they all see the same emulator.
@@ -34,16 +34,39 @@ Every test, the demo and the benchmark start moto through this file
    creates nothing. CloudFormation creates a resource added back like any new one ("Update
    behaviors of stack resources", AWS CloudFormation User Guide: a resource not in the current
    template is created).
+6. EBS snapshot locks. moto 5.2.5 answers LockSnapshot and DescribeLockedSnapshots with "not
+   implemented", so every run (which reads the account's locks) would fail on it, and no test
+   could lock a snapshot. `lock_snapshot` and `describe_locked_snapshots` below follow the EC2 API
+   Reference for LockSnapshot and DescribeLockedSnapshots and the Amazon EBS User Guide's "Snapshot
+   lock concepts": a lock in `governance` or `compliance` mode for LockDuration days (1 to 36,500)
+   or until ExpirationDate, one of the two; a compliance lock may have a CoolOffPeriod (1 to 72
+   hours) during which its state is `compliance-cooloff`; a lock on a pending snapshot counts its
+   duration from the moment the snapshot completes; a lock whose expiry has passed is `expired`
+   (the snapshot may be deleted again); a governance lock, or a compliance lock in its cool-off
+   period, may be changed, and a compliance lock past it only extended. DescribeLockedSnapshots
+   takes SnapshotIds, the `lock-state` filter and pages like item 2 (MaxResults 5 to 1,000), and
+   DeleteSnapshot refuses a snapshot whose lock is in force ("A locked snapshot can't be deleted").
+   EC2's error code for that refusal is not documented anywhere we could find, so the emulator
+   answers with a code of its own, `SnapcycleEmulator.SnapshotLocked`, that no client should
+   match: snapcycle reads the locks before deleting and never relies on it.
 """
 
 import os
 import time
 
 import copy
+import datetime
 import sys
 
 from moto.core.responses import ActionResult
-from moto.ec2.exceptions import EC2ClientError, InvalidParameterValueError
+from moto.core.utils import utcnow
+from moto.ec2.exceptions import (
+    EC2ClientError,
+    InvalidParameterCombination,
+    InvalidParameterValueError,
+    InvalidSnapshotIdError,
+    MissingParameterError,
+)
 from moto.ec2.models.elastic_block_store import Snapshot
 from moto.ec2.models.core import TaggedEC2Resource
 from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, generic_filter, get_prefix
@@ -223,6 +246,197 @@ def create_snapshot(self):
     return response
 
 
+# LockSnapshot's allowed values (EC2 API Reference, LockSnapshot): LockDuration "Min: 1, max
+# 36500" days, CoolOffPeriod "Min 1, max 72" hours.
+LOCK_DAYS = (1, 36500)
+COOL_OFF_HOURS = (1, 72)
+# DescribeLockedSnapshots' `lock-state` filter values (EC2 API Reference, DescribeLockedSnapshots).
+LOCK_STATES = ("compliance-cooloff", "governance", "compliance", "expired")
+# EC2 does not document the code DeleteSnapshot answers for a locked snapshot: this one is the
+# emulator's own (item 6), so that no client comes to rely on a guess.
+SNAPSHOT_LOCKED = "SnapcycleEmulator.SnapshotLocked"
+
+
+def _completed_at(snapshot):
+    """When the snapshot completed (naive UTC, as moto keeps times), or None while it is pending."""
+    if snapshot.status != "completed":
+        return None
+    done = snapshot.__dict__.get("_snapcycle_done_at")
+    if done is None:
+        return snapshot.start_time
+    return utcnow() - datetime.timedelta(seconds=max(0.0, time.monotonic() - done))
+
+
+def _lock_view(snapshot, now=None):
+    """The snapshot's lock as DescribeLockedSnapshots answers it (LockedSnapshotsInfo), or None."""
+    lock = snapshot.__dict__.get("_snapcycle_lock")
+    if lock is None:
+        return None
+    now = now or utcnow()
+    view = {
+        "OwnerId": snapshot.owner_id,
+        "SnapshotId": snapshot.id,
+        "LockCreatedOn": lock["created"],
+    }
+    expires = lock["expiration"]
+    if lock["days"] is not None:
+        view["LockDuration"] = lock["days"]
+        # "If you lock a snapshot that is in the pending state, the lock duration starts only once
+        # the snapshot enters the completed state" (LockedSnapshotsInfo, LockDurationStartTime).
+        completed = _completed_at(snapshot)
+        if completed is not None:
+            start = max(lock["created"], completed)
+            view["LockDurationStartTime"] = start
+            expires = start + datetime.timedelta(days=lock["days"])
+    if expires is not None:
+        view["LockExpiresOn"] = expires
+    if lock["cool_off_hours"] is not None:
+        view["CoolOffPeriod"] = lock["cool_off_hours"]
+        view["CoolOffPeriodExpiresOn"] = lock["cool_off_ends"]
+    if expires is not None and now >= expires:
+        view["LockState"] = "expired"
+    elif lock["mode"] == "governance":
+        view["LockState"] = "governance"
+    elif lock["cool_off_ends"] is not None and now < lock["cool_off_ends"]:
+        view["LockState"] = "compliance-cooloff"
+    else:
+        view["LockState"] = "compliance"
+    return view
+
+
+def _int_param(self, name, bounds):
+    raw = self._get_param(name)
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidParameterValueError(f"{name}={raw}")
+    if not bounds[0] <= value <= bounds[1]:
+        raise InvalidParameterValueError(f"{name}={value} ({bounds[0]} to {bounds[1]})")
+    return value
+
+
+def lock_snapshot(self):
+    """LockSnapshot (EC2 API Reference): lock a pending or completed snapshot, or change its lock."""
+    snapshot_id = self._get_param("SnapshotId")
+    if not snapshot_id:
+        raise MissingParameterError("SnapshotId")
+    mode = self._get_param("LockMode")
+    if mode not in ("governance", "compliance"):
+        raise InvalidParameterValueError(f"LockMode={mode} (governance or compliance)")
+    days = _int_param(self, "LockDuration", LOCK_DAYS)
+    cool_off = _int_param(self, "CoolOffPeriod", COOL_OFF_HOURS)
+    raw_date = self._get_param("ExpirationDate")
+    if days is not None and raw_date is not None:
+        raise InvalidParameterCombination("Specify either LockDuration or ExpirationDate, not both.")
+    if days is None and raw_date is None:
+        raise MissingParameterError("LockDuration or ExpirationDate")
+    if cool_off is not None and mode != "compliance":
+        raise InvalidParameterCombination("CoolOffPeriod applies only to a lock in compliance mode.")
+    now = utcnow()
+    expiration = None
+    if raw_date is not None:
+        # moto parses the parameter by its shape (a timestamp); parse it when it has not.
+        try:
+            parsed = (
+                raw_date
+                if isinstance(raw_date, datetime.datetime)
+                else datetime.datetime.fromisoformat(str(raw_date).replace("Z", "+00:00"))
+            )
+        except ValueError:
+            raise InvalidParameterValueError(f"ExpirationDate={raw_date}")
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        if parsed <= now:
+            raise InvalidParameterValueError(f"ExpirationDate={raw_date} (it must lie in the future)")
+        expiration = parsed
+    snapshot = self.ec2_backend.snapshots.get(snapshot_id)
+    if snapshot is None:
+        raise InvalidSnapshotIdError()
+    # "You can lock a snapshot only if it is in the pending or completed state" (Amazon EBS User
+    # Guide, snapshot lock considerations).
+    if snapshot.status not in ("pending", "completed"):
+        raise EC2ClientError("IncorrectState", f"The snapshot '{snapshot_id}' is in the {snapshot.status} state.")
+    self.error_on_dryrun()
+    current = _lock_view(snapshot, now)
+    if current is not None and current["LockState"] == "compliance":
+        # Past its cool-off a compliance lock "can only increase the lock duration or extend the
+        # lock expiration date" (LockSnapshot).
+        old_end = current.get("LockExpiresOn")
+        new_end = expiration if expiration is not None else now + datetime.timedelta(days=days)
+        if mode != "compliance" or cool_off is not None or (old_end is not None and new_end < old_end):
+            raise EC2ClientError(
+                SNAPSHOT_LOCKED,
+                f"The snapshot '{snapshot_id}' is locked in compliance mode past its cooling-off period: "
+                "its lock can only be extended (emulator code: EC2's is not documented).",
+            )
+        cool_off_ends = snapshot.__dict__["_snapcycle_lock"]["cool_off_ends"]
+    else:
+        cool_off_ends = now + datetime.timedelta(hours=cool_off) if cool_off is not None else None
+    snapshot.__dict__["_snapcycle_lock"] = {
+        "mode": mode,
+        "created": now,
+        "days": days,
+        "expiration": expiration,
+        "cool_off_hours": cool_off,
+        "cool_off_ends": cool_off_ends,
+    }
+    view = _lock_view(snapshot, now)
+    view.pop("OwnerId")
+    return ActionResult(view)
+
+
+def describe_locked_snapshots(self):
+    """DescribeLockedSnapshots (EC2 API Reference): the locks of the named snapshots, or of all, by
+    `lock-state`, in pages of MaxResults (5 to 1,000) like item 2."""
+    snapshot_ids = self._get_param("SnapshotIds", [])
+    filters = self._filters_from_querystring()
+    for name in filters:
+        if name != "lock-state":
+            raise InvalidParameterValueError(f"Filter {name}")
+    states = set(filters.get("lock-state", LOCK_STATES))
+    max_results = self._get_param("MaxResults")
+    token = self._get_param("NextToken")
+    if max_results is not None:
+        max_results = int(max_results)
+        if not 5 <= max_results <= 1000:
+            raise InvalidParameterValueError(f"MaxResults={max_results} (5 to 1000)")
+    if snapshot_ids:
+        missing = [i for i in snapshot_ids if i not in self.ec2_backend.snapshots]
+        if missing:
+            raise InvalidSnapshotIdError()
+        candidates = [self.ec2_backend.snapshots[i] for i in snapshot_ids]
+    else:
+        candidates = list(self.ec2_backend.snapshots.values())
+    now = utcnow()
+    views = [v for v in (_lock_view(s, now) for s in candidates) if v is not None and v["LockState"] in states]
+    if token:
+        ids = [v["SnapshotId"] for v in views]
+        if token not in ids:
+            raise InvalidParameterValueError(f"NextToken={token}")
+        views = views[ids.index(token) + 1 :]
+    if max_results is None or len(views) <= max_results:
+        return ActionResult({"Snapshots": views})
+    page = views[:max_results]
+    return ActionResult({"Snapshots": page, "NextToken": page[-1]["SnapshotId"]})
+
+
+def delete_snapshot(self):
+    """DeleteSnapshot refuses a snapshot whose lock is in force: "A locked snapshot can't be deleted"
+    (LockSnapshot). The code is the emulator's own (item 6)."""
+    snapshot_id = self._get_param("SnapshotId")
+    snapshot = self.ec2_backend.snapshots.get(snapshot_id)
+    lock = _lock_view(snapshot) if snapshot is not None else None
+    if lock is not None and lock["LockState"] != "expired":
+        raise EC2ClientError(
+            SNAPSHOT_LOCKED,
+            f"The snapshot '{snapshot_id}' is locked ({lock['LockState']}) and cannot be deleted "
+            "(emulator code: EC2's is not documented).",
+        )
+    return original_delete_snapshot(self)
+
+
 class CfnSchedule(CloudFormationModel):
     """An `AWS::Scheduler::Schedule` made by CloudFormation, kept in moto's Scheduler backend."""
 
@@ -320,6 +534,10 @@ TaggedEC2Resource.get_tags = get_tags
 ElasticBlockStore.describe_snapshots = describe_snapshots
 original_describe_volumes = ElasticBlockStore.describe_volumes
 ElasticBlockStore.describe_volumes = describe_volumes
+ElasticBlockStore.lock_snapshot = lock_snapshot
+ElasticBlockStore.describe_locked_snapshots = describe_locked_snapshots
+original_delete_snapshot = ElasticBlockStore.delete_snapshot
+ElasticBlockStore.delete_snapshot = delete_snapshot
 
 if __name__ == "__main__":
     from moto.server import main
