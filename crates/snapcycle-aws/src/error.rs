@@ -1,6 +1,7 @@
 //! Errors that stop a whole run (per-volume problems go into the report instead).
 
 use aws_sdk_ec2::operation::describe_instances::DescribeInstancesError;
+use aws_sdk_ec2::operation::describe_locked_snapshots::DescribeLockedSnapshotsError;
 use aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsError;
 use aws_sdk_ec2::operation::describe_volumes::DescribeVolumesError;
 use aws_sdk_sns::operation::publish::PublishError;
@@ -40,6 +41,14 @@ pub enum Error {
         #[source]
         source: SdkError<DescribeVolumesError, HttpResponse>,
     },
+    /// Reading the account's snapshot locks failed; a run goes on without them (a delete of a
+    /// locked snapshot then fails as it would without the read).
+    #[error("reading the account's snapshot locks (DescribeLockedSnapshots) failed")]
+    DescribeLockedSnapshots {
+        /// The SDK's error.
+        #[source]
+        source: SdkError<DescribeLockedSnapshotsError, HttpResponse>,
+    },
     /// The failure e-mail could not be published.
     #[error("publishing the failure report to {topic_arn} failed")]
     Publish {
@@ -58,6 +67,7 @@ impl Error {
             Error::DescribeInstances { source, .. } => code_of(source),
             Error::DescribeSnapshots { source, .. } => code_of(source),
             Error::DescribeVolumes { source, .. } => code_of(source),
+            Error::DescribeLockedSnapshots { source } => code_of(source),
             Error::Publish { source, .. } => code_of(source),
         }
     }
@@ -68,6 +78,7 @@ impl Error {
             Error::DescribeInstances { source, .. } => message_of(source),
             Error::DescribeSnapshots { source, .. } => message_of(source),
             Error::DescribeVolumes { source, .. } => message_of(source),
+            Error::DescribeLockedSnapshots { source } => message_of(source),
             Error::Publish { source, .. } => message_of(source),
         };
         format!("{self}: {inner}")

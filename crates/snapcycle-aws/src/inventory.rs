@@ -1,15 +1,16 @@
 //! Reading what a plan needs: instances tagged with the keyword (with the exclusion tags of their
-//! volumes), and the keyword's snapshots. Always paginated, always filtered on the server,
-//! snapshots always with `OwnerIds=self`.
+//! volumes), the keyword's snapshots, and the account's snapshot locks. Always paginated, always
+//! filtered on the server, snapshots always with `OwnerIds=self`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_ec2::types::{Filter, Instance as Ec2Instance, Snapshot as Ec2Snapshot, Tag as Ec2Tag};
 use aws_sdk_ec2::Client;
 use chrono::{DateTime, Utc};
 use snapcycle_core::exclude::TAG_EXCLUDE;
 use snapcycle_core::tags::{read_by_plan, TAG_KEYWORD, TAG_RUN};
-use snapcycle_core::{Attachment, Instance, Inventory, Keyword, Snapshot, SnapshotState, Tag};
+use snapcycle_core::{Attachment, Instance, Inventory, Keyword, Lock, LockMode, Snapshot, SnapshotState, Tag};
+use tracing::warn;
 
 use crate::Error;
 
@@ -169,8 +170,63 @@ fn snapshot(s: &Ec2Snapshot, keyword: &Keyword) -> Snapshot {
     }
 }
 
-/// Reads the whole inventory of one keyword; instances and snapshots are read side by side.
+/// The lock states that forbid DeleteSnapshot (EC2 API Reference, DescribeLockedSnapshots,
+/// `lock-state`): every one but `expired`.
+const LOCKED_STATES: [&str; 3] = ["compliance-cooloff", "governance", "compliance"];
+
+/// The account's snapshot locks in force, by snapshot id: every page of DescribeLockedSnapshots
+/// filtered on the states that forbid a delete. EC2 cannot filter them by tag, so this is the
+/// account's whole list (usually one page); the planner looks up only the snapshots it would delete.
+pub async fn read_locks(ec2: &Client) -> Result<BTreeMap<String, Lock>, Error> {
+    use aws_smithy_types_convert::date_time::DateTimeExt as _;
+    let mut out = BTreeMap::new();
+    let mut token: Option<String> = None;
+    // The SDK has no paginator for this operation: follow NextToken by hand.
+    loop {
+        let page = ec2
+            .describe_locked_snapshots()
+            .filters(filter("lock-state", LOCKED_STATES))
+            .max_results(PAGE)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .map_err(|source| Error::DescribeLockedSnapshots { source })?;
+        for s in page.snapshots() {
+            let mode = s.lock_state().and_then(|st| LockMode::from_ec2(st.as_str()));
+            if let (Some(id), Some(mode)) = (s.snapshot_id(), mode) {
+                let expires = s.lock_expires_on().and_then(|t| t.to_chrono_utc().ok());
+                out.insert(id.to_owned(), Lock { mode, expires });
+            }
+        }
+        match page.next_token() {
+            // A token answered twice would loop for ever; what was read so far is kept.
+            Some(next) if !next.is_empty() && token.as_deref() != Some(next) => token = Some(next.to_owned()),
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+/// [`read_locks`], or none when it fails (an older role without `ec2:DescribeLockedSnapshots`,
+/// a throttled read): rotation never waits on locks, and a locked snapshot's delete then fails
+/// as it would without the read.
+pub async fn read_locks_or_none(ec2: &Client) -> BTreeMap<String, Lock> {
+    match read_locks(ec2).await {
+        Ok(locks) => locks,
+        Err(e) => {
+            warn!(error = %e, code = %e.code(), "{}; going on without lock information", e.message());
+            BTreeMap::new()
+        }
+    }
+}
+
+/// Reads the whole inventory of one keyword: the instances, the snapshots and the account's
+/// snapshot locks, side by side. Only the first two can fail the read.
 pub async fn read(ec2: &Client, keyword: &Keyword) -> Result<Inventory, Error> {
-    let (instances, snapshots) = tokio::try_join!(read_instances(ec2, keyword), read_snapshots(ec2, keyword))?;
-    Ok(Inventory { instances, snapshots })
+    let (read, locks) = tokio::join!(
+        async { tokio::try_join!(read_instances(ec2, keyword), read_snapshots(ec2, keyword)) },
+        read_locks_or_none(ec2)
+    );
+    let (instances, snapshots) = read?;
+    Ok(Inventory { instances, snapshots, locks })
 }

@@ -308,14 +308,11 @@ impl Runner {
         // token bucket (README, "How it decides", step 4). The history holds this run's
         // snapshots too, so a retry or a hand-over skips the volumes already done.
         let run = policy.run_id();
-        let read = within(deadline, async {
-            tokio::try_join!(
-                inventory::read_instances(&self.ec2, &req.keyword),
-                inventory::read_snapshots(&self.ec2, &req.keyword)
-            )
-        });
+        // The account's snapshot locks are read beside them: a locked snapshot the plan would
+        // delete is kept and reported as a skip (README, "Locked snapshots").
+        let read = within(deadline, inventory::read(&self.ec2, &req.keyword));
         let mut inventory = match read.await {
-            Some(Ok((instances, snapshots))) => Inventory { instances, snapshots },
+            Some(Ok(inventory)) => inventory,
             Some(Err(e)) => return self.whole_run_failed(&policy, false, &e, "nothing was created or deleted"),
             None => return self.out_of_time(&policy, "reading the inventory", "nothing was created or deleted"),
         };

@@ -1,5 +1,6 @@
 //! Error paths moto cannot produce, with aws-smithy-mocks: pagination, throttling, an AMI using a
-//! snapshot, a snapshot already gone, EC2's per-volume rate limit and its 'not now'.
+//! snapshot, a snapshot already gone, EC2's per-volume rate limit and its 'not now', a role that
+//! may not read snapshot locks.
 
 mod common;
 
@@ -273,7 +274,8 @@ async fn not_now_after_a_lost_answer_adopts_this_runs_snapshot() {
     // Not mock_runner: its first rule answers every read of this run's snapshots with none.
     let instance = one_instance("1");
     let volumes = common::mocks::no_excluded_volume();
-    let rules: [&aws_smithy_mocks::Rule; 4] = [&instance, &volumes, &snaps, &limited];
+    let unlocked = common::mocks::no_locked_snapshot();
+    let rules: [&aws_smithy_mocks::Rule; 5] = [&instance, &volumes, &snaps, &limited, &unlocked];
     let ec2 = aws_smithy_mocks::mock_client!(aws_sdk_ec2, aws_smithy_mocks::RuleMode::MatchAny, &rules, |c| c
         .interceptor(snapcycle_aws::calls::CountCalls));
     let sns = aws_smithy_mocks::mock_client!(aws_sdk_sns, aws_smithy_mocks::RuleMode::MatchAny, &[]);
@@ -285,4 +287,92 @@ async fn not_now_after_a_lost_answer_adopts_this_runs_snapshot() {
     assert_eq!(report.created[0].snapshot_id.as_deref(), Some("snap-lost-answer"));
     assert_eq!(limited.num_calls(), 1, "not asked again");
     assert!(report.deleted.is_empty(), "the adopted one is pending: the old one stays");
+}
+
+/// Three old snapshots under retention 1 (the two oldest to delete), and the account's locks.
+fn three_old_snapshots() -> aws_smithy_mocks::Rule {
+    mock!(Client::describe_snapshots).match_requests(is_history_read).then_output(|| {
+        DescribeSnapshotsOutput::builder()
+            .snapshots(old_snapshot("snap-a", 1))
+            .snapshots(old_snapshot("snap-b", 2))
+            .snapshots(old_snapshot("snap-c", 3))
+            .build()
+    })
+}
+
+/// A role deployed before locks were read has no `ec2:DescribeLockedSnapshots`: the run warns
+/// and rotates as before, with no failure (a locked snapshot's delete would then fail as it did).
+#[tokio::test]
+async fn a_failing_lock_read_does_not_stop_rotation() {
+    let denied = mock!(Client::describe_locked_snapshots).then_error(|| {
+        aws_sdk_ec2::operation::describe_locked_snapshots::DescribeLockedSnapshotsError::generic(ec2_error(
+            "UnauthorizedOperation",
+        ))
+    });
+    let history = three_old_snapshots();
+    let deletes = mock!(Client::delete_snapshot).then_output(|| DeleteSnapshotOutput::builder().build());
+    let r = mock_runner(&[&one_instance("1"), &history, &denied, &created_ok(), &deletes]);
+    let report = r.run(&req(), now()).await;
+    assert!(report.failures.is_empty() && report.skipped.is_empty(), "{report:#?}");
+    assert_eq!(denied.num_calls(), 1, "read once, not retried: access denied is not transient");
+    assert_eq!(report.created.len(), 1);
+    let mut deleted: Vec<_> = report.deleted.iter().map(|d| d.snapshot_id.as_str()).collect();
+    deleted.sort();
+    assert_eq!(deleted, ["snap-a", "snap-b"]);
+    assert_eq!(report.api_calls.get("DescribeLockedSnapshots"), Some(&1));
+
+    // A dry run goes on the same way.
+    let mut dry = req();
+    dry.dry_run = true;
+    let report = r.run(&dry, now()).await;
+    assert!(report.failures.is_empty(), "{report:#?}");
+    assert_eq!(report.deleted.len(), 2, "{report:#?}");
+}
+
+/// The locks are read to the last page (the SDK has no paginator for DescribeLockedSnapshots):
+/// a snapshot locked on the second page is kept and reported as a skip with its mode and expiry,
+/// and DeleteSnapshot is never called on it.
+#[tokio::test]
+async fn a_snapshot_locked_on_any_page_is_skipped_and_never_deleted() {
+    use aws_sdk_ec2::operation::describe_locked_snapshots::DescribeLockedSnapshotsOutput;
+    use aws_sdk_ec2::types::{LockState, LockedSnapshotsInfo};
+    let locked = |id: &str, state: LockState| {
+        LockedSnapshotsInfo::builder()
+            .owner_id(OWNER)
+            .snapshot_id(id)
+            .lock_state(state)
+            .lock_expires_on(aws_smithy_types::DateTime::from_secs(1_809_478_566))
+            .build()
+    };
+    let locks = mock!(Client::describe_locked_snapshots)
+        .match_requests(|r| {
+            let states = r.filters().iter().find(|f| f.name() == Some("lock-state")).map(|f| f.values().to_vec());
+            states.is_some_and(|s| s == ["compliance-cooloff", "governance", "compliance"])
+                && r.max_results() == Some(1000)
+        })
+        .sequence()
+        .output(move || {
+            DescribeLockedSnapshotsOutput::builder()
+                .snapshots(locked("snap-other-volume", LockState::Compliance))
+                .next_token("t1")
+                .build()
+        })
+        .output(move || {
+            DescribeLockedSnapshotsOutput::builder().snapshots(locked("snap-a", LockState::Governance)).build()
+        })
+        .build();
+    let history = three_old_snapshots();
+    let deletes = mock!(Client::delete_snapshot)
+        .match_requests(|r| r.snapshot_id() == Some("snap-b"))
+        .then_output(|| DeleteSnapshotOutput::builder().build());
+    let r = mock_runner(&[&one_instance("1"), &history, &locks, &created_ok(), &deletes]);
+    let report = r.run(&req(), now()).await;
+    assert!(report.failures.is_empty(), "{report:#?}");
+    assert_eq!(locks.num_calls(), 2, "both pages");
+    assert_eq!(report.deleted.iter().map(|d| d.snapshot_id.as_str()).collect::<Vec<_>>(), ["snap-b"]);
+    assert_eq!(deletes.num_calls(), 1, "snap-a was never asked to go");
+    let skip = report.skipped.iter().find(|s| s.snapshot_id.as_deref() == Some("snap-a")).expect("snap-a skipped");
+    assert_eq!(skip.reason, "locked (governance until 2027-05-05T00:56:06Z)");
+    assert_eq!((skip.instance_id.as_deref(), skip.volume_id.as_deref()), (Some("i-1"), Some("vol-1")));
+    assert_eq!(report.api_calls.get("DescribeLockedSnapshots"), Some(&2));
 }

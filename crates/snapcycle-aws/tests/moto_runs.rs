@@ -235,8 +235,8 @@ async fn a_dry_run_changes_nothing_and_shows_the_plan() {
     assert_eq!(report.deleted.len(), 2);
     assert_eq!(
         report.api_calls.keys().map(String::as_str).collect::<Vec<_>>(),
-        ["DescribeInstances", "DescribeSnapshots", "DescribeVolumes"],
-        "reads only: the instances, the volumes tagged snapcycle:exclude, the snapshots"
+        ["DescribeInstances", "DescribeLockedSnapshots", "DescribeSnapshots", "DescribeVolumes"],
+        "reads only: the instances, the volumes tagged snapcycle:exclude, the snapshots and their locks"
     );
     assert_eq!(keyword_snapshots_of(&ec2, &host.volumes[0].1, DAILY).await.len(), 3);
 }
@@ -523,4 +523,81 @@ async fn an_orphan_expiry_deletes_old_orphans_keeping_each_volumes_newest_and_li
     let again = r.run(&next, at("2026-11-27T00:00:00Z")).await;
     assert!(again.orphans_deleted.is_empty(), "{again:#?}");
     assert_eq!(again.orphans_kept.len(), 2, "{again:#?}");
+}
+
+/// Issue #14.4: EBS snapshot locks. The oldest snapshot is locked in governance mode for 30 days,
+/// the next in compliance mode for 10 (the emulator refuses to delete either, as EC2 does). Each
+/// run that would delete them keeps them and reports a skip naming the lock's mode and expiry,
+/// deletes the others it should, and fails on nothing, run after run; a dry run shows them kept
+/// as locked.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_locked_snapshot_is_a_skip_with_its_mode_and_expiry_run_after_run() {
+    use aws_sdk_ec2::types::LockMode;
+    // Instant completion: the first run's snapshot has completed by the second run, which counts it.
+    let moto = Moto::start_instant().unwrap();
+    let ec2 = ec2(&moto).await;
+    let host = seed::instance(&ec2, &[(DAILY, "1")], 1).await;
+    let mut old = Vec::new();
+    for day in 20..24 {
+        old.push(keyword_snapshot(&ec2, &host, 0, DAILY, "1", &format!("2026-11-{day}T00:00:00Z")).await);
+    }
+    let (governed, complied) = (old[0].clone(), old[1].clone());
+    let lock = |id: String, mode: LockMode, days: i32| {
+        let ec2 = ec2.clone();
+        async move { ec2.lock_snapshot().snapshot_id(id).lock_mode(mode).lock_duration(days).send().await.unwrap() }
+    };
+    let until = |out: aws_sdk_ec2::operation::lock_snapshot::LockSnapshotOutput| {
+        snapcycle_core::run_id(snapcycle_aws::inventory::to_chrono(out.lock_expires_on()))
+    };
+    let governance =
+        format!("locked (governance until {})", until(lock(governed.clone(), LockMode::Governance, 30).await));
+    let compliance =
+        format!("locked (compliance until {})", until(lock(complied.clone(), LockMode::Compliance, 10).await));
+    // The emulator refuses to delete them, as EC2 does (with a code of its own: EC2's is not
+    // documented, and snapcycle never matches it).
+    let refused = ec2.delete_snapshot().snapshot_id(&governed).send().await.unwrap_err();
+    assert_eq!(aws_sdk_ec2::error::ProvideErrorMetadata::code(&refused), Some("SnapcycleEmulator.SnapshotLocked"));
+    let r = runner(&moto, stack_settings()).await;
+    let skip_reasons = |report: &snapcycle_core::Report| {
+        let mut v: Vec<(String, String)> =
+            report.skipped.iter().map(|s| (s.snapshot_id.clone().unwrap_or_default(), s.reason.clone())).collect();
+        v.sort();
+        v
+    };
+    let mut want_skips = vec![(governed.clone(), governance.clone()), (complied.clone(), compliance.clone())];
+    want_skips.sort();
+
+    // The dry run: retention 1 would delete the three older ones; the two locked ones are kept.
+    let mut req = request(DAILY, "2026-11-26T00:00:00Z");
+    req.dry_run = true;
+    let dry = r.run(&req, at("2026-11-26T00:00:00Z")).await;
+    assert!(dry.failures.is_empty(), "{dry:#?}");
+    assert_eq!(dry.deleted.iter().map(|d| d.snapshot_id.as_str()).collect::<Vec<_>>(), [old[2].as_str()]);
+    let why = |id: &str| dry.kept.iter().find(|k| k.snapshot_id == id).map(|k| k.reason.clone());
+    assert_eq!(why(&governed), Some(format!("keep: {governance}")), "{dry:#?}");
+    assert_eq!(why(&complied), Some(format!("keep: {compliance}")), "{dry:#?}");
+    assert_eq!(skip_reasons(&dry), want_skips);
+
+    // The run deletes what the dry run said, skips the locked ones, and fails on nothing.
+    let first = run(&r, DAILY, "2026-11-26T00:00:00Z").await;
+    assert!(first.failures.is_empty(), "{first:#?}");
+    assert_eq!(first.deleted.iter().map(|d| d.snapshot_id.as_str()).collect::<Vec<_>>(), [old[2].as_str()]);
+    assert_eq!(skip_reasons(&first), want_skips, "{first:#?}");
+    assert!(first.skipped.iter().all(|s| s.instance_id.as_deref() == Some(host.instance_id.as_str())));
+    assert_eq!(first.api_calls.get("DeleteSnapshot"), Some(&1), "no delete is tried on a locked snapshot");
+    assert_eq!(first.api_calls.get("DescribeLockedSnapshots"), Some(&1), "one page of locks per invocation");
+
+    // The next day's run counts the first run's snapshot: 23 Nov goes too; the locked ones are
+    // skipped again, still with no failure.
+    let second = run(&r, DAILY, "2026-11-27T00:00:00Z").await;
+    assert!(second.failures.is_empty(), "{second:#?}");
+    assert_eq!(second.deleted.iter().map(|d| d.snapshot_id.as_str()).collect::<Vec<_>>(), [old[3].as_str()]);
+    assert_eq!(skip_reasons(&second), want_skips, "{second:#?}");
+    let left: Vec<String> = keyword_snapshots_of(&ec2, &host.volumes[0].1, DAILY)
+        .await
+        .iter()
+        .map(|s| s.snapshot_id().unwrap_or_default().to_owned())
+        .collect();
+    assert!(left.contains(&governed) && left.contains(&complied), "{left:?}");
+    assert_eq!(left.len(), 4, "the two locked, the first run's and the second's: {left:?}");
 }

@@ -1,5 +1,8 @@
 //! What the shell read from EC2, as plain data: the input of [`crate::plan`].
 
+use std::collections::BTreeMap;
+use std::fmt;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -79,6 +82,64 @@ pub struct Snapshot {
     pub tags: Vec<Tag>,
 }
 
+/// The mode of an EBS snapshot lock, named as DescribeLockedSnapshots' `LockState` names it.
+/// Every mode forbids DeleteSnapshot; they differ in who may lift the lock, which is not the
+/// planner's business.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LockMode {
+    /// Governance mode: a user with the permission may unlock it, but nobody may delete it.
+    Governance,
+    /// Compliance mode past its cool-off period: nobody may unlock or delete it until it expires.
+    Compliance,
+    /// Compliance mode still within its cool-off period: it may be unlocked, not deleted.
+    ComplianceCooloff,
+}
+
+impl LockMode {
+    /// Maps EC2's `LockState`; `expired` (the snapshot may be deleted again) and any state this
+    /// version does not know are not a lock.
+    pub fn from_ec2(state: &str) -> Option<LockMode> {
+        match state {
+            "governance" => Some(LockMode::Governance),
+            "compliance" => Some(LockMode::Compliance),
+            "compliance-cooloff" => Some(LockMode::ComplianceCooloff),
+            _ => None,
+        }
+    }
+
+    /// EC2's name for the mode, as the report and the dry run print it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LockMode::Governance => "governance",
+            LockMode::Compliance => "compliance",
+            LockMode::ComplianceCooloff => "compliance-cooloff",
+        }
+    }
+}
+
+/// An EBS snapshot lock in force: DeleteSnapshot fails until it expires or is lifted, so the plan
+/// keeps the snapshot and reports it instead of failing on it every run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Lock {
+    /// Which mode holds it.
+    pub mode: LockMode,
+    /// When it ends (`LockExpiresOn`); `None` for a snapshot locked while pending, whose lock
+    /// duration starts only once it completes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<DateTime<Utc>>,
+}
+
+impl fmt::Display for Lock {
+    /// `locked (governance until 2027-05-05T00:56:06Z)`, or `locked (compliance, no expiry yet)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.expires {
+            Some(t) => write!(f, "locked ({} until {})", self.mode.as_str(), crate::plan::run_id(t)),
+            None => write!(f, "locked ({}, no expiry yet)", self.mode.as_str()),
+        }
+    }
+}
+
 /// Everything a plan is computed from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Inventory {
@@ -86,4 +147,8 @@ pub struct Inventory {
     pub instances: Vec<Instance>,
     /// Snapshots that may belong to the keyword (the planner checks every condition again itself).
     pub snapshots: Vec<Snapshot>,
+    /// The account's snapshot locks in force, by snapshot id (empty when they could not be read):
+    /// a locked snapshot the plan would delete is kept and reported as a skip instead.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub locks: BTreeMap<String, Lock>,
 }

@@ -20,7 +20,7 @@ pub mod tags;
 
 pub use event::{Event, EventError};
 pub use exclude::{Exclusion, ExclusionError};
-pub use inventory::{Attachment, Instance, Inventory, Snapshot, SnapshotState};
+pub use inventory::{Attachment, Instance, Inventory, Lock, LockMode, Snapshot, SnapshotState};
 pub use keyword::{Keyword, KeywordError};
 pub use orphan::{OrphanExpiry, OrphanExpiryError, OrphanPlan};
 pub use plan::{plan, run_id, Create, InstancePlan, InstanceProblem, Plan, Policy, VolumePlan};

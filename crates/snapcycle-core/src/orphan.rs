@@ -89,6 +89,10 @@ pub struct OrphanPlan {
     /// Why each stays or goes (only when the policy asks to explain, as a dry run does).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<Reason>,
+    /// Snapshots past the expiry that an EBS snapshot lock keeps (they are in `keep`), with the
+    /// lock in words for the report's skips.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub locked: Vec<Reason>,
 }
 
 /// Whether a snapshot is the account's, marked for `keyword` and still carrying its tag key:
@@ -157,8 +161,13 @@ pub(crate) fn plan_orphans(
         }
         mine.sort_by(newest_first);
         let newest = mine.iter().find(|s| s.state == SnapshotState::Completed).map(|s| s.id.as_str());
-        let mut plan =
-            OrphanPlan { volume_id: volume.to_owned(), delete: Vec::new(), keep: Vec::new(), reasons: Vec::new() };
+        let mut plan = OrphanPlan {
+            volume_id: volume.to_owned(),
+            delete: Vec::new(),
+            keep: Vec::new(),
+            reasons: Vec::new(),
+            locked: Vec::new(),
+        };
         for s in mine {
             let (goes, why) = match (cutoff, s.state) {
                 _ if Some(s.id.as_str()) == newest => (false, "keep: the newest of an orphaned volume".to_owned()),
@@ -251,6 +260,7 @@ mod tests {
                 snap("snap-ff0", COPY_VOLUME_ID, 300, Completed, true),
                 snap("snap-ff1", COPY_VOLUME_ID, 200, Completed, true),
             ],
+            ..Inventory::default()
         }
     }
 
@@ -331,5 +341,21 @@ mod tests {
             let e = bad.parse::<OrphanExpiry>().unwrap_err().to_string();
             assert!(e.contains(why) && e.contains("e.g. 90d"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn a_locked_orphan_past_the_expiry_is_kept_and_reported_as_a_skip() {
+        let mut inv = inventory("running");
+        inv.locks.insert("snap-900".into(), crate::Lock { mode: crate::LockMode::Governance, expires: Some(now()) });
+        let p = plan(&policy(Some("90d"), true), &inv);
+        let vol9 = p.orphans.iter().find(|o| o.volume_id == "vol-9").unwrap();
+        assert_eq!(vol9.delete, ["snap-901", "snap-902"], "the others still expire");
+        assert_eq!(vol9.keep, ["snap-905", "snap-904", "snap-903", "snap-900"]);
+        let why = vol9.reasons.iter().find(|r| r.snapshot_id == "snap-900").unwrap();
+        assert_eq!(why.reason, "keep: locked (governance until 2026-12-01T00:00:00Z)");
+        let report = crate::Report::begin(&p, true);
+        let skip = report.skipped.iter().find(|s| s.snapshot_id.as_deref() == Some("snap-900")).unwrap();
+        assert_eq!((skip.instance_id.as_deref(), skip.volume_id.as_deref()), (None, Some("vol-9")));
+        assert_eq!(skip.reason, "locked (governance until 2026-12-01T00:00:00Z)");
     }
 }

@@ -151,6 +151,10 @@ pub struct VolumePlan {
     /// explain, as a dry run does).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<Reason>,
+    /// Snapshots the decision would delete that an EBS snapshot lock keeps (they are in `keep`),
+    /// with the lock in words: DeleteSnapshot would fail on them, so the run reports skips.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub locked: Vec<Reason>,
 }
 
 /// Why one snapshot stays or goes, in words (`keep: daily 2026-11-30`, `delete: beyond weekly=4`).
@@ -252,8 +256,60 @@ pub fn plan(policy: &Policy, inventory: &Inventory) -> Plan {
     for inst in instances {
         out.push(plan_instance(policy, &run, inst, &by_volume, &owners));
     }
-    let orphans = plan_orphans(policy, inventory, &by_volume);
+    let mut orphans = plan_orphans(policy, inventory, &by_volume);
+    if !inventory.locks.is_empty() {
+        spare_locked(inventory, policy.explain, &mut out, &mut orphans);
+    }
     Plan { keyword: policy.keyword.clone(), scheduled_time: policy.scheduled_time, run, instances: out, orphans }
+}
+
+/// Keeps every snapshot the plan would delete that an EBS snapshot lock holds (README, "Locked
+/// snapshots"): DeleteSnapshot fails on it until the lock ends, so it stays, listed in `locked`
+/// with the lock in words for the report, and explained as `keep: locked (…)`. Decided after
+/// everything else, so a lock changes no other decision: nothing else is deleted in its place.
+fn spare_locked(inventory: &Inventory, explain: bool, instances: &mut [InstancePlan], orphans: &mut [OrphanPlan]) {
+    let by_id: HashMap<&str, &Snapshot> = inventory.snapshots.iter().map(|s| (s.id.as_str(), s)).collect();
+    let spare = |delete: &mut Vec<String>,
+                 keep: &mut Vec<String>,
+                 reasons: &mut Vec<Reason>,
+                 locked: &mut Vec<Reason>,
+                 duplicates: &mut usize| {
+        if !delete.iter().any(|id| inventory.locks.contains_key(id)) {
+            return;
+        }
+        let mut spared_duplicates = 0;
+        for (i, id) in std::mem::take(delete).into_iter().enumerate() {
+            let Some(lock) = inventory.locks.get(&id) else {
+                delete.push(id);
+                continue;
+            };
+            if i < *duplicates {
+                spared_duplicates += 1;
+            }
+            if explain {
+                for r in reasons.iter_mut().filter(|r| r.snapshot_id == id) {
+                    r.reason = format!("keep: {lock}");
+                }
+            }
+            locked.push(Reason { snapshot_id: id.clone(), reason: lock.to_string() });
+            keep.push(id);
+        }
+        *duplicates = duplicates.saturating_sub(spared_duplicates);
+        // `keep` stays newest first, as rotation and orphan expiry list it (every id is the
+        // inventory's; one that were not would go last, so the order stays total).
+        keep.sort_by(|a, b| match (by_id.get(a.as_str()), by_id.get(b.as_str())) {
+            (Some(x), Some(y)) => newest_first(x, y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => a.cmp(b),
+        });
+    };
+    for v in instances.iter_mut().flat_map(|i| i.volumes.iter_mut()) {
+        spare(&mut v.delete, &mut v.keep, &mut v.reasons, &mut v.locked, &mut v.duplicates);
+    }
+    for o in orphans.iter_mut() {
+        spare(&mut o.delete, &mut o.keep, &mut o.reasons, &mut o.locked, &mut 0);
+    }
 }
 
 /// Who decides a volume attached to several tagged instances (io1/io2 multi-attach): keeping more
@@ -395,6 +451,7 @@ fn plan_instance<'a>(
                 duplicates: 0,
                 keep: all.into_iter().map(|s| s.id.clone()).collect(),
                 reasons,
+                locked: Vec::new(),
             });
             continue;
         }
@@ -428,6 +485,7 @@ fn plan_instance<'a>(
             duplicates: dups,
             keep,
             reasons,
+            locked: Vec::new(),
         });
     }
     ip
@@ -623,6 +681,7 @@ mod tests {
                 snap("snap-a", 1, "2026-11-26T00:00:00Z"),
                 snap("snap-b", 2, "2026-11-26T00:00:00Z"),
             ],
+            ..Inventory::default()
         };
         let p = plan(&daily_at(t), &inv);
         let v = &p.instances[0].volumes[0];
@@ -651,7 +710,8 @@ mod tests {
                 tags: vec![Tag::new("SnapshotDaily", "5"), Tag::new(TAG_KEYWORD, "SnapshotDaily")],
             })
             .collect();
-        let inv = Inventory { instances: vec![inst("i-1", ret_a), inst("i-2", ret_b)], snapshots };
+        let inv =
+            Inventory { instances: vec![inst("i-1", ret_a), inst("i-2", ret_b)], snapshots, ..Inventory::default() };
         plan(&daily_at(t), &inv)
     }
 
@@ -713,10 +773,103 @@ mod tests {
                 snap("snap-3", 3, "2026-11-23T00:00:00Z"),
                 snap("snap-9", 9, "2026-11-17T00:00:00Z"),
             ],
+            ..Inventory::default()
         };
         let policy = daily_at(t);
         let v = &plan(&policy, &inv).instances[0].volumes[0];
         assert_eq!(v.keep, ["snap-typo", "snap-2", "snap-3"], "the window counts back from now, not 2062");
         assert_eq!(v.delete, ["snap-9"]);
+    }
+
+    /// `vol-1` with four completed daily snapshots, snap-1 the newest, under retention 1, and
+    /// snap-3 locked in governance mode and snap-4 in compliance mode (its lock on a pending
+    /// snapshot, so no expiry yet).
+    fn locked_history() -> (Policy, Inventory) {
+        let t = Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap();
+        let snap = |n: i64| {
+            daily_snapshot(&format!("snap-{n}"), t - chrono::Duration::days(n), &run_id(t - chrono::Duration::days(n)))
+        };
+        let mut inv = Inventory {
+            instances: vec![one_volume_instance("1")],
+            snapshots: (1..=4).map(snap).collect(),
+            ..Inventory::default()
+        };
+        let until = Utc.with_ymd_and_hms(2027, 5, 5, 0, 56, 6).unwrap() + chrono::Duration::milliseconds(208);
+        inv.locks.insert("snap-3".into(), crate::Lock { mode: crate::LockMode::Governance, expires: Some(until) });
+        inv.locks.insert("snap-4".into(), crate::Lock { mode: crate::LockMode::Compliance, expires: None });
+        (daily_at(t), inv)
+    }
+
+    #[test]
+    fn a_locked_snapshot_is_kept_with_its_lock_and_nothing_else_goes_in_its_place() {
+        let (policy, inv) = locked_history();
+        let unlocked = plan(&policy, &Inventory { locks: BTreeMap::new(), ..inv.clone() });
+        assert_eq!(unlocked.instances[0].volumes[0].delete, ["snap-4", "snap-3", "snap-2"]);
+        let p = plan(&policy, &inv);
+        let v = &p.instances[0].volumes[0];
+        assert_eq!(v.delete, ["snap-2"], "the unlocked one still goes, and no other instead of the locked ones");
+        assert_eq!(v.keep, ["snap-1", "snap-3", "snap-4"], "newest first, as rotation lists them");
+        let locked: Vec<(&str, &str)> = v.locked.iter().map(|r| (r.snapshot_id.as_str(), r.reason.as_str())).collect();
+        assert_eq!(
+            locked,
+            [
+                ("snap-4", "locked (compliance, no expiry yet)"),
+                ("snap-3", "locked (governance until 2027-05-05T00:56:06Z)")
+            ]
+        );
+        // A lock on a snapshot the plan keeps anyway changes nothing and is not reported.
+        let mut newest_locked = inv.clone();
+        newest_locked.locks = BTreeMap::from([("snap-1".into(), inv.locks["snap-3"])]);
+        assert_eq!(plan(&policy, &newest_locked), unlocked);
+    }
+
+    #[test]
+    fn a_locked_snapshot_is_a_skip_in_the_report_and_a_kept_one_in_the_dry_run() {
+        let (policy, inv) = locked_history();
+        let report = crate::Report::begin(&plan(&policy, &inv), false);
+        assert!(report.failures.is_empty(), "{report:?}");
+        let skip = |id: &str, reason: &str| crate::report::Skipped {
+            instance_id: Some("i-1".into()),
+            volume_id: Some("vol-1".into()),
+            snapshot_id: Some(id.into()),
+            reason: reason.into(),
+        };
+        assert_eq!(
+            report.skipped,
+            [
+                skip("snap-4", "locked (compliance, no expiry yet)"),
+                skip("snap-3", "locked (governance until 2027-05-05T00:56:06Z)"),
+            ]
+        );
+        let explained = plan(&Policy { explain: true, ..policy.clone() }, &inv);
+        let dry = crate::Report::dry_run(&explained);
+        let why = |id: &str| dry.kept.iter().find(|k| k.snapshot_id == id).map(|k| k.reason.as_str());
+        assert_eq!(why("snap-3"), Some("keep: locked (governance until 2027-05-05T00:56:06Z)"));
+        assert_eq!(why("snap-4"), Some("keep: locked (compliance, no expiry yet)"));
+        assert_eq!(dry.deleted.iter().map(|d| d.snapshot_id.as_str()).collect::<Vec<_>>(), ["snap-2"]);
+        assert_eq!(dry.skipped.len(), 2, "a dry run lists the skips a real run would report");
+        let plain = plan(&policy, &inv);
+        let v = (&plain.instances[0].volumes[0], &explained.instances[0].volumes[0]);
+        assert_eq!((&v.0.keep, &v.0.delete, &v.0.locked), (&v.1.keep, &v.1.delete, &v.1.locked));
+    }
+
+    #[test]
+    fn a_locked_duplicate_of_this_run_is_kept_and_no_longer_counted_as_one() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap();
+        let snap = |id: &str, secs: i64, run: &str| daily_snapshot(id, t + chrono::Duration::seconds(secs), run);
+        let mut inv = Inventory {
+            instances: vec![one_volume_instance("1")],
+            snapshots: vec![
+                snap("snap-old", -86_400, "2026-11-25T00:00:00Z"),
+                snap("snap-a", 1, "2026-11-26T00:00:00Z"),
+                snap("snap-b", 2, "2026-11-26T00:00:00Z"),
+            ],
+            ..Inventory::default()
+        };
+        inv.locks.insert("snap-b".into(), crate::Lock { mode: crate::LockMode::ComplianceCooloff, expires: Some(t) });
+        let v = plan(&daily_at(t), &inv).instances[0].volumes[0].clone();
+        assert_eq!((v.delete.as_slice(), v.duplicates), (&["snap-old".to_owned()][..], 0), "{v:?}");
+        assert_eq!(v.keep, ["snap-b", "snap-a"]);
+        assert_eq!(v.locked[0].reason, "locked (compliance-cooloff until 2026-11-26T00:00:00Z)");
     }
 }

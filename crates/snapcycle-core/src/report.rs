@@ -205,6 +205,12 @@ impl Report {
                 None => {}
             }
             for v in &ip.volumes {
+                r.skipped.extend(v.locked.iter().map(|l| Skipped {
+                    instance_id: Some(ip.instance_id.clone()),
+                    volume_id: Some(v.volume_id.clone()),
+                    snapshot_id: Some(l.snapshot_id.clone()),
+                    reason: l.reason.clone(),
+                }));
                 let reason = match &v.create {
                     Create::New { .. } => continue,
                     Create::AlreadyDone { snapshot_id } => {
@@ -240,6 +246,16 @@ impl Report {
                     reason,
                 });
             }
+        }
+        // A locked snapshot is a skip, not a failure: no e-mail, no retry, and the next run
+        // reports it again until its lock ends.
+        for o in &plan.orphans {
+            r.skipped.extend(o.locked.iter().map(|l| Skipped {
+                instance_id: None,
+                volume_id: Some(o.volume_id.clone()),
+                snapshot_id: Some(l.snapshot_id.clone()),
+                reason: l.reason.clone(),
+            }));
         }
         r
     }

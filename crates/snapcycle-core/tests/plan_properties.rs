@@ -1,7 +1,7 @@
 //! Property tests: the rules of the README's "How it decides" hold for every generated inventory
 //! (1: what may be deleted, 2: never fewer than N completed, 3: a bad retention touches nothing,
-//! 6: a second run creates nothing), and the plan reads no snapshot tag beyond the ones the shell
-//! keeps.
+//! 6: a second run creates nothing), a locked snapshot is never deleted and changes no other
+//! decision, and the plan reads no snapshot tag beyond the ones the shell keeps.
 
 use std::collections::{HashMap, HashSet};
 
@@ -10,7 +10,8 @@ use proptest::prelude::*;
 use snapcycle_core::exclude::{Exclusion, TAG_EXCLUDE_ROOT};
 use snapcycle_core::tags::{read_by_plan, tag_value, TAG_KEYWORD, TAG_RUN};
 use snapcycle_core::{
-    plan, run_id, Attachment, Create, Instance, Inventory, Keyword, Policy, Retention, Snapshot, SnapshotState, Tag,
+    plan, run_id, Attachment, Create, Instance, Inventory, Keyword, Lock, LockMode, Policy, Retention, Snapshot,
+    SnapshotState, Tag,
 };
 
 const OWNER: &str = "123456789012";
@@ -501,5 +502,75 @@ proptest! {
         let deleted: HashSet<String> = p.orphans.iter().flat_map(|o| o.delete.clone()).collect();
         after.snapshots.retain(|s| !deleted.contains(&s.id));
         prop_assert!(plan(&pol, &after).orphans.iter().all(|o| o.delete.is_empty()), "a second plan expires more");
+    }
+
+    /// Locked snapshots (README, "Locked snapshots"): whatever is locked, in any mode, no locked
+    /// snapshot is in any delete list (rotation, this run's duplicates, expired orphans); each
+    /// one the plan would have deleted is kept instead and listed with its lock; and every other
+    /// decision is the one the plan makes without locks (nothing else goes in its place).
+    #[test]
+    fn a_locked_snapshot_is_never_deleted_and_changes_no_other_decision(
+        inv in inventory(),
+        locked in prop::collection::vec((0usize..30, 0usize..3, prop::bool::ANY), 0..12),
+        explain in prop::bool::ANY,
+    ) {
+        let pol = Policy { explain, orphans_expire_after: Some("1d".parse().unwrap()), ..policy() };
+        let mut with_locks = inv.clone();
+        for (i, mode, expires) in locked {
+            if let Some(s) = inv.snapshots.get(i) {
+                let mode = [LockMode::Governance, LockMode::Compliance, LockMode::ComplianceCooloff][mode];
+                with_locks.locks.insert(s.id.clone(), Lock { mode, expires: expires.then(|| at(24 * 400)) });
+            }
+        }
+        let is_locked = |id: &String| with_locks.locks.contains_key(id);
+        let before = plan(&pol, &inv);
+        let after = plan(&pol, &with_locks);
+        prop_assert_eq!(before.instances.len(), after.instances.len());
+        let by_id: HashMap<&str, &Snapshot> = inv.snapshots.iter().map(|s| (s.id.as_str(), s)).collect();
+        let newest_first = |ids: &[String]| {
+            ids.windows(2).all(|w| by_id[w[0].as_str()].start_time >= by_id[w[1].as_str()].start_time)
+        };
+        for ((bi, b), (ai, a)) in before.volumes().zip(after.volumes()) {
+            prop_assert_eq!((&bi.instance_id, &bi.problem), (&ai.instance_id, &ai.problem));
+            prop_assert_eq!((&b.volume_id, &b.create, &b.retention), (&a.volume_id, &a.create, &a.retention));
+            prop_assert!(!a.delete.iter().any(is_locked), "a locked snapshot is deleted: {:?}", a);
+            let spared: Vec<&String> = b.delete.iter().filter(|id| is_locked(id)).collect();
+            prop_assert_eq!(a.delete.iter().collect::<Vec<_>>(), b.delete.iter().filter(|id| !is_locked(id)).collect::<Vec<_>>());
+            prop_assert_eq!(a.locked.iter().map(|l| &l.snapshot_id).collect::<Vec<_>>(), spared.clone());
+            let mut kept: Vec<&String> = b.keep.iter().chain(spared.iter().copied()).collect();
+            kept.sort();
+            let mut kept_now: Vec<&String> = a.keep.iter().collect();
+            kept_now.sort();
+            prop_assert_eq!(kept_now, kept);
+            prop_assert!(newest_first(&a.keep), "keep is newest first: {:?}", a);
+            let spared_duplicates = b.delete[..b.duplicates].iter().filter(|id| is_locked(id)).count();
+            prop_assert_eq!(a.duplicates, b.duplicates - spared_duplicates);
+            for l in &a.locked {
+                let lock = with_locks.locks[&l.snapshot_id];
+                prop_assert_eq!(&l.reason, &lock.to_string());
+                if explain {
+                    let why = a.reasons.iter().find(|r| r.snapshot_id == l.snapshot_id).map(|r| r.reason.clone());
+                    prop_assert_eq!(why, Some(format!("keep: {lock}")));
+                }
+            }
+        }
+        prop_assert_eq!(before.orphans.len(), after.orphans.len());
+        for (b, a) in before.orphans.iter().zip(&after.orphans) {
+            prop_assert!(!a.delete.iter().any(is_locked), "a locked orphan is deleted: {:?}", a);
+            prop_assert_eq!(a.delete.iter().collect::<Vec<_>>(), b.delete.iter().filter(|id| !is_locked(id)).collect::<Vec<_>>());
+            prop_assert_eq!(
+                a.locked.iter().map(|l| &l.snapshot_id).collect::<Vec<_>>(),
+                b.delete.iter().filter(|id| is_locked(id)).collect::<Vec<_>>()
+            );
+            prop_assert_eq!(a.keep.len(), b.keep.len() + a.locked.len());
+            prop_assert!(newest_first(&a.keep), "keep is newest first: {:?}", a);
+        }
+        // The report lists each of them once, as a skip, never as a failure.
+        let report = snapcycle_core::Report::begin(&after, explain);
+        let lock_skips = report.skipped.iter().filter(|s| s.reason.starts_with("locked (")).count();
+        let listed: usize = after.volumes().map(|(_, v)| v.locked.len()).sum::<usize>()
+            + after.orphans.iter().map(|o| o.locked.len()).sum::<usize>();
+        prop_assert_eq!(lock_skips, listed);
+        prop_assert_eq!(report.failures.len(), snapcycle_core::Report::begin(&before, explain).failures.len());
     }
 }

@@ -577,9 +577,16 @@ fn execution_role(keywords: &[&str], failure_path: &FailurePath, log_group: &Han
 
     let mut statements = vec![
         // Describe* actions have no resource-level permissions: "*" is the only form.
-        Statement::allow(["ec2:DescribeInstances", "ec2:DescribeSnapshots", "ec2:DescribeVolumes"])
-            .sid("ReadInventory")
-            .on(vec![Expr::any()]),
+        // DescribeLockedSnapshots (List level, "*" only) tells a locked snapshot from one to
+        // delete; without it a run goes on, and a locked snapshot's delete fails.
+        Statement::allow([
+            "ec2:DescribeInstances",
+            "ec2:DescribeLockedSnapshots",
+            "ec2:DescribeSnapshots",
+            "ec2:DescribeVolumes",
+        ])
+        .sid("ReadInventory")
+        .on(vec![Expr::any()]),
         // CreateSnapshot is authorized against two resources: the source volume and the new
         // snapshot. The request-tag keys (aws:RequestTag, aws:TagKeys) exist only for the
         // snapshot resource type; the volume resource type supports only keys describing the

@@ -244,6 +244,22 @@ fn no_write_action_applies_to_every_resource_without_a_condition() {
 }
 
 #[test]
+fn every_read_a_run_makes_is_one_statement_on_everything_without_a_condition() {
+    // Describe* actions have no resource-level permissions; the run reads the account's snapshot
+    // locks beside the instances, volumes and snapshots, to keep a locked snapshot it would delete.
+    let template = rendered(&StackSpec::default());
+    let reads = statements_with_action(&template, "ec2:DescribeLockedSnapshots");
+    assert_eq!(reads.len(), 1);
+    assert_eq!(reads[0]["Sid"], "ReadInventory");
+    assert_eq!(
+        reads[0]["Action"],
+        json!(["ec2:DescribeInstances", "ec2:DescribeLockedSnapshots", "ec2:DescribeSnapshots", "ec2:DescribeVolumes"])
+    );
+    assert_eq!(reads[0]["Resource"], "*");
+    assert!(reads[0].get("Condition").is_none(), "{}", reads[0]);
+}
+
+#[test]
 fn role_grants_each_remaining_permission_on_its_own_resources_only() {
     let template = rendered(&StackSpec::default());
     let on = |action: &str| -> Value {

@@ -105,13 +105,23 @@ pub fn no_excluded_volume() -> Rule {
         .then_output(|| aws_sdk_ec2::operation::describe_volumes::DescribeVolumesOutput::builder().build())
 }
 
+/// DescribeLockedSnapshots, read beside the instances: the account has no locked snapshot.
+pub fn no_locked_snapshot() -> Rule {
+    mock!(Client::describe_locked_snapshots).then_output(|| {
+        aws_sdk_ec2::operation::describe_locked_snapshots::DescribeLockedSnapshotsOutput::builder().build()
+    })
+}
+
 /// A runner on mocked clients, counting calls, with quick retries. The read of this run's
 /// snapshots answers none, and no volume is excluded; the tests' own DescribeSnapshots rules
-/// answer the history read.
+/// answer the history read. No snapshot is locked unless a test's own DescribeLockedSnapshots
+/// rule says otherwise (that default comes after the tests' rules, so theirs match first).
 pub fn mock_runner(rules: &[&Rule]) -> Runner {
     let first = no_snapshot_of_this_run();
     let volumes = no_excluded_volume();
-    let rules: Vec<&Rule> = [&first, &volumes].into_iter().chain(rules.iter().copied()).collect();
+    let unlocked = no_locked_snapshot();
+    let rules: Vec<&Rule> =
+        [&first, &volumes].into_iter().chain(rules.iter().copied()).chain(std::iter::once(&unlocked)).collect();
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, &rules, |c| c
         .retry_config(
             RetryConfig::standard().with_max_attempts(4).with_initial_backoff(std::time::Duration::from_millis(1))

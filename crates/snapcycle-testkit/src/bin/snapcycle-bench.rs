@@ -11,7 +11,9 @@
 //!
 //! `--excluded E` tags the first volume of E instances `snapcycle:exclude = *`: they are neither
 //! snapshotted nor rotated, and every read of the instances also reads those volumes' tags
-//! (DescribeVolumes, 500 a page), which the minimum counts.
+//! (DescribeVolumes, 500 a page), which the minimum counts. Every invocation also reads the
+//! account's snapshot locks (DescribeLockedSnapshots; the benchmark locks none: one page), which
+//! the minimum counts too.
 //!
 //! Each round runs like the Lambda: `snapcycle run --time-limit` stops starting work where a
 //! T-second invocation (900 by default, divided by F) would, and the benchmark starts the next
@@ -247,7 +249,7 @@ async fn main() {
             peak_kb as f64 / 1024.0
         );
         println!(
-            "  API calls {total} vs minimum {minimum} (creations + deletions + {pages} pages of instances, excluded volumes and snapshots) = {:+.2}%",
+            "  API calls {total} vs minimum {minimum} (creations + deletions + {pages} pages of instances, excluded volumes, locks and snapshots) = {:+.2}%",
             (total as f64 / minimum as f64 - 1.0) * 100.0
         );
         for (op, n) in &calls {
@@ -288,7 +290,8 @@ struct Tally {
     failures: usize,
     calls: std::collections::BTreeMap<String, u64>,
     /// Pages the invocations had to read (instances, the volumes tagged `snapcycle:exclude`,
-    /// the whole history, and after creating this run's snapshots), 1,000 a page (500 for volumes).
+    /// the account's snapshot locks, the whole history, and after creating this run's snapshots),
+    /// 1,000 a page (500 for volumes).
     pages: usize,
     /// Volumes tagged `snapcycle:exclude`: every read of the instances reads them too.
     excluded: usize,
@@ -309,11 +312,13 @@ impl Tally {
         self.deleted += n("deleted");
         self.failures += n("failures");
         let count = |field: &str| report[field].as_u64().unwrap_or(0) as usize;
-        // Each invocation reads the instances and the keyword's whole history, and one that
-        // created snapshots reads this run's again (for a duplicate a lost answer left).
+        // Each invocation reads the instances, the account's snapshot locks (the benchmark locks
+        // none: one page) and the keyword's whole history, and one that created snapshots reads
+        // this run's again (for a duplicate a lost answer left).
         let pages = |field: &str| report[field].as_u64().map_or(0, |n| (n as usize).max(1).div_ceil(1000));
         self.pages += count("instances").max(1).div_ceil(1000)
             + self.excluded.max(1).div_ceil(500)
+            + 1
             + pages("run_snapshots")
             + pages("snapshots");
         for (op, k) in report["api_calls"].as_object().into_iter().flatten() {
