@@ -465,10 +465,22 @@ fn plan_instance<'a>(
             None => (new_or_done(policy, run, inst, att, &label, keeper, &retention), own),
         };
         let shown = policies.first().unwrap_or(&retention).clone();
+        // This run's own snapshots count from the next run: deciding without them, every
+        // invocation of a run deletes what its first plan (and a dry run) said, wherever its
+        // hand-overs fall and however soon EC2 completes them (README, "How it decides", step 5).
+        let (ours, counted): (Vec<&Snapshot>, Vec<&Snapshot>) =
+            mine.iter().copied().partition(|s| tag_value(&s.tags, TAG_RUN) == Some(run));
         let (keep, delete, dups, mut reasons) = if policies.is_empty() {
             (Vec::new(), Vec::new(), 0, Vec::new())
         } else {
-            let (keep, rotated, reasons) = rotate(&mine, policies, policy);
+            let (mut keep, rotated, mut reasons) = rotate(&counted, policies, policy);
+            keep.splice(0..0, ours.iter().map(|s| s.id.clone()));
+            if policy.explain {
+                reasons.extend(ours.iter().map(|s| Reason {
+                    snapshot_id: s.id.clone(),
+                    reason: "keep: this run's snapshot (it counts from the next run)".into(),
+                }));
+            }
             (keep, duplicates.iter().cloned().chain(rotated).collect(), duplicates.len(), reasons)
         };
         if policy.explain {
@@ -868,8 +880,9 @@ mod tests {
         };
         inv.locks.insert("snap-b".into(), crate::Lock { mode: crate::LockMode::ComplianceCooloff, expires: Some(t) });
         let v = plan(&daily_at(t), &inv).instances[0].volumes[0].clone();
-        assert_eq!((v.delete.as_slice(), v.duplicates), (&["snap-old".to_owned()][..], 0), "{v:?}");
-        assert_eq!(v.keep, ["snap-b", "snap-a"]);
+        // Retention 1 counts snap-old alone (this run's snapshots count from the next run).
+        assert_eq!((v.delete.as_slice(), v.duplicates), (&[][..], 0), "{v:?}");
+        assert_eq!(v.keep, ["snap-b", "snap-a", "snap-old"]);
         assert_eq!(v.locked[0].reason, "locked (compliance-cooloff until 2026-11-26T00:00:00Z)");
     }
 }
