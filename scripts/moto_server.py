@@ -233,7 +233,10 @@ def create_snapshot(self):
                 "Wait at least 15 seconds between concurrent volume snapshots.",
             )
         # Same page: ConcurrentSnapshotLimitExceeded, the limit on concurrent snapshots of a volume.
-        pending = sum(1 for s in self.ec2_backend.snapshots.values() if s.volume.id == volume_id and s.status == "pending")
+        # A copy of the values: the server is threaded, and a deletion beside this creation would
+        # change the dict's size mid-iteration (a 500 from the emulator, not from EC2).
+        everything = list(self.ec2_backend.snapshots.values())
+        pending = sum(1 for s in everything if s.volume.id == volume_id and s.status == "pending")
         if pending >= MAX_PENDING_PER_VOLUME:
             raise EC2ClientError(
                 "ConcurrentSnapshotLimitExceeded",
