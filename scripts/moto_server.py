@@ -49,9 +49,24 @@ Every test, the demo and the benchmark start moto through this file
    EC2's error code for that refusal is not documented anywhere we could find, so the emulator
    answers with a code of its own, `SnapcycleEmulator.SnapshotLocked`, that no client should
    match: snapcycle reads the locks before deleting and never relies on it.
+7. CreateSnapshots (one crash-consistent set of an instance's volumes) is as strict as
+   CreateSnapshot (`create_snapshots` below, each rule with the page that documents it, or marked
+   an inference where EC2 documents no code). moto 5.2.5 ignores ExcludeDataVolumeIds and
+   CopyTagsFromSource, applies no limit, completes the snapshots at once and answers items
+   without a State. Here the set takes the instance's attached EBS volumes minus the root
+   (ExcludeBootVolume) and the data volumes named in ExcludeDataVolumeIds (at most 40; the root
+   volume, or an id that is not an attached data volume, is refused; so is a set left empty);
+   CopyTagsFromSource=volume copies each volume's tags to its snapshot (the request's tags win on
+   a shared key); the description and tag limits of item 3 apply to every snapshot, and so do the
+   per-volume rate rule and pending limit, to every volume of the set. A set is all or nothing:
+   one volume refused refuses the call and creates no snapshot. The snapshots stay `pending` for
+   SNAPCYCLE_EMU_PENDING_SECONDS, and the answer's items carry State, StartTime, Progress,
+   OwnerId, VolumeId, VolumeSize, Description, Encrypted and Tags, as EC2's SnapshotInfo does.
+   The `snapcycle-seed` exemption of item 3 holds here too.
 """
 
 import os
+import threading
 import time
 
 import copy
@@ -203,11 +218,10 @@ def _progress(self):
     return "0%" if self.status == "pending" else "100%"
 
 
-def create_snapshot(self):
-    volume_id = self._get_param("VolumeId")
-    description = self._get_param("Description") or ""
-    tags = self._parse_tag_specification().get("snapshot", {})
-    if len(description) > MAX_DESCRIPTION:
+def _check_description_and_tags(description, tags):
+    """What EC2 refuses in a new snapshot's Description and tags (CreateSnapshot and CreateSnapshots
+    alike; the constants above name the pages)."""
+    if len(description or "") > MAX_DESCRIPTION:
         raise EC2ClientError(
             "InvalidParameterValue",
             f"Value for parameter Description is invalid: {len(description)} characters, at most {MAX_DESCRIPTION}",
@@ -221,32 +235,245 @@ def create_snapshot(self):
             raise EC2ClientError("InvalidParameterValue", f"Tag key exceeds the maximum length of {MAX_KEY} characters: {key}")
         if len(value or "") > MAX_VALUE:
             raise EC2ClientError("InvalidParameterValue", f"Tag value exceeds the maximum length of {MAX_VALUE} characters: {key}")
-    seeding = _seeding(self)
-    now = time.monotonic()
-    if not seeding and volume_id in self.ec2_backend.volumes:
+
+
+def _check_volume_rules(self, volume_ids, now, in_set=False):
+    """EC2's timed per-volume rules, checked for every volume before anything is created. A set
+    names the volume refused (EC2's own message names none: the emulator's addition)."""
+    # A copy of the values: the server is threaded, and a deletion beside this creation would
+    # change the dict's size mid-iteration (a 500 from the emulator, not from EC2).
+    everything = list(self.ec2_backend.snapshots.values())
+    wanted = set(volume_ids)
+    pending = {}
+    for s in everything:
+        if s.volume.id in wanted and s.status == "pending":
+            pending[s.volume.id] = pending.get(s.volume.id, 0) + 1
+    for volume_id in volume_ids:
+        which = f" Volume: {volume_id}." if in_set else ""
         # EC2 API Reference, "Error codes for the Amazon EC2 API": SnapshotCreationPerVolumeRateExceeded,
         # "Wait at least 15 seconds between concurrent volume snapshots".
         if now - last_created.get(volume_id, float("-inf")) < VOLUME_INTERVAL_SECONDS:
             raise EC2ClientError(
                 "SnapshotCreationPerVolumeRateExceeded",
                 "The rate limit for creating concurrent snapshots of an EBS volume has been exceeded. "
-                "Wait at least 15 seconds between concurrent volume snapshots.",
+                "Wait at least 15 seconds between concurrent volume snapshots." + which,
             )
         # Same page: ConcurrentSnapshotLimitExceeded, the limit on concurrent snapshots of a volume.
-        # A copy of the values: the server is threaded, and a deletion beside this creation would
-        # change the dict's size mid-iteration (a 500 from the emulator, not from EC2).
-        everything = list(self.ec2_backend.snapshots.values())
-        pending = sum(1 for s in everything if s.volume.id == volume_id and s.status == "pending")
-        if pending >= MAX_PENDING_PER_VOLUME:
+        if pending.get(volume_id, 0) >= MAX_PENDING_PER_VOLUME:
             raise EC2ClientError(
                 "ConcurrentSnapshotLimitExceeded",
-                "You have reached the maximum number of concurrent snapshots for this volume.",
+                "You have reached the maximum number of concurrent snapshots for this volume." + which,
             )
-    response = original_create_snapshot(self)
-    if not seeding:
-        last_created[volume_id] = now
-        response.result.__dict__["_snapcycle_done_at"] = now + PENDING_SECONDS
+
+
+# Checking the per-volume rules and creating the snapshots they allow is one step: the server is
+# threaded, and two requests for one volume must not both pass the checks before either creates.
+_creation_lock = threading.Lock()
+
+
+def create_snapshot(self):
+    volume_id = self._get_param("VolumeId")
+    description = self._get_param("Description") or ""
+    tags = self._parse_tag_specification().get("snapshot", {})
+    _check_description_and_tags(description, tags)
+    seeding = _seeding(self)
+    with _creation_lock:
+        now = time.monotonic()
+        if not seeding and volume_id in self.ec2_backend.volumes:
+            _check_volume_rules(self, [volume_id], now)
+        response = original_create_snapshot(self)
+        if not seeding:
+            last_created[volume_id] = now
+            response.result.__dict__["_snapcycle_done_at"] = now + PENDING_SECONDS
     return response
+
+
+# CreateSnapshots (item 7). InstanceSpecification.ExcludeDataVolumeIds (EC2 API Reference,
+# InstanceSpecification): "You can specify up to 40 volume IDs per request".
+MAX_EXCLUDED_DATA_VOLUMES = 40
+# CreateSnapshots' CopyTagsFromSource, "Valid Values: volume", and Location, "regional | local"
+# (EC2 API Reference, CreateSnapshots).
+COPY_TAGS_SOURCES = ("volume",)
+SNAPSHOT_LOCATIONS = ("regional", "local")
+
+
+def _snapshot_info(snapshot):
+    """One item of CreateSnapshots' snapshotSet (EC2 API Reference, SnapshotInfo). moto hands its
+    Snapshot objects to the serializer, which finds no `state` on them (moto keeps `status`) and
+    leaves the item without one. This dict carries SnapshotInfo's fields for a regional snapshot,
+    but SseType, which moto does not model (nor does its CreateSnapshot answer carry it)."""
+    tags = dict(snapshot.ec2_backend.tags.get(snapshot.id) or {})
+    return {
+        "SnapshotId": snapshot.id,
+        "VolumeId": snapshot.volume.id,
+        "State": snapshot.status,
+        "StartTime": snapshot.start_time,
+        "Progress": snapshot.progress,
+        "OwnerId": snapshot.owner_id,
+        "VolumeSize": snapshot.volume.size,
+        "Description": snapshot.description,
+        "Encrypted": snapshot.encrypted,
+        "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+    }
+
+
+def create_snapshots(self):
+    """CreateSnapshots: one crash-consistent set of the instance's attached EBS volumes, minus the
+    root volume (ExcludeBootVolume) and the data volumes named in ExcludeDataVolumeIds (EC2 API
+    Reference, CreateSnapshots and InstanceSpecification). moto ignores ExcludeDataVolumeIds and
+    CopyTagsFromSource, applies no limit, completes the snapshots at once and answers items without
+    a State; here the set obeys what CreateSnapshot obeys (item 3), volume by volume, and is all or
+    nothing: one volume refused refuses the call and creates no snapshot. EC2 documents the set as
+    one unit ("The snapshots are collectively managed ... if any one snapshot for the multi-volume
+    snapshot set fails, all of the other snapshots display an error status", Amazon EC2 User Guide,
+    "Create Amazon EBS snapshots", "Multi-volume snapshots"); that a refusal of one volume refuses
+    the whole call up front, rather than leaving snapshots in `error`, is the emulator's inference."""
+    spec = self._get_param("InstanceSpecification") or {}
+    instance_id = spec.get("InstanceId")
+    if not instance_id:
+        # InstanceSpecification.InstanceId is "Required: Yes" (InstanceSpecification); MissingParameter
+        # is EC2's common code for a missing required parameter ("Error codes for the Amazon EC2 API").
+        raise MissingParameterError("InstanceSpecification.InstanceId")
+    exclude_boot = str(spec.get("ExcludeBootVolume", False)).lower() == "true"
+    excluded = spec.get("ExcludeDataVolumeIds") or spec.get("ExcludeDataVolumeId") or []
+    if isinstance(excluded, str):
+        excluded = [excluded]
+    description = self._get_param("Description")
+    copy_tags = self._get_param("CopyTagsFromSource")
+    outpost_arn = self._get_param("OutpostArn")
+    location = self._get_param("Location")
+    # The codes of the refusals below are EC2's documented common codes, but which one EC2 answers
+    # for each is not documented: InvalidParameterValue (a parameter's value is not valid, is
+    # unsupported or cannot be used, "Error codes for the Amazon EC2 API") is an inference, as is
+    # every message.
+    if copy_tags is not None and copy_tags not in COPY_TAGS_SOURCES:
+        raise EC2ClientError(
+            "InvalidParameterValue",
+            f"Value ({copy_tags}) for parameter CopyTagsFromSource is invalid. Expected: 'volume'.",
+        )
+    if location is not None and location not in SNAPSHOT_LOCATIONS:
+        raise EC2ClientError(
+            "InvalidParameterValue", f"Value ({location}) for parameter Location is invalid. Expected: regional | local."
+        )
+    # OutpostArn is "Only supported for instances on Outposts. If the source instance is not on an
+    # Outpost, omit this parameter", and Location `local` is for an instance in a Local Zone
+    # (CreateSnapshots): the emulator has neither, so both are refused (the code is an inference).
+    if outpost_arn:
+        raise EC2ClientError(
+            "InvalidParameterValue",
+            f"The instance '{instance_id}' is not on an Outpost: omit OutpostArn ({outpost_arn}).",
+        )
+    if location == "local":
+        raise EC2ClientError(
+            "InvalidParameterValue", f"The instance '{instance_id}' is not in a Local Zone: Location local is not supported."
+        )
+    # TagSpecifications are "Tags to apply to every snapshot specified by the instance"
+    # (CreateSnapshots): a specification for any other resource type is refused, with the message
+    # moto uses elsewhere for it (code and message an inference).
+    for tag_spec in self._get_param("TagSpecification") or self._get_param("TagSpecifications") or []:
+        if isinstance(tag_spec, dict) and tag_spec.get("ResourceType") not in (None, "snapshot"):
+            raise EC2ClientError(
+                "InvalidParameterValue",
+                f"'{tag_spec['ResourceType']}' is not a valid taggable resource type for this operation.",
+            )
+    request_tags = self._parse_tag_specification().get("snapshot", {})
+    # The Description ("A description propagated to every snapshot specified by the instance") and
+    # the tags become each snapshot's: CreateSnapshot's limits apply (item 3).
+    _check_description_and_tags(description, request_tags)
+    if len(excluded) > MAX_EXCLUDED_DATA_VOLUMES:
+        raise EC2ClientError(
+            "InvalidParameterValue",
+            f"ExcludeDataVolumeIds names {len(excluded)} volumes: at most {MAX_EXCLUDED_DATA_VOLUMES} per request.",
+        )
+    instance = self.ec2_backend.get_instance(instance_id)  # InvalidInstanceID.NotFound, as EC2
+    # A terminated (or terminating) instance has no volumes left to take; EC2 documents no code for
+    # it, IncorrectInstanceState (the instance's state does not allow the action, "Error codes for
+    # the Amazon EC2 API") is an inference. Running and stopped instances are both accepted: "Create
+    # Amazon EBS snapshots" only recommends stopping an instance before snapshotting its root volume.
+    if instance.state in ("shutting-down", "terminated"):
+        raise EC2ClientError(
+            "IncorrectInstanceState", f"The instance '{instance_id}' is {instance.state}: its volumes cannot be snapshotted."
+        )
+    # The instance's attached EBS volumes in device order; its root volume is the one on its root
+    # device name (moto's own rule for ExcludeBootVolume).
+    attached = [(device, m.volume_id) for device, m in instance.get_block_device_mapping if m.volume_id]
+    root = next((v for device, v in attached if device == instance.root_device_name), None)
+    data = {v for device, v in attached if device != instance.root_device_name}
+    for volume_id in excluded:
+        # "The IDs of the data (non-root) volumes to exclude from the multi-volume snapshot set. If
+        # you specify the ID of the root volume, the request fails. To exclude the root volume, use
+        # ExcludeBootVolume" (InstanceSpecification). The code is an inference.
+        if volume_id == root:
+            raise EC2ClientError(
+                "InvalidParameterValue",
+                f"The volume '{volume_id}' is the root volume of instance '{instance_id}': it cannot be one of "
+                "ExcludeDataVolumeIds; use ExcludeBootVolume to exclude the root volume.",
+            )
+        # An id that is not one of the instance's attached data volumes: EC2 documents nothing;
+        # refusing it (rather than ignoring it) is an inference, and so is the code.
+        if volume_id not in data:
+            raise EC2ClientError(
+                "InvalidParameterValue",
+                f"The volume '{volume_id}' in ExcludeDataVolumeIds is not a data volume attached to instance '{instance_id}'.",
+            )
+    left_out = set(excluded)
+    taken = [v for device, v in attached if not (v in left_out or (exclude_boot and v == root))]
+    taken = list(dict.fromkeys(taken))
+    if not taken:
+        # "Each volume attached to the specified instance will produce one snapshot" (CreateSnapshots):
+        # with none attached, or all excluded, there is no set to take. EC2 documents no answer for
+        # it; refusing it with InvalidParameterValue is an inference.
+        reason = "has no EBS volume attached" if not attached else "has no EBS volume left once the exclusions apply"
+        raise EC2ClientError("InvalidParameterValue", f"The instance '{instance_id}' {reason}: there is nothing to snapshot.")
+    # Each snapshot's tags: with CopyTagsFromSource=volume, "Copies the tags from the specified
+    # volume to corresponding snapshot" (CreateSnapshots). That the request's tags win over a volume
+    # tag of the same key, and that the volume's `aws:` tags (reserved for AWS) are not copied, are
+    # inferences; the merged tags must still fit the limit of 50 per resource (item 3).
+    per_volume_tags = {}
+    for volume_id in taken:
+        tags = {}
+        if copy_tags == "volume":
+            source = dict(self.ec2_backend.tags.get(volume_id) or {})
+            tags.update({k: v for k, v in source.items() if not k.lower().startswith("aws:")})
+        tags.update(request_tags)
+        if len(tags) > MAX_TAGS:
+            raise EC2ClientError(
+                "TagLimitExceeded",
+                f"The maximum number of Tags for a resource is {MAX_TAGS}: the snapshot of '{volume_id}' would have {len(tags)}.",
+            )
+        per_volume_tags[volume_id] = tags
+    self.error_on_dryrun()
+    seeding = _seeding(self)
+    with _creation_lock:
+        now = time.monotonic()
+        if not seeding:
+            # The per-volume rate rule and pending limit (item 3) hold for every volume of the set
+            # (they are rules on a volume's snapshots, whichever call makes them): one volume
+            # refused refuses the set before anything is created.
+            _check_volume_rules(self, taken, now, in_set=True)
+        snapshots = []
+        try:
+            for volume_id in taken:
+                snapshot = self.ec2_backend.create_snapshot(volume_id, description)
+                snapshots.append(snapshot)
+                if per_volume_tags[volume_id]:
+                    snapshot.add_tags(per_volume_tags[volume_id])
+                if not seeding:
+                    snapshot.__dict__["_snapcycle_done_at"] = now + PENDING_SECONDS
+        except Exception:
+            # All or nothing: a set that cannot be made whole leaves no snapshot behind.
+            for snapshot in snapshots:
+                self.ec2_backend.snapshots.pop(snapshot.id, None)
+                self.ec2_backend.tags.pop(snapshot.id, None)
+            raise
+        if not seeding:
+            for volume_id in taken:
+                last_created[volume_id] = now
+        # One point in time: the set's snapshots are "crash-consistent across the instance"
+        # (CreateSnapshots), so they carry one StartTime (moto stamped each with its own clock).
+        for snapshot in snapshots[1:]:
+            snapshot.start_time = snapshots[0].start_time
+    return ActionResult({"Snapshots": [_snapshot_info(s) for s in snapshots]})
 
 
 # LockSnapshot's allowed values (EC2 API Reference, LockSnapshot): LockDuration "Min: 1, max
@@ -529,6 +756,7 @@ original_update = ResourceMap.update
 ResourceMap.update = _update
 original_create_snapshot = ElasticBlockStore.create_snapshot
 ElasticBlockStore.create_snapshot = create_snapshot
+ElasticBlockStore.create_snapshots = create_snapshots
 Snapshot.status = property(_status_get, _status_set)
 Snapshot.progress = property(_progress)
 original_describe_instances = InstanceResponse.describe_instances

@@ -13,7 +13,7 @@ use std::str::FromStr as _;
 use anyhow::{anyhow, bail, Context as _};
 use chrono::{DateTime, Duration, Utc};
 use snapcycle_core::run_id;
-use snapcycle_core::tags::{TAG_DEVICE, TAG_INSTANCE, TAG_KEYWORD};
+use snapcycle_core::tags::{device_of, TAG_INSTANCE, TAG_KEYWORD};
 use snapcycle_local::{Finished, RuntimeApi};
 use snapcycle_schedule::ScheduleExpression;
 
@@ -224,6 +224,14 @@ struct VolumeRow {
     forever: Vec<String>,
 }
 
+/// A snapshot's tags as the core reads them.
+fn own_tags(s: &aws_sdk_ec2::types::Snapshot) -> Vec<snapcycle_core::Tag> {
+    s.tags()
+        .iter()
+        .map(|t| snapcycle_core::Tag::new(t.key().unwrap_or_default(), t.value().unwrap_or_default()))
+        .collect()
+}
+
 /// Per volume, the snapshots of each keyword kept at the end, and those kept forever.
 async fn print_kept(aws: &Clients, keywords: &[String]) -> anyhow::Result<()> {
     let ec2 = aws_sdk_ec2::Client::new(&aws.sdk);
@@ -245,7 +253,7 @@ async fn print_kept(aws: &Clients, keywords: &[String]) -> anyhow::Result<()> {
         let vol = s.volume_id().unwrap_or_default().to_owned();
         let row = rows.entry(vol).or_insert_with(|| VolumeRow {
             instance: tag(s, TAG_INSTANCE).unwrap_or_default(),
-            device: tag(s, TAG_DEVICE).unwrap_or_default(),
+            device: device_of(&own_tags(s), s.volume_id().unwrap_or_default()).unwrap_or_default().to_owned(),
             ..VolumeRow::default()
         });
         let Some(k) = tag(s, TAG_KEYWORD) else { continue };

@@ -16,7 +16,7 @@ tokio::task_local! {
     static CURRENT: CallCounts;
 }
 
-/// Calls per operation name (`CreateSnapshot`, `DescribeInstances`, …).
+/// Calls per operation name (`CreateSnapshots`, `DescribeInstances`, …).
 #[derive(Debug, Clone, Default)]
 pub struct CallCounts {
     calls: Arc<Mutex<BTreeMap<String, u64>>>,

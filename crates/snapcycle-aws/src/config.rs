@@ -23,7 +23,7 @@ pub struct AwsOptions {
     pub attempt_timeout: Option<Duration>,
 }
 
-/// Default attempts per call. EC2 throttles CreateSnapshot and DeleteSnapshot to 5 per second after
+/// Default attempts per call. EC2 throttles CreateSnapshots and DeleteSnapshot to 5 per second after
 /// a burst of 100: with adaptive retries the client slows itself down, and ten attempts with
 /// exponential back-off ride out a long throttled stretch instead of reporting a failure.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;

@@ -119,14 +119,20 @@ pub async fn read_run_snapshots(ec2: &Client, keyword: &Keyword, run: &str) -> R
     read_marked(ec2, keyword, vec![filter(&format!("tag:{TAG_RUN}"), [run])]).await
 }
 
-/// This run's snapshots of one volume (a creation whose answer was lost may have left one).
-pub async fn read_volume_run_snapshots(
+/// The snapshots of `keyword` that run `run` took of any of `volume_ids` (one filter, up to a
+/// set's worth of volumes).
+pub async fn read_volumes_run_snapshots(
     ec2: &Client,
     keyword: &Keyword,
-    volume_id: &str,
+    volume_ids: &[String],
     run: &str,
 ) -> Result<Vec<Snapshot>, Error> {
-    read_marked(ec2, keyword, vec![filter(&format!("tag:{TAG_RUN}"), [run]), filter("volume-id", [volume_id])]).await
+    read_marked(
+        ec2,
+        keyword,
+        vec![filter(&format!("tag:{TAG_RUN}"), [run]), filter("volume-id", volume_ids.iter().cloned())],
+    )
+    .await
 }
 
 /// The snapshots of `keyword` that Lambda request `request_id` took (`snapcycle:request`).

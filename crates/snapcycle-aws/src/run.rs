@@ -4,7 +4,7 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_ec2::config::retry::RetryPartition;
-use aws_sdk_ec2::types::{ResourceType, Tag as Ec2Tag, TagSpecification};
+use aws_sdk_ec2::types::{InstanceSpecification, ResourceType, Tag as Ec2Tag, TagSpecification};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use futures::stream::{self, StreamExt};
 use snapcycle_core::event::default_scheduled_time;
 use snapcycle_core::report::{Continuation, Created, Deleted, Failure, Skipped};
 use snapcycle_core::{
-    plan, Create, Event, InstancePlan, Inventory, Keyword, Policy, Report, Snapshot, SnapshotState, VolumePlan,
+    plan, Event, InstancePlan, Inventory, Keyword, Policy, Report, Snapshot, SnapshotSet, SnapshotState,
 };
 use tokio::time::Instant;
 use tracing::{error, info, warn};
@@ -44,8 +44,10 @@ pub const DEFAULT_NOT_NOW_WAIT: Duration = Duration::from_secs(15);
 /// waiting before the run reports the volume as a failure.
 const NOT_NOW_ATTEMPTS: u32 = 8;
 
-/// Create errors that mean the volume went away or is being deleted: nothing left to snapshot.
-const CREATE_SKIPS: &[&str] = &["IncorrectState", "InvalidVolume.NotFound"];
+/// Create errors that mean the instance or volume went away or is being deleted: nothing left
+/// to snapshot.
+const CREATE_SKIPS: &[&str] =
+    &["IncorrectState", "IncorrectInstanceState", "InvalidVolume.NotFound", "InvalidInstanceID.NotFound"];
 
 /// When an invocation must stop. No call starts after `start_by`; a call still running at
 /// `finish_by` (its SDK retries included) is abandoned and its work handed to the next invocation,
@@ -150,7 +152,7 @@ impl Settings {
 pub struct Runner {
     /// Reads (Describe*), and the re-reads after a creation EC2 refused.
     ec2: aws_sdk_ec2::Client,
-    /// CreateSnapshot, with its own retry partition (see [`Runner::new`]).
+    /// CreateSnapshots, with its own retry partition (see [`Runner::new`]).
     creates: aws_sdk_ec2::Client,
     /// DeleteSnapshot, with its own retry partition.
     deletes: aws_sdk_ec2::Client,
@@ -355,8 +357,8 @@ impl Runner {
             });
             return report;
         }
-        // CreateSnapshot has no idempotency token: a retried call whose first answer was lost can
-        // leave a second snapshot of a volume. Only this run's snapshots are read again, only when
+        // CreateSnapshots has no idempotency token: a retried call whose first answer was lost can
+        // leave a second set. Only this run's snapshots are read again, only when
         // this invocation created any, and only their completed extras are deleted (step 4).
         if !made.is_empty() {
             match within(deadline, inventory::read_run_snapshots(&self.ec2, &req.keyword, &run)).await {
@@ -442,7 +444,8 @@ impl Runner {
         r
     }
 
-    /// Creates every planned snapshot, starting none after `deadline`; returns how many were left.
+    /// Takes every planned set, one CreateSnapshots call per instance, starting none after
+    /// `deadline`; returns how many volumes were left for the next invocation.
     async fn create_all(
         &self,
         plan: &snapcycle_core::Plan,
@@ -450,129 +453,183 @@ impl Runner {
         report: &mut Report,
         deadline: Option<Deadline>,
     ) -> usize {
-        let jobs: Vec<_> = plan
-            .volumes()
-            .filter_map(|(ip, v)| match &v.create {
-                Create::New { description, tags } => Some((ip, v, description, tags)),
-                _ => None,
-            })
-            .collect();
-        let total = jobs.len();
+        let jobs: Vec<(&InstancePlan, &SnapshotSet)> =
+            plan.instances.iter().filter_map(|ip| ip.set.as_ref().map(|set| (ip, set))).collect();
+        let total: usize = jobs.iter().map(|(_, set)| set.volumes.len()).sum();
         let mut started = 0usize;
         let mut results = stream::iter(jobs)
             .take_while(|_| std::future::ready(before(deadline)))
-            .inspect(|_| started += 1)
-            .map(|(ip, v, description, tags)| async move {
-                if !tags.dropped.is_empty() {
-                    warn!(instance_id = %ip.instance_id, dropped = ?tags.dropped, "instance tags not copied: EC2 allows 50 tags per snapshot");
+            .inspect(|(_, set)| started += set.volumes.len())
+            .map(|(ip, set)| async move {
+                if !set.tags.dropped.is_empty() {
+                    warn!(instance_id = %ip.instance_id, dropped = ?set.tags.dropped, "instance tags not copied: EC2 allows 50 tags per snapshot");
                 }
-                (ip, v, self.create_one(v, description, &tags.tags, (&plan.keyword, &plan.run), deadline).await)
+                (ip, self.create_set(ip, set, (&plan.keyword, &plan.run), deadline).await)
             })
             .buffer_unordered(self.settings.max_concurrency.max(1));
         let mut later = 0;
-        while let Some((ip, v, outcome)) = results.next().await {
-            if matches!(outcome, Created1::Later) {
-                warn!(instance_id = %ip.instance_id, volume_id = %v.volume_id, "snapshot not taken yet; left for the next invocation");
-                later += 1;
-            } else {
-                record_creation(ip, v, outcome, made, report);
+        while let Some((ip, outcomes)) = results.next().await {
+            for (volume_id, outcome) in outcomes {
+                if matches!(outcome, Created1::Later) {
+                    warn!(instance_id = %ip.instance_id, volume_id = %volume_id, "snapshot not taken yet; left for the next invocation");
+                    later += 1;
+                } else {
+                    record_creation(ip, volume_id, outcome, made, report);
+                }
             }
         }
         drop(results);
         total - started + later
     }
 
-    /// Creates one snapshot, waiting out EC2's "not now" while the deadline allows.
-    async fn create_one(
+    /// Takes one instance's set, waiting out EC2's "not now" while the deadline allows. Every
+    /// volume of the set gets an outcome; a volume EC2 added (attached since the read) is
+    /// recorded as created too, since it carries the run's tags.
+    async fn create_set(
         &self,
-        v: &VolumePlan,
-        description: &str,
-        tags: &[snapcycle_core::Tag],
+        ip: &InstancePlan,
+        planned: &SnapshotSet,
         (keyword, run): (&Keyword, &str),
         deadline: Option<Deadline>,
-    ) -> Created1 {
+    ) -> Vec<(String, Created1)> {
+        let mut set = planned.clone();
+        let mut out = Vec::with_capacity(set.volumes.len());
+        let rest = |set: &SnapshotSet, outcome: &dyn Fn() -> Created1| {
+            set.volumes.iter().map(|v| (v.clone(), outcome())).collect::<Vec<_>>()
+        };
         let mut attempt = 1;
         loop {
-            let outcome = match within(deadline, self.create_once(v, description, tags)).await {
-                Some(outcome) => outcome,
-                None => return Created1::Later,
+            let (code, message) = match within(deadline, self.create_set_once(&ip.instance_id, &set, keyword)).await {
+                None => {
+                    out.extend(rest(&set, &|| Created1::Later));
+                    return out;
+                }
+                Some(Ok(taken)) => {
+                    for v in set.volumes.iter().filter(|v| !taken.iter().any(|s| &s.volume_id == *v)) {
+                        out.push((
+                            v.clone(),
+                            Created1::Skip {
+                                code: "NotInSet".into(),
+                                message: "EC2's snapshot set of the instance did not include the volume (detached since the run read it?)".into(),
+                            },
+                        ));
+                    }
+                    out.extend(taken.into_iter().map(|s| (s.volume_id.clone(), Created1::Done(s))));
+                    return out;
+                }
+                Some(Err(e)) => e,
             };
-            let Created1::Fail { code, message } = outcome else { return outcome };
             let Some(&(_, times)) = CREATE_NOT_NOW.iter().find(|(c, _)| *c == code) else {
-                return Created1::Fail { code, message };
+                let skip = CREATE_SKIPS.contains(&code.as_str());
+                out.extend(rest(&set, &|| {
+                    let (code, message) = (code.clone(), message.clone());
+                    if skip {
+                        Created1::Skip { code, message }
+                    } else {
+                        Created1::Fail { code, message }
+                    }
+                }));
+                return out;
             };
-            // "Not now" right after a lost answer is EC2 refusing a second snapshot of the volume
-            // because the SDK's retry already took this run's: adopt it rather than take another.
-            if let Some(Ok(Some(s))) = within(deadline, self.this_runs_snapshot(keyword, v, run)).await {
-                info!(volume_id = %v.volume_id, snapshot_id = %s.id, "EC2 said not now; this run's snapshot was taken already");
-                return Created1::Done(s);
+            // "Not now" right after a lost answer is EC2 refusing a second set because the SDK's
+            // retry already took this run's: adopt what it took and complete only the rest.
+            if let Some(Ok(found)) = within(deadline, self.this_runs_snapshots(keyword, &set.volumes, run)).await {
+                for s in found {
+                    info!(instance_id = %ip.instance_id, volume_id = %s.volume_id, snapshot_id = %s.id, "EC2 said not now; this run's snapshot was taken already");
+                    set.leave_out(&s.volume_id);
+                    out.push((s.volume_id.clone(), Created1::Done(s)));
+                }
+                if set.volumes.is_empty() {
+                    return out;
+                }
             }
             let wait = self.settings.not_now_wait * times * attempt.min(4);
             match deadline {
-                Some(d) if Instant::now() + wait >= d.start_by => return Created1::Later,
+                Some(d) if Instant::now() + wait >= d.start_by => {
+                    out.extend(rest(&set, &|| Created1::Later));
+                    return out;
+                }
                 None if attempt >= NOT_NOW_ATTEMPTS => {
-                    return Created1::Fail {
-                        code,
-                        message: format!("{message} (still refused after {attempt} attempts)"),
-                    };
+                    let message = format!("{message} (still refused after {attempt} attempts)");
+                    out.extend(rest(&set, &|| Created1::Fail { code: code.clone(), message: message.clone() }));
+                    return out;
                 }
                 _ => {}
             }
-            warn!(volume_id = %v.volume_id, code = %code, wait_ms = wait.as_millis() as u64, attempt, "EC2 says not now; asking again");
+            warn!(instance_id = %ip.instance_id, code = %code, wait_ms = wait.as_millis() as u64, attempt, "EC2 says not now; asking again");
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
     }
 
-    /// This run's snapshot of one volume, if EC2 lists one.
-    async fn this_runs_snapshot(
+    /// This run's snapshot of each of `volumes` that EC2 lists (the oldest, when a lost answer
+    /// left two: the duplicate pass removes the other once it completes).
+    async fn this_runs_snapshots(
         &self,
         keyword: &Keyword,
-        v: &VolumePlan,
+        volumes: &[String],
         run: &str,
-    ) -> Result<Option<Snapshot>, Error> {
-        let found = inventory::read_volume_run_snapshots(&self.ec2, keyword, &v.volume_id, run).await?;
-        // EC2 filtered already; checked again so that nothing but this run's snapshot is adopted.
-        Ok(found
-            .into_iter()
-            .filter(|s| s.volume_id == v.volume_id && s.state != SnapshotState::Error)
-            .filter(|s| snapcycle_core::tags::tag_value(&s.tags, snapcycle_core::tags::TAG_RUN) == Some(run))
-            .min_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id))))
+    ) -> Result<Vec<Snapshot>, Error> {
+        let found = inventory::read_volumes_run_snapshots(&self.ec2, keyword, volumes, run).await?;
+        let mut first: std::collections::BTreeMap<String, Snapshot> = std::collections::BTreeMap::new();
+        // EC2 filtered already; checked again so that nothing but this run's snapshots is adopted.
+        for s in found.into_iter().filter(|s| {
+            volumes.contains(&s.volume_id)
+                && s.state != SnapshotState::Error
+                && snapcycle_core::tags::tag_value(&s.tags, snapcycle_core::tags::TAG_RUN) == Some(run)
+        }) {
+            match first.get(&s.volume_id) {
+                Some(held) if (held.start_time, &held.id) <= (s.start_time, &s.id) => {}
+                _ => {
+                    first.insert(s.volume_id.clone(), s);
+                }
+            }
+        }
+        Ok(first.into_values().collect())
     }
 
-    async fn create_once(&self, v: &VolumePlan, description: &str, tags: &[snapcycle_core::Tag]) -> Created1 {
+    /// One CreateSnapshots call: the set's volumes at one instant, the others left out.
+    async fn create_set_once(
+        &self,
+        instance_id: &str,
+        set: &SnapshotSet,
+        keyword: &Keyword,
+    ) -> Result<Vec<Snapshot>, (String, String)> {
+        let tags = &set.tags.tags;
         let spec = TagSpecification::builder()
             .resource_type(ResourceType::Snapshot)
             .set_tags(Some(tags.iter().map(|t| Ec2Tag::builder().key(&t.key).value(&t.value).build()).collect()))
             .build();
+        let instance = InstanceSpecification::builder()
+            .instance_id(instance_id)
+            .exclude_boot_volume(set.exclude_boot)
+            .set_exclude_data_volume_ids((!set.exclude_data.is_empty()).then(|| set.exclude_data.clone()))
+            .build();
         let sent = self
             .creates
-            .create_snapshot()
-            .volume_id(&v.volume_id)
-            .description(description)
+            .create_snapshots()
+            .instance_specification(instance)
+            .description(&set.description)
             .tag_specifications(spec)
             .send()
             .await;
+        // The plan reads only these tags; the rest of the copied instance tags are not kept.
+        let kept: Vec<snapcycle_core::Tag> =
+            tags.iter().filter(|t| snapcycle_core::tags::read_by_plan(&t.key, keyword)).cloned().collect();
         match sent {
-            Ok(out) => {
-                let s = Snapshot {
-                    id: out.snapshot_id().unwrap_or_default().to_owned(),
-                    volume_id: v.volume_id.clone(),
-                    owner_id: out.owner_id().unwrap_or_default().to_owned(),
-                    state: SnapshotState::from_ec2(out.state().map(|x| x.as_str()).unwrap_or("pending")),
-                    start_time: to_chrono(out.start_time()),
-                    tags: tags.to_vec(),
-                };
-                Created1::Done(s)
-            }
-            Err(e) => {
-                let (code, message) = (code_of(&e), message_of(&e));
-                if CREATE_SKIPS.contains(&code.as_str()) {
-                    Created1::Skip { code, message }
-                } else {
-                    Created1::Fail { code, message }
-                }
-            }
+            Ok(out) => Ok(out
+                .snapshots()
+                .iter()
+                .map(|i| Snapshot {
+                    id: i.snapshot_id().unwrap_or_default().to_owned(),
+                    volume_id: i.volume_id().unwrap_or_default().to_owned(),
+                    owner_id: i.owner_id().unwrap_or_default().to_owned(),
+                    state: SnapshotState::from_ec2(i.state().map(|x| x.as_str()).unwrap_or("pending")),
+                    start_time: to_chrono(i.start_time()),
+                    tags: kept.clone(),
+                })
+                .collect()),
+            Err(e) => Err((code_of(&e), message_of(&e))),
         }
     }
 
@@ -698,12 +755,12 @@ async fn within<F: std::future::Future>(deadline: Option<Deadline>, f: F) -> Opt
 
 fn record_creation(
     ip: &InstancePlan,
-    v: &VolumePlan,
+    volume_id: String,
     outcome: Created1,
     made: &mut Vec<Snapshot>,
     report: &mut Report,
 ) {
-    let (instance_id, volume_id) = (ip.instance_id.clone(), v.volume_id.clone());
+    let instance_id = ip.instance_id.clone();
     match outcome {
         Created1::Done(s) => {
             info!(instance_id = %instance_id, volume_id = %volume_id, snapshot_id = %s.id, state = ?s.state, "snapshot created");

@@ -1,17 +1,23 @@
 //! Bad input, as a table: every bad event, tag value and instance gives a clear error or skip, and
 //! nothing of what was bad is deleted. Events go through `snapcycle_core::Event::parse` (behind the
 //! same gate as the Lambda: no request, no run), tag values and odd instances through whole runs
-//! against moto's server, and "terminated between describe and snapshot" through aws-smithy-mocks,
-//! since moto cannot produce it.
+//! against moto's server, and "gone between describe and snapshot" (a volume the instance's
+//! snapshot set leaves out, or a set EC2 refuses) through aws-smithy-mocks, since moto cannot
+//! produce it.
 
 mod common;
 
 use aws_sdk_ec2::error::ErrorMetadata;
-use aws_sdk_ec2::operation::create_snapshot::CreateSnapshotError;
+use aws_sdk_ec2::operation::create_snapshots::{CreateSnapshotsError, CreateSnapshotsOutput};
 use aws_sdk_ec2::operation::delete_snapshot::DeleteSnapshotOutput;
+use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
 use aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsOutput;
+use aws_sdk_ec2::types::{
+    EbsInstanceBlockDevice, Instance, InstanceBlockDeviceMapping, InstanceState, InstanceStateName, Reservation,
+    SnapshotInfo, SnapshotState,
+};
 use aws_smithy_mocks::mock;
-use common::mocks::{mock_runner, old_snapshot, one_instance};
+use common::mocks::{mock_runner, old_snapshot, tag, OWNER};
 use common::*;
 use serde_json::{json, Value};
 use snapcycle_aws::Runner;
@@ -96,8 +102,9 @@ const BAD_RETENTIONS: &[&str] =
 /// Instances bad in other ways than their tag (each has its own test below).
 const ODD_INSTANCES: &[&str] = &["no EBS volumes", "stopped (still snapshotted)", "terminated (not counted)"];
 
-/// CreateSnapshot errors meaning the instance or volume went away between describe and snapshot.
-const VANISHED_CODES: &[&str] = &["IncorrectState", "InvalidVolume.NotFound"];
+/// CreateSnapshots errors meaning the instance or a volume of its set went away between describe
+/// and snapshot: EC2 refuses the whole set, and every volume of it is a skip.
+const VANISHED_CODES: &[&str] = &["IncorrectState", "InvalidVolume.NotFound", "InvalidInstanceID.NotFound"];
 
 #[test]
 fn the_table_has_at_least_twenty_distinct_bad_inputs() {
@@ -276,7 +283,8 @@ async fn every_bad_retention_is_an_invalid_retention_failure_and_its_snapshots_s
     assert_eq!(left[0].snapshot_id(), Some(control_old[2].as_str()));
     assert_eq!(seed::tag(&left[1], TAG_RUN), Some("2026-11-26T00:00:00Z"));
     assert_eq!(report.api_calls.get("DeleteSnapshot"), Some(&2));
-    assert_eq!(report.api_calls.get("CreateSnapshot"), Some(&1));
+    assert_eq!(report.api_calls.get("CreateSnapshots"), Some(&1), "one set, the control's: {:?}", report.api_calls);
+    assert_eq!(report.api_calls.get("CreateSnapshot"), None, "no call per volume");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -368,47 +376,151 @@ async fn no_volumes_is_a_skip_stopped_is_snapshotted_and_terminated_is_neither_c
 }
 
 // ---------------------------------------------------------------------------------------------
-// Terminated between describe and snapshot (aws-smithy-mocks: moto cannot race like this).
+// Gone between describe and snapshot (aws-smithy-mocks: moto cannot race like this).
 // ---------------------------------------------------------------------------------------------
+
+/// What EC2 answers the instance's snapshot set when `vol-2`, planned in it, went away between
+/// DescribeInstances and CreateSnapshots.
+#[derive(Debug, Clone, Copy)]
+enum Vanished {
+    /// The set leaves it out: what a volume detached since the read gets. CreateSnapshots names the
+    /// instance, not the volumes ("Each volume attached to the specified instance will produce one
+    /// snapshot", EC2 API Reference, CreateSnapshots), so EC2 takes what is attached when the call
+    /// runs and has no planned volume to refuse the set for; the answer just lacks it.
+    Omitted,
+    /// The whole set is refused with this code (the instance is gone, or a volume of the set is
+    /// in no state to be snapshotted): nothing is taken.
+    Refused(&'static str),
+}
+
+/// DescribeInstances: one running instance `i-1`, tagged `SnapshotDaily = retention`, with its root
+/// volume `vol-1` on /dev/xvda and the data volume `vol-2` on /dev/sdf.
+fn two_volume_instance(retention: &'static str) -> aws_smithy_mocks::Rule {
+    let attached = |device: &str, volume: &str| {
+        InstanceBlockDeviceMapping::builder()
+            .device_name(device)
+            .ebs(EbsInstanceBlockDevice::builder().volume_id(volume).build())
+            .build()
+    };
+    mock!(aws_sdk_ec2::Client::describe_instances).then_output(move || {
+        DescribeInstancesOutput::builder()
+            .reservations(
+                Reservation::builder()
+                    .owner_id(OWNER)
+                    .instances(
+                        Instance::builder()
+                            .instance_id("i-1")
+                            .state(InstanceState::builder().name(InstanceStateName::Running).build())
+                            .tags(tag(DAILY, retention))
+                            .root_device_name("/dev/xvda")
+                            .block_device_mappings(attached("/dev/xvda", "vol-1"))
+                            .block_device_mappings(attached("/dev/sdf", "vol-2"))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    })
+}
+
+/// [`old_snapshot`] of `vol-2`.
+fn old_snapshot_of_vol2(id: &str, day: i64) -> aws_sdk_ec2::types::Snapshot {
+    let mut s = old_snapshot(id, day);
+    s.volume_id = Some("vol-2".into());
+    s
+}
 
 #[tokio::test]
 async fn a_volume_gone_between_describe_and_snapshot_is_a_skip_and_rotation_keeps_to_the_plan() {
-    for code in VANISHED_CODES {
-        // (retention, snapshot ids the plan allows deleting): the newest completed ones always stay.
-        for (retention, allowed) in [("1", &["snap-a", "snap-b"][..]), ("2", &["snap-a"][..]), ("3", &[][..])] {
+    let cases = std::iter::once(Vanished::Omitted).chain(VANISHED_CODES.iter().map(|c| Vanished::Refused(c)));
+    for vanished in cases {
+        // (retention, snapshot ids the plan allows deleting): the newest completed ones of each
+        // volume always stay, whether or not the volume is still there.
+        for (retention, allowed) in
+            [("1", &["snap-a", "snap-b", "snap-d", "snap-e"][..]), ("2", &["snap-a", "snap-d"][..]), ("3", &[][..])]
+        {
             let snaps = mock!(aws_sdk_ec2::Client::describe_snapshots).then_output(|| {
                 DescribeSnapshotsOutput::builder()
                     .snapshots(old_snapshot("snap-a", 1))
                     .snapshots(old_snapshot("snap-b", 2))
                     .snapshots(old_snapshot("snap-c", 3))
+                    .snapshots(old_snapshot_of_vol2("snap-d", 1))
+                    .snapshots(old_snapshot_of_vol2("snap-e", 2))
+                    .snapshots(old_snapshot_of_vol2("snap-f", 3))
                     .build()
             });
-            let create = mock!(aws_sdk_ec2::Client::create_snapshot).then_error(move || {
-                CreateSnapshotError::generic(
-                    ErrorMetadata::builder().code(*code).message(format!("{code} (mocked)")).build(),
-                )
-            });
+            // The set asks for the whole instance: nothing left out, so both volumes were planned.
+            let create = mock!(aws_sdk_ec2::Client::create_snapshots)
+                .match_requests(|r| {
+                    r.instance_specification().is_some_and(|i| {
+                        i.instance_id() == Some("i-1")
+                            && i.exclude_boot_volume() != Some(true)
+                            && i.exclude_data_volume_ids().is_empty()
+                    })
+                })
+                .then_compute_response(move |_| match vanished {
+                    Vanished::Omitted => aws_smithy_mocks::MockResponse::Output(
+                        CreateSnapshotsOutput::builder()
+                            .snapshots(
+                                SnapshotInfo::builder()
+                                    .snapshot_id("snap-new")
+                                    .volume_id("vol-1")
+                                    .owner_id(OWNER)
+                                    .state(SnapshotState::Pending)
+                                    .start_time(aws_smithy_types::DateTime::from_secs(1_795_651_500))
+                                    .build(),
+                            )
+                            .build(),
+                    ),
+                    Vanished::Refused(code) => aws_smithy_mocks::MockResponse::Error(CreateSnapshotsError::generic(
+                        ErrorMetadata::builder().code(code).message(format!("{code} (mocked)")).build(),
+                    )),
+                });
             let deletes =
                 mock!(aws_sdk_ec2::Client::delete_snapshot).then_output(|| DeleteSnapshotOutput::builder().build());
-            let r = mock_runner(&[&one_instance(retention), &snaps, &create, &deletes]);
+            let r = mock_runner(&[&two_volume_instance(retention), &snaps, &create, &deletes]);
             assert_eq!(r.settings().keywords, [kw(HOURLY), kw(DAILY)]);
             let report = r.run(&request(DAILY, "2026-11-26T00:00:00Z"), at("2026-11-26T00:05:00Z")).await;
-            let case = format!("{code}, retention {retention}");
+            let case = format!("{vanished:?}, retention {retention}");
 
             assert!(report.failures.is_empty(), "{case}: a skip, not a failure: {report:#?}");
-            assert!(report.created.is_empty(), "{case}: {report:#?}");
             assert_eq!(create.num_calls(), 1, "{case}: not retried");
-            let skip = report
-                .skipped
-                .iter()
-                .find(|s| s.volume_id.as_deref() == Some("vol-1") && s.snapshot_id.is_none())
-                .unwrap_or_else(|| panic!("{case}: no skip for vol-1: {report:#?}"));
-            assert!(skip.reason.starts_with(code), "{case}: {}", skip.reason);
-            assert_eq!(skip.instance_id.as_deref(), Some("i-1"));
+            assert_eq!(report.api_calls.get("CreateSnapshots"), Some(&1), "{case}: one set for the instance");
+            let skip_of = |volume: &str| {
+                let mine: Vec<_> = report
+                    .skipped
+                    .iter()
+                    .filter(|s| s.volume_id.as_deref() == Some(volume) && s.snapshot_id.is_none())
+                    .collect();
+                assert!(mine.len() <= 1, "{case}: one skip at most for {volume}: {report:#?}");
+                mine.first().copied()
+            };
+            let created: Vec<_> =
+                report.created.iter().map(|c| (c.volume_id.as_str(), c.snapshot_id.as_deref())).collect();
+            match vanished {
+                Vanished::Omitted => {
+                    // The rest of the set was taken, and the volume missing from it says why.
+                    assert_eq!(created, [("vol-1", Some("snap-new"))], "{case}: {report:#?}");
+                    assert!(skip_of("vol-1").is_none(), "{case}: {report:#?}");
+                    let skip = skip_of("vol-2").unwrap_or_else(|| panic!("{case}: no skip for vol-2: {report:#?}"));
+                    assert!(skip.reason.starts_with("NotInSet"), "{case}: {}", skip.reason);
+                    assert_eq!(skip.instance_id.as_deref(), Some("i-1"));
+                }
+                Vanished::Refused(code) => {
+                    // Nothing was taken, and every volume of the set is a skip with EC2's code.
+                    assert!(created.is_empty(), "{case}: {report:#?}");
+                    for volume in ["vol-1", "vol-2"] {
+                        let skip =
+                            skip_of(volume).unwrap_or_else(|| panic!("{case}: no skip for {volume}: {report:#?}"));
+                        assert!(skip.reason.starts_with(code), "{case}: {}", skip.reason);
+                        assert_eq!(skip.instance_id.as_deref(), Some("i-1"));
+                    }
+                }
+            }
 
             let mut deleted: Vec<_> = report.deleted.iter().map(|d| d.snapshot_id.as_str()).collect();
             deleted.sort();
-            assert_eq!(deleted, allowed, "{case}: only what the plan allows, never snap-c: {report:#?}");
+            assert_eq!(deleted, allowed, "{case}: only what the plan allows, never snap-c or snap-f: {report:#?}");
             assert_eq!(deletes.num_calls(), allowed.len(), "{case}");
         }
     }

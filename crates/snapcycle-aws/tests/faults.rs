@@ -1,11 +1,12 @@
 //! A faulty AWS: throttling like EC2's token buckets and 500s on 30% of mutating calls, between
-//! the SDK and moto. The run must still finish exactly: one snapshot per volume for the run,
-//! retention exact (decided from the history: the newest N completed snapshots of earlier runs stay
-//! beside this run's, which counts from the next run), nothing kept-forever or of another keyword
-//! touched. The emulator completes snapshots at once (so a duplicate a lost answer left is completed
-//! and must be deleted) but keeps EC2's per-volume rule, so a creation whose answer was lost meets
-//! "not now" on a retry within 15 s and must adopt its own snapshot; a later retry takes a second
-//! one, which the run must find and delete.
+//! the SDK and moto. The run must still finish exactly: one snapshot per volume for the run, each
+//! instance's taken as one set (one CreateSnapshots call, one instant), retention exact (decided
+//! from the history: the newest N completed snapshots of earlier runs stay beside this run's,
+//! which counts from the next run), nothing kept-forever or of another keyword touched. The
+//! emulator completes snapshots at once (so a duplicate a lost answer left is completed and must
+//! be deleted) but keeps EC2's per-volume rule for every volume of a set, so a CreateSnapshots
+//! whose answer was lost meets "not now" on a retry within 15 s and must adopt the set it took; a
+//! later retry takes a second set, which the run must find and delete.
 
 mod common;
 
@@ -20,8 +21,10 @@ async fn throttling_and_500s_on_mutating_calls_still_converge_exactly() {
     converges_exactly_under(FailureKind::InternalError).await;
 }
 
-/// A dropped connection after moto did the work: the SDK retries CreateSnapshot, which creates a
-/// second snapshot; the run must notice and remove it.
+/// A dropped connection after moto did the work: CreateSnapshots took the set but the answer was
+/// lost. The SDK's retry meets the per-volume 15 s rule ("not now"), and the run adopts this run's
+/// snapshots of the set and takes none again; a retry that comes later takes a second set, which
+/// the run must notice and remove.
 #[tokio::test(flavor = "multi_thread")]
 async fn connections_dropped_after_the_work_was_done_leave_no_duplicate() {
     converges_exactly_under(FailureKind::DropConnection).await;
@@ -56,9 +59,10 @@ async fn converges_exactly_under(kind: FailureKind) {
         protected.push(forever);
         fleet.push(s);
     }
-    // Small buckets so a run of 20 creations and 40 deletions is throttled many times, quickly.
+    // Small buckets so a run of 20 creations (10 sets, one CreateSnapshots call per instance) and
+    // 40 deletions is throttled many times, quickly; the sets' bucket is sized to its 10 calls.
     let throttle = ThrottleConfig::new()
-        .with(OperationMatcher::exact("CreateSnapshot"), Bucket::new(20.0, 4.0))
+        .with(OperationMatcher::exact("CreateSnapshots"), Bucket::new(10.0, 3.0))
         .with(OperationMatcher::exact("DeleteSnapshot"), Bucket::new(20.0, 4.0))
         .with(OperationMatcher::prefix("Describe"), Bucket::new(20.0, 10.0));
     let proxy = FaultProxy::start(
@@ -79,8 +83,9 @@ async fn converges_exactly_under(kind: FailureKind) {
     let stats = proxy.stats();
     println!("{stats}");
     assert!(report.failures.is_empty(), "{report:#?}");
-    assert!(stats.get("CreateSnapshot").throttled > 0 && stats.get("DeleteSnapshot").throttled > 0, "{stats}");
-    assert!(stats.get("CreateSnapshot").failed > 0 && stats.get("DeleteSnapshot").failed > 0, "{stats}");
+    assert!(stats.get("CreateSnapshots").throttled > 0 && stats.get("DeleteSnapshot").throttled > 0, "{stats}");
+    assert!(stats.get("CreateSnapshots").failed > 0 && stats.get("DeleteSnapshot").failed > 0, "{stats}");
+    assert_eq!(stats.get("CreateSnapshot").requests, 0, "sets only: {stats}");
     assert_eq!(report.created.len(), 20);
     // 4 old, retention 2, per volume: the 2 oldest go (the new one counts from the next run); plus
     // any duplicate a lost answer left behind.
@@ -89,16 +94,19 @@ async fn converges_exactly_under(kind: FailureKind) {
     assert_eq!(report.deleted.len() - duplicates, 40, "{report:#?}");
 
     for s in &fleet {
+        let mut starts = Vec::new();
         for (_, vol) in &s.volumes {
             let daily = keyword_snapshots_of(&ec2, vol, DAILY).await;
             let with_tag: Vec<_> = daily.iter().filter(|x| tag(x, DAILY).is_some()).collect();
-            let this_run = daily.iter().filter(|x| tag(x, TAG_RUN) == Some("2026-11-26T00:00:00Z")).count();
-            assert_eq!(this_run, 1, "exactly one snapshot of the run on {vol}");
+            let this_run: Vec<_> = daily.iter().filter(|x| tag(x, TAG_RUN) == Some("2026-11-26T00:00:00Z")).collect();
+            assert_eq!(this_run.len(), 1, "exactly one snapshot of the run on {vol}");
+            starts.push(this_run[0].start_time().cloned());
             let earlier: Vec<&str> =
                 with_tag.iter().filter_map(|x| x.snapshot_id()).filter(|id| old_ids.contains(*id)).collect();
             assert_eq!(earlier, kept[vol], "retention exact on {vol}: the two newest of earlier runs stay");
             assert_eq!(with_tag.len(), 3, "{vol}: those two and the run's, nothing else");
         }
+        assert_eq!(starts[0], starts[1], "{}: the run's snapshots are one set, taken at one instant", s.instance_id);
     }
     for id in &protected {
         let found = ec2.describe_snapshots().snapshot_ids(id).send().await;
@@ -106,24 +114,29 @@ async fn converges_exactly_under(kind: FailureKind) {
     }
 }
 
-/// EC2 gives CreateSnapshot and DeleteSnapshot a token bucket each, and the runner gives each
+/// EC2 gives CreateSnapshots and DeleteSnapshot a token bucket each, and the runner gives each
 /// stream its own SDK retry partition (its own adaptive rate limiter and retry quota): one bucket
 /// running dry never holds back the other stream. With one bucket all but empty (one call, then
 /// one every 20 s) and a 4 s invocation, the other stream makes every one of its calls while the
-/// starved one hands its calls over to the next invocation.
+/// starved one hands its calls over to the next invocation: starved sets hand over whole
+/// instances (every volume of a set not taken), starved deletions single snapshots.
 #[tokio::test(flavor = "multi_thread")]
 async fn each_bucket_throttles_only_its_own_stream() {
-    for starved in ["CreateSnapshot", "DeleteSnapshot"] {
+    for starved in ["CreateSnapshots", "DeleteSnapshot"] {
         let moto = Moto::start().unwrap();
         let ec2 = ec2(&moto).await;
-        // 6 volumes with 3 old snapshots each at retention 1: 6 creations and 12 deletions.
-        for i in 0..3 {
+        // One CreateSnapshots call per instance, so the fleet is 6 instances (6 calls, of which a
+        // starved bucket lets one through) of 2 volumes with 2 old snapshots each at retention 1:
+        // 6 sets (12 creations) and 12 deletions.
+        let mut fleet = Vec::new();
+        for i in 0..6 {
             let s = seed::instance(&ec2, &[("Name", &format!("db{i}")), (DAILY, "1")], 2).await;
             for v in 0..2 {
-                for day in 22..25 {
+                for day in 23..25 {
                     keyword_snapshot(&ec2, &s, v, DAILY, "1", &format!("2026-11-{day}T00:00:00Z")).await;
                 }
             }
+            fleet.push(s);
         }
         let throttle = ThrottleConfig::new().with(OperationMatcher::exact(starved), Bucket::new(0.05, 1.0));
         let proxy = FaultProxy::start(&moto.url(), FaultConfig { throttle: Some(throttle), ..FaultConfig::default() })
@@ -139,12 +152,23 @@ async fn each_bucket_throttles_only_its_own_stream() {
         assert!(stats.get(starved).throttled > 0, "{stats}");
         assert!(report.failures.is_empty(), "throttled calls are handed over, not failed: {report:#?}");
         let c = report.continued.clone().expect("the starved stream hands over");
-        if starved == "CreateSnapshot" {
-            assert_eq!(report.deleted.len(), 12, "every deletion, beside creations throttled for good: {report:#?}");
-            assert!(report.created.len() < 6, "{report:#?}");
-            assert_eq!((c.left, c.rotating), (6 - report.created.len(), false), "{report:#?}");
+        // Whatever was taken was taken as whole sets, one forwarded call each.
+        let sets = fleet
+            .iter()
+            .filter(|s| report.created.iter().any(|x| x.instance_id == s.instance_id))
+            .inspect(|s| {
+                let taken = report.created.iter().filter(|x| x.instance_id == s.instance_id).count();
+                assert_eq!(taken, 2, "{}: a set is taken whole or not at all: {report:#?}", s.instance_id);
+            })
+            .count() as u64;
+        assert_eq!(stats.get("CreateSnapshots").forwarded, sets, "{stats}");
+        if starved == "CreateSnapshots" {
+            assert_eq!(report.deleted.len(), 12, "every deletion, beside sets throttled for good: {report:#?}");
+            assert!(sets < 6, "{report:#?}");
+            assert_eq!((c.left, c.rotating), (12 - report.created.len(), false), "{report:#?}");
         } else {
-            assert_eq!(report.created.len(), 6, "every creation, beside deletions throttled for good: {report:#?}");
+            assert_eq!(report.created.len(), 12, "every set, beside deletions throttled for good: {report:#?}");
+            assert_eq!(report.api_calls.get("CreateSnapshots"), Some(&6), "one call per instance: {report:#?}");
             assert!(report.deleted.len() < 12, "{report:#?}");
             assert_eq!((c.left, c.rotating), (12 - report.deleted.len(), true), "{report:#?}");
         }

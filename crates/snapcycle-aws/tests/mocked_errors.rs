@@ -1,15 +1,20 @@
 //! Error paths moto cannot produce, with aws-smithy-mocks: pagination, throttling, an AMI using a
-//! snapshot, a snapshot already gone, EC2's per-volume rate limit and its 'not now', a role that
-//! may not read snapshot locks.
+//! snapshot, a snapshot already gone, EC2's per-volume rate limit and its 'not now' (one
+//! CreateSnapshots set per instance, completed after a lost answer), a role that may not read
+//! snapshot locks.
 
 mod common;
 
-use aws_sdk_ec2::operation::create_snapshot::{CreateSnapshotError, CreateSnapshotOutput};
+use aws_sdk_ec2::operation::create_snapshots::{CreateSnapshotsError, CreateSnapshotsInput, CreateSnapshotsOutput};
 use aws_sdk_ec2::operation::delete_snapshot::{DeleteSnapshotError, DeleteSnapshotOutput};
-use aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsOutput;
-use aws_sdk_ec2::types::SnapshotState;
+use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
+use aws_sdk_ec2::operation::describe_snapshots::{DescribeSnapshotsInput, DescribeSnapshotsOutput};
+use aws_sdk_ec2::types::{
+    EbsInstanceBlockDevice, Instance, InstanceBlockDeviceMapping, InstanceState, InstanceStateName, Reservation,
+    SnapshotInfo, SnapshotState,
+};
 use aws_sdk_ec2::Client;
-use aws_smithy_mocks::mock;
+use aws_smithy_mocks::{mock, Rule};
 use common::mocks::*;
 use common::{request, DAILY};
 use snapcycle_core::Event;
@@ -22,9 +27,90 @@ fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
 }
 
+/// The run under test (`req()`), as its snapshots' `snapcycle:run` tag says.
+const RUN: &str = "2026-11-26T00:00:00Z";
+
+/// One item of CreateSnapshots' answer: `volume_id`'s new pending snapshot.
+fn taken(snapshot_id: &str, volume_id: &str) -> SnapshotInfo {
+    SnapshotInfo::builder()
+        .snapshot_id(snapshot_id)
+        .volume_id(volume_id)
+        .owner_id(OWNER)
+        .state(SnapshotState::Pending)
+        .start_time(aws_smithy_types::DateTime::from_secs(1_800_000_000))
+        .build()
+}
+
+/// CreateSnapshots answering with the set of `one_instance`: `vol-1`'s new pending snapshot.
+fn set_ok() -> Rule {
+    mock!(Client::create_snapshots)
+        .then_output(|| CreateSnapshotsOutput::builder().snapshots(taken("snap-new", "vol-1")).build())
+}
+
+/// CreateSnapshots refused with this code.
+fn refused(code: &str) -> CreateSnapshotsError {
+    CreateSnapshotsError::generic(ec2_error(code))
+}
+
+/// DescribeInstances: one running instance `i-1`, tagged `SnapshotDaily = 1`, with its root volume
+/// `vol-1` on /dev/xvda and the data volume `vol-2` on /dev/sdf: a set of two.
+fn two_volume_instance() -> Rule {
+    let attached = |device: &str, volume: &str| {
+        InstanceBlockDeviceMapping::builder()
+            .device_name(device)
+            .ebs(EbsInstanceBlockDevice::builder().volume_id(volume).build())
+            .build()
+    };
+    mock!(Client::describe_instances).then_output(move || {
+        DescribeInstancesOutput::builder()
+            .reservations(
+                Reservation::builder()
+                    .owner_id(OWNER)
+                    .instances(
+                        Instance::builder()
+                            .instance_id("i-1")
+                            .state(InstanceState::builder().name(InstanceStateName::Running).build())
+                            .tags(tag(DAILY, "1"))
+                            .root_device_name("/dev/xvda")
+                            .block_device_mappings(attached("/dev/xvda", "vol-1"))
+                            .block_device_mappings(attached("/dev/sdf", "vol-2"))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    })
+}
+
+/// The set's request for `i-1` leaves out exactly these data volumes, and never the root.
+fn leaves_out(r: &CreateSnapshotsInput, data: &[&str]) -> bool {
+    r.instance_specification().is_some_and(|i| {
+        i.instance_id() == Some("i-1") && i.exclude_boot_volume() != Some(true) && i.exclude_data_volume_ids() == data
+    })
+}
+
+/// This run's snapshot of `volume_id`, as DescribeSnapshots lists it.
+fn this_runs(snapshot_id: &str, volume_id: &str) -> aws_sdk_ec2::types::Snapshot {
+    aws_sdk_ec2::types::Snapshot::builder()
+        .snapshot_id(snapshot_id)
+        .volume_id(volume_id)
+        .owner_id(OWNER)
+        .state(SnapshotState::Pending)
+        .start_time(aws_smithy_types::DateTime::from_secs(1_764_115_200))
+        .tags(tag(DAILY, "1"))
+        .tags(tag(snapcycle_core::tags::TAG_KEYWORD, DAILY))
+        .tags(tag(snapcycle_core::tags::TAG_RUN, RUN))
+        .build()
+}
+
+/// The values of a DescribeSnapshots filter, when the request has it.
+fn filter_values<'a>(r: &'a DescribeSnapshotsInput, name: &str) -> Option<&'a [String]> {
+    r.filters().iter().find(|f| f.name() == Some(name)).map(|f| f.values())
+}
+
 /// The read of the keyword's whole history: DescribeSnapshots filtered on the keyword's tag key
 /// (this run's snapshots are read with a `snapcycle:run` filter instead).
-fn is_history_read(r: &aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsInput) -> bool {
+fn is_history_read(r: &DescribeSnapshotsInput) -> bool {
     r.filters().iter().any(|f| f.name() == Some("tag-key") && f.values() == [DAILY])
 }
 
@@ -39,7 +125,7 @@ async fn reads_every_page_of_snapshots() {
         .output(|| DescribeSnapshotsOutput::builder().snapshots(old_snapshot("snap-c", 3)).build())
         .build();
     let deletes = mock!(Client::delete_snapshot).then_output(|| DeleteSnapshotOutput::builder().build());
-    let r = mock_runner(&[&one_instance("1"), &pages, &created_ok(), &deletes]);
+    let r = mock_runner(&[&one_instance("1"), &pages, &set_ok(), &deletes]);
     let report = r.run(&req(), now()).await;
     assert!(report.failures.is_empty(), "{report:#?}");
     assert_eq!(pages.num_calls(), 3);
@@ -59,24 +145,26 @@ async fn reads_every_page_of_snapshots() {
 
 #[tokio::test]
 async fn throttled_calls_are_retried_until_they_succeed() {
-    let create = mock!(Client::create_snapshot)
+    let create = mock!(Client::create_snapshots)
         .sequence()
         .http_response(throttled)
         .times(2)
-        .output(|| CreateSnapshotOutput::builder().snapshot_id("snap-new").state(SnapshotState::Pending).build())
+        .output(|| CreateSnapshotsOutput::builder().snapshots(taken("snap-new", "vol-1")).build())
         .build();
     let none = mock!(Client::describe_snapshots).then_output(|| DescribeSnapshotsOutput::builder().build());
     let r = mock_runner(&[&one_instance("3"), &none, &create]);
     let report = r.run(&req(), now()).await;
-    assert!(report.failures.is_empty(), "{report:#?}");
+    assert!(report.failures.is_empty() && report.skipped.is_empty(), "{report:#?}");
     assert_eq!(report.created.len(), 1);
+    assert_eq!(report.created[0].snapshot_id.as_deref(), Some("snap-new"));
     assert_eq!(create.num_calls(), 3, "two throttled attempts, then success");
-    assert_eq!(report.api_calls.get("CreateSnapshot"), Some(&1), "the report counts operations, not attempts");
+    assert_eq!(report.api_calls.get("CreateSnapshots"), Some(&1), "the report counts operations, not attempts");
+    assert_eq!(report.api_calls.get("CreateSnapshot"), None, "one set per instance, no call per volume");
 }
 
 #[tokio::test]
 async fn throttling_that_never_ends_is_a_failure_with_its_code() {
-    let create = mock!(Client::create_snapshot).sequence().http_response(throttled).repeatedly().build();
+    let create = mock!(Client::create_snapshots).sequence().http_response(throttled).repeatedly().build();
     let snaps = mock!(Client::describe_snapshots).then_output(|| {
         DescribeSnapshotsOutput::builder()
             .snapshots(old_snapshot("snap-a", 1))
@@ -88,6 +176,8 @@ async fn throttling_that_never_ends_is_a_failure_with_its_code() {
     assert_eq!(report.failures.len(), 1);
     assert_eq!(report.failures[0].code, "RequestLimitExceeded");
     assert_eq!(report.failures[0].volume_id.as_deref(), Some("vol-1"));
+    assert!(report.created.is_empty(), "{report:#?}");
+    assert_eq!(report.api_calls.get("CreateSnapshots"), Some(&1), "one operation, every attempt throttled");
     assert!(report.deleted.is_empty(), "two completed snapshots for retention 2: nothing to delete");
 }
 
@@ -106,7 +196,7 @@ async fn a_snapshot_an_ami_uses_is_skipped_and_the_rest_of_the_rotation_goes_on(
     let ok = mock!(Client::delete_snapshot)
         .match_requests(|r| r.snapshot_id() == Some("snap-old"))
         .then_output(|| DeleteSnapshotOutput::builder().build());
-    let r = mock_runner(&[&one_instance("1"), &snaps, &created_ok(), &in_use, &ok]);
+    let r = mock_runner(&[&one_instance("1"), &snaps, &set_ok(), &in_use, &ok]);
     let report = r.run(&req(), now()).await;
     assert!(report.failures.is_empty(), "{report:#?}");
     assert_eq!(report.deleted.len(), 1);
@@ -125,7 +215,7 @@ async fn a_snapshot_already_gone_counts_as_deleted() {
     });
     let gone = mock!(Client::delete_snapshot)
         .then_error(|| DeleteSnapshotError::generic(ec2_error("InvalidSnapshot.NotFound")));
-    let r = mock_runner(&[&one_instance("1"), &snaps, &created_ok(), &gone]);
+    let r = mock_runner(&[&one_instance("1"), &snaps, &set_ok(), &gone]);
     let report = r.run(&req(), now()).await;
     assert!(report.failures.is_empty(), "{report:#?}");
     assert_eq!(report.deleted.len(), 1);
@@ -143,11 +233,11 @@ async fn not_now_is_waited_out_and_the_snapshot_is_taken() {
                 .snapshots(old_snapshot("snap-b", 2))
                 .build()
         });
-        let limited = mock!(Client::create_snapshot)
+        let limited = mock!(Client::create_snapshots)
             .sequence()
-            .error(move || CreateSnapshotError::generic(ec2_error(code)))
+            .error(move || refused(code))
             .times(2)
-            .output(|| CreateSnapshotOutput::builder().snapshot_id("snap-new").state(SnapshotState::Pending).build())
+            .output(|| CreateSnapshotsOutput::builder().snapshots(taken("snap-new", "vol-1")).build())
             .build();
         let deletes = mock!(Client::delete_snapshot).then_output(|| DeleteSnapshotOutput::builder().build());
         let r = quick(mock_runner(&[&one_instance("1"), &snaps, &limited, &deletes]));
@@ -157,33 +247,39 @@ async fn not_now_is_waited_out_and_the_snapshot_is_taken() {
         assert_eq!(report.created.len(), 1, "{code}: the snapshot was taken: {report:#?}");
         assert!(report.skipped.is_empty(), "{code}: {report:#?}");
         assert_eq!(limited.num_calls(), 3, "{code}: asked three times");
+        assert_eq!(report.api_calls.get("CreateSnapshots"), Some(&3), "{code}");
         // One wait, then two: the second refusal waits twice as long (the concurrency limit doubles both).
         assert!(started.elapsed() >= QUICK * 3, "{code}: waited before asking again");
         assert_eq!(report.deleted.len(), 1);
     }
 }
 
-/// Without a deadline (`snapcycle run`), a volume EC2 keeps refusing is a failure after about
-/// four minutes, never a success with the snapshot missing.
+/// Without a deadline (`snapcycle run`), a set EC2 keeps refusing is a failure after about four
+/// minutes, one for each volume of the set, never a success with the snapshots missing.
 #[tokio::test]
 async fn not_now_that_lasts_is_a_failure_not_a_success() {
     let snaps = mock!(Client::describe_snapshots).then_output(|| DescribeSnapshotsOutput::builder().build());
-    let limited = mock!(Client::create_snapshot)
-        .then_error(|| CreateSnapshotError::generic(ec2_error("ConcurrentSnapshotLimitExceeded")));
-    let r = quick(mock_runner(&[&one_instance("1"), &snaps, &limited]));
+    let limited = mock!(Client::create_snapshots).then_error(|| refused("ConcurrentSnapshotLimitExceeded"));
+    let r = quick(mock_runner(&[&two_volume_instance(), &snaps, &limited]));
     let report = r.run(&req(), now()).await;
-    assert_eq!(report.failures.len(), 1, "{report:#?}");
-    assert_eq!(report.failures[0].code, "ConcurrentSnapshotLimitExceeded");
-    assert!(report.failures[0].message.contains("still refused after 8 attempts"), "{report:#?}");
-    assert_eq!(limited.num_calls(), 8);
+    assert!(report.created.is_empty() && report.skipped.is_empty(), "{report:#?}");
+    assert_eq!(report.failures.len(), 2, "one failure per volume of the set: {report:#?}");
+    let mut volumes: Vec<_> = report.failures.iter().map(|f| f.volume_id.as_deref()).collect();
+    volumes.sort();
+    assert_eq!(volumes, [Some("vol-1"), Some("vol-2")]);
+    for f in &report.failures {
+        assert_eq!((f.instance_id.as_deref(), f.code.as_str()), (Some("i-1"), "ConcurrentSnapshotLimitExceeded"));
+        assert!(f.message.contains("still refused after 8 attempts"), "{report:#?}");
+    }
+    assert_eq!(limited.num_calls(), 8, "eight attempts of the whole set, not eight per volume");
+    assert_eq!(report.api_calls.get("CreateSnapshots"), Some(&8));
 }
 
 /// With a deadline (the Lambda), "not now" that outlasts the invocation hands the volume over.
 #[tokio::test]
 async fn not_now_past_the_deadline_hands_the_volume_over() {
     let snaps = mock!(Client::describe_snapshots).then_output(|| DescribeSnapshotsOutput::builder().build());
-    let limited = mock!(Client::create_snapshot)
-        .then_error(|| CreateSnapshotError::generic(ec2_error("SnapshotCreationPerVolumeRateExceeded")));
+    let limited = mock!(Client::create_snapshots).then_error(|| refused("SnapshotCreationPerVolumeRateExceeded"));
     let r = mock_runner(&[&one_instance("1"), &snaps, &limited]);
     // EC2's 15 s wait does not fit before the deadline, so the volume is handed over at once.
     let start_by = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
@@ -192,6 +288,7 @@ async fn not_now_past_the_deadline_hands_the_volume_over() {
     assert!(report.failures.is_empty() && report.created.is_empty() && report.skipped.is_empty(), "{report:#?}");
     let c = report.continued.expect("handed over");
     assert_eq!((c.left, c.rotating), (1, false));
+    assert_eq!(limited.num_calls(), 1, "not asked again");
     assert!(tokio::time::Instant::now() <= deadline.start_by, "handed over without waiting");
 }
 
@@ -225,7 +322,7 @@ async fn a_history_read_that_fails_creates_and_deletes_nothing_and_says_so() {
     let broken = mock!(Client::describe_snapshots).match_requests(is_history_read).then_error(|| {
         aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsError::generic(ec2_error("UnauthorizedOperation"))
     });
-    let creates = created_ok();
+    let creates = set_ok();
     let deletes = mock!(Client::delete_snapshot).then_output(|| DeleteSnapshotOutput::builder().build());
     let r = mock_runner(&[&one_instance("1"), &broken, &creates, &deletes]);
     let report = r.run(&req(), now()).await;
@@ -240,27 +337,11 @@ async fn a_history_read_that_fails_creates_and_deletes_nothing_and_says_so() {
     assert_eq!((creates.num_calls(), deletes.num_calls()), (0, 0));
 }
 
-/// A creation whose answer was lost, retried by the SDK into EC2's per-volume rule: the run finds
+/// A set whose answer was lost, retried by the SDK into EC2's per-volume rule: the run finds
 /// this run's snapshot of the volume and adopts it instead of waiting and taking a second one.
 #[tokio::test]
 async fn not_now_after_a_lost_answer_adopts_this_runs_snapshot() {
-    let mine = || {
-        aws_sdk_ec2::types::Snapshot::builder()
-            .snapshot_id("snap-lost-answer")
-            .volume_id("vol-1")
-            .owner_id(OWNER)
-            .state(SnapshotState::Pending)
-            .start_time(aws_smithy_types::DateTime::from_secs(1_764_115_200))
-            .tags(aws_sdk_ec2::types::Tag::builder().key(DAILY).value("1").build())
-            .tags(aws_sdk_ec2::types::Tag::builder().key(snapcycle_core::tags::TAG_KEYWORD).value(DAILY).build())
-            .tags(
-                aws_sdk_ec2::types::Tag::builder()
-                    .key(snapcycle_core::tags::TAG_RUN)
-                    .value("2026-11-26T00:00:00Z")
-                    .build(),
-            )
-            .build()
-    };
+    let mine = || this_runs("snap-lost-answer", "vol-1");
     let snaps = mock!(Client::describe_snapshots)
         .sequence()
         .output(|| DescribeSnapshotsOutput::builder().build())
@@ -269,8 +350,7 @@ async fn not_now_after_a_lost_answer_adopts_this_runs_snapshot() {
             DescribeSnapshotsOutput::builder().snapshots(mine()).snapshots(old_snapshot("snap-a", 1)).build()
         })
         .build();
-    let limited = mock!(Client::create_snapshot)
-        .then_error(|| CreateSnapshotError::generic(ec2_error("SnapshotCreationPerVolumeRateExceeded")));
+    let limited = mock!(Client::create_snapshots).then_error(|| refused("SnapshotCreationPerVolumeRateExceeded"));
     // Not mock_runner: its first rule answers every read of this run's snapshots with none.
     let instance = one_instance("1");
     let volumes = common::mocks::no_excluded_volume();
@@ -283,10 +363,81 @@ async fn not_now_after_a_lost_answer_adopts_this_runs_snapshot() {
     let report = r.run(&req(), now()).await;
     assert!(report.failures.is_empty() && report.skipped.is_empty(), "{report:#?}");
     assert_eq!(report.created.len(), 1, "{report:#?}");
-    assert_eq!(snaps.num_calls(), 3, "this run's, the volume's after 'not now', the history");
+    assert_eq!(
+        snaps.num_calls(),
+        3,
+        "the history, this run's of the set's volumes after 'not now', this run's after creating"
+    );
     assert_eq!(report.created[0].snapshot_id.as_deref(), Some("snap-lost-answer"));
     assert_eq!(limited.num_calls(), 1, "not asked again");
+    assert_eq!(report.api_calls.get("CreateSnapshots"), Some(&1));
     assert!(report.deleted.is_empty(), "the adopted one is pending: the old one stays");
+}
+
+/// A set of two whose answer was lost, retried into EC2's per-volume rule, where EC2 lists this
+/// run's snapshot of one volume only: that one is adopted, and the set is completed by a second
+/// CreateSnapshots that leaves the adopted volume out (ExcludeDataVolumeIds) and takes the other
+/// one alone. One snapshot per volume, never two.
+#[tokio::test]
+async fn not_now_after_a_lost_answer_adopts_the_part_of_the_set_taken_and_completes_only_the_rest() {
+    let history = mock!(Client::describe_snapshots)
+        .match_requests(is_history_read)
+        .then_output(|| DescribeSnapshotsOutput::builder().build());
+    // After "not now": this run's snapshots of every volume still wanted, in one read.
+    let adoption = mock!(Client::describe_snapshots)
+        .match_requests(|r| {
+            let mut wanted = filter_values(r, "volume-id").map(<[String]>::to_vec).unwrap_or_default();
+            wanted.sort();
+            filter_values(r, &format!("tag:{}", snapcycle_core::tags::TAG_RUN)) == Some(&[RUN.to_owned()][..])
+                && wanted == ["vol-1", "vol-2"]
+        })
+        .then_output(|| DescribeSnapshotsOutput::builder().snapshots(this_runs("snap-lost-answer", "vol-2")).build());
+    // After creating: every snapshot of this run, one of each volume.
+    let reread = mock!(Client::describe_snapshots)
+        .match_requests(|r| {
+            filter_values(r, &format!("tag:{}", snapcycle_core::tags::TAG_RUN)).is_some()
+                && filter_values(r, "volume-id").is_none()
+        })
+        .then_output(|| {
+            DescribeSnapshotsOutput::builder()
+                .snapshots(this_runs("snap-lost-answer", "vol-2"))
+                .snapshots(this_runs("snap-rest", "vol-1"))
+                .build()
+        });
+    let whole = mock!(Client::create_snapshots)
+        .match_requests(|r| leaves_out(r, &[]))
+        .then_error(|| refused("SnapshotCreationPerVolumeRateExceeded"));
+    let rest = mock!(Client::create_snapshots)
+        .match_requests(|r| leaves_out(r, &["vol-2"]))
+        .then_output(|| CreateSnapshotsOutput::builder().snapshots(taken("snap-rest", "vol-1")).build());
+    // Not mock_runner: its first rule answers every read of this run's snapshots with none.
+    let instance = two_volume_instance();
+    let volumes = common::mocks::no_excluded_volume();
+    let unlocked = common::mocks::no_locked_snapshot();
+    let rules: [&Rule; 8] = [&instance, &volumes, &history, &adoption, &reread, &whole, &rest, &unlocked];
+    let ec2 = aws_smithy_mocks::mock_client!(aws_sdk_ec2, aws_smithy_mocks::RuleMode::MatchAny, &rules, |c| c
+        .interceptor(snapcycle_aws::calls::CountCalls));
+    let sns = aws_smithy_mocks::mock_client!(aws_sdk_sns, aws_smithy_mocks::RuleMode::MatchAny, &[]);
+    let r = quick(snapcycle_aws::Runner::from_clients(ec2, sns, common::stack_settings()));
+    let report = r.run(&req(), now()).await;
+
+    assert!(report.failures.is_empty() && report.skipped.is_empty(), "{report:#?}");
+    let mut created: Vec<_> = report
+        .created
+        .iter()
+        .map(|c| (c.instance_id.as_str(), c.volume_id.as_str(), c.snapshot_id.as_deref()))
+        .collect();
+    created.sort();
+    assert_eq!(
+        created,
+        [("i-1", "vol-1", Some("snap-rest")), ("i-1", "vol-2", Some("snap-lost-answer"))],
+        "the adopted snapshot and the rest of the set, one per volume"
+    );
+    assert_eq!((whole.num_calls(), rest.num_calls()), (1, 1), "the whole set once, then the rest once");
+    assert_eq!(report.api_calls.get("CreateSnapshots"), Some(&2));
+    assert_eq!((history.num_calls(), adoption.num_calls(), reread.num_calls()), (1, 1, 1));
+    assert_eq!(report.run_snapshots, Some(2), "this run has one snapshot of each volume");
+    assert!(report.deleted.is_empty(), "{report:#?}");
 }
 
 /// Three old snapshots under retention 1 (the two oldest to delete), and the account's locks.
@@ -311,7 +462,7 @@ async fn a_failing_lock_read_does_not_stop_rotation() {
     });
     let history = three_old_snapshots();
     let deletes = mock!(Client::delete_snapshot).then_output(|| DeleteSnapshotOutput::builder().build());
-    let r = mock_runner(&[&one_instance("1"), &history, &denied, &created_ok(), &deletes]);
+    let r = mock_runner(&[&one_instance("1"), &history, &denied, &set_ok(), &deletes]);
     let report = r.run(&req(), now()).await;
     assert!(report.failures.is_empty() && report.skipped.is_empty(), "{report:#?}");
     assert_eq!(denied.num_calls(), 1, "read once, not retried: access denied is not transient");
@@ -365,7 +516,7 @@ async fn a_snapshot_locked_on_any_page_is_skipped_and_never_deleted() {
     let deletes = mock!(Client::delete_snapshot)
         .match_requests(|r| r.snapshot_id() == Some("snap-b"))
         .then_output(|| DeleteSnapshotOutput::builder().build());
-    let r = mock_runner(&[&one_instance("1"), &history, &locks, &created_ok(), &deletes]);
+    let r = mock_runner(&[&one_instance("1"), &history, &locks, &set_ok(), &deletes]);
     let report = r.run(&req(), now()).await;
     assert!(report.failures.is_empty(), "{report:#?}");
     assert_eq!(locks.num_calls(), 2, "both pages");

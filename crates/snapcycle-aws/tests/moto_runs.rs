@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use snapcycle_core::tags::{TAG_DEVICE, TAG_INSTANCE, TAG_KEYWORD, TAG_RUN};
+use snapcycle_core::tags::{device_of, TAG_DEVICES, TAG_INSTANCE, TAG_KEYWORD, TAG_RUN};
 use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of, snapshots_of, tag};
 use snapcycle_testkit::Moto;
 
@@ -32,6 +32,16 @@ async fn snapshots_every_volume_copies_tags_and_keeps_the_newest_n() {
     let mut oldest = vec![old[0].as_str(), old[1].as_str()];
     oldest.sort();
     assert_eq!(deleted, oldest, "{report:#?}");
+    // One set: both volumes at one instant, with the same tags and the instance's device map (in
+    // the order the instance lists its volumes).
+    let described = ec2.describe_instances().instance_ids(&web.instance_id).send().await.unwrap();
+    let devices: Vec<String> = described.reservations()[0].instances()[0]
+        .block_device_mappings()
+        .iter()
+        .filter_map(|m| Some(format!("{}={}", m.ebs()?.volume_id()?, m.device_name()?)))
+        .collect();
+    assert_eq!(devices.len(), 2, "{devices:?}");
+    let mut starts = Vec::new();
     for (device, volume_id) in &web.volumes {
         let snaps = keyword_snapshots_of(&ec2, volume_id, DAILY).await;
         assert_eq!(snaps.len(), 3, "{volume_id}");
@@ -39,16 +49,28 @@ async fn snapshots_every_volume_copies_tags_and_keeps_the_newest_n() {
         assert_eq!(tag(newest, TAG_RUN), Some("2026-11-26T00:00:00Z"));
         assert_eq!(tag(newest, TAG_KEYWORD), Some(DAILY));
         assert_eq!(tag(newest, TAG_INSTANCE), Some(web.instance_id.as_str()));
-        assert_eq!(tag(newest, TAG_DEVICE), Some(device.as_str()));
+        assert_eq!(tag(newest, TAG_DEVICES), Some(devices.join(" ").as_str()));
+        let own: Vec<snapcycle_core::Tag> = newest
+            .tags()
+            .iter()
+            .map(|t| snapcycle_core::Tag::new(t.key().unwrap_or_default(), t.value().unwrap_or_default()))
+            .collect();
+        assert_eq!(device_of(&own, volume_id), Some(device.as_str()));
+        starts.push(newest.start_time().cloned());
         assert_eq!(tag(newest, DAILY), Some("2"));
         assert_eq!(tag(newest, "Name"), Some("web"));
         assert_eq!(tag(newest, "Env"), Some("prod"));
         assert_eq!(tag(newest, HOURLY), None, "another schedule's keyword is never copied");
-        assert_eq!(newest.description(), Some(format!("snapcycle {DAILY} web {volume_id} ({device})").as_str()));
+        assert_eq!(
+            newest.description(),
+            Some(format!("snapcycle {DAILY} web ({}, 2 volumes)", web.instance_id).as_str())
+        );
         assert_eq!(tag(&snaps[0], TAG_RUN), Some("2026-11-21T00:00:00Z"));
         assert_eq!(tag(&snaps[1], TAG_RUN), Some("2026-11-22T00:00:00Z"));
     }
-    assert_eq!(report.api_calls.get("CreateSnapshot"), Some(&2));
+    assert_eq!(starts[0], starts[1], "the set's snapshots start at one instant");
+    assert_eq!(report.api_calls.get("CreateSnapshots"), Some(&1), "one call per instance");
+    assert_eq!(report.api_calls.get("CreateSnapshot"), None);
     assert_eq!(report.api_calls.get("DeleteSnapshot"), Some(&2));
     assert_eq!(report.api_calls.get("DescribeInstances"), Some(&1));
     // One read of the history beside the instances, one of this run's snapshots after creating
@@ -210,7 +232,7 @@ async fn a_second_run_with_the_same_scheduled_time_creates_nothing() {
     assert!(second.created.is_empty(), "{second:#?}");
     assert_eq!(second.skipped.len(), 2);
     assert!(second.skipped[0].reason.contains("already snapshotted by this run"));
-    assert_eq!(second.api_calls.get("CreateSnapshot"), None);
+    assert_eq!(second.api_calls.get("CreateSnapshots"), None);
     for (_, v) in &host.volumes {
         assert_eq!(keyword_snapshots_of(&ec2, v, DAILY).await.len(), 1);
     }
@@ -242,9 +264,10 @@ async fn a_dry_run_changes_nothing_and_shows_the_plan() {
 }
 
 /// Issue #10.1 as operators hit it: the hourly and the daily schedule fire in the same minute on
-/// one instance and run back to back (the function's concurrency is 1). EC2 refuses the second
-/// snapshot of each volume within 15 s; the daily run waits and takes it, with no failure and no
-/// skip. Before the fix it reported success with the daily snapshot missing.
+/// one instance and run back to back (the function's concurrency is 1). EC2 refuses a second
+/// snapshot of a volume within 15 s, so it refuses the daily run's whole set; the daily run waits
+/// and takes it, with no failure and no skip. Before the fix it reported success with the daily
+/// snapshot missing.
 #[tokio::test(flavor = "multi_thread")]
 async fn two_schedules_in_the_same_minute_both_take_their_snapshot() {
     let moto = Moto::start().unwrap();
@@ -253,16 +276,118 @@ async fn two_schedules_in_the_same_minute_both_take_their_snapshot() {
     let r = runner(&moto, stack_settings()).await;
     let hourly = run(&r, HOURLY, "2026-11-26T00:00:00Z").await;
     assert_eq!((hourly.created.len(), hourly.failures.len()), (2, 0), "{hourly:#?}");
+    assert_eq!(hourly.api_calls.get("CreateSnapshots"), Some(&1), "{hourly:#?}");
     let started = std::time::Instant::now();
     let daily = run(&r, DAILY, "2026-11-26T00:00:00Z").await;
     assert!(daily.failures.is_empty() && daily.skipped.is_empty(), "{daily:#?}");
     assert_eq!(daily.created.len(), 2, "{daily:#?}");
-    assert!(daily.api_calls["CreateSnapshot"] >= 3, "refused at least once, then taken: {daily:#?}");
+    assert!(daily.api_calls["CreateSnapshots"] >= 2, "refused at least once, then taken: {daily:#?}");
     assert!(started.elapsed() >= std::time::Duration::from_secs(10), "it waited out EC2's 15 s rule");
+    let mut starts = Vec::new();
     for (_, vol) in &host.volumes {
-        assert_eq!(keyword_snapshots_of(&ec2, vol, DAILY).await.len(), 1, "{vol}");
+        let daily = keyword_snapshots_of(&ec2, vol, DAILY).await;
+        assert_eq!(daily.len(), 1, "{vol}");
         assert_eq!(keyword_snapshots_of(&ec2, vol, HOURLY).await.len(), 1, "{vol}");
+        starts.push(daily[0].start_time().cloned());
     }
+    assert_eq!(starts[0], starts[1], "the daily set was taken whole, at one instant");
+}
+
+/// A later invocation of a run (a retry, a hand-over) that finds this run's snapshot of one of an
+/// instance's volumes, taken by an earlier invocation, takes a set of the other volumes only: the
+/// found one is left out of the set (ExcludeDataVolumeIds), never snapshotted twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retry_of_a_partial_set_takes_only_the_missing_volumes() {
+    let moto = Moto::start().unwrap();
+    let ec2 = ec2(&moto).await;
+    let scheduled = "2026-11-26T00:00:00Z";
+    let host = seed::instance(&ec2, &[(DAILY, "3"), ("Name", "db")], 3).await;
+    // This run's snapshot of the middle volume, as an earlier invocation of the same run left it
+    // (seeded: exempt from the 15 s rule, as a snapshot taken minutes ago would be).
+    let earlier = keyword_snapshot(&ec2, &host, 1, DAILY, "3", scheduled).await;
+    let done = host.volumes[1].1.clone();
+    let r = runner(&moto, stack_settings()).await;
+    let report = run(&r, DAILY, scheduled).await;
+
+    assert!(report.failures.is_empty(), "{report:#?}");
+    assert_eq!(report.api_calls.get("CreateSnapshots"), Some(&1), "one set for the missing volumes: {report:#?}");
+    let mut created: Vec<&str> = report.created.iter().map(|c| c.volume_id.as_str()).collect();
+    created.sort();
+    let mut missing = vec![host.volumes[0].1.as_str(), host.volumes[2].1.as_str()];
+    missing.sort();
+    assert_eq!(created, missing, "exactly the two other volumes: {report:#?}");
+    let skip = report.skipped.iter().find(|s| s.volume_id.as_deref() == Some(done.as_str()));
+    assert!(
+        skip.is_some_and(|s| s.reason.starts_with("already snapshotted by this run") && s.reason.contains(&earlier)),
+        "{report:#?}"
+    );
+    let mut starts = Vec::new();
+    for (_, vol) in &host.volumes {
+        let ours: Vec<_> = keyword_snapshots_of(&ec2, vol, DAILY)
+            .await
+            .into_iter()
+            .filter(|s| tag(s, TAG_RUN) == Some(scheduled))
+            .collect();
+        assert_eq!(ours.len(), 1, "{vol}: exactly one snapshot of this run");
+        if *vol == done {
+            assert_eq!(ours[0].snapshot_id(), Some(earlier.as_str()), "the earlier invocation's stays the one");
+        } else {
+            let s = &ours[0];
+            assert_eq!(
+                s.description(),
+                Some(format!("snapcycle {DAILY} db ({}, 2 volumes)", host.instance_id).as_str())
+            );
+            let mut pairs: Vec<&str> = tag(s, TAG_DEVICES).unwrap_or_default().split(' ').collect();
+            pairs.sort();
+            let mut want: Vec<String> =
+                [&host.volumes[0], &host.volumes[2]].iter().map(|(d, v)| format!("{v}={d}")).collect();
+            want.sort();
+            assert_eq!(pairs, want, "the set's map names its two volumes only");
+            starts.push(s.start_time().cloned());
+        }
+    }
+    assert_eq!(starts.len(), 2);
+    assert_eq!(starts[0], starts[1], "the two new snapshots are one set, taken at one instant");
+}
+
+/// The set leaves out what the exclusion tags name: the root volume by the instance's
+/// `snapcycle:exclude-root` (ExcludeBootVolume) and a data volume by its own `snapcycle:exclude`
+/// (ExcludeDataVolumeIds). The emulator, as EC2, would otherwise snapshot every attached volume.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_consistent_set_leaves_out_the_excluded_root_and_excluded_data_volume() {
+    let moto = Moto::start().unwrap();
+    let ec2 = ec2(&moto).await;
+    let host = seed::instance_on(
+        &ec2,
+        &[(DAILY, "3"), ("Name", "app"), ("snapcycle:exclude-root", "*")],
+        &["/dev/sda1", "/dev/sdf", "/dev/sdg"],
+    )
+    .await;
+    let vol = |dev: &str| host.volumes.iter().find(|(d, _)| d == dev).unwrap().1.clone();
+    let (root, data, excluded) = (vol("/dev/sda1"), vol("/dev/sdf"), vol("/dev/sdg"));
+    ec2.create_tags()
+        .resources(&excluded)
+        .tags(aws_sdk_ec2::types::Tag::builder().key("snapcycle:exclude").value("*").build())
+        .send()
+        .await
+        .unwrap();
+    let r = runner(&moto, stack_settings()).await;
+    let report = run(&r, DAILY, "2026-11-26T00:00:00Z").await;
+
+    assert!(report.failures.is_empty(), "{report:#?}");
+    let created: Vec<&str> = report.created.iter().map(|c| c.volume_id.as_str()).collect();
+    assert_eq!(created, [data.as_str()], "only /dev/sdf's volume: {report:#?}");
+    assert_eq!(report.api_calls.get("CreateSnapshots"), Some(&1), "{report:#?}");
+    for left_out in [&root, &excluded] {
+        assert!(snapshots_of(&ec2, left_out).await.is_empty(), "{left_out} left out of the set");
+    }
+    let snaps = keyword_snapshots_of(&ec2, &data, DAILY).await;
+    assert_eq!(snaps.len(), 1, "{snaps:?}");
+    assert_eq!(tag(&snaps[0], TAG_DEVICES), Some(format!("{data}=/dev/sdf").as_str()));
+    assert_eq!(
+        snaps[0].description(),
+        Some(format!("snapcycle {DAILY} app ({}, 1 volume)", host.instance_id).as_str())
+    );
 }
 
 /// Issue #10.8: a 256-character `Name` and a 127-character keyword would make a description EC2
@@ -283,7 +408,7 @@ async fn a_long_name_and_keyword_still_make_a_snapshot() {
     let description = snaps[0].description().unwrap();
     assert_eq!(description.chars().count(), 255, "{description}");
     assert!(
-        description.contains("…") && description.ends_with(&format!("{} (/dev/xvda)", host.volumes[0].1)),
+        description.contains("…") && description.ends_with(&format!("({}, 1 volume)", host.instance_id)),
         "{description}"
     );
     assert_eq!(tag(&snaps[0], "Name"), Some(name.as_str()), "the tag keeps the whole name");

@@ -23,7 +23,7 @@ pub use exclude::{Exclusion, ExclusionError};
 pub use inventory::{Attachment, Instance, Inventory, Lock, LockMode, Snapshot, SnapshotState};
 pub use keyword::{Keyword, KeywordError};
 pub use orphan::{OrphanExpiry, OrphanExpiryError, OrphanPlan};
-pub use plan::{plan, run_id, Create, InstancePlan, InstanceProblem, Plan, Policy, VolumePlan};
+pub use plan::{plan, run_id, Create, InstancePlan, InstanceProblem, Plan, Policy, SnapshotSet, VolumePlan};
 pub use policy::{Candidate, Decision, KeptBy, PolicyError, RetentionPolicy, Verdict, Why};
 pub use report::Report;
 pub use retention::{Retention, RetentionError};

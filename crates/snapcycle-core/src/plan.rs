@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::exclude::{Exclusion, ExclusionError, TAG_EXCLUDE, TAG_EXCLUDE_ROOT};
 use crate::orphan::{plan_orphans, OrphanExpiry, OrphanPlan};
 use crate::policy::{Candidate, PolicyError, RetentionPolicy};
-use crate::tags::{snapshot_tags, tag_value, SnapshotTags, TagInput, TAG_KEYWORD, TAG_RUN};
+use crate::tags::{devices_value, snapshot_tags, tag_value, SnapshotTags, TagInput, TAG_KEYWORD, TAG_RUN};
 use crate::{Instance, Inventory, Keyword, Snapshot, SnapshotState};
 
 /// The decisions a run is asked to make.
@@ -79,6 +79,46 @@ pub struct InstancePlan {
     pub problem: Option<InstanceProblem>,
     /// One entry per EBS volume (empty when there is a problem).
     pub volumes: Vec<VolumePlan>,
+    /// The crash-consistent set this run takes of the instance: every volume whose `create` is
+    /// [`Create::New`], in one CreateSnapshots call. `None` when no volume needs a snapshot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub set: Option<SnapshotSet>,
+}
+
+impl SnapshotSet {
+    /// Moves a volume of the set to the left-out ones: this run's snapshot of it exists (a
+    /// retry, or a first call whose answer was lost), so the call that completes the set must
+    /// not take a second one.
+    pub fn leave_out(&mut self, volume_id: &str) {
+        let Some(at) = self.volumes.iter().position(|v| v == volume_id) else { return };
+        let v = self.volumes.remove(at);
+        if self.root_volume.as_deref() == Some(volume_id) {
+            self.exclude_boot = true;
+        } else {
+            self.exclude_data.push(v);
+        }
+    }
+}
+
+/// One CreateSnapshots call: EC2 snapshots the instance's attached volumes at one instant, minus
+/// the ones excluded here, and sets the same description and tags on every snapshot of the set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SnapshotSet {
+    /// The volumes the set takes (those whose `create` is `New`), in the instance's order.
+    pub volumes: Vec<String>,
+    /// Leave the root volume out (`ExcludeBootVolume`): it is attached but not in the set.
+    pub exclude_boot: bool,
+    /// Attached data volumes left out (`ExcludeDataVolumeIds`): taken already by this run,
+    /// covered by another instance, held or excluded.
+    pub exclude_data: Vec<String>,
+    /// The instance's root volume, when it is an attached EBS volume: EC2 leaves it out only
+    /// by `exclude_boot`, and refuses it among `exclude_data`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root_volume: Option<String>,
+    /// `snapcycle K <name or id> (<instance>, N volumes)`.
+    pub description: String,
+    /// The tags to set at creation, the same on every snapshot of the set.
+    pub tags: SnapshotTags,
 }
 
 /// Why an instance is left alone. Bad input is a failure a person must see; the rest are skips.
@@ -170,13 +210,8 @@ pub struct Reason {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Create {
-    /// Take a snapshot with these tags and description.
-    New {
-        /// `snapcycle K <name or id> <volume> (<device>)`.
-        description: String,
-        /// The tags to set at creation.
-        tags: SnapshotTags,
-    },
+    /// Take a snapshot, as part of the instance's [`SnapshotSet`].
+    New,
     /// This run already snapshotted the volume (a retry or a duplicate delivery).
     AlreadyDone {
         /// The existing snapshot of this run.
@@ -211,13 +246,16 @@ pub enum Create {
     },
 }
 
-/// Longest snapshot description EC2 accepts (CreateSnapshot's `Description`: "up to 255 characters").
+/// Longest snapshot description EC2 accepts (CreateSnapshot's `Description`: "up to 255
+/// characters"; CreateSnapshots sets the same one on every snapshot of a set).
 pub const MAX_DESCRIPTION: usize = 255;
 
-/// `snapcycle K <name or id> <volume> (<device>)`, always within [`MAX_DESCRIPTION`]: a long `Name`
-/// is shortened with `…` rather than making CreateSnapshot fail on every run.
-pub fn description(keyword: &Keyword, label: &str, volume_id: &str, device: &str) -> String {
-    let fixed = format!("snapcycle {keyword}  {volume_id} ({device})");
+/// `snapcycle K <name or id> (<instance>, N volumes)`, always within [`MAX_DESCRIPTION`]: a long
+/// `Name` is shortened with `…` rather than making CreateSnapshots fail on every run.
+pub fn description(keyword: &Keyword, label: &str, instance_id: &str, volumes: usize) -> String {
+    let what = if volumes == 1 { "1 volume".to_owned() } else { format!("{volumes} volumes") };
+    let detail = format!("({instance_id}, {what})");
+    let fixed = format!("snapcycle {keyword}  {detail}");
     let room = MAX_DESCRIPTION.saturating_sub(fixed.chars().count());
     let label: String = if label.chars().count() <= room {
         label.to_owned()
@@ -226,7 +264,7 @@ pub fn description(keyword: &Keyword, label: &str, volume_id: &str, device: &str
         l.push('…');
         l
     };
-    let full = format!("snapcycle {keyword} {label} {volume_id} ({device})");
+    let full = format!("snapcycle {keyword} {label} {detail}");
     full.chars().take(MAX_DESCRIPTION).collect()
 }
 
@@ -374,7 +412,7 @@ fn plan_instance<'a>(
     owners: &HashMap<&'a str, Owner<'a>>,
 ) -> InstancePlan {
     let name = tag_value(&inst.tags, "Name").map(str::to_owned);
-    let mut ip = InstancePlan { instance_id: inst.id.clone(), name, problem: None, volumes: Vec::new() };
+    let mut ip = InstancePlan { instance_id: inst.id.clone(), name, problem: None, volumes: Vec::new(), set: None };
     let keyword = &policy.keyword;
     let raw = tag_value(&inst.tags, keyword.as_str()).unwrap_or("");
     let retention = match RetentionPolicy::parse(raw) {
@@ -461,8 +499,8 @@ fn plan_instance<'a>(
             Some(Owner::Decides(by, _)) if *by != inst.id => {
                 (Create::Covered { by_instance: (*by).to_owned() }, &[][..])
             }
-            Some(Owner::Decides(_, rs)) => (new_or_done(policy, run, inst, att, &label, keeper, &rs[0]), rs.as_slice()),
-            None => (new_or_done(policy, run, inst, att, &label, keeper, &retention), own),
+            Some(Owner::Decides(_, rs)) => (new_or_done(keeper), rs.as_slice()),
+            None => (new_or_done(keeper), own),
         };
         let shown = policies.first().unwrap_or(&retention).clone();
         // This run's own snapshots count from the next run: deciding without them, every
@@ -500,7 +538,47 @@ fn plan_instance<'a>(
             locked: Vec::new(),
         });
     }
+    ip.set = snapshot_set(policy, run, inst, &label, &retention, &ip.volumes);
     ip
+}
+
+/// The instance's crash-consistent set: its `New` volumes in one call, every other attached
+/// volume left out (the root by `ExcludeBootVolume`, EC2 refuses it among the data volumes).
+/// On a multi-attach volume this instance decides, `retention` is the deciding one, so the tags
+/// say what the volume's own plan says.
+fn snapshot_set(
+    policy: &Policy,
+    run: &str,
+    inst: &Instance,
+    label: &str,
+    retention: &RetentionPolicy,
+    volumes: &[VolumePlan],
+) -> Option<SnapshotSet> {
+    let (taken, left): (Vec<&VolumePlan>, Vec<&VolumePlan>) =
+        volumes.iter().partition(|v| matches!(v.create, Create::New));
+    if taken.is_empty() {
+        return None;
+    }
+    let is_root = |v: &VolumePlan| inst.root_device.as_deref() == Some(v.device.as_str());
+    let devices = devices_value(taken.iter().map(|v| (v.volume_id.as_str(), v.device.as_str())));
+    let tags = snapshot_tags(TagInput {
+        instance_tags: &inst.tags,
+        keyword: &policy.keyword,
+        all_keywords: &policy.all_keywords,
+        retention,
+        instance_id: &inst.id,
+        devices: &devices,
+        run,
+        request: policy.request.as_deref(),
+    });
+    Some(SnapshotSet {
+        root_volume: volumes.iter().find(|v| is_root(v)).map(|v| v.volume_id.clone()),
+        volumes: taken.iter().map(|v| v.volume_id.clone()).collect(),
+        exclude_boot: left.iter().any(|v| is_root(v)),
+        exclude_data: left.iter().filter(|v| !is_root(v)).map(|v| v.volume_id.clone()).collect(),
+        description: description(&policy.keyword, label, &inst.id, taken.len()),
+        tags,
+    })
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -532,29 +610,11 @@ fn exclusion(
     }
 }
 
-fn new_or_done(
-    policy: &Policy,
-    run: &str,
-    inst: &Instance,
-    att: &crate::Attachment,
-    label: &str,
-    keeper: Option<&Snapshot>,
-    retention: &RetentionPolicy,
-) -> Create {
-    if let Some(done) = keeper {
-        return Create::AlreadyDone { snapshot_id: done.id.clone() };
+fn new_or_done(keeper: Option<&Snapshot>) -> Create {
+    match keeper {
+        Some(done) => Create::AlreadyDone { snapshot_id: done.id.clone() },
+        None => Create::New,
     }
-    let tags = snapshot_tags(TagInput {
-        instance_tags: &inst.tags,
-        keyword: &policy.keyword,
-        all_keywords: &policy.all_keywords,
-        retention,
-        instance_id: &inst.id,
-        device: &att.device,
-        run,
-        request: policy.request.as_deref(),
-    });
-    Create::New { description: description(&policy.keyword, label, &att.volume_id, &att.device), tags }
 }
 
 /// Rotation order: newest first by start time, ties by the run tag, then by id for stability.
@@ -732,7 +792,7 @@ mod tests {
         for (a, b) in [("1", "5"), ("5", "1")] {
             let p = shared_volume(a, b);
             let deciding: Vec<&VolumePlan> =
-                p.volumes().map(|(_, v)| v).filter(|v| matches!(v.create, Create::New { .. })).collect();
+                p.volumes().map(|(_, v)| v).filter(|v| matches!(v.create, Create::New)).collect();
             assert_eq!(deciding.len(), 1, "{p:#?}");
             assert_eq!(deciding[0].retention.as_count().map(|r| r.get()), Some(5));
             assert_eq!(deciding[0].delete, ["snap-6"], "the newest 5 completed stay");
@@ -749,13 +809,54 @@ mod tests {
     }
 
     #[test]
+    fn a_set_leaves_out_the_excluded_root_and_this_runs_done_volume_and_completes_a_partial_set() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap();
+        let att = |v: &str, d: &str| Attachment { volume_id: v.into(), device: d.into(), exclude: None };
+        let inst = Instance {
+            tags: vec![Tag::new("SnapshotDaily", "7"), Tag::new("Name", "db"), Tag::new(TAG_EXCLUDE_ROOT, "*")],
+            volumes: vec![att("vol-root", "/dev/xvda"), att("vol-data", "/dev/sdf"), att("vol-log", "/dev/sdg")],
+            root_device: Some("/dev/xvda".into()),
+            ..one_volume_instance("7")
+        };
+        // This run took vol-log already (a retry after a hand-over).
+        let done = Snapshot { volume_id: "vol-log".into(), ..daily_snapshot("snap-log", t, &run_id(t)) };
+        let p = plan(&daily_at(t), &Inventory { instances: vec![inst], snapshots: vec![done], ..Inventory::default() });
+        let mut set = p.instances[0].set.clone().expect("vol-data still needs its snapshot");
+        assert_eq!(set.volumes, ["vol-data"]);
+        assert!(set.exclude_boot, "the excluded root goes by ExcludeBootVolume");
+        assert_eq!(set.exclude_data, ["vol-log"]);
+        assert_eq!(set.root_volume.as_deref(), Some("vol-root"));
+        assert_eq!(set.description, "snapcycle SnapshotDaily db (i-1, 1 volume)");
+        assert_eq!(tag_value(&set.tags.tags, crate::tags::TAG_DEVICES), Some("vol-data=/dev/sdf"));
+        set.leave_out("vol-data");
+        assert!(set.volumes.is_empty());
+        assert_eq!(set.exclude_data, ["vol-log", "vol-data"]);
+
+        // Without the exclusion the root is in the set, and leaving it out goes by the flag.
+        let whole = Instance {
+            tags: vec![Tag::new("SnapshotDaily", "7")],
+            volumes: vec![att("vol-root", "/dev/xvda"), att("vol-data", "/dev/sdf")],
+            root_device: Some("/dev/xvda".into()),
+            ..one_volume_instance("7")
+        };
+        let p = plan(&daily_at(t), &Inventory { instances: vec![whole], ..Inventory::default() });
+        let mut set = p.instances[0].set.clone().unwrap();
+        assert_eq!(
+            (set.volumes.as_slice(), set.exclude_boot),
+            (&["vol-root".to_owned(), "vol-data".to_owned()][..], false)
+        );
+        set.leave_out("vol-root");
+        assert!(set.exclude_boot && set.exclude_data.is_empty() && set.volumes == ["vol-data"]);
+    }
+
+    #[test]
     fn a_description_always_fits_ec2s_limit() {
         let k = Keyword::new(&"K".repeat(127)).unwrap();
-        let d = description(&k, &"n".repeat(256), "vol-0123456789abcdef0", "/dev/sdf");
+        let d = description(&k, &"n".repeat(256), "i-0123456789abcdef0", 12);
         assert_eq!(d.chars().count(), MAX_DESCRIPTION);
-        assert!(d.ends_with("… vol-0123456789abcdef0 (/dev/sdf)"), "{d}");
-        let short = description(&Keyword::new("SnapshotDaily").unwrap(), "web", "vol-1", "/dev/xvda");
-        assert_eq!(short, "snapcycle SnapshotDaily web vol-1 (/dev/xvda)");
+        assert!(d.ends_with("… (i-0123456789abcdef0, 12 volumes)"), "{d}");
+        let short = description(&Keyword::new("SnapshotDaily").unwrap(), "web", "i-1", 1);
+        assert_eq!(short, "snapcycle SnapshotDaily web (i-1, 1 volume)");
     }
 
     #[test]
@@ -766,7 +867,7 @@ mod tests {
         for (a, b) in [("1", "within=3d"), ("within=3d", "1"), ("2", "last=1 daily=3")] {
             let p = shared_volume(a, b);
             let deciding: Vec<&VolumePlan> =
-                p.volumes().map(|(_, v)| v).filter(|v| matches!(v.create, Create::New { .. })).collect();
+                p.volumes().map(|(_, v)| v).filter(|v| matches!(v.create, Create::New)).collect();
             assert_eq!(deciding.len(), 1, "{a} / {b}: {p:#?}");
             assert_eq!(deciding[0].keep, ["snap-1", "snap-2", "snap-3"], "{a} / {b}");
             assert_eq!(deciding[0].delete, ["snap-6", "snap-5", "snap-4"], "{a} / {b}");

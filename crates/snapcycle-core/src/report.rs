@@ -212,7 +212,7 @@ impl Report {
                     reason: l.reason.clone(),
                 }));
                 let reason = match &v.create {
-                    Create::New { .. } => continue,
+                    Create::New => continue,
                     Create::AlreadyDone { snapshot_id } => {
                         format!("already snapshotted by this run ({snapshot_id})")
                     }
@@ -264,7 +264,7 @@ impl Report {
     pub fn dry_run(plan: &Plan) -> Report {
         let mut r = Report::begin(plan, true);
         for (ip, v) in plan.volumes() {
-            if matches!(v.create, Create::New { .. }) {
+            if matches!(v.create, Create::New) {
                 r.created.push(Created {
                     instance_id: ip.instance_id.clone(),
                     volume_id: v.volume_id.clone(),

@@ -10,7 +10,13 @@ use crate::Keyword;
 pub const TAG_KEYWORD: &str = "snapcycle:keyword";
 /// The instance the snapshot was taken from (the volume may later move).
 pub const TAG_INSTANCE: &str = "snapcycle:instance";
-/// The device name the volume had on that instance, so a restore knows where it went.
+/// The device names the set's volumes had on that instance (`vol-…=/dev/xvda vol-…=/dev/sdf`), so
+/// a restore knows where each snapshot of the set goes. One CreateSnapshots call sets the same
+/// tags on every snapshot of the set, so the map is per set, not one device per snapshot
+/// (README, "Tags on every snapshot it creates").
+pub const TAG_DEVICES: &str = "snapcycle:devices";
+/// The one device name a snapshot taken alone carried (snapcycle before crash-consistent sets):
+/// still read for older snapshots, never written.
 pub const TAG_DEVICE: &str = "snapcycle:device";
 /// The scheduled time of the run (RFC 3339 UTC): a retried delivery of the same run finds it and
 /// does not snapshot the volume twice.
@@ -62,15 +68,15 @@ pub struct TagInput<'a> {
     pub retention: &'a RetentionPolicy,
     /// The instance id.
     pub instance_id: &'a str,
-    /// The volume's device name on the instance.
-    pub device: &'a str,
+    /// The set's volumes and their device names on the instance, as [`devices_value`] writes them.
+    pub devices: &'a str,
     /// The run's identity (RFC 3339 UTC).
     pub run: &'a str,
     /// The Lambda request id, for a run whose event had no scheduled time.
     pub request: Option<&'a str>,
 }
 
-/// Computes a new snapshot's tags: the tool's own five (they always win), then the instance's tags
+/// Computes the tags of a new snapshot set: the tool's own five (they always win), then the instance's tags
 /// minus `aws:` keys, minus any keyword of the stack and minus `snapcycle:` keys, up to 50 in all.
 /// When some must be dropped, `Name` is kept first and the rest by key order, so the result is
 /// stable from run to run.
@@ -79,7 +85,7 @@ pub fn snapshot_tags(input: TagInput<'_>) -> SnapshotTags {
         Tag::new(input.keyword.as_str(), input.retention.to_string()),
         Tag::new(TAG_KEYWORD, input.keyword.as_str()),
         Tag::new(TAG_INSTANCE, input.instance_id),
-        Tag::new(TAG_DEVICE, input.device),
+        Tag::new(TAG_DEVICES, input.devices),
         Tag::new(TAG_RUN, input.run),
     ];
     if let Some(request) = input.request {
@@ -110,6 +116,41 @@ pub fn read_by_plan(key: &str, keyword: &Keyword) -> bool {
     key == keyword.as_str() || key == TAG_KEYWORD || key == TAG_RUN
 }
 
+/// The value of [`TAG_DEVICES`] for a set: `volume=device` pairs in the order given, as many
+/// whole pairs as fit EC2's 256 characters of a tag value, then ` …` when some did not fit
+/// (an instance with more than about eight volumes), so a cut map never looks complete.
+pub fn devices_value<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    const MAX_VALUE: usize = 256;
+    const MORE: &str = " …";
+    let pairs: Vec<String> = pairs.into_iter().map(|(volume, device)| format!("{volume}={device}")).collect();
+    let full = pairs.join(" ");
+    if full.chars().count() <= MAX_VALUE {
+        return full;
+    }
+    let mut out = String::new();
+    for p in &pairs {
+        let sep = usize::from(!out.is_empty());
+        if out.chars().count() + sep + p.chars().count() + MORE.chars().count() > MAX_VALUE {
+            break;
+        }
+        if sep == 1 {
+            out.push(' ');
+        }
+        out.push_str(p);
+    }
+    out.push_str(MORE);
+    out
+}
+
+/// The device a snapshot's volume had on its instance: from the set's [`TAG_DEVICES`] map, or
+/// the [`TAG_DEVICE`] of a snapshot taken alone by an older snapcycle.
+pub fn device_of<'a>(tags: &'a [Tag], volume_id: &str) -> Option<&'a str> {
+    if let Some(map) = tag_value(tags, TAG_DEVICES) {
+        return map.split(' ').find_map(|pair| pair.strip_prefix(volume_id)?.strip_prefix('='));
+    }
+    tag_value(tags, TAG_DEVICE)
+}
+
 /// The value of a tag key in a list, if present.
 pub fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
     tags.iter().find(|t| t.key == key).map(|t| t.value.as_str())
@@ -129,7 +170,7 @@ mod tests {
         for key in ["SnapshotDaily", TAG_KEYWORD, TAG_RUN] {
             assert!(read_by_plan(key, &daily), "{key}");
         }
-        for key in ["SnapshotHourly", "Name", TAG_INSTANCE, TAG_DEVICE, "snapshotdaily", ""] {
+        for key in ["SnapshotHourly", "Name", TAG_INSTANCE, TAG_DEVICES, TAG_DEVICE, "snapshotdaily", ""] {
             assert!(!read_by_plan(key, &daily), "{key}");
         }
     }
@@ -143,7 +184,7 @@ mod tests {
             all_keywords: all,
             retention: &SEVEN,
             instance_id: "i-1",
-            device: "/dev/xvda",
+            devices: "vol-1=/dev/xvda",
             run: "2026-11-26T00:00:00Z",
             request: None,
         }
@@ -163,7 +204,7 @@ mod tests {
         ];
         let out = snapshot_tags(input(&tags, &daily, &all));
         let keys: Vec<_> = out.tags.iter().map(|t| t.key.as_str()).collect();
-        assert_eq!(keys, ["SnapshotDaily", TAG_KEYWORD, TAG_INSTANCE, TAG_DEVICE, TAG_RUN, "Name", "Env"]);
+        assert_eq!(keys, ["SnapshotDaily", TAG_KEYWORD, TAG_INSTANCE, TAG_DEVICES, TAG_RUN, "Name", "Env"]);
         assert_eq!(tag_value(&out.tags, "SnapshotDaily"), Some("7"));
         assert_eq!(tag_value(&out.tags, TAG_RUN), Some("2026-11-26T00:00:00Z"));
         assert!(out.dropped.is_empty());
@@ -181,5 +222,25 @@ mod tests {
         assert_eq!(tag_value(&out.tags, "Name"), Some("db"));
         assert_eq!(out.dropped.len(), 50 - 45);
         assert_eq!(out.dropped, ["k44", "k45", "k46", "k47", "k48"]);
+    }
+
+    #[test]
+    fn the_device_map_keeps_whole_pairs_within_256_characters_and_says_when_cut() {
+        let two = devices_value([("vol-0a", "/dev/xvda"), ("vol-0b", "/dev/sdf")]);
+        assert_eq!(two, "vol-0a=/dev/xvda vol-0b=/dev/sdf");
+        let tags = [Tag::new(TAG_DEVICES, two)];
+        assert_eq!(device_of(&tags, "vol-0b"), Some("/dev/sdf"));
+        assert_eq!(device_of(&tags, "vol-0"), None, "a prefix of an id is not the id");
+        assert_eq!(device_of(&[Tag::new(TAG_DEVICE, "/dev/sdg")], "vol-0c"), Some("/dev/sdg"));
+        // Real ids are 21 characters: eight pairs of 31 fit, the ninth does not.
+        let ids: Vec<String> = (0..12).map(|i| format!("vol-{i:017x}")).collect();
+        let devs: Vec<String> = (0..12).map(|i| format!("/dev/sd{}", (b'f' + i as u8) as char)).collect();
+        let cut = devices_value(ids.iter().map(String::as_str).zip(devs.iter().map(String::as_str)));
+        assert!(cut.chars().count() <= 256, "{}", cut.len());
+        assert!(cut.ends_with(" …"), "{cut}");
+        let whole: Vec<&str> = cut.trim_end_matches(" …").split(' ').collect();
+        assert_eq!(whole.len(), 8, "{cut}");
+        assert!(whole.iter().zip(&ids).all(|(p, id)| p.starts_with(id.as_str())));
+        assert_eq!(device_of(&[Tag::new(TAG_DEVICES, cut.clone())], &ids[7]), Some("/dev/sdm"));
     }
 }

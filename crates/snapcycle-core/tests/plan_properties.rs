@@ -337,28 +337,56 @@ proptest! {
         let mut after = inv.clone();
         let deleted: HashSet<String> = p.volumes().flat_map(|(_, v)| v.delete.clone()).collect();
         after.snapshots.retain(|s| !deleted.contains(&s.id));
-        for (_, v) in p.volumes() {
-            if let Create::New { tags, .. } = &v.create {
+        for set in p.instances.iter().filter_map(|i| i.set.as_ref()) {
+            for volume_id in &set.volumes {
                 after.snapshots.push(Snapshot {
-                    id: format!("snap-new-{}", v.volume_id),
-                    volume_id: v.volume_id.clone(),
+                    id: format!("snap-new-{volume_id}"),
+                    volume_id: volume_id.clone(),
                     owner_id: OWNER.into(),
                     state: SnapshotState::Completed,
                     start_time: pol.scheduled_time,
-                    tags: tags.tags.clone(),
+                    tags: set.tags.tags.clone(),
                 });
             }
         }
         let again = plan(&pol, &after);
         for (_, v) in again.volumes() {
-            prop_assert!(!matches!(v.create, Create::New { .. }), "{:?}", v);
+            prop_assert!(!matches!(v.create, Create::New), "{:?}", v);
         }
         // Carrying out the second plan's deletions settles the rotation: a third plan is empty.
         let deleted: HashSet<String> = again.volumes().flat_map(|(_, v)| v.delete.clone()).collect();
         after.snapshots.retain(|s| !deleted.contains(&s.id));
         let third = plan(&pol, &after);
         for (_, v) in third.volumes() {
-            prop_assert!(!matches!(v.create, Create::New { .. }) && v.delete.is_empty(), "{:?}", v);
+            prop_assert!(!matches!(v.create, Create::New) && v.delete.is_empty(), "{:?}", v);
+        }
+    }
+
+    /// Crash-consistent sets: an instance's set takes exactly its volumes planned `New`, and
+    /// leaves out every other attached volume, the root by `ExcludeBootVolume` only (EC2 refuses
+    /// the root volume among `ExcludeDataVolumeIds`), so one CreateSnapshots call snapshots what
+    /// the per-volume plan says and nothing else.
+    #[test]
+    fn a_set_takes_exactly_the_new_volumes_and_excludes_the_rest(inv in inventory()) {
+        let p = plan(&policy(), &inv);
+        for ip in &p.instances {
+            let new: Vec<&str> =
+                ip.volumes.iter().filter(|v| v.create == Create::New).map(|v| v.volume_id.as_str()).collect();
+            let Some(set) = &ip.set else {
+                prop_assert!(new.is_empty(), "{:?}", ip);
+                continue;
+            };
+            prop_assert_eq!(&set.volumes, &new);
+            let inst = inv.instances.iter().find(|i| i.id == ip.instance_id).unwrap();
+            for att in &inst.volumes {
+                let is_root = inst.root_device.as_deref() == Some(att.device.as_str());
+                let taken = set.volumes.contains(&att.volume_id);
+                let left_out = if is_root { set.exclude_boot } else { set.exclude_data.contains(&att.volume_id) };
+                prop_assert!(taken != left_out, "{} taken {taken}, left out {left_out}: {:?}", att.volume_id, set);
+                prop_assert!(!(is_root && set.exclude_data.contains(&att.volume_id)));
+            }
+            prop_assert_eq!(tag_value(&set.tags.tags, TAG_RUN), Some(p.run.as_str()));
+            prop_assert!(set.tags.tags.len() <= 50 && set.description.chars().count() <= 255);
         }
     }
 

@@ -5,12 +5,14 @@
 
 use std::time::Duration;
 
+use snapcycle_core::tags::{TAG_DEVICES, TAG_RUN};
 use snapcycle_testkit::faults::{FaultConfig, FaultProxy};
 use snapcycle_testkit::moto::EMU_PENDING_SECONDS;
-use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of};
+use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of, tag};
 use snapcycle_testkit::Moto;
 
 const DAILY: &str = "SnapshotDaily";
+const INSTANCES: usize = 6;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_deadline_header_makes_the_function_hand_over_and_finish() {
@@ -20,17 +22,20 @@ async fn the_deadline_header_makes_the_function_hand_over_and_finish() {
     let moto = Moto::start_with(&[(EMU_PENDING_SECONDS, "600")]).unwrap();
     let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
     let mut fleet = Vec::new();
-    for _ in 0..6 {
-        let s = seed::instance(&ec2, &[(DAILY, "1")], 1).await;
-        for day in 22..26 {
-            keyword_snapshot(&ec2, &s, 0, DAILY, "1", &format!("2026-11-{day}T00:00:00Z")).await;
+    for _ in 0..INSTANCES {
+        let s = seed::instance(&ec2, &[(DAILY, "1")], 2).await;
+        for v in 0..2 {
+            for day in 22..26 {
+                keyword_snapshot(&ec2, &s, v, DAILY, "1", &format!("2026-11-{day}T00:00:00Z")).await;
+            }
         }
         fleet.push(s);
     }
     // 200 ms a call, one at a time in each stream, 3 s per invocation (a tenth of it, 0.3 s, is
-    // the margin): after the reads (instances and the history side by side), the 6 creations
-    // (1.2 s) run beside 18 deletions (retention 1 of 4 old snapshots, 3.6 s), which do not fit
-    // one invocation.
+    // the margin): after the reads (instances and the history side by side), the 6 sets (one
+    // CreateSnapshots call per instance of two volumes, 1.2 s) run beside 36 deletions
+    // (retention 1 of 4 old snapshots on each of 12 volumes, 7.2 s), which take several
+    // invocations.
     let slow = FaultConfig { latency: Duration::from_millis(200), ..FaultConfig::default() };
     let proxy = FaultProxy::start(&moto.url(), slow).await.unwrap();
     let env = [("SNAPCYCLE_KEYWORDS", DAILY.to_owned()), ("SNAPCYCLE_MAX_CONCURRENCY", "1".to_owned())];
@@ -80,15 +85,30 @@ async fn the_deadline_header_makes_the_function_hand_over_and_finish() {
     // each volume holds exactly this run's snapshot (one, no duplicate) and its newest old one,
     // which retention 1 keeps while the new one is pending; the three older ones are gone.
     let stats = proxy.stats();
-    assert!(stats.by_operation["CreateSnapshot"].requests >= 6 && stats.by_operation["DeleteSnapshot"].requests >= 18);
+    assert!(
+        stats.get("CreateSnapshots").requests >= INSTANCES as u64
+            && stats.get("DeleteSnapshot").requests >= 6 * INSTANCES as u64,
+        "{stats}"
+    );
+    assert_eq!(stats.get("CreateSnapshot").requests, 0, "sets only: {stats}");
     for s in &fleet {
-        let snaps = keyword_snapshots_of(&ec2, &s.volumes[0].1, DAILY).await;
-        let runs: Vec<_> = snaps.iter().map(|x| snapcycle_testkit::seed::tag(x, "snapcycle:run")).collect();
-        assert_eq!(
-            runs,
-            [Some("2026-11-25T00:00:00Z"), Some("2026-11-26T00:00:00Z")],
-            "retention 1 for {}",
-            s.instance_id
-        );
+        // This run's snapshot of each volume comes from the instance's one set of both volumes.
+        let mut devices: Vec<String> = s.volumes.iter().map(|(device, vol)| format!("{vol}={device}")).collect();
+        devices.sort();
+        let description = format!("snapcycle {DAILY} {} ({}, 2 volumes)", s.instance_id, s.instance_id);
+        for (_, vol) in &s.volumes {
+            let snaps = keyword_snapshots_of(&ec2, vol, DAILY).await;
+            let runs: Vec<_> = snaps.iter().map(|x| tag(x, TAG_RUN)).collect();
+            assert_eq!(
+                runs,
+                [Some("2026-11-25T00:00:00Z"), Some("2026-11-26T00:00:00Z")],
+                "retention 1 for {vol} of {}",
+                s.instance_id
+            );
+            let mut tagged: Vec<&str> = tag(&snaps[1], TAG_DEVICES).unwrap_or_default().split(' ').collect();
+            tagged.sort();
+            assert_eq!(tagged, devices, "{vol}");
+            assert_eq!(snaps[1].description(), Some(description.as_str()), "{vol}");
+        }
     }
 }

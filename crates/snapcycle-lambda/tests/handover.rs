@@ -15,7 +15,9 @@ use snapcycle_testkit::Moto;
 
 const DAILY: &str = "SnapshotDaily";
 const RUN: &str = "2026-11-26T00:00:00Z";
-const VOLUMES: usize = 8;
+const INSTANCES: usize = 8;
+/// Two volumes an instance: each set is one CreateSnapshots call of two snapshots.
+const VOLUMES: usize = 2 * INSTANCES;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_longer_than_an_invocation_is_handed_over_until_done() {
@@ -25,17 +27,19 @@ async fn a_run_longer_than_an_invocation_is_handed_over_until_done() {
     let moto = Moto::start_with(&[(EMU_PENDING_SECONDS, "600")]).unwrap();
     let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
     let mut fleet = Vec::new();
-    for i in 0..VOLUMES {
-        let s = seed::instance(&ec2, &[(DAILY, "2"), ("Name", &format!("host-{i}"))], 1).await;
-        for day in 23..26 {
-            keyword_snapshot(&ec2, &s, 0, DAILY, "2", &format!("2026-11-{day}T00:00:00Z")).await;
+    for i in 0..INSTANCES {
+        let s = seed::instance(&ec2, &[(DAILY, "2"), ("Name", &format!("host-{i}"))], 2).await;
+        for v in 0..2 {
+            for day in 23..26 {
+                keyword_snapshot(&ec2, &s, v, DAILY, "2", &format!("2026-11-{day}T00:00:00Z")).await;
+            }
         }
         fleet.push(s);
     }
 
-    // Every EC2 call takes 200 ms and each stream runs one at a time: after the two reads (side
-    // by side, 0.2 s) the 8 creations and the 8 deletions take 1.6 s side by side, so a 1 s
-    // invocation gets through about 4 of each.
+    // Every EC2 call takes 200 ms and each stream runs one at a time: after the reads (side by
+    // side, 0.2 s) the 8 sets (one CreateSnapshots call per instance, 1.6 s) run beside the 16
+    // deletions (3.2 s), so a 1 s invocation gets through about 4 sets and 4 deletions.
     let slow = FaultConfig { latency: Duration::from_millis(200), ..FaultConfig::default() };
     let proxy = FaultProxy::start(&moto.url(), slow).await.unwrap();
     let env = [
@@ -84,22 +88,38 @@ async fn a_run_longer_than_an_invocation_is_handed_over_until_done() {
     }
     let count = |field: &str| reports.iter().map(|r| r[field].as_array().map_or(0, Vec::len)).sum::<usize>();
     assert_eq!(count("created"), VOLUMES, "one snapshot per volume over all invocations");
+    let sets: usize = reports.iter().map(|r| r["api_calls"]["CreateSnapshots"].as_u64().unwrap_or(0) as usize).sum();
+    assert_eq!(sets, INSTANCES, "one set per instance over all invocations");
+    // A set is taken whole: both volumes of an instance are created by one invocation.
+    for s in &fleet {
+        let by: Vec<usize> = reports
+            .iter()
+            .map(|r| {
+                r["created"].as_array().map_or(0, |c| c.iter().filter(|x| x["instance_id"] == s.instance_id).count())
+            })
+            .filter(|n| *n > 0)
+            .collect();
+        assert_eq!(by, [2], "{}: {reports:?}", s.instance_id);
+    }
     assert_eq!(count("deleted"), VOLUMES, "the oldest of each volume, once");
     assert_eq!(count("failures"), 0);
 
     let stats = proxy.stats();
-    assert_eq!(stats.by_operation["CreateSnapshot"].forwarded, VOLUMES as u64, "no snapshot taken twice");
+    assert_eq!(stats.get("CreateSnapshots").forwarded, INSTANCES as u64, "no set taken twice");
+    assert_eq!(stats.get("CreateSnapshot").requests, 0, "sets only");
     assert_eq!(stats.by_operation["DeleteSnapshot"].forwarded, VOLUMES as u64);
     for s in &fleet {
-        let kept = keyword_snapshots_of(&ec2, &s.volumes[0].1, DAILY).await;
-        let mut runs: Vec<_> = kept.iter().map(|k| tag(k, TAG_RUN).unwrap_or_default().to_owned()).collect();
-        runs.sort();
-        assert_eq!(
-            runs,
-            ["2026-11-24T00:00:00Z", "2026-11-25T00:00:00Z", RUN],
-            "retention 2: the two newest old ones, and this run's (pending, it counts from the next run), for {}",
-            s.instance_id
-        );
+        for (_, vol) in &s.volumes {
+            let kept = keyword_snapshots_of(&ec2, vol, DAILY).await;
+            let mut runs: Vec<_> = kept.iter().map(|k| tag(k, TAG_RUN).unwrap_or_default().to_owned()).collect();
+            runs.sort();
+            assert_eq!(
+                runs,
+                ["2026-11-24T00:00:00Z", "2026-11-25T00:00:00Z", RUN],
+                "retention 2: the two newest old ones, and this run's (pending, it counts from the next run), for {vol} of {}",
+                s.instance_id
+            );
+        }
     }
     eprintln!("{} invocations", reports.len());
 }

@@ -14,6 +14,8 @@ use snapcycle_testkit::Moto;
 
 const DAILY: &str = "SnapshotDaily";
 const VOLUMES: usize = 20;
+/// Two volumes an instance: one set (one CreateSnapshots call) each.
+const INSTANCES: usize = VOLUMES / 2;
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the release zip's aarch64 bootstrap under qemu: run by scripts/release-check"]
@@ -26,7 +28,7 @@ async fn the_release_bootstrap_runs_a_whole_run_with_a_hand_over() {
     let moto = Moto::start_with(&[(EMU_PENDING_SECONDS, "600")]).unwrap();
     let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
     let mut fleet = Vec::new();
-    for i in 0..VOLUMES / 2 {
+    for i in 0..INSTANCES {
         let s = seed::instance(&ec2, &[(DAILY, "1"), ("Name", &format!("arm-{i}"))], 2).await;
         for v in 0..2 {
             for day in 23..26 {
@@ -35,8 +37,9 @@ async fn the_release_bootstrap_runs_a_whole_run_with_a_hand_over() {
         }
         fleet.push(s);
     }
-    // 20 creations beside 40 deletions (retention 1 of 3 old per volume), two calls of each at a
-    // time at 150 ms: the deletions alone take 3 s, longer than an invocation.
+    // 10 sets (one CreateSnapshots call per instance, 20 volumes) beside 40 deletions (retention
+    // 1 of 3 old per volume), two calls of each at a time at 150 ms: the deletions alone take
+    // 3 s, longer than an invocation.
     let slow = FaultConfig { latency: Duration::from_millis(150), ..FaultConfig::default() };
     let proxy = FaultProxy::start(&moto.url(), slow).await.unwrap();
     let env = [("SNAPCYCLE_KEYWORDS", DAILY.to_owned()), ("SNAPCYCLE_MAX_CONCURRENCY", "2".to_owned())];
@@ -78,9 +81,11 @@ async fn the_release_bootstrap_runs_a_whole_run_with_a_hand_over() {
     // counting its answer: the outcome is checked in the emulator (per volume, the newest old
     // snapshot and this run's one, the two older ones gone).
     assert!(
-        stats.get("CreateSnapshot").requests >= VOLUMES as u64
-            && stats.get("DeleteSnapshot").requests >= 2 * VOLUMES as u64
+        stats.get("CreateSnapshots").requests >= INSTANCES as u64
+            && stats.get("DeleteSnapshot").requests >= 2 * VOLUMES as u64,
+        "{stats}"
     );
+    assert_eq!(stats.get("CreateSnapshot").requests, 0, "sets only: {stats}");
     for s in &fleet {
         for (_, vol) in &s.volumes {
             let snaps = keyword_snapshots_of(&ec2, vol, DAILY).await;

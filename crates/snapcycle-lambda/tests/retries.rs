@@ -10,6 +10,7 @@ use snapcycle_testkit::seed::{self, keyword_snapshot, keyword_snapshots_of, tag}
 use snapcycle_testkit::Moto;
 
 const DAILY: &str = "SnapshotDaily";
+const INSTANCES: u64 = 6;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_retry_of_an_event_without_scheduled_time_takes_no_second_set() {
@@ -36,6 +37,7 @@ async fn a_retry_of_an_event_without_scheduled_time_takes_no_second_set() {
     let first = api.next_finished(Duration::from_secs(60)).await.expect("the first attempt ends");
     assert!(first.ok, "{}", first.body);
     assert_eq!(first.body["created"].as_array().unwrap().len(), 2, "{}", first.body);
+    assert_eq!(first.body["api_calls"]["CreateSnapshots"], 2, "one set per instance: {}", first.body);
     // Its snapshots carry the request id. Make the attempt look hours old, as a retry after
     // Lambda's back-off (or a throttled queue) would find it: its run is no longer this minute.
     let earlier = "2026-11-26T00:00:00Z";
@@ -57,6 +59,7 @@ async fn a_retry_of_an_event_without_scheduled_time_takes_no_second_set() {
     assert!(retry.ok, "{}", retry.body);
     assert_eq!(retry.body["scheduled_time"], earlier, "the retry continues the first attempt's run: {}", retry.body);
     assert_eq!(retry.body["created"].as_array().unwrap().len(), 0, "no second set: {}", retry.body);
+    assert!(retry.body["api_calls"]["CreateSnapshots"].is_null(), "no set asked for: {}", retry.body);
     for s in &fleet {
         let snaps = keyword_snapshots_of(&ec2, &s.volumes[0].1, DAILY).await;
         // Retention 2 keeps both old ones: the run's own snapshot, completed, counts from the
@@ -70,12 +73,13 @@ async fn a_retry_of_an_event_without_scheduled_time_takes_no_second_set() {
 async fn a_throttled_invocation_ends_before_its_deadline_and_hands_over() {
     let moto = Moto::start_instant().unwrap();
     let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
-    for _ in 0..6 {
-        seed::instance(&ec2, &[(DAILY, "1")], 1).await;
+    // Six instances of two volumes: six sets, one CreateSnapshots call each.
+    for _ in 0..INSTANCES {
+        seed::instance(&ec2, &[(DAILY, "1")], 2).await;
     }
-    // One creation, then CreateSnapshot is throttled for the rest of the test: every later
-    // call retries with back-off for far longer than the invocation has.
-    let throttle = ThrottleConfig::new().with(OperationMatcher::exact("CreateSnapshot"), Bucket::new(0.01, 1.0));
+    // One set, then CreateSnapshots is throttled for the rest of the test: every later call
+    // retries with back-off for far longer than the invocation has.
+    let throttle = ThrottleConfig::new().with(OperationMatcher::exact("CreateSnapshots"), Bucket::new(0.01, 1.0));
     let proxy = FaultProxy::start(&moto.url(), FaultConfig { throttle: Some(throttle), ..FaultConfig::default() })
         .await
         .unwrap();
@@ -89,7 +93,17 @@ async fn a_throttled_invocation_ends_before_its_deadline_and_hands_over() {
     let first = api.next_finished(Duration::from_secs(30)).await.expect("the invocation ends");
     assert!(first.took < timeout, "ended before Lambda's deadline: {:?}", first.took);
     assert!(first.ok, "{}", first.body);
-    assert_eq!(first.body["created"].as_array().unwrap().len(), 1, "{}", first.body);
-    assert_eq!(first.body["continued"]["left"], 5, "the throttled volumes are handed over: {}", first.body);
-    assert!(proxy.stats().get("CreateSnapshot").throttled > 0);
+    let created = first.body["created"].as_array().unwrap();
+    assert_eq!(created.len(), 2, "one whole set, both volumes of one instance: {}", first.body);
+    assert_eq!(created[0]["instance_id"], created[1]["instance_id"], "{}", first.body);
+    assert_eq!(
+        first.body["continued"]["left"],
+        2 * (INSTANCES - 1),
+        "the throttled sets' volumes are handed over: {}",
+        first.body
+    );
+    let stats = proxy.stats();
+    assert_eq!(stats.get("CreateSnapshots").forwarded, 1, "one set taken, the others refused: {stats}");
+    assert!(stats.get("CreateSnapshots").throttled > 0);
+    assert_eq!(stats.get("CreateSnapshot").requests, 0, "sets only: {stats}");
 }

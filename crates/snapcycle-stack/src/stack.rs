@@ -587,30 +587,30 @@ fn execution_role(keywords: &[&str], failure_path: &FailurePath, log_group: &Han
         ])
         .sid("ReadInventory")
         .on(vec![Expr::any()]),
-        // CreateSnapshot is authorized against two resources: the source volume and the new
-        // snapshot. The request-tag keys (aws:RequestTag, aws:TagKeys) exist only for the
-        // snapshot resource type; the volume resource type supports only keys describing the
-        // existing volume (ec2:ResourceTag, ec2:Encrypted, ec2:VolumeSize, ...). So the volume
-        // statement cannot carry a tag condition, and a tag condition on the volume could not
-        // select the right volumes anyway (the keyword tag is on the instance, not necessarily
-        // the volume). It is scoped to this account and region; the snapshot statement below is
-        // what forces every snapshot to carry snapcycle's marker.
-        Statement::allow(["ec2:CreateSnapshot"])
-            .sid("SnapshotVolumesOfThisAccount")
-            .on(vec![Expr::arn("ec2:${AWS::Region}:${AWS::AccountId}:volume/*")]),
-        Statement::allow(["ec2:CreateSnapshot"]).sid("CreateOnlyMarkedSnapshots").on(vec![snapshots()]).when(
+        // CreateSnapshots (one crash-consistent set per instance) is authorized against the
+        // instance, its volumes and each new snapshot (Service Authorization Reference, Amazon
+        // EC2). The request-tag keys (aws:RequestTag, aws:TagKeys) exist only for the snapshot
+        // resource type; the instance and volume types support only keys describing what exists
+        // (ec2:ResourceTag, ...). The keyword tag is on the instance, but a condition on it could
+        // not name every keyword's value, so the instance and volume statement is scoped to this
+        // account and region; the snapshot statement below is what forces every snapshot of a
+        // set to carry snapcycle's marker.
+        Statement::allow(["ec2:CreateSnapshots"]).sid("SnapshotInstancesOfThisAccount").on(vec![
+            Expr::arn("ec2:${AWS::Region}:${AWS::AccountId}:instance/*"),
+            Expr::arn("ec2:${AWS::Region}:${AWS::AccountId}:volume/*"),
+        ]),
+        Statement::allow(["ec2:CreateSnapshots"]).sid("CreateOnlyMarkedSnapshots").on(vec![snapshots()]).when(
             Condition::new().with(Operator::Null, request_tag.clone(), vec![Expr::lit("false")]).with(
                 Operator::StringEquals,
                 request_tag,
                 keyword_values,
             ),
         ),
-        // Tagging is allowed only as part of CreateSnapshot: the function cannot retag (and so
+        // Tagging is allowed only as part of CreateSnapshots: the function cannot retag (and so
         // cannot re-mark) an existing snapshot.
-        Statement::allow(["ec2:CreateTags"])
-            .sid("TagSnapshotsOnCreation")
-            .on(vec![snapshots()])
-            .when(Condition::new().with(Operator::StringEquals, "ec2:CreateAction", vec![Expr::lit("CreateSnapshot")])),
+        Statement::allow(["ec2:CreateTags"]).sid("TagSnapshotsOnCreation").on(vec![snapshots()]).when(
+            Condition::new().with(Operator::StringEquals, "ec2:CreateAction", vec![Expr::lit("CreateSnapshots")]),
+        ),
     ];
     // One statement per keyword, so IAM itself refuses to delete a snapshot that is not marked
     // for that keyword or whose keyword tag a person removed to keep it.

@@ -177,14 +177,22 @@ fn delete_is_allowed_per_keyword_only_with_both_the_marker_and_the_keyword_tag()
 fn snapshots_can_only_be_created_with_a_marker_naming_a_known_keyword() {
     let spec = three_schedules();
     let template = rendered(&spec);
-    let creates = statements_with_action(&template, "ec2:CreateSnapshot");
-    assert_eq!(creates.len(), 2, "one statement for the volume, one for the snapshot");
-
-    let volume = creates.iter().find(|s| s["Resource"].to_string().contains(":volume/")).unwrap();
-    assert_eq!(
-        volume["Resource"],
-        json!({"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:volume/*"})
+    assert!(
+        statements_with_action(&template, "ec2:CreateSnapshot").is_empty(),
+        "every set is one CreateSnapshots call"
     );
+    let creates = statements_with_action(&template, "ec2:CreateSnapshots");
+    assert_eq!(creates.len(), 2, "one statement for the instance and its volumes, one for the snapshots");
+
+    let sources = creates.iter().find(|s| s["Resource"].to_string().contains(":instance/")).unwrap();
+    assert_eq!(
+        sources["Resource"],
+        json!([
+            {"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*"},
+            {"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:volume/*"},
+        ])
+    );
+    assert!(sources.get("Condition").is_none());
 
     let snapshot = creates.iter().find(|s| s["Resource"] == snapshot_arn()).unwrap();
     let keywords: Vec<&str> = spec.schedules.iter().map(|s| s.keyword.as_str()).collect();
@@ -195,7 +203,7 @@ fn snapshots_can_only_be_created_with_a_marker_naming_a_known_keyword() {
     let tags = statements_with_action(&template, "ec2:CreateTags");
     assert_eq!(tags.len(), 1);
     assert_eq!(tags[0]["Resource"], snapshot_arn());
-    assert_eq!(tags[0]["Condition"], json!({"StringEquals": {"ec2:CreateAction": "CreateSnapshot"}}));
+    assert_eq!(tags[0]["Condition"], json!({"StringEquals": {"ec2:CreateAction": "CreateSnapshots"}}));
 }
 
 #[test]

@@ -4,7 +4,7 @@ use aws_sdk_ec2::types::{
     BlockDeviceMapping, EbsBlockDevice, Filter, InstanceType, ResourceType, Snapshot, Tag, TagSpecification,
 };
 use aws_sdk_ec2::Client;
-use snapcycle_core::tags::{TAG_DEVICE, TAG_INSTANCE, TAG_KEYWORD, TAG_RUN};
+use snapcycle_core::tags::{TAG_DEVICES, TAG_INSTANCE, TAG_KEYWORD, TAG_RUN};
 
 /// Device names given to seeded volumes, root first.
 pub const DEVICES: [&str; 6] = ["/dev/xvda", "/dev/sdf", "/dev/sdg", "/dev/sdh", "/dev/sdi", "/dev/sdj"];
@@ -94,6 +94,7 @@ pub async fn keyword_snapshot(
     run: &str,
 ) -> String {
     let (device, volume_id) = &seeded.volumes[volume];
+    let devices = format!("{volume_id}={device}");
     snapshot(
         ec2,
         volume_id,
@@ -101,7 +102,7 @@ pub async fn keyword_snapshot(
             (keyword, retention),
             (TAG_KEYWORD, keyword),
             (TAG_INSTANCE, &seeded.instance_id),
-            (TAG_DEVICE, device),
+            (TAG_DEVICES, &devices),
             (TAG_RUN, run),
         ],
     )

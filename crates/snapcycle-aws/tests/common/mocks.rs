@@ -1,7 +1,6 @@
 //! aws-smithy-mocks fixtures shared by the tests of error paths moto cannot produce.
 
 use aws_sdk_ec2::error::ErrorMetadata;
-use aws_sdk_ec2::operation::create_snapshot::CreateSnapshotOutput;
 use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
 use aws_sdk_ec2::types::{
     EbsInstanceBlockDevice, Instance, InstanceBlockDeviceMapping, InstanceState, InstanceStateName, Reservation,
@@ -61,19 +60,6 @@ pub fn old_snapshot(id: &str, day: i64) -> Snapshot {
         .tags(tag(TAG_KEYWORD, DAILY))
         .tags(tag(TAG_RUN, &format!("day-{day:03}")))
         .build()
-}
-
-/// CreateSnapshot answering with a new pending snapshot.
-pub fn created_ok() -> Rule {
-    mock!(Client::create_snapshot).then_output(|| {
-        CreateSnapshotOutput::builder()
-            .snapshot_id("snap-new")
-            .volume_id("vol-1")
-            .owner_id(OWNER)
-            .state(SnapshotState::Pending)
-            .start_time(aws_smithy_types::DateTime::from_secs(1_800_000_000))
-            .build()
-    })
 }
 
 /// An EC2 error with this code.

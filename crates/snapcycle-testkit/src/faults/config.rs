@@ -102,12 +102,14 @@ pub struct ThrottleConfig {
 }
 
 impl ThrottleConfig {
-    /// EC2's documented defaults for the calls snapcycle makes: CreateSnapshot and DeleteSnapshot
-    /// 5/s after a burst of 100, CreateTags 10/s, every Describe* call 20/s (burst 100 each).
+    /// EC2's documented defaults for the calls snapcycle makes (EC2 API Reference, "Request
+    /// throttling"): CreateSnapshot, CreateSnapshots and DeleteSnapshot 5/s each after a burst of
+    /// 100, CreateTags 10/s, every Describe* call 20/s (burst 100 each).
     pub fn ec2() -> Self {
         use OperationMatcher as Op;
         Self::new()
             .with(Op::exact("CreateSnapshot"), Bucket::new(5.0, 100.0))
+            .with(Op::exact("CreateSnapshots"), Bucket::new(5.0, 100.0))
             .with(Op::exact("DeleteSnapshot"), Bucket::new(5.0, 100.0))
             .with(Op::exact("CreateTags"), Bucket::new(10.0, 100.0))
             .with(Op::prefix("Describe"), Bucket::new(20.0, 100.0))

@@ -72,7 +72,8 @@ fn ec2_defaults_match_the_documented_buckets() {
     assert_eq!(ec2.bucket_for("DescribeSnapshots"), Some(Bucket::new(20.0, 100.0)));
     assert_eq!(ec2.bucket_for("DescribeInstances"), Some(Bucket::new(20.0, 100.0)));
     assert_eq!(ec2.bucket_for("Publish"), None);
-    assert_eq!(ec2.bucket_for("CreateSnapshots"), None);
+    assert_eq!(ec2.bucket_for("CreateSnapshots"), Some(Bucket::new(5.0, 100.0)));
+    assert_eq!(ec2.bucket_for("CreateSnapshotsX"), None);
 }
 
 #[test]
