@@ -68,6 +68,36 @@ pub(crate) enum Command {
     /// List the snapshots no run rotates: their volume is no longer on an instance tagged with
     /// their keyword (read only).
     Orphans(OrphansArgs),
+    /// List the stack's deleted snapshots in the EC2 Recycle Bin (`deploy --recycle-bin-days`),
+    /// or restore the ones named with --restore.
+    Undo(UndoArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UndoArgs {
+    /// Restore these snapshots (ids from the listing; repeatable or comma separated). Without it,
+    /// `undo` only lists; nothing is ever restored unless named here.
+    #[arg(long, value_name = "SNAPSHOT_ID", num_args = 1.., value_delimiter = ',',
+          value_parser = values::snapshot_id)]
+    pub(crate) restore: Vec<String>,
+    /// After restoring, remove each snapshot's keyword tag (its schedule's tag key), so no run
+    /// deletes it again: kept until you delete it. Without it, a restored snapshot is back in its
+    /// schedule's rotation as before. Needs ec2:DescribeSnapshots and ec2:DeleteTags.
+    #[arg(long, requires = "restore")]
+    pub(crate) keep_forever: bool,
+    /// A keyword whose snapshots are this stack's; repeatable (default: the deployed stack's
+    /// keywords).
+    #[arg(long = "keyword", value_name = "K")]
+    pub(crate) keywords: Vec<Keyword>,
+    /// List only the snapshots deleted within this age (`2d`, `36h`, `1w`).
+    #[arg(long, value_name = "AGE", value_parser = values::since, conflicts_with = "restore")]
+    pub(crate) since: Option<snapcycle_core::policy::Within>,
+    /// The stack whose keywords apply when --keyword is not given.
+    #[arg(long, default_value = DEFAULT_STACK)]
+    pub(crate) stack_name: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub(crate) output: Output,
 }
 
 #[derive(Debug, Args)]

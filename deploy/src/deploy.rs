@@ -57,7 +57,8 @@ pub(crate) async fn deploy(global: &Global, args: DeployArgs) -> Result<ExitCode
     let aws = Clients::new(global).await?;
     // A deploy applies the flags given, nothing remembered: say what it takes back.
     if let Some(before) = crate::run::read_deployed(&aws.sdk, &args.stack_name).await? {
-        for change in settings_taken_back(&before, &spec) {
+        let bin_days = crate::deployed::recycle_bin_days(&aws, &args.stack_name).await.map_err(failed)?;
+        for change in settings_taken_back(&before, bin_days, &spec) {
             println!("note: {change}");
         }
     }
@@ -76,7 +77,8 @@ pub(crate) async fn deploy(global: &Global, args: DeployArgs) -> Result<ExitCode
 /// What applying `spec` undoes of the deployed stack's options without the user asking in so
 /// many words: each flag is the whole truth, so a redeploy that forgets `--tz` moves the schedules
 /// back to UTC rules. The change set shows only "modify Function"; these lines say why.
-fn settings_taken_back(before: &crate::run::Deployed, spec: &StackSpec) -> Vec<String> {
+/// `bin_days` is the deployed stack's `--recycle-bin-days`, read from its outputs.
+fn settings_taken_back(before: &crate::run::Deployed, bin_days: Option<u32>, spec: &StackSpec) -> Vec<String> {
     let mut changes = Vec::new();
     match (before.time_zone, spec.time_zone) {
         (Some(was), None) => changes.push(format!(
@@ -96,6 +98,19 @@ fn settings_taken_back(before: &crate::run::Deployed, spec: &StackSpec) -> Vec<S
         (Some(was), Some(now)) if was != now => {
             changes.push(format!("orphans will expire after {now} instead of {was}"))
         }
+        _ => {}
+    }
+    // A retention rule applies when a snapshot is deleted: what the bin holds keeps its exit time.
+    match (bin_days, spec.recycle_bin_days) {
+        (Some(was), None) => changes.push(format!(
+            "the Recycle Bin keeps deleted snapshots {was} days now; without --recycle-bin-days its rule is \
+             removed and deletions are final again (snapshots already in the bin stay restorable until their \
+             time is up; pass --recycle-bin-days {was} to keep the rule)"
+        )),
+        (Some(was), Some(now)) if was != now => changes.push(format!(
+            "snapshots deleted from now on stay in the Recycle Bin {now} days instead of {was} (those already \
+             there keep their {was} days)"
+        )),
         _ => {}
     }
     changes
@@ -338,4 +353,28 @@ async fn print_outputs(aws: &Clients, stack: &str) -> anyhow::Result<()> {
         println!("  {:<28} {}", o.output_key().unwrap_or_default(), o.output_value().unwrap_or_default());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployed() -> crate::run::Deployed {
+        crate::run::Deployed::default()
+    }
+
+    #[test]
+    fn a_redeploy_says_when_it_removes_or_changes_the_recycle_bin_rule() {
+        let off = StackSpec::default();
+        let seven = StackSpec { recycle_bin_days: Some(7), ..StackSpec::default() };
+        let removed = settings_taken_back(&deployed(), Some(7), &off);
+        assert_eq!(removed.len(), 1, "{removed:?}");
+        assert!(removed[0].contains("without --recycle-bin-days its rule is removed"), "{}", removed[0]);
+        assert!(removed[0].contains("pass --recycle-bin-days 7"), "{}", removed[0]);
+        let changed = settings_taken_back(&deployed(), Some(30), &seven);
+        assert!(changed[0].contains("7 days instead of 30"), "{changed:?}");
+        assert!(settings_taken_back(&deployed(), Some(7), &seven).is_empty());
+        assert!(settings_taken_back(&deployed(), None, &seven).is_empty(), "adding it shows in the change set");
+        assert!(settings_taken_back(&deployed(), None, &off).is_empty());
+    }
 }

@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context as _};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata as _;
-use snapcycle_stack::MAX_STACK_NAME_LEN;
+use snapcycle_stack::{MAX_STACK_NAME_LEN, OUTPUT_RECYCLE_BIN_DAYS};
 
 use crate::aws::Clients;
 
@@ -28,6 +28,22 @@ pub(crate) async fn stack_status(
         Err(e) if e.message().is_some_and(|m| m.contains("does not exist")) => Ok(None),
         Err(e) => Err(anyhow::Error::new(e).context(format!("describing stack {name}"))),
     }
+}
+
+/// The deployed stack's `--recycle-bin-days`, from its output [`OUTPUT_RECYCLE_BIN_DAYS`]; `None`
+/// when the stack has no Recycle Bin rule or does not exist.
+pub(crate) async fn recycle_bin_days(aws: &Clients, name: &str) -> anyhow::Result<Option<u32>> {
+    let out = match aws.cfn.describe_stacks().stack_name(name).send().await {
+        Ok(out) => out,
+        Err(e) if e.message().is_some_and(|m| m.contains("does not exist")) => return Ok(None),
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("describing stack {name}"))),
+    };
+    let outputs = out.stacks().first().map(|s| s.outputs()).unwrap_or_default();
+    Ok(outputs
+        .iter()
+        .find(|o| o.output_key() == Some(OUTPUT_RECYCLE_BIN_DAYS))
+        .and_then(|o| o.output_value())
+        .and_then(|v| v.trim().parse().ok()))
 }
 
 /// Where Scheduler puts the scheduled time in a schedule's input (its context attribute).

@@ -23,6 +23,7 @@ mod stack_args;
 mod stack_state;
 mod status;
 mod table;
+mod undo;
 mod values;
 mod workspace;
 
@@ -76,6 +77,7 @@ fn main() -> ExitCode {
             Command::Schedules(args) => schedules::schedules(args, chrono::Utc::now()),
             Command::Simulate(args) => simulate::simulate(&cli.global, args, chrono::Utc::now()).await,
             Command::Orphans(args) => orphans::orphans(&cli.global, args).await,
+            Command::Undo(args) => undo::undo(&cli.global, args, chrono::Utc::now()).await,
         }
     });
     match result {

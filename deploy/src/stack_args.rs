@@ -38,6 +38,12 @@ pub(crate) struct StackArgs {
     /// days begin there too. Without it, EventBridge rules on UTC.
     #[arg(long, value_name = "ZONE", value_parser = crate::values::time_zone)]
     pub(crate) tz: Option<chrono_tz::Tz>,
+    /// Keep every snapshot of the stack's keywords that is deleted in the EC2 Recycle Bin for
+    /// DAYS (1 to 365), restorable with `snapcycle undo`: off by default. Snapshots in the bin
+    /// are billed as snapshots for those days.
+    #[arg(long, value_name = "DAYS",
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(snapcycle_stack::MAX_RECYCLE_BIN_DAYS)))]
+    pub(crate) recycle_bin_days: Option<u32>,
 }
 
 impl StackArgs {
@@ -56,6 +62,7 @@ impl StackArgs {
             memory_mb: self.memory,
             orphans_expire_after: self.orphans_expire_after,
             time_zone: self.tz,
+            recycle_bin_days: self.recycle_bin_days,
             ..base
         };
         spec.validate().context("invalid stack settings")?;

@@ -7,6 +7,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use snapcycle_core::config::MAX_CONCURRENCY;
 use snapcycle_core::event::{identity, parse_time, MAX_YEAR, MIN_YEAR};
+use snapcycle_core::policy::{PolicyError, Within};
+use snapcycle_core::RetentionPolicy;
 use snapcycle_core::{Keyword, KeywordError};
 use snapcycle_stack::Schedule;
 
@@ -25,6 +27,41 @@ pub(crate) fn time_zone(raw: &str) -> Result<chrono_tz::Tz, String> {
 /// An orphan expiry such as `90d` (a day or more).
 pub(crate) fn orphan_expiry(raw: &str) -> Result<snapcycle_core::OrphanExpiry, String> {
     raw.parse().map_err(|e: snapcycle_core::OrphanExpiryError| e.to_string())
+}
+
+/// `undo --since`: an age in the grammar of a policy's `within` and of `--orphans-expire-after`
+/// (`2d`, `36h`, `1w`; the units y, m, w, d, h, in that order), read by core's own parser. Unlike
+/// an orphan expiry it may be shorter than a day: it only narrows a listing.
+pub(crate) fn since(raw: &str) -> Result<Within, String> {
+    let value = raw.trim();
+    let refuse = |why: &str| {
+        format!(
+            "{raw:?} is not an age ({why}); give <number><unit> with the units y, m, w, d, h in that order, \
+             e.g. 2d, 36h or 1w"
+        )
+    };
+    // Only a duration may reach the policy parser: `2d daily=3` would be a policy, not an age.
+    if value.is_empty() || value.contains(|c: char| c == '=' || c == ',' || c.is_whitespace()) {
+        return Err(refuse("not a duration"));
+    }
+    match RetentionPolicy::parse(&format!("within={value}")) {
+        Ok(policy) => policy.terms().within.ok_or_else(|| refuse("not a duration")),
+        Err(PolicyError::MissingUnit { .. }) => Err(refuse("a number without a unit")),
+        Err(PolicyError::Zero { .. }) => Err(refuse("it is zero")),
+        Err(PolicyError::TooLarge { .. }) => Err(refuse("an amount above 10000")),
+        Err(_) => Err(refuse("not a duration")),
+    }
+}
+
+/// An EC2 snapshot id, `snap-` and 8 or 17 hexadecimal digits (EC2's short and long ids).
+pub(crate) fn snapshot_id(raw: &str) -> Result<String, String> {
+    let id = raw.trim();
+    let digits = id.strip_prefix("snap-").unwrap_or_default();
+    if (digits.len() == 8 || digits.len() == 17) && digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(id.to_ascii_lowercase())
+    } else {
+        Err(format!("{raw:?} is not a snapshot id such as snap-0123456789abcdef0"))
+    }
 }
 
 /// Calls in flight at once: from 1 to [`MAX_CONCURRENCY`].
@@ -67,5 +104,42 @@ impl FromStr for KeywordList {
 
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
         Keyword::parse_list(raw).map(KeywordList)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_reads_the_within_grammar_including_hours() {
+        assert_eq!(since("2d").unwrap(), Within::new(0, 0, 0, 2, 0).unwrap());
+        assert_eq!(since(" 36h ").unwrap(), Within::new(0, 0, 0, 0, 36).unwrap());
+        assert_eq!(since("1w2d").unwrap(), Within::new(0, 0, 1, 2, 0).unwrap());
+        let cases = [
+            ("", "not a duration"),
+            ("2", "a number without a unit"),
+            ("0d", "it is zero"),
+            ("2x", "not a duration"),
+            ("d2", "not a duration"),
+            ("2d1w", "not a duration"),
+            ("2d daily=3", "not a duration"),
+            ("within=2d", "not a duration"),
+            ("99999d", "an amount above 10000"),
+        ];
+        for (raw, why) in cases {
+            let e = since(raw).unwrap_err();
+            assert!(e.contains(why) && e.contains("e.g. 2d, 36h or 1w"), "{raw:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn snapshot_ids_are_snap_and_8_or_17_hex_digits() {
+        assert_eq!(snapshot_id("snap-0123456789abcdef0").unwrap(), "snap-0123456789abcdef0");
+        assert_eq!(snapshot_id("snap-1234ABCD").unwrap(), "snap-1234abcd");
+        for raw in ["", "snap-", "snap-123", "vol-0123456789abcdef0", "snap-0123456789abcdefg", "0123456789abcdef0"] {
+            let e = snapshot_id(raw).unwrap_err();
+            assert!(e.contains("is not a snapshot id such as snap-"), "{raw:?}: {e}");
+        }
     }
 }

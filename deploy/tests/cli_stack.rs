@@ -162,6 +162,16 @@ async fn bad_stack_input_exits_2_before_any_aws_call() {
         (vec!["deploy", "--yes", "--orphans-expire-after", "90"], "a number without a unit"),
         (vec!["render", "--orphans-expire-after", "12h"], "shorter than a day"),
         (vec!["run", "--keyword", "SnapshotDaily", "--orphans-expire-after", "soon"], "not a duration"),
+        (vec!["render", "--recycle-bin-days", "0"], "0 is not in 1..=365"),
+        (vec!["deploy", "--yes", "--recycle-bin-days", "366"], "366 is not in 1..=365"),
+        (vec!["render", "--recycle-bin-days", "seven"], "--recycle-bin-days"),
+        (vec!["undo", "--since", "soon"], "\"soon\" is not an age"),
+        (vec!["undo", "--since", "2"], "a number without a unit"),
+        (vec!["undo", "--restore", "vol-0123456789abcdef0"], "is not a snapshot id such as snap-"),
+        (vec!["undo", "--restore"], "a value is required for '--restore"),
+        (vec!["undo", "--restore", "snap-0123456789abcdef0", "--since", "2d"], "cannot be used with '--since"),
+        (vec!["undo", "--keep-forever"], "--restore"),
+        (vec!["undo", "--keyword", "aws:x"], "aws:"),
     ];
     for (args, want) in cases {
         let o = snapcycle(&proxy.url(), &args);

@@ -63,6 +63,20 @@ pub const OUTPUT_FUNCTION_ARN: &str = "FunctionArn";
 pub const OUTPUT_TOPIC_ARN: &str = "TopicArn";
 /// Output key: the dead-letter queue's URL.
 pub const OUTPUT_QUEUE_URL: &str = "QueueUrl";
+/// Output key: the days the Recycle Bin keeps a deleted snapshot of the stack's keywords (only
+/// with [`StackSpec::recycle_bin_days`]); `deploy` reads it back to say what a redeploy changes.
+pub const OUTPUT_RECYCLE_BIN_DAYS: &str = "RecycleBinRetentionDays";
+
+/// The longest a Recycle Bin retention rule keeps a snapshot, in days (Recycle Bin API Reference,
+/// RetentionPeriod: `RetentionPeriodValue`, "Minimum value of 1. Maximum value of 365"; the EBS
+/// User Guide, "Create a Recycle Bin retention rule": "EBS snapshots and EBS-backed AMIs: 1 - 365
+/// days". cfn-lint's schema allows 3650; the service's limit is the one that holds).
+pub const MAX_RECYCLE_BIN_DAYS: u32 = 365;
+
+/// The most tag key and value pairs one retention rule takes (EBS User Guide, "Recycle Bin
+/// quotas": "Tag key and value pairs per retention rule", 50; cfn-lint's schema, `maxItems`):
+/// one per keyword, so a stack with the Recycle Bin has at most this many schedules.
+pub const MAX_RECYCLE_BIN_KEYWORDS: usize = 50;
 
 /// The longest a Lambda invocation may run, in seconds; also the default timeout when every
 /// schedule's interval is at least this long.
@@ -216,6 +230,11 @@ pub struct StackSpec {
     /// keeps one EventBridge rule per schedule, on UTC; a zone (UTC included) makes each schedule
     /// an EventBridge Scheduler schedule in it and sets the function's `SNAPCYCLE_TIME_ZONE`.
     pub time_zone: Option<chrono_tz::Tz>,
+    /// Keep each deleted snapshot of the stack's keywords in the EC2 Recycle Bin for this many
+    /// days (1 to [`MAX_RECYCLE_BIN_DAYS`]), restorable with `snapcycle undo`: one tag-level
+    /// `AWS::Rbin::Rule` with the pair `snapcycle:keyword = K` per keyword. `None` (the default)
+    /// renders no rule, and a deletion is final. Snapshots in the bin are billed as snapshots.
+    pub recycle_bin_days: Option<u32>,
 }
 
 impl StackSpec {
@@ -253,6 +272,7 @@ impl StackSpec {
             max_concurrency: 16,
             orphans_expire_after: None,
             time_zone: None,
+            recycle_bin_days: None,
         }
     }
 }
@@ -354,6 +374,18 @@ pub enum StackError {
     /// CloudWatch Logs only accepts certain retention periods.
     #[error("log retention of {0} days is not one CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)")]
     InvalidLogRetention(u32),
+    /// A Recycle Bin retention rule takes at most [`MAX_RECYCLE_BIN_KEYWORDS`] tag pairs, one
+    /// per keyword.
+    #[error(
+        "the Recycle Bin rule needs one tag pair per keyword, and a rule takes at most {max}; this \
+         stack has {count} schedules (drop --recycle-bin-days or use fewer schedules)"
+    )]
+    TooManyKeywordsForRecycleBin {
+        /// The number of schedules.
+        count: usize,
+        /// The most a rule takes.
+        max: usize,
+    },
     /// Not a Lambda architecture name.
     #[error("{0:?} is not a Lambda architecture; use arm64 or x86_64")]
     UnknownArchitecture(String),

@@ -39,6 +39,8 @@ pub enum Resource {
     ScheduleInZone(Box<ScheduleInZone>),
     /// `AWS::CloudWatch::Alarm`: turns a metric into an e-mail.
     Alarm(Alarm),
+    /// `AWS::Rbin::Rule`: keeps deleted snapshots of the stack's keywords restorable for a while.
+    RecycleBinRule(RecycleBinRule),
 }
 
 impl Resource {
@@ -59,6 +61,7 @@ impl Resource {
             Self::Rule(_) => "AWS::Events::Rule",
             Self::ScheduleInZone(_) => "AWS::Scheduler::Schedule",
             Self::Alarm(_) => "AWS::CloudWatch::Alarm",
+            Self::RecycleBinRule(_) => "AWS::Rbin::Rule",
         }
     }
 }
@@ -81,6 +84,7 @@ impl Serialize for Resource {
             Self::Rule(p) => p.serialize(serializer),
             Self::ScheduleInZone(p) => p.serialize(serializer),
             Self::Alarm(p) => p.serialize(serializer),
+            Self::RecycleBinRule(p) => p.serialize(serializer),
         }
     }
 }
@@ -473,4 +477,48 @@ pub struct Dimension {
     pub name: String,
     /// The dimension's value.
     pub value: Expr,
+}
+
+/// Properties of `AWS::Rbin::Rule` (CloudFormation template reference, "AWS::Rbin::Rule"): a
+/// tag-level retention rule, which retains a deleted resource of its type that has at least one
+/// of its tag key and value pairs ("Resources (of the specified type) that have at least one of
+/// these tag key and value pairs are automatically retained in the Recycle Bin upon deletion").
+///
+/// Not modelled: `LockConfiguration` (only Region-level rules can be locked, EBS User Guide,
+/// "Create a Recycle Bin retention rule"; a lock would also stop `snapcycle destroy` from
+/// deleting the rule), `ExcludeResourceTags` (Region-level rules only, Recycle Bin API Reference,
+/// UpdateRule), `Status` and `Tags`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RecycleBinRule {
+    /// What the rule is for, shown in the Recycle Bin console (at most 255 characters, no line
+    /// breaks: `^[\S ]{0,255}$`).
+    pub description: String,
+    /// `EBS_SNAPSHOT`, `EC2_IMAGE` or `EBS_VOLUME`; snapcycle retains snapshots.
+    pub resource_type: String,
+    /// The pairs a deleted resource must have one of (at most 50 per rule, EBS User Guide,
+    /// "Recycle Bin quotas"); cfn-lint requires both the key and the value of each.
+    pub resource_tags: Vec<ResourceTag>,
+    /// How long a retained resource stays restorable before it is deleted for good.
+    pub retention_period: RetentionPeriod,
+}
+
+/// One tag key and value pair of a retention rule.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ResourceTag {
+    /// The tag key (1 to 128 characters).
+    pub resource_tag_key: String,
+    /// The tag value (0 to 256 characters).
+    pub resource_tag_value: String,
+}
+
+/// A retention rule's retention period.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RetentionPeriod {
+    /// The number of units: 1 to 365 days (Recycle Bin API Reference, RetentionPeriod).
+    pub retention_period_value: u32,
+    /// `DAYS`, the only unit.
+    pub retention_period_unit: String,
 }

@@ -11,16 +11,17 @@ use crate::ids;
 use crate::resources::{
     Alarm, Code, ComparisonOperator, DestinationConfig, Dimension, Environment, EventInvokeConfig, FlexibleTimeWindow,
     Function, FunctionDeadLetterConfig, InlinePolicy, InputTransformer, KmsKey, LogGroup, LoggingConfig, OnFailure,
-    Permission, Queue, QueuePolicy, Resource, RetryPolicy, Role, Rule, ScheduleInZone, ScheduleTarget, Statistic,
-    Subscription, Target, TargetDeadLetterConfig, Topic, TopicPolicy, TreatMissingData,
+    Permission, Queue, QueuePolicy, RecycleBinRule, Resource, ResourceTag, RetentionPeriod, RetryPolicy, Role, Rule,
+    ScheduleInZone, ScheduleTarget, Statistic, Subscription, Target, TargetDeadLetterConfig, Topic, TopicPolicy,
+    TreatMissingData,
 };
 use snapcycle_schedule::ScheduleExpression;
 
 use crate::{
     Schedule, StackError, StackSpec, ARTIFACT_BUCKET_PARAMETER, ARTIFACT_KEY_PARAMETER, ENV_KEYWORDS,
     ENV_MAX_CONCURRENCY, ENV_ORPHANS_EXPIRE_AFTER, ENV_TIME_ZONE, ENV_TOPIC_ARN, FUNCTION_NAME_SUFFIX,
-    LOG_RETENTION_DAYS, MAX_TIMEOUT_SECONDS, OUTPUT_FUNCTION_ARN, OUTPUT_FUNCTION_NAME, OUTPUT_QUEUE_URL,
-    OUTPUT_TOPIC_ARN, VERSION,
+    LOG_RETENTION_DAYS, MAX_RECYCLE_BIN_DAYS, MAX_RECYCLE_BIN_KEYWORDS, MAX_TIMEOUT_SECONDS, OUTPUT_FUNCTION_ARN,
+    OUTPUT_FUNCTION_NAME, OUTPUT_QUEUE_URL, OUTPUT_RECYCLE_BIN_DAYS, OUTPUT_TOPIC_ARN, VERSION,
 };
 
 // Fixed logical ids. None starts with "Schedule" or "EmailSubscription", the prefixes of the
@@ -36,6 +37,7 @@ const FUNCTION: &str = "Function";
 const INVOKE_CONFIG: &str = "FunctionEventInvokeConfig";
 const QUEUE_ALARM: &str = "DeadLetterQueueAlarm";
 const SCHEDULER_ROLE: &str = "EventSchedulerRole";
+const RECYCLE_BIN_RULE: &str = "RecycleBinRule";
 
 /// Service principals. These services use the global `<service>.amazonaws.com` form in every
 /// partition, aws-cn included (IAM in China rejects `lambda.amazonaws.com.cn` as an invalid
@@ -108,6 +110,15 @@ pub(crate) fn validate(spec: &StackSpec) -> Result<(), StackError> {
     in_range("max_concurrency", spec.max_concurrency, 1, MAX_CONCURRENCY)?;
     if !LOG_RETENTION_DAYS.contains(&spec.log_retention_days) {
         return Err(StackError::InvalidLogRetention(spec.log_retention_days));
+    }
+    if let Some(days) = spec.recycle_bin_days {
+        in_range("recycle_bin_days", days, 1, MAX_RECYCLE_BIN_DAYS)?;
+        if spec.schedules.len() > MAX_RECYCLE_BIN_KEYWORDS {
+            return Err(StackError::TooManyKeywordsForRecycleBin {
+                count: spec.schedules.len(),
+                max: MAX_RECYCLE_BIN_KEYWORDS,
+            });
+        }
     }
     Ok(())
 }
@@ -352,6 +363,9 @@ pub(crate) fn build(spec: &StackSpec) -> Result<Template, StackError> {
         ),
     )?;
     b.add(TOPIC_POLICY, Resource::TopicPolicy(topic_policy(&failure_path.topic, &queue_alarm)))?;
+    if let Some(days) = spec.recycle_bin_days {
+        b.add(RECYCLE_BIN_RULE, Resource::RecycleBinRule(recycle_bin_rule(&keywords, days)))?;
+    }
 
     b.output(OUTPUT_FUNCTION_NAME, "Name of the snapshot function", function.reference())?;
     b.output(OUTPUT_FUNCTION_ARN, "ARN of the snapshot function", function.arn())?;
@@ -371,7 +385,40 @@ pub(crate) fn build(spec: &StackSpec) -> Result<Template, StackError> {
             schedule.reference(),
         )?;
     }
+    if let Some(days) = spec.recycle_bin_days {
+        b.output(
+            OUTPUT_RECYCLE_BIN_DAYS,
+            "Days the Recycle Bin keeps a deleted snapshot of this stack's keywords",
+            Expr::lit(days.to_string()),
+        )?;
+    }
     Ok(b.template)
+}
+
+/// The tag-level retention rule that keeps every deleted snapshot marked `snapcycle:keyword = K`,
+/// for any of the stack's keywords K, restorable for `days` days.
+///
+/// One pair per keyword: the rule retains a snapshot that has at least one of its pairs
+/// (CloudFormation template reference, `AWS::Rbin::Rule`), and cfn-lint requires each pair's
+/// value, so `snapcycle:keyword` with any value cannot be said. The function only deletes
+/// snapshots so marked (its role's DeleteSnapshot statements require the marker), so every one of
+/// its deletions is retained; so is a deletion of such a snapshot by anyone else. Deleting into the
+/// bin is DeleteSnapshot itself: the function's role needs nothing more. A rule applies when a
+/// snapshot is deleted: changing or removing it later leaves what is in the bin as it was (EBS
+/// User Guide, "Update" and "Delete a Recycle Bin retention rule").
+fn recycle_bin_rule(keywords: &[&str], days: u32) -> RecycleBinRule {
+    RecycleBinRule {
+        description: format!(
+            "snapcycle: snapshots of this stack's schedules stay restorable for {days} day{} after they are deleted",
+            if days == 1 { "" } else { "s" }
+        ),
+        resource_type: "EBS_SNAPSHOT".to_owned(),
+        resource_tags: keywords
+            .iter()
+            .map(|k| ResourceTag { resource_tag_key: TAG_KEYWORD.to_owned(), resource_tag_value: (*k).to_owned() })
+            .collect(),
+        retention_period: RetentionPeriod { retention_period_value: days, retention_period_unit: "DAYS".to_owned() },
+    }
 }
 
 /// Where failures go: the topic that e-mails them, its key, and the dead-letter queue.

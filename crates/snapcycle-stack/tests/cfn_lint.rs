@@ -63,6 +63,7 @@ fn three_schedule_x86_template_with_two_recipients_passes_cfn_lint_without_warni
         max_concurrency: 32,
         orphans_expire_after: Some("90d".parse().unwrap()),
         time_zone: None,
+        recycle_bin_days: None,
     };
     assert_lints_clean("three-schedules", &spec);
 }
@@ -79,4 +80,21 @@ fn schedules_in_a_time_zone_pass_cfn_lint_in_every_partition_without_warnings() 
         ..StackSpec::default()
     };
     assert_lints_clean("time-zone", &spec);
+}
+
+/// `AWS::Rbin::Rule` is in cfn-lint's schemas for us-east-1, cn-north-1 and us-gov-west-1 (the
+/// same schema in all three), so `--recycle-bin-days` needs no refusal in any partition; a type
+/// missing from a region's schema would be an error here (E3006).
+#[test]
+fn a_recycle_bin_rule_for_three_keywords_passes_cfn_lint_in_every_partition_without_warnings() {
+    let spec = StackSpec {
+        schedules: vec![
+            Schedule::new("SnapshotHourly", "rate(1 hour)").unwrap(),
+            Schedule::new("SnapshotDaily", "cron(0 0 * * ? *)").unwrap(),
+            Schedule::new("Snapshot Weekly", "cron(30 2 ? * SUN *)").unwrap(),
+        ],
+        recycle_bin_days: Some(365),
+        ..StackSpec::default()
+    };
+    assert_lints_clean("recycle-bin", &spec);
 }

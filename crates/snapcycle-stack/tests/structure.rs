@@ -635,3 +635,51 @@ fn in_a_time_zone_a_rate_stays_a_rule_and_only_crons_move_to_scheduler() {
     let env = &resources(&t)["Function"]["Properties"]["Environment"]["Variables"];
     assert_eq!(env["SNAPCYCLE_TIME_ZONE"], "Asia/Shanghai", "a policy's days still begin in the zone");
 }
+
+/// `--recycle-bin-days 7`: one tag-level retention rule for snapshots, one `snapcycle:keyword = K`
+/// pair per keyword in the schedules' order (the rule retains a snapshot that has any one pair),
+/// the days in `DAYS`, no lock, and the days as an output `deploy` reads back. The function's
+/// role gains nothing: deleting into the bin is DeleteSnapshot.
+#[test]
+fn a_recycle_bin_rule_retains_every_keywords_marked_snapshots_for_the_days_given() {
+    let without = rendered(&three_schedules());
+    let spec = StackSpec { recycle_bin_days: Some(7), ..three_schedules() };
+    let template = rendered(&spec);
+    let (id, rule) = only(&template, "AWS::Rbin::Rule");
+    assert_eq!(id, "RecycleBinRule");
+    assert_eq!(rule["ResourceType"], "EBS_SNAPSHOT");
+    assert_eq!(rule["RetentionPeriod"], json!({"RetentionPeriodValue": 7, "RetentionPeriodUnit": "DAYS"}));
+    let pairs: Vec<Value> = spec
+        .schedules
+        .iter()
+        .map(|s| json!({"ResourceTagKey": TAG_KEYWORD, "ResourceTagValue": s.keyword.as_str()}))
+        .collect();
+    assert_eq!(rule["ResourceTags"], Value::Array(pairs));
+    assert_eq!(rule["ResourceTags"][2]["ResourceTagValue"], "Snapshot Weekly", "a keyword with a space, as is");
+    assert!(rule.get("LockConfiguration").is_none(), "a tag-level rule cannot be locked");
+    assert!(rule.get("ExcludeResourceTags").is_none());
+    let description = rule["Description"].as_str().unwrap();
+    assert!(description.len() <= 255 && !description.contains(['\n', '\t']), "{description}");
+    assert!(description.contains("7 days"), "{description}");
+    assert_eq!(template["Outputs"]["RecycleBinRetentionDays"]["Value"], "7");
+
+    assert_eq!(role_statements(&template), role_statements(&without), "the role is the same with and without");
+    let mut others = template.clone();
+    others["Resources"].as_object_mut().unwrap().remove("RecycleBinRule");
+    others["Outputs"].as_object_mut().unwrap().remove("RecycleBinRetentionDays");
+    assert_eq!(others, without, "the rule and its output are all the flag adds");
+}
+
+#[test]
+fn without_the_flag_there_is_no_recycle_bin_rule_and_the_checked_in_template_has_none() {
+    for spec in [StackSpec::default(), three_schedules()] {
+        let template = rendered(&spec);
+        assert!(of_type(&template, "AWS::Rbin::Rule").is_empty());
+        assert!(template["Outputs"].get("RecycleBinRetentionDays").is_none());
+    }
+    let golden = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates/snapcycle.json"),
+    )
+    .unwrap();
+    assert!(!golden.contains("AWS::Rbin::Rule"));
+}

@@ -5,7 +5,8 @@ use std::error::Error;
 use snapcycle_core::{Keyword, KeywordError};
 use snapcycle_schedule::Field;
 use snapcycle_stack::{
-    default_timeout, logical_id_for_keyword, render, Architecture, Schedule, StackError, StackSpec, MAX_TIMEOUT_SECONDS,
+    default_timeout, logical_id_for_keyword, render, Architecture, Schedule, StackError, StackSpec,
+    MAX_RECYCLE_BIN_DAYS, MAX_RECYCLE_BIN_KEYWORDS, MAX_TIMEOUT_SECONDS,
 };
 
 fn schedule(keyword: &str, expression: &str) -> Schedule {
@@ -286,4 +287,27 @@ fn the_900_second_cap_is_reported_as_out_of_range_even_with_slow_schedules() {
 fn a_schedule_that_fires_once_does_not_bound_the_timeout() {
     let spec = StackSpec { timeout_seconds: 900, ..with_schedules(&[("SnapshotOnce", "cron(0 12 1 1 ? 2100)")]) };
     assert!(render(&spec).is_ok());
+}
+
+/// The Recycle Bin keeps a snapshot 1 to 365 days (Recycle Bin API Reference, RetentionPeriod),
+/// and one rule takes at most 50 tag pairs, one per keyword.
+#[test]
+fn recycle_bin_days_outside_1_to_365_and_more_keywords_than_a_rule_takes_are_refused() {
+    for days in [0, MAX_RECYCLE_BIN_DAYS + 1, 3650] {
+        let spec = StackSpec { recycle_bin_days: Some(days), ..StackSpec::default() };
+        assert_eq!(
+            error(spec),
+            StackError::OutOfRange { field: "recycle_bin_days", value: days, min: 1, max: MAX_RECYCLE_BIN_DAYS }
+        );
+    }
+    for days in [1, 7, MAX_RECYCLE_BIN_DAYS] {
+        assert!(render(&StackSpec { recycle_bin_days: Some(days), ..StackSpec::default() }).is_ok(), "{days}");
+    }
+    let many: Vec<Schedule> =
+        (0..=MAX_RECYCLE_BIN_KEYWORDS).map(|i| schedule(&format!("Snapshot{i}"), "rate(1 day)")).collect();
+    let spec = StackSpec { recycle_bin_days: Some(7), ..StackSpec::for_schedules(many.clone()) };
+    let err = error(spec);
+    assert_eq!(err, StackError::TooManyKeywordsForRecycleBin { count: 51, max: 50 });
+    assert!(err.to_string().contains("--recycle-bin-days"), "{err}");
+    assert!(render(&StackSpec::for_schedules(many)).is_ok(), "without the bin, 51 schedules are fine");
 }
