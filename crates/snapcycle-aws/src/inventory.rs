@@ -156,6 +156,8 @@ async fn read_marked(ec2: &Client, keyword: &Keyword, extra: Vec<Filter>) -> Res
         let page = page.map_err(|source| Error::DescribeSnapshots { keyword: keyword.to_string(), source })?;
         out.extend(page.snapshots().iter().map(|s| snapshot(s, keyword)));
     }
+    // Held for the whole plan: without the growth's slack (up to half again at fleet scale).
+    out.shrink_to_fit();
     Ok(out)
 }
 

@@ -328,6 +328,13 @@ impl Runner {
         for f in &report.failures {
             error!(instance_id = ?f.instance_id, code = %f.code, "{}", f.message);
         }
+        // Once planned, the history's work is done: the duplicate pass below decides from this
+        // run's snapshots alone (`plan`'s duplicates never depend on older ones), so the rest,
+        // most of the memory at fleet scale, goes before the streams start.
+        inventory
+            .snapshots
+            .retain(|s| snapcycle_core::tags::tag_value(&s.tags, snapcycle_core::tags::TAG_RUN) == Some(run.as_str()));
+        inventory.snapshots.shrink_to_fit();
         // Each stream records into its own report, merged below, so neither waits on the other.
         // Deleting from this plan is never more than the plan with this run's snapshots would
         // delete: a newer snapshot only ever pushes older ones out of a count, a bucket or a

@@ -402,8 +402,9 @@ proptest! {
     }
 
     /// Creation reads only this run's snapshots (`snapcycle:run` and `snapcycle:keyword` as EC2
-    /// filters them), not the history: every creation decision and every instance problem must
-    /// be the same as with the whole inventory.
+    /// filters them), not the history: every creation decision, set, duplicate and instance
+    /// problem must be the same as with the whole inventory (the runner drops the rest of the
+    /// history once it has planned).
     #[test]
     fn creation_needs_only_this_runs_snapshots(inv in inventory(), hour in 0u32..48) {
         let pol = Policy { scheduled_time: at(hour), now: at(hour), ..policy() };
@@ -416,7 +417,10 @@ proptest! {
             let p = plan(&pol, inv);
             let problems: Vec<_> = p.instances.iter().map(|i| (i.instance_id.clone(), i.problem.clone())).collect();
             let creates: Vec<_> = p.volumes().map(|(i, v)| (i.instance_id.clone(), v.volume_id.clone(), v.create.clone())).collect();
-            (problems, creates)
+            // The duplicate pass after creating plans with this run's snapshots only.
+            let duplicates: Vec<_> = p.volumes().map(|(_, v)| v.delete[..v.duplicates].to_vec()).collect();
+            let sets: Vec<_> = p.instances.iter().map(|i| i.set.clone()).collect();
+            (problems, creates, duplicates, sets)
         };
         prop_assert_eq!(decisions(&this_run), decisions(&inv));
     }
