@@ -13,7 +13,7 @@ use futures::stream::{self, StreamExt};
 use snapcycle_core::event::default_scheduled_time;
 use snapcycle_core::report::{Continuation, Created, Deleted, Failure, Skipped};
 use snapcycle_core::{
-    plan, Event, InstancePlan, Inventory, Keyword, Policy, Report, Snapshot, SnapshotSet, SnapshotState,
+    plan, Event, InstancePlan, Inventory, Keyword, Policy, Report, Snapshot, SnapshotSet, SnapshotState, VolumePlan,
 };
 use tokio::time::Instant;
 use tracing::{error, info, warn};
@@ -380,17 +380,8 @@ impl Runner {
                     let again = plan(&policy, &inventory);
                     // Only the plan's extra snapshots of this run: its rotation is the next
                     // run's business, as for every snapshot this run took.
-                    let extras: Vec<Deletion<'_>> = again
-                        .volumes()
-                        .flat_map(|(ip, v)| {
-                            v.delete[..v.duplicates.min(v.delete.len())].iter().map(move |id| Deletion {
-                                instance_id: Some(&ip.instance_id),
-                                volume_id: &v.volume_id,
-                                snapshot_id: id,
-                                orphan: false,
-                            })
-                        })
-                        .collect();
+                    let extras: Vec<Deletion<'_>> =
+                        volume_deletions(&again, |v| &v.delete[..v.duplicates.min(v.delete.len())]).collect();
                     if !extras.is_empty() {
                         info!(duplicates = extras.len(), "deleting this run's completed duplicates");
                         let mut dups = Report::default();
@@ -717,16 +708,24 @@ fn merge(inventory: &mut Inventory, found: Vec<Snapshot>) {
     inventory.snapshots.extend(found);
 }
 
-/// Every snapshot `plan` deletes, rotation's and expired orphans'.
-fn deletions_of(plan: &snapcycle_core::Plan) -> Vec<Deletion<'_>> {
-    let rotation = plan.volumes().flat_map(|(ip, v)| {
-        v.delete.iter().map(move |id| Deletion {
+/// The deletions `pick` chooses from each volume's plan, with where they came from.
+fn volume_deletions(
+    plan: &snapcycle_core::Plan,
+    pick: fn(&VolumePlan) -> &[String],
+) -> impl Iterator<Item = Deletion<'_>> {
+    plan.volumes().flat_map(move |(ip, v)| {
+        pick(v).iter().map(move |id| Deletion {
             instance_id: Some(&ip.instance_id),
             volume_id: &v.volume_id,
             snapshot_id: id,
             orphan: false,
         })
-    });
+    })
+}
+
+/// Every snapshot `plan` deletes, rotation's and expired orphans'.
+fn deletions_of(plan: &snapcycle_core::Plan) -> Vec<Deletion<'_>> {
+    let rotation = volume_deletions(plan, |v| &v.delete);
     let orphans = plan.orphans.iter().flat_map(|o| {
         o.delete.iter().map(move |id| Deletion {
             instance_id: None,

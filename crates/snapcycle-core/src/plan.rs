@@ -742,20 +742,25 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_duplicate_of_this_run_is_deleted_and_the_oldest_kept() {
-        let t = Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap();
+    /// `vol-1` of an instance with `retention`: yesterday's `snap-old`, and two completed
+    /// snapshots of the run at `t`, `snap-a` then `snap-b` (a retried creation's duplicate).
+    fn duplicated_run(t: DateTime<Utc>, retention: &str) -> Inventory {
         let snap = |id: &str, secs: i64, run: &str| daily_snapshot(id, t + chrono::Duration::seconds(secs), run);
-        let inv = Inventory {
-            instances: vec![one_volume_instance("2")],
+        Inventory {
+            instances: vec![one_volume_instance(retention)],
             snapshots: vec![
                 snap("snap-old", -86_400, "2026-11-25T00:00:00Z"),
                 snap("snap-a", 1, "2026-11-26T00:00:00Z"),
                 snap("snap-b", 2, "2026-11-26T00:00:00Z"),
             ],
             ..Inventory::default()
-        };
-        let p = plan(&daily_at(t), &inv);
+        }
+    }
+
+    #[test]
+    fn a_duplicate_of_this_run_is_deleted_and_the_oldest_kept() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap();
+        let p = plan(&daily_at(t), &duplicated_run(t, "2"));
         let v = &p.instances[0].volumes[0];
         assert_eq!(v.create, Create::AlreadyDone { snapshot_id: "snap-a".into() });
         assert_eq!(v.delete, ["snap-b"], "the duplicate goes; retention 2 keeps snap-a and snap-old");
@@ -969,16 +974,7 @@ mod tests {
     #[test]
     fn a_locked_duplicate_of_this_run_is_kept_and_no_longer_counted_as_one() {
         let t = Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap();
-        let snap = |id: &str, secs: i64, run: &str| daily_snapshot(id, t + chrono::Duration::seconds(secs), run);
-        let mut inv = Inventory {
-            instances: vec![one_volume_instance("1")],
-            snapshots: vec![
-                snap("snap-old", -86_400, "2026-11-25T00:00:00Z"),
-                snap("snap-a", 1, "2026-11-26T00:00:00Z"),
-                snap("snap-b", 2, "2026-11-26T00:00:00Z"),
-            ],
-            ..Inventory::default()
-        };
+        let mut inv = duplicated_run(t, "1");
         inv.locks.insert("snap-b".into(), crate::Lock { mode: crate::LockMode::ComplianceCooloff, expires: Some(t) });
         let v = plan(&daily_at(t), &inv).instances[0].volumes[0].clone();
         // Retention 1 counts snap-old alone (this run's snapshots count from the next run).
