@@ -63,6 +63,20 @@ Every test, the demo and the benchmark start moto through this file
    SNAPCYCLE_EMU_PENDING_SECONDS, and the answer's items carry State, StartTime, Progress,
    OwnerId, VolumeId, VolumeSize, Description, Encrypted and Tags, as EC2's SnapshotInfo does.
    The `snapcycle-seed` exemption of item 3 holds here too.
+8. CopySnapshot is as strict as EC2 (`copy_snapshot` below, each rule with the page that documents
+   it, or marked an inference). moto 5.2.5 completes a copy at once, ignores Encrypted, records any
+   KmsKeyId as given, copies a pending source, applies no limit, gives the copy its source's volume
+   id, and answers an unknown SourceRegion with a 500. Here the request goes to the destination
+   Region's endpoint and the source must exist in SourceRegion, in the same partition, and be
+   `completed`; at most SNAPCYCLE_EMU_MAX_COPIES_IN_FLIGHT (default 20, EC2's quota) copies may be
+   pending per destination Region (ResourceLimitExceeded beyond); the copy is `pending` for
+   SNAPCYCLE_EMU_PENDING_SECONDS (the `snapcycle-seed` exemption of item 3 holds); it is encrypted as
+   EC2's encryption outcomes say (Encrypted=true, an encrypted source or encryption by default), with
+   KmsKeyId or else the destination's `aws/ebs` or default key, recorded by ARN; KmsKeyId without
+   Encrypted=true is refused; a key that is not a usable key of the destination is not refused (EC2
+   checks it asynchronously) but the copy ends in `error` with StateMessage "Given key ID is not
+   accessible"; the description and tag limits of item 3 apply, the copy's tags are the request's
+   TagSpecifications only, and its VolumeId is EC2's arbitrary vol-ffffffff.
 """
 
 import os
@@ -204,10 +218,24 @@ def _seeding(response):
 
 
 def _status_get(self):
+    status = self.__dict__.get("_status", "completed")
+    if status != "completed":
+        return status
     done = self.__dict__.get("_snapcycle_done_at")
-    if done is not None and time.monotonic() < done and self.__dict__.get("_status", "completed") == "completed":
+    if done is not None and time.monotonic() < done:
         return "pending"
-    return self.__dict__.get("_status", "completed")
+    # A copy whose KMS key turns out not to be usable ends in `error` once its pending time is over
+    # (item 8, `copy_snapshot`).
+    if self.__dict__.get("_snapcycle_copy_failure"):
+        return "error"
+    return status
+
+
+def _state_message(self):
+    """Snapshot.StateMessage (EC2 API Reference, Snapshot): "If a snapshot copy operation fails ...
+    this field displays error state details"; only a failed copy (item 8) has one here."""
+    failure = self.__dict__.get("_snapcycle_copy_failure")
+    return failure if failure and self.status == "error" else None
 
 
 def _status_set(self, value):
@@ -317,6 +345,19 @@ def _snapshot_info(snapshot):
     }
 
 
+def _snapshot_tag_specifications(self):
+    """The request's TagSpecifications, every one of which must be for resource type `snapshot`
+    (a specification for another type is refused, with the message moto uses elsewhere for it: code
+    and message an inference), as a dict of the snapshot's tags."""
+    for tag_spec in self._get_param("TagSpecification") or self._get_param("TagSpecifications") or []:
+        if isinstance(tag_spec, dict) and tag_spec.get("ResourceType") not in (None, "snapshot"):
+            raise EC2ClientError(
+                "InvalidParameterValue",
+                f"'{tag_spec['ResourceType']}' is not a valid taggable resource type for this operation.",
+            )
+    return self._parse_tag_specification().get("snapshot", {})
+
+
 def create_snapshots(self):
     """CreateSnapshots: one crash-consistent set of the instance's attached EBS volumes, minus the
     root volume (ExcludeBootVolume) and the data volumes named in ExcludeDataVolumeIds (EC2 API
@@ -370,13 +411,7 @@ def create_snapshots(self):
     # TagSpecifications are "Tags to apply to every snapshot specified by the instance"
     # (CreateSnapshots): a specification for any other resource type is refused, with the message
     # moto uses elsewhere for it (code and message an inference).
-    for tag_spec in self._get_param("TagSpecification") or self._get_param("TagSpecifications") or []:
-        if isinstance(tag_spec, dict) and tag_spec.get("ResourceType") not in (None, "snapshot"):
-            raise EC2ClientError(
-                "InvalidParameterValue",
-                f"'{tag_spec['ResourceType']}' is not a valid taggable resource type for this operation.",
-            )
-    request_tags = self._parse_tag_specification().get("snapshot", {})
+    request_tags = _snapshot_tag_specifications(self)
     # The Description ("A description propagated to every snapshot specified by the instance") and
     # the tags become each snapshot's: CreateSnapshot's limits apply (item 3).
     _check_description_and_tags(description, request_tags)
@@ -474,6 +509,230 @@ def create_snapshots(self):
         for snapshot in snapshots[1:]:
             snapshot.start_time = snapshots[0].start_time
     return ActionResult({"Snapshots": [_snapshot_info(s) for s in snapshots]})
+
+
+# CopySnapshot (item 8). "There is a limit of 20 concurrent snapshot copy requests per destination.
+# If you exceed this quota, you receive a ResourceLimitExceeded error" (Amazon EBS User Guide, "Copy an
+# Amazon EBS snapshot", "Considerations for copying snapshots"; the same figure, not adjustable, is
+# the "Concurrent snapshot copies per destination Region" quota of "Quotas for Amazon EBS").
+MAX_COPIES_IN_FLIGHT = int(os.environ.get("SNAPCYCLE_EMU_MAX_COPIES_IN_FLIGHT", "20"))
+# "Snapshots created by a snapshot copy operation have an arbitrary volume ID, such as vol-ffff or
+# vol-ffffffff. These arbitrary volume IDs should not be used for any purpose" (same section).
+COPY_VOLUME_ID = "vol-ffffffff"
+# CopySnapshot's CompletionDurationMinutes (EC2 API Reference, CopySnapshot: "in 15 minute
+# increments", at most 2880) and "Time-based copies" (Amazon EBS User Guide: "between 15 minutes and
+# 48 hours").
+COMPLETION_MINUTES = (15, 2880, 15)
+# "if you attempt to copy an encrypted snapshot without having permissions to use the encryption key,
+# the operation fails silently and the snapshot copy receives the "Given key ID is not accessible"
+# status message" ("Copy an Amazon EBS snapshot", "Copy a snapshot").
+KEY_NOT_ACCESSIBLE = "Given key ID is not accessible"
+
+
+class _ArbitraryVolume:
+    """What a copy's `volume` is: the arbitrary id EC2 gives every copy and the source's size (moto
+    gave a copy the source's own volume, so a same-Region copy counted as a pending snapshot of that
+    volume, and a `volume-id` filter found copies EC2 would never return)."""
+
+    def __init__(self, size):
+        self.id = COPY_VOLUME_ID
+        self.size = size
+
+
+def _is_true(value):
+    return str(value).lower() == "true"
+
+
+def _kms(backend):
+    from moto.kms.models import kms_backends
+
+    return kms_backends[backend.account_id][backend.region_name]
+
+
+def _default_ebs_key(backend):
+    """The key of the destination's encryption by default: the one ModifyEbsDefaultKmsKeyId set, else
+    the AWS managed key `aws/ebs` (moto's own rule for CreateVolume, which creates that key on first use
+    as AWS does)."""
+    return backend.default_kms_key_id or backend._create_default_encryption_key()
+
+
+def _aws_managed_ebs_key(backend):
+    """The AWS managed key `aws/ebs` of the destination, whatever the default key is."""
+    if not backend.default_kms_key_id:
+        return backend._create_default_encryption_key()
+    return _kms(backend).describe_key("alias/aws/ebs").arn
+
+
+def _resolve_copy_key(backend, kms_key_id):
+    """(the key's ARN, or the identifier as given, and why the copy will fail, or None). A snapshot's
+    KmsKeyId is "The Amazon Resource Name (ARN) of the KMS key" (EC2 API Reference, Snapshot), so a
+    key found is recorded by its ARN. A key must be one of the destination Region's: "The specified
+    KMS key must exist in the Region that the snapshot is being copied to" (EC2 API Reference,
+    ImportSnapshot, KmsKeyId; KMS keys are regional), and EBS "does not support asymmetric KMS keys"
+    (same). EC2 checks the key only after answering: "Amazon Web Services authenticates the KMS key
+    asynchronously. Therefore, if you specify an ID, alias, or ARN that is not valid, the action can
+    appear to complete, but eventually fails" (CopySnapshot, KmsKeyId). That a disabled or asymmetric
+    key, or one of another Region or account, fails the same way and with the same status message as a
+    key without permissions is an inference."""
+    if kms_key_id.startswith("arn:"):
+        parts = kms_key_id.split(":")
+        if len(parts) < 6 or parts[3] != backend.region_name or parts[4] != backend.account_id:
+            return kms_key_id, KEY_NOT_ACCESSIBLE
+    try:
+        key = _kms(backend).describe_key(kms_key_id)
+    except Exception:  # moto answers an unknown key id or alias with KeyError, NotFoundException or worse
+        return kms_key_id, KEY_NOT_ACCESSIBLE
+    if key.key_state != "Enabled" or key.key_spec != "SYMMETRIC_DEFAULT" or key.key_usage != "ENCRYPT_DECRYPT":
+        return key.arn, KEY_NOT_ACCESSIBLE
+    return key.arn, None
+
+
+def copy_snapshot(self):
+    """CopySnapshot, sent to the destination Region's endpoint ("The snapshot copy is sent to the
+    regional endpoint that you sent the HTTP request to", EC2 API Reference, CopySnapshot; moto reads
+    the Region from the request's credential scope). moto looks the source up and creates a completed
+    copy with the source's volume, its encryption and any KmsKeyId as given; it ignores Encrypted, the
+    source's state, the limit and every parameter's value, and an unknown SourceRegion is a 500. Here,
+    each rule with the page that documents it, or marked an inference:
+    - SourceRegion and SourceSnapshotId are required (CopySnapshot); the source must exist in
+      SourceRegion (InvalidSnapshot.NotFound, as moto and EC2 answer an unknown snapshot) and be
+      `completed`: "After you create a snapshot, and it has reached the completed state, you can create
+      a copy of it" ("Copy an Amazon EBS snapshot"). EC2 documents no code for a source that is not
+      completed: IncorrectState with CreateVolume's message for a pending snapshot ("Snapshot is in
+      invalid state - pending", as EC2 answers it) is an inference.
+    - A SourceRegion the emulator does not know, or one of another partition than the destination (a
+      copy stays in its partition: the China Regions are a separate partition with their own
+      accounts), is refused with InvalidParameterValue (an inference).
+    - At most MAX_COPIES_IN_FLIGHT copies pending per destination Region; one more is refused with
+      ResourceLimitExceeded ("Copy an Amazon EBS snapshot"; the message is the one EC2 answered when
+      the limit was 5, "Too many snapshot copies in progress. The limit is 5 for this destination
+      region.", with today's figure).
+    - The copy is `pending` for SNAPCYCLE_EMU_PENDING_SECONDS, like a new snapshot (item 3), and the
+      `snapcycle-seed` user agent is exempt from that timed rule, never from the limit.
+    - Encryption ("Encryption outcomes for snapshot copies", same page; Encrypted and KmsKeyId,
+      CopySnapshot): a copy of an encrypted source is encrypted ("Copies of encrypted snapshots are
+      encrypted, even if you omit this parameter"); so is every copy when the destination has
+      encryption by default, and a copy asked for with Encrypted=true. Its key is KmsKeyId when given;
+      otherwise the destination's AWS managed key `aws/ebs` for an encrypted source without encryption
+      by default, and the destination's key for encryption by default in every other case. "If
+      KmsKeyId is specified, the encrypted state must be true": KmsKeyId without Encrypted=true is
+      refused with InvalidParameterDependency, the code and message EC2 answers CreateVolume for the
+      same rule ("The parameter [KmsKeyId] requires the parameter Encrypted to be set."; that
+      CopySnapshot answers the same is an inference). "You cannot set this parameter to false": an
+      Encrypted=false is taken as omitted (an inference: it cannot make a copy unencrypted).
+    - A KmsKeyId that is not a usable key of the destination Region is not refused: EC2 authenticates
+      the key asynchronously (`_resolve_copy_key`), so the copy is answered, stays pending, then ends in
+      `error` with the StateMessage "Given key ID is not accessible".
+    - Description and tags: item 3's limits (that a copy's Description has CreateSnapshot's limit of
+      255 characters is an inference: CopySnapshot states none); TagSpecifications ("The tags to apply
+      to the new snapshot", resource type `snapshot`) are the copy's only tags: "User-defined tags are
+      not copied from the source snapshot to the snapshot copy" ("Copy an Amazon EBS snapshot").
+    - The copy's VolumeId is the arbitrary vol-ffffffff and its VolumeSize the source's.
+    - CompletionDurationMinutes (a time-based copy) must be a multiple of 15 from 15 to 2,880
+      (CopySnapshot; "Time-based copies"); the code of a refusal is an inference. The copy records it and
+      its TransferType (`time-based`, else `standard`; Snapshot). DestinationOutpostArn and
+      DestinationAvailabilityZone are refused: the emulator has no Outposts nor Local Zones (as in item
+      7; the code is an inference). PresignedUrl and DestinationRegion are "Deprecated" and ignored.
+    - The answer carries SnapshotId and the copy's Tags (CopySnapshotResult). CopySnapshot takes no
+      ClientToken (CopySnapshot's parameters), so nothing makes a retry idempotent: each call that is
+      answered makes one more copy."""
+    from moto.ec2.exceptions import InvalidParameterDependency
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.utils import random_snapshot_id
+    from moto.utilities.utils import get_partition
+
+    source_id = self._get_param("SourceSnapshotId")
+    source_region = self._get_param("SourceRegion")
+    if not source_region:
+        raise MissingParameterError("SourceRegion")
+    if not source_id:
+        raise MissingParameterError("SourceSnapshotId")
+    description = self._get_param("Description")
+    tags = _snapshot_tag_specifications(self)
+    _check_description_and_tags(description, tags)
+    wants_encryption = _is_true(self._get_param("Encrypted"))
+    kms_key_id = self._get_param("KmsKeyId")
+    if kms_key_id and not wants_encryption:
+        raise InvalidParameterDependency("KmsKeyId", "Encrypted")
+    minutes = self._get_param("CompletionDurationMinutes")
+    if minutes is not None:
+        low, high, step = COMPLETION_MINUTES
+        try:
+            minutes = int(minutes)
+        except ValueError:
+            raise InvalidParameterValueError(f"CompletionDurationMinutes={minutes}")
+        if not (low <= minutes <= high and minutes % step == 0):
+            raise EC2ClientError(
+                "InvalidParameterValue",
+                f"Value ({minutes}) for parameter CompletionDurationMinutes is invalid: "
+                f"a multiple of {step} from {low} to {high}.",
+            )
+    if self._get_param("DestinationOutpostArn"):
+        raise EC2ClientError(
+            "InvalidParameterValue", "The emulator has no Outpost: omit DestinationOutpostArn."
+        )
+    if self._get_param("DestinationAvailabilityZone"):
+        raise EC2ClientError(
+            "InvalidParameterValue", "The emulator has no Local Zone: omit DestinationAvailabilityZone."
+        )
+    destination = self.ec2_backend
+    accounts = ec2_backends[destination.account_id]
+    if source_region not in accounts or get_partition(source_region) != get_partition(destination.region_name):
+        raise EC2ClientError(
+            "InvalidParameterValue",
+            f"Value ({source_region}) for parameter SourceRegion is invalid: not a Region this copy to "
+            f"{destination.region_name} can come from.",
+        )
+    source = accounts[source_region].snapshots.get(source_id)
+    if source is None:
+        raise InvalidSnapshotIdError()
+    if source.status != "completed":
+        raise EC2ClientError("IncorrectState", f"Snapshot is in invalid state - {source.status}")
+    encrypted = wants_encryption or source.encrypted or destination.ebs_encryption_by_default
+    failure = None
+    if not encrypted:
+        key = None
+    elif kms_key_id:
+        key, failure = _resolve_copy_key(destination, kms_key_id)
+    elif source.encrypted and not destination.ebs_encryption_by_default:
+        key = _aws_managed_ebs_key(destination)
+    else:
+        key = _default_ebs_key(destination)
+    self.error_on_dryrun()
+    seeding = _seeding(self)
+    with _creation_lock:
+        now = time.monotonic()
+        # A copy of the values: the server is threaded (item 7).
+        in_flight = sum(
+            1
+            for s in list(destination.snapshots.values())
+            if "_snapcycle_copy_of" in s.__dict__ and s.status == "pending"
+        )
+        if in_flight >= MAX_COPIES_IN_FLIGHT:
+            raise EC2ClientError(
+                "ResourceLimitExceeded",
+                f"Too many snapshot copies in progress. The limit is {MAX_COPIES_IN_FLIGHT} for this destination region.",
+            )
+        snapshot_id = random_snapshot_id()
+        copy_ = Snapshot(
+            destination,
+            snapshot_id,
+            volume=_ArbitraryVolume(source.volume.size),
+            description=description,
+            encrypted=encrypted,
+            kms_key_id=key,
+        )
+        copy_.__dict__["_snapcycle_copy_of"] = (source_region, source_id)
+        copy_.transfer_type = "time-based" if minutes is not None else "standard"
+        copy_.completion_duration_minutes = minutes
+        if failure:
+            copy_.__dict__["_snapcycle_copy_failure"] = failure
+        if not seeding:
+            copy_.__dict__["_snapcycle_done_at"] = now + PENDING_SECONDS
+        destination.snapshots[snapshot_id] = copy_
+        if tags:
+            copy_.add_tags(tags)
+    return ActionResult({"SnapshotId": snapshot_id, "Tags": copy_.tag_set})
 
 
 # LockSnapshot's allowed values (EC2 API Reference, LockSnapshot): LockDuration "Min: 1, max
@@ -759,6 +1018,8 @@ ElasticBlockStore.create_snapshot = create_snapshot
 ElasticBlockStore.create_snapshots = create_snapshots
 Snapshot.status = property(_status_get, _status_set)
 Snapshot.progress = property(_progress)
+Snapshot.state_message = property(_state_message)
+ElasticBlockStore.copy_snapshot = copy_snapshot
 original_describe_instances = InstanceResponse.describe_instances
 InstanceResponse.describe_instances = describe_instances
 TaggedEC2Resource.get_tags = get_tags

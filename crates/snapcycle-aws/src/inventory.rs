@@ -140,29 +140,66 @@ pub async fn read_request_snapshots(ec2: &Client, keyword: &Keyword, request_id:
     read_marked(ec2, keyword, vec![filter(&format!("tag:{}", snapcycle_core::tags::TAG_REQUEST), [request_id])]).await
 }
 
+/// The account's snapshots among `ids` with all their tags (a copy takes its source's run,
+/// instance and `Name`). Read with a filter rather than `SnapshotIds`, so that one deleted since
+/// EC2's event is simply not listed instead of failing the read.
+pub async fn read_by_ids(ec2: &Client, ids: &[String]) -> Result<Vec<Snapshot>, Error> {
+    read_filtered(ec2, vec![filter("snapshot-id", ids.iter().cloned())], "the completed snapshots", |_| true).await
+}
+
+/// The copies of `keyword`'s snapshots that came from `source_region`, in the region `dest` calls
+/// (README, "Copies to other regions"), with the tags their rotation reads.
+pub async fn read_copies(dest: &Client, keyword: &Keyword, source_region: &str) -> Result<Vec<Snapshot>, Error> {
+    use snapcycle_core::copy::{TAG_SOURCE_REGION, TAG_SOURCE_SNAPSHOT, TAG_SOURCE_VOLUME};
+    let filters = vec![
+        filter(&format!("tag:{TAG_KEYWORD}"), [keyword.as_str()]),
+        filter(&format!("tag:{TAG_SOURCE_REGION}"), [source_region]),
+    ];
+    read_filtered(dest, filters, keyword.as_str(), |k| {
+        read_by_plan(k, keyword) || k == TAG_SOURCE_REGION || k == TAG_SOURCE_SNAPSHOT || k == TAG_SOURCE_VOLUME
+    })
+    .await
+}
+
+/// The copies of one source snapshot from `source_region` in the region `dest` calls: a copy
+/// never starts twice, whoever delivered the event again.
+pub async fn read_copies_of(dest: &Client, source_id: &str, source_region: &str) -> Result<Vec<Snapshot>, Error> {
+    use snapcycle_core::copy::{TAG_SOURCE_REGION, TAG_SOURCE_SNAPSHOT};
+    let filters = vec![
+        filter(&format!("tag:{TAG_SOURCE_SNAPSHOT}"), [source_id]),
+        filter(&format!("tag:{TAG_SOURCE_REGION}"), [source_region]),
+    ];
+    read_filtered(dest, filters, "the copies", |_| false).await
+}
+
 /// Every page of the account's snapshots marked for `keyword` that also match `extra`.
 async fn read_marked(ec2: &Client, keyword: &Keyword, extra: Vec<Filter>) -> Result<Vec<Snapshot>, Error> {
-    let mut pages = ec2
-        .describe_snapshots()
-        .owner_ids("self")
-        .set_filters(Some(
-            std::iter::once(filter(&format!("tag:{TAG_KEYWORD}"), [keyword.as_str()])).chain(extra).collect(),
-        ))
-        .max_results(PAGE)
-        .into_paginator()
-        .send();
+    let filters = std::iter::once(filter(&format!("tag:{TAG_KEYWORD}"), [keyword.as_str()])).chain(extra).collect();
+    read_filtered(ec2, filters, keyword.as_str(), |k| read_by_plan(k, keyword)).await
+}
+
+/// Every page of the account's snapshots matching `filters`, keeping the tags `keep` names.
+async fn read_filtered(
+    ec2: &Client,
+    filters: Vec<Filter>,
+    what: &str,
+    keep: impl Fn(&str) -> bool,
+) -> Result<Vec<Snapshot>, Error> {
+    let mut pages =
+        ec2.describe_snapshots().owner_ids("self").set_filters(Some(filters)).max_results(PAGE).into_paginator().send();
     let mut out = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|source| Error::DescribeSnapshots { keyword: keyword.to_string(), source })?;
-        out.extend(page.snapshots().iter().map(|s| snapshot(s, keyword)));
+        let page = page.map_err(|source| Error::DescribeSnapshots { keyword: what.to_owned(), source })?;
+        out.extend(page.snapshots().iter().map(|s| snapshot(s, &keep)));
     }
     // Held for the whole plan: without the growth's slack (up to half again at fleet scale).
     out.shrink_to_fit();
     Ok(out)
 }
 
-/// Converts an SDK snapshot from a describe page, keeping only the tags the plan reads.
-fn snapshot(s: &Ec2Snapshot, keyword: &Keyword) -> Snapshot {
+/// Converts an SDK snapshot from a describe page, keeping only the tags `keep` names (for the
+/// plan, those it reads: memory does not grow with the instance tags copied onto every snapshot).
+fn snapshot(s: &Ec2Snapshot, keep: &impl Fn(&str) -> bool) -> Snapshot {
     Snapshot {
         id: s.snapshot_id().unwrap_or_default().to_owned(),
         volume_id: s.volume_id().unwrap_or_default().to_owned(),
@@ -172,7 +209,7 @@ fn snapshot(s: &Ec2Snapshot, keyword: &Keyword) -> Snapshot {
         tags: s
             .tags()
             .iter()
-            .filter(|t| t.key().is_some_and(|k| read_by_plan(k, keyword)))
+            .filter(|t| t.key().is_some_and(keep))
             .map(|t| Tag::new(t.key().unwrap_or_default(), t.value().unwrap_or_default()))
             .collect(),
     }

@@ -5,6 +5,7 @@
 
 pub mod calls;
 pub mod config;
+mod copy;
 pub mod error;
 pub mod inventory;
 pub mod run;

@@ -25,9 +25,11 @@ use crate::Error;
 
 pub use snapcycle_core::config::DEFAULT_MAX_CONCURRENCY;
 use snapcycle_core::config::{
-    ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_ORPHANS_EXPIRE_AFTER, ENV_TIME_ZONE, ENV_TOPIC_ARN, MAX_CONCURRENCY,
+    ENV_COPY_RETENTION, ENV_COPY_TO, ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_ORPHANS_EXPIRE_AFTER, ENV_TIME_ZONE,
+    ENV_TOPIC_ARN, MAX_CONCURRENCY,
 };
-use snapcycle_core::OrphanExpiry;
+use snapcycle_core::copy::CopyTarget;
+use snapcycle_core::{OrphanExpiry, RetentionPolicy};
 
 /// Create errors that mean "not now" for one volume: EC2 will take the snapshot later, so the run
 /// waits and asks again, or hands the volume to the next invocation; it never counts as done.
@@ -84,6 +86,10 @@ pub struct Settings {
     /// Delete orphans' snapshots older than this (`SNAPCYCLE_ORPHANS_EXPIRE_AFTER`); off when
     /// `None`.
     pub orphans_expire_after: Option<OrphanExpiry>,
+    /// The regions every completed snapshot is copied to (`SNAPCYCLE_COPY_TO`); none by default.
+    pub copy_to: Vec<CopyTarget>,
+    /// The copies' retention (`SNAPCYCLE_COPY_RETENTION`); `None` keeps each source's.
+    pub copy_retention: Option<RetentionPolicy>,
 }
 
 impl Default for Settings {
@@ -95,6 +101,8 @@ impl Default for Settings {
             not_now_wait: DEFAULT_NOT_NOW_WAIT,
             time_zone: chrono_tz::Tz::UTC,
             orphans_expire_after: None,
+            copy_to: Vec::new(),
+            copy_retention: None,
         }
     }
 }
@@ -114,6 +122,12 @@ pub enum SettingsError {
     /// `SNAPCYCLE_ORPHANS_EXPIRE_AFTER` is not a duration of a day or more.
     #[error("{ENV_ORPHANS_EXPIRE_AFTER}: {0}")]
     OrphansExpireAfter(#[from] snapcycle_core::OrphanExpiryError),
+    /// `SNAPCYCLE_COPY_TO` names something that is not a destination.
+    #[error("{ENV_COPY_TO}: {0}")]
+    CopyTo(#[from] snapcycle_core::copy::CopyTargetError),
+    /// `SNAPCYCLE_COPY_RETENTION` is not a retention.
+    #[error("{ENV_COPY_RETENTION}: {0}")]
+    CopyRetention(#[from] snapcycle_core::PolicyError),
 }
 
 impl Settings {
@@ -136,6 +150,11 @@ impl Settings {
         };
         let orphans_expire_after =
             var(ENV_ORPHANS_EXPIRE_AFTER).filter(|s| !s.trim().is_empty()).map(|raw| raw.parse()).transpose()?;
+        let copy_to = snapcycle_core::copy::parse_copy_targets(&var(ENV_COPY_TO).unwrap_or_default())?;
+        let copy_retention = var(ENV_COPY_RETENTION)
+            .filter(|s| !s.trim().is_empty())
+            .map(|raw| RetentionPolicy::parse(&raw))
+            .transpose()?;
         Ok(Settings {
             topic_arn,
             keywords,
@@ -143,6 +162,8 @@ impl Settings {
             not_now_wait: DEFAULT_NOT_NOW_WAIT,
             time_zone,
             orphans_expire_after,
+            copy_to,
+            copy_retention,
         })
     }
 }
@@ -151,13 +172,16 @@ impl Settings {
 #[derive(Debug, Clone)]
 pub struct Runner {
     /// Reads (Describe*), and the re-reads after a creation EC2 refused.
-    ec2: aws_sdk_ec2::Client,
+    pub(crate) ec2: aws_sdk_ec2::Client,
     /// CreateSnapshots, with its own retry partition (see [`Runner::new`]).
     creates: aws_sdk_ec2::Client,
     /// DeleteSnapshot, with its own retry partition.
     deletes: aws_sdk_ec2::Client,
     sns: aws_sdk_sns::Client,
     settings: Settings,
+    /// The shared configuration, for the clients of the copies' destination regions; `None`
+    /// when the clients came from elsewhere (then the one EC2 client serves every region).
+    sdk: Option<SdkConfig>,
 }
 
 /// A run's report and whether the failure e-mail went out.
@@ -219,12 +243,30 @@ impl Runner {
             deletes: ec2("snapcycle-ec2-delete"),
             sns: aws_sdk_sns::Client::from_conf(sns),
             settings,
+            sdk: Some(sdk.clone()),
         }
+    }
+
+    /// The region this runner's EC2 client calls: where the stack and its sources are.
+    pub fn region(&self) -> String {
+        self.ec2.config().region().map(|r| r.to_string()).unwrap_or_default()
+    }
+
+    /// An EC2 client of `region` (a copies' destination), counting its calls, with a retry
+    /// partition of its own: a throttled destination never slows the source's streams.
+    pub(crate) fn in_region(&self, region: &str) -> aws_sdk_ec2::Client {
+        let Some(sdk) = &self.sdk else { return self.ec2.clone() };
+        let conf = aws_sdk_ec2::config::Builder::from(sdk)
+            .region(aws_sdk_ec2::config::Region::new(region.to_owned()))
+            .interceptor(CountCalls)
+            .retry_partition(RetryPartition::new(format!("snapcycle-ec2-{region}")))
+            .build();
+        aws_sdk_ec2::Client::from_conf(conf)
     }
 
     /// Uses clients built elsewhere (tests hand in mocked ones); one EC2 client does everything.
     pub fn from_clients(ec2: aws_sdk_ec2::Client, sns: aws_sdk_sns::Client, settings: Settings) -> Runner {
-        Runner { creates: ec2.clone(), deletes: ec2.clone(), ec2, sns, settings }
+        Runner { creates: ec2.clone(), deletes: ec2.clone(), ec2, sns, settings, sdk: None }
     }
 
     /// The same clients with other settings.
@@ -328,6 +370,13 @@ impl Runner {
         for f in &report.failures {
             error!(instance_id = ?f.instance_id, code = %f.code, "{}", f.message);
         }
+        // With copies on, each volume's newest completed snapshot is what a destination must
+        // hold: the copies' stream starts any copy EC2's events missed.
+        let newest = if self.settings.copy_to.is_empty() {
+            Vec::new()
+        } else {
+            snapcycle_core::copy::newest_completed(&first, &inventory.snapshots)
+        };
         // Once planned, the history's work is done: the duplicate pass below decides from this
         // run's snapshots alone (`plan`'s duplicates never depend on older ones), so the rest,
         // most of the memory at fleet scale, goes before the streams start.
@@ -339,15 +388,20 @@ impl Runner {
         // Deleting from this plan is never more than the plan with this run's snapshots would
         // delete: a newer snapshot only ever pushes older ones out of a count, a bucket or a
         // `within` window. Those snapshots count from the next run on.
-        let (mut made, mut creations, mut deletions) = (Vec::new(), Report::default(), Report::default());
-        let (created_left, deleted_left) = tokio::join!(
+        let (mut made, mut creations, mut deletions, mut copies) =
+            (Vec::new(), Report::default(), Report::default(), Report::default());
+        let (created_left, deleted_left, copies_left) = tokio::join!(
             self.create_all(&first, &mut made, &mut creations, deadline),
             self.delete_all(deletions_of(&first), &mut deletions, deadline),
+            self.copies_of_run(&policy, &first, &newest, &mut copies, deadline),
         );
+        drop(newest);
         // The plan's work is done; at fleet scale its copied tags are megabytes.
         drop(first);
         absorb(&mut report, creations);
         absorb(&mut report, deletions);
+        absorb(&mut report, copies);
+        let deleted_left = deleted_left + copies_left;
         if created_left + deleted_left > 0 {
             // The next invocation reads the history again, with this one's snapshots and without
             // its deletions, and finishes both streams.
@@ -742,17 +796,19 @@ fn absorb(report: &mut Report, stream: Report) {
     report.created.extend(stream.created);
     report.deleted.extend(stream.deleted);
     report.orphans_deleted.extend(stream.orphans_deleted);
+    report.copied.extend(stream.copied);
+    report.copies_deleted.extend(stream.copies_deleted);
     report.skipped.extend(stream.skipped);
     report.failures.extend(stream.failures);
 }
 
 /// Whether new work may still start.
-fn before(deadline: Option<Deadline>) -> bool {
+pub(crate) fn before(deadline: Option<Deadline>) -> bool {
     deadline.is_none_or(|d| Instant::now() < d.start_by)
 }
 
 /// Runs `f` to its end, or until the deadline's `finish_by` (`None`: abandoned, its work left).
-async fn within<F: std::future::Future>(deadline: Option<Deadline>, f: F) -> Option<F::Output> {
+pub(crate) async fn within<F: std::future::Future>(deadline: Option<Deadline>, f: F) -> Option<F::Output> {
     match deadline {
         None => Some(f.await),
         Some(d) => tokio::time::timeout_at(d.finish_by, f).await.ok(),

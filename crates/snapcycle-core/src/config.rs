@@ -17,6 +17,12 @@ pub const ENV_TIME_ZONE: &str = "SNAPCYCLE_TIME_ZONE";
 /// Environment variable: how old an orphan's snapshot must be before a run deletes it (`90d`);
 /// unset, orphans are never deleted.
 pub const ENV_ORPHANS_EXPIRE_AFTER: &str = "SNAPCYCLE_ORPHANS_EXPIRE_AFTER";
+/// Environment variable: the regions every snapshot is copied to once it has completed,
+/// comma-separated, each `REGION` or `REGION=KMS_KEY_ARN` (`snapcycle_core::copy`); unset, none.
+pub const ENV_COPY_TO: &str = "SNAPCYCLE_COPY_TO";
+/// Environment variable: the copies' retention (a count or a policy, as a keyword tag's value);
+/// unset, each copy keeps its source's.
+pub const ENV_COPY_RETENTION: &str = "SNAPCYCLE_COPY_RETENTION";
 
 /// Concurrent EC2 calls by default: enough to use EC2's burst of 100 quickly, few enough that the
 /// adaptive retry's rate limiter settles instead of the run hammering a throttled API.

@@ -119,6 +119,85 @@ impl Event {
     }
 }
 
+/// EventBridge's `detail-type` of EC2's event for a CreateSnapshot that ended ("Amazon EBS
+/// events", EBS User Guide).
+pub const DETAIL_SNAPSHOT: &str = "EBS Snapshot Notification";
+/// EventBridge's `detail-type` of EC2's event for a CreateSnapshots set that ended.
+pub const DETAIL_SET: &str = "EBS Multi-Volume Snapshots Completion Status";
+
+/// What one invocation is asked to do: run a keyword (a schedule's event or a hand-over), or copy
+/// the snapshots EC2 says just completed (its event, forwarded by the stack's rule when copies
+/// to other regions are on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invocation {
+    /// Run one keyword.
+    Run(Event),
+    /// Copy these completed snapshots.
+    Copy(Completed),
+}
+
+impl Invocation {
+    /// Reads an invocation's payload: EC2's event when it comes from `aws.ec2`, else
+    /// [`Event::parse`]'s contract.
+    pub fn parse(event: &Value, known: &[Keyword]) -> Result<Invocation, EventError> {
+        match event.get("source").and_then(Value::as_str) {
+            Some("aws.ec2") => Completed::from_value(event).map(Invocation::Copy),
+            _ => Event::parse(event, known).map(Invocation::Run),
+        }
+    }
+}
+
+/// EC2's event that a snapshot, or a set of them, has been created ("Amazon EBS events", EBS User
+/// Guide): `detail.snapshot_id` for one (`createSnapshot`), `detail.snapshots[]` for a set
+/// (`createSnapshots`), each snapshot named by its ARN. Only what a copy needs is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completed {
+    /// The region of the snapshots (the event's `region`).
+    pub region: String,
+    /// Whether EC2 says the creation succeeded (`detail.result`); a failed one has nothing to copy.
+    pub succeeded: bool,
+    /// The snapshots that completed, as ids (`snap-…`).
+    pub snapshot_ids: Vec<String>,
+}
+
+impl Completed {
+    /// Reads EC2's event; a malformed one names what is missing.
+    pub fn from_value(event: &Value) -> Result<Completed, EventError> {
+        let bad = |what: &str| EventError::Field(format!("EC2's snapshot event {what}"));
+        let detail_type = event.get("detail-type").and_then(Value::as_str).unwrap_or_default();
+        if detail_type != DETAIL_SNAPSHOT && detail_type != DETAIL_SET {
+            return Err(bad(&format!(
+                "has detail-type {detail_type:?}; expected {DETAIL_SNAPSHOT:?} or {DETAIL_SET:?}"
+            )));
+        }
+        let region = event.get("region").and_then(Value::as_str).ok_or_else(|| bad("has no \"region\""))?;
+        let detail = event.get("detail").and_then(Value::as_object).ok_or_else(|| bad("has no \"detail\" object"))?;
+        let succeeded = detail.get("result").and_then(Value::as_str) == Some("succeeded");
+        let arns: Vec<&str> = match detail.get("snapshots").and_then(Value::as_array) {
+            Some(list) => list
+                .iter()
+                .filter(|s| s.get("status").and_then(Value::as_str).is_none_or(|st| st == "completed"))
+                .filter_map(|s| s.get("snapshot_id").and_then(Value::as_str))
+                .collect(),
+            None => detail.get("snapshot_id").and_then(Value::as_str).into_iter().collect(),
+        };
+        let mut snapshot_ids = Vec::with_capacity(arns.len());
+        for arn in arns {
+            // `arn:aws:ec2::us-east-1:snapshot/snap-…`, or a bare id.
+            let id = arn.rsplit_once("snapshot/").map_or(arn, |(_, id)| id);
+            if !id.starts_with("snap-") || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            {
+                return Err(bad(&format!("names {arn:?}, which is not a snapshot")));
+            }
+            snapshot_ids.push(id.to_owned());
+        }
+        if succeeded && snapshot_ids.is_empty() {
+            return Err(bad("says a creation succeeded but names no snapshot"));
+        }
+        Ok(Completed { region: region.to_owned(), succeeded, snapshot_ids })
+    }
+}
+
 /// What is wrong with an event. Each message names the field and shows the expected shape.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {
@@ -399,5 +478,77 @@ mod tests {
     fn default_time_is_truncated_to_the_minute() {
         let now = parse_time("2026-11-26T09:41:27.123Z").unwrap();
         assert_eq!(crate::run_id(default_scheduled_time(now)), "2026-11-26T09:41:00Z");
+    }
+
+    /// EC2's event for a completed CreateSnapshot, as the EBS User Guide's "Amazon EventBridge
+    /// events for Amazon EBS" shows it (its ARN puts the region where the account goes).
+    const SNAPSHOT_EVENT: &str = r#"{"version":"0","id":"01234567-0123-0123-0123-012345678901",
+      "detail-type":"EBS Snapshot Notification","source":"aws.ec2","account":"012345678901",
+      "time":"2026-11-26T00:05:00Z","region":"us-east-1",
+      "resources":["arn:aws:ec2::us-east-1:snapshot/snap-01234567"],
+      "detail":{"event":"createSnapshot","result":"succeeded","cause":"","request-id":"",
+        "snapshot_id":"arn:aws:ec2::us-east-1:snapshot/snap-01234567",
+        "source":"arn:aws:ec2::us-east-1:volume/vol-01234567",
+        "startTime":"2026-11-26T00:00:01Z","endTime":"2026-11-26T00:05:00Z"}}"#;
+
+    /// The same page's event for a CreateSnapshots set.
+    const SET_EVENT: &str = r#"{"version":"0","id":"01234567-0123-0123-0123-012345678902",
+      "detail-type":"EBS Multi-Volume Snapshots Completion Status","source":"aws.ec2",
+      "account":"012345678901","time":"2026-11-26T00:05:00Z","region":"cn-north-1",
+      "resources":["arn:aws-cn:ec2::cn-north-1:snapshot/snap-0a","arn:aws-cn:ec2::cn-north-1:snapshot/snap-0b"],
+      "detail":{"event":"createSnapshots","result":"succeeded","cause":"","request-id":"",
+        "startTime":"2026-11-26T00:00:01Z","endTime":"2026-11-26T00:05:00Z",
+        "snapshots":[
+          {"snapshot_id":"arn:aws-cn:ec2::cn-north-1:snapshot/snap-0a","source":"arn:aws-cn:ec2::cn-north-1:volume/vol-0a","status":"completed"},
+          {"snapshot_id":"arn:aws-cn:ec2:cn-north-1:012345678901:snapshot/snap-0b","source":"arn:aws-cn:ec2::cn-north-1:volume/vol-0b","status":"completed"}]}}"#;
+
+    #[test]
+    fn ec2s_completion_events_are_copies_and_name_their_snapshots() {
+        let one: Value = serde_json::from_str(SNAPSHOT_EVENT).unwrap();
+        let Invocation::Copy(c) = Invocation::parse(&one, &[]).unwrap() else { panic!("a copy") };
+        assert_eq!(
+            c,
+            Completed { region: "us-east-1".into(), succeeded: true, snapshot_ids: vec!["snap-01234567".into()] }
+        );
+        let set: Value = serde_json::from_str(SET_EVENT).unwrap();
+        let Invocation::Copy(c) = Invocation::parse(&set, &[]).unwrap() else { panic!("a copy") };
+        assert_eq!(
+            (c.region.as_str(), c.snapshot_ids.as_slice()),
+            ("cn-north-1", &["snap-0a".to_owned(), "snap-0b".to_owned()][..])
+        );
+        // A schedule's event is still a run.
+        let run = serde_json::json!({"SnapshotKeyWord": "SnapshotDaily"});
+        assert!(matches!(Invocation::parse(&run, &[]).unwrap(), Invocation::Run(_)));
+    }
+
+    #[test]
+    fn a_failed_set_copies_nothing_and_a_malformed_event_says_what_is_wrong() {
+        let mut failed: Value = serde_json::from_str(SET_EVENT).unwrap();
+        failed["detail"]["result"] = "failed".into();
+        for s in failed["detail"]["snapshots"].as_array_mut().unwrap() {
+            s["status"] = "error".into();
+        }
+        let Invocation::Copy(c) = Invocation::parse(&failed, &[]).unwrap() else { panic!("a copy") };
+        assert!(!c.succeeded && c.snapshot_ids.is_empty(), "{c:?}");
+        type Break = fn(&mut Value);
+        let cases: [(&str, Break); 5] = [
+            ("detail-type \"EC2 Instance State-change Notification\"", |v| {
+                v["detail-type"] = "EC2 Instance State-change Notification".into()
+            }),
+            ("no \"region\"", |v| {
+                v.as_object_mut().unwrap().remove("region");
+            }),
+            ("no \"detail\" object", |v| v["detail"] = Value::Null),
+            ("which is not a snapshot", |v| v["detail"]["snapshot_id"] = "arn:aws:ec2::us-east-1:volume/vol-1".into()),
+            ("names no snapshot", |v| {
+                v["detail"].as_object_mut().unwrap().remove("snapshot_id");
+            }),
+        ];
+        for (want, break_it) in cases {
+            let mut v: Value = serde_json::from_str(SNAPSHOT_EVENT).unwrap();
+            break_it(&mut v);
+            let e = Invocation::parse(&v, &[]).unwrap_err().to_string();
+            assert!(e.starts_with("EC2's snapshot event") && e.contains(want), "{want}: {e}");
+        }
     }
 }

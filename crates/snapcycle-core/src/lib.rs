@@ -7,6 +7,7 @@
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
 pub mod config;
+pub mod copy;
 pub mod event;
 pub mod exclude;
 pub mod inventory;
@@ -18,7 +19,7 @@ pub mod report;
 pub mod retention;
 pub mod tags;
 
-pub use event::{Event, EventError};
+pub use event::{Completed, Event, EventError, Invocation};
 pub use exclude::{Exclusion, ExclusionError};
 pub use inventory::{Attachment, Instance, Inventory, Lock, LockMode, Snapshot, SnapshotState};
 pub use keyword::{Keyword, KeywordError};

@@ -639,7 +639,7 @@ pub(crate) fn run_time(s: &Snapshot, now: DateTime<Utc>) -> DateTime<Utc> {
 /// N keeps the newest N completed snapshots and everything newer than the oldest of them, and
 /// deletes completed and failed snapshots older than that; pending ones are never deleted.
 /// Returns what stays (newest first), what goes (oldest first) and, with `explain`, why.
-fn rotate(
+pub(crate) fn rotate(
     mine: &[&Snapshot],
     policies: &[RetentionPolicy],
     policy: &Policy,

@@ -46,6 +46,13 @@ pub struct Report {
     /// In a dry run, every orphan's snapshot that stays, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub orphans_kept: Vec<Kept>,
+    /// Copies started in other regions, one per completed snapshot and destination (README,
+    /// "Copies to other regions").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub copied: Vec<Copied>,
+    /// Copies deleted by rotation in the destinations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub copies_deleted: Vec<CopyDeleted>,
     /// Work deliberately not done, with the reason.
     pub skipped: Vec<Skipped>,
     /// What went wrong; a non-empty list makes the run fail and e-mails a person.
@@ -74,6 +81,12 @@ pub struct Counts {
     pub orphans_deleted: usize,
     /// Orphans' snapshots a dry run keeps.
     pub orphans_kept: usize,
+    /// Copies started.
+    #[serde(default)]
+    pub copied: usize,
+    /// Copies deleted by the destinations' rotation.
+    #[serde(default)]
+    pub copies_deleted: usize,
     /// Skips.
     pub skipped: usize,
     /// Failures.
@@ -114,6 +127,30 @@ pub struct Deleted {
     /// In a dry run, why it goes (`delete: beyond weekly=4`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// A copy started in another region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Copied {
+    /// The source snapshot's volume.
+    pub volume_id: String,
+    /// The source snapshot.
+    pub snapshot_id: String,
+    /// The destination region.
+    pub region: String,
+    /// The copy (pending until EC2 has copied it).
+    pub copy_id: String,
+}
+
+/// A copy deleted by rotation in its region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyDeleted {
+    /// The region the copy is in.
+    pub region: String,
+    /// The source volume.
+    pub volume_id: String,
+    /// The copy.
+    pub snapshot_id: String,
 }
 
 /// A snapshot a dry run keeps, and why.
@@ -171,7 +208,7 @@ pub const MAX_SNS_MESSAGE_BYTES: usize = 256 * 1024;
 /// ("Exceeded maximum allowed payload size (6291556 bytes)") and the invocation fails.
 pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
 /// Entries kept per list in a bounded report. With every text clipped to
-/// [`MAX_FAILURE_CHARS`], seven lists of this many stay far below [`MAX_RESPONSE_BYTES`]
+/// [`MAX_FAILURE_CHARS`], nine lists of this many stay far below [`MAX_RESPONSE_BYTES`]
 /// whatever the fleet: a dry run of 100,000 volumes, or a hand-over that skips 100,000 volumes
 /// already done, would otherwise answer with tens of megabytes and fail.
 pub const MAX_LISTED_ENTRIES: usize = 1000;
@@ -307,6 +344,10 @@ impl Report {
         self.kept.sort_by(|a, b| (&a.volume_id, &a.snapshot_id).cmp(&(&b.volume_id, &b.snapshot_id)));
         self.orphans_deleted.sort_by(|a, b| (&a.volume_id, &a.snapshot_id).cmp(&(&b.volume_id, &b.snapshot_id)));
         self.orphans_kept.sort_by(|a, b| (&a.volume_id, &a.snapshot_id).cmp(&(&b.volume_id, &b.snapshot_id)));
+        self.copied
+            .sort_by(|a, b| (&a.region, &a.volume_id, &a.snapshot_id).cmp(&(&b.region, &b.volume_id, &b.snapshot_id)));
+        self.copies_deleted
+            .sort_by(|a, b| (&a.region, &a.volume_id, &a.snapshot_id).cmp(&(&b.region, &b.volume_id, &b.snapshot_id)));
         self.skipped.sort_by(|a, b| {
             (&a.instance_id, &a.volume_id, &a.snapshot_id).cmp(&(&b.instance_id, &b.volume_id, &b.snapshot_id))
         });
@@ -325,6 +366,8 @@ impl Report {
             kept: self.kept.len(),
             orphans_deleted: self.orphans_deleted.len(),
             orphans_kept: self.orphans_kept.len(),
+            copied: self.copied.len(),
+            copies_deleted: self.copies_deleted.len(),
             skipped: self.skipped.len(),
             failures: self.failures.len(),
         };
@@ -336,6 +379,8 @@ impl Report {
             lens.kept,
             lens.orphans_deleted,
             lens.orphans_kept,
+            lens.copied,
+            lens.copies_deleted,
             lens.skipped,
             lens.failures,
         ];
@@ -351,6 +396,8 @@ impl Report {
             kept: first(&self.kept, max),
             orphans_deleted: first(&self.orphans_deleted, max),
             orphans_kept: first(&self.orphans_kept, max),
+            copied: first(&self.copied, max),
+            copies_deleted: first(&self.copies_deleted, max),
             skipped: first(&self.skipped, max),
             failures: first(&self.failures, max),
             counts: Some(lens),
@@ -437,9 +484,9 @@ impl Report {
             self.volumes,
             self.created.len(),
             self.deleted.len(),
-            match self.orphans_deleted.len() {
-                0 => String::new(),
-                n => format!(" (and {n} expired orphans)"),
+            match (self.orphans_deleted.len(), self.copied.len(), self.copies_deleted.len()) {
+                (0, 0, 0) => String::new(),
+                (o, c, d) => format!(" (and {o} expired orphans; {c} copies started, {d} copies deleted)"),
             },
             self.skipped.len()
         );

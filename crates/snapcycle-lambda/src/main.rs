@@ -10,7 +10,7 @@ use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use snapcycle_aws::{AwsOptions, Deadline, Runner, Settings};
 use snapcycle_core::report::MAX_LISTED_ENTRIES;
-use snapcycle_core::{Event, EventError, Report};
+use snapcycle_core::{Event, EventError, Invocation, Report};
 use tokio::time::Instant;
 use tracing::{error, info};
 
@@ -124,9 +124,19 @@ fn deadline(start: Instant, left: Duration, margin: Duration, limit: Option<Dura
 async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Report, HandlerError> {
     let runner = &app.runner;
     let request_id = event.context.request_id.clone();
-    let mut req = Event::parse(&event.payload, &runner.settings().keywords).inspect_err(|e| {
+    let invocation = Invocation::parse(&event.payload, &runner.settings().keywords).inspect_err(|e| {
         error!(error = %e, request_id = %request_id, "invalid event; nothing done");
     })?;
+    let mut req = match invocation {
+        Invocation::Run(req) => req,
+        // EC2 says snapshots completed (the stack's rule forwards its event when copies to other
+        // regions are on): copy them; the verdict is a run's (retry, or e-mail once).
+        Invocation::Copy(completed) => {
+            info!(snapshots = completed.snapshot_ids.len(), "EC2 says snapshots completed: copying them");
+            let report = runner.copy_completed(&completed).await;
+            return finish(app, report, &request_id).await;
+        }
+    };
     let left = event.context.deadline().duration_since(SystemTime::now()).unwrap_or_default();
     info!(remaining_ms = left.as_millis() as u64, invocation = req.invocation, "invocation started");
     let start = Instant::now();
@@ -166,6 +176,12 @@ async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Report, HandlerE
         info!(request_id = %request_id, failures = report.failures.len(), "handed over; the last invocation reports");
         return Ok(report);
     }
+    finish(app, report, &request_id).await
+}
+
+/// Ends an invocation that did not hand over: success, a retry, or one e-mail (see [`handle`]).
+async fn finish(app: &App, report: Report, request_id: &str) -> Result<Report, HandlerError> {
+    let runner = &app.runner;
     match verdict(&report) {
         Verdict::Done => {}
         Verdict::Retry => {

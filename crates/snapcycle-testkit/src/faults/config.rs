@@ -104,13 +104,16 @@ pub struct ThrottleConfig {
 impl ThrottleConfig {
     /// EC2's documented defaults for the calls snapcycle makes (EC2 API Reference, "Request
     /// throttling"): CreateSnapshot, CreateSnapshots and DeleteSnapshot 5/s each after a burst of
-    /// 100, CreateTags 10/s, every Describe* call 20/s (burst 100 each).
+    /// 100, CreateTags 10/s, CopySnapshot with the other mutating actions 5/s after 50, every
+    /// Describe* call 20/s (burst 100 each).
     pub fn ec2() -> Self {
         use OperationMatcher as Op;
         Self::new()
             .with(Op::exact("CreateSnapshot"), Bucket::new(5.0, 100.0))
             .with(Op::exact("CreateSnapshots"), Bucket::new(5.0, 100.0))
             .with(Op::exact("DeleteSnapshot"), Bucket::new(5.0, 100.0))
+            // CopySnapshot has no bucket of its own: it is in "Mutating actions" (50, then 5/s).
+            .with(Op::exact("CopySnapshot"), Bucket::new(5.0, 50.0))
             .with(Op::exact("CreateTags"), Bucket::new(10.0, 100.0))
             .with(Op::prefix("Describe"), Bucket::new(20.0, 100.0))
     }

@@ -74,6 +74,7 @@ fn ec2_defaults_match_the_documented_buckets() {
     assert_eq!(ec2.bucket_for("Publish"), None);
     assert_eq!(ec2.bucket_for("CreateSnapshots"), Some(Bucket::new(5.0, 100.0)));
     assert_eq!(ec2.bucket_for("CreateSnapshotsX"), None);
+    assert_eq!(ec2.bucket_for("CopySnapshot"), Some(Bucket::new(5.0, 50.0)));
 }
 
 #[test]

@@ -1,0 +1,326 @@
+//! Copies in other regions (README, "Copies to other regions"): started when EC2's event says a
+//! snapshot completed, and rotated in each destination beside a scheduled run's own streams.
+//! Every decision is `snapcycle_core::copy`'s; this module only calls EC2 in the destinations.
+
+use aws_sdk_ec2::types::{ResourceType, Tag as Ec2Tag, TagSpecification};
+use futures::stream::{self, StreamExt};
+use snapcycle_core::copy::{copy_tags, plan_copies, CopyTarget, TAG_SOURCE_SNAPSHOT};
+use snapcycle_core::report::{Copied, CopyDeleted, Failure, Skipped};
+use snapcycle_core::tags::{tag_value, TAG_KEYWORD, TAG_RUN};
+use snapcycle_core::{Completed, Keyword, Plan, Policy, Report, Snapshot};
+use tracing::{error, info, warn};
+
+use crate::calls::CallCounts;
+use crate::error::{code_of, message_of};
+use crate::inventory;
+use crate::run::{before, within, Deadline, Runner};
+
+/// What became of one source snapshot in one destination.
+enum Copy1 {
+    Started(String),
+    /// A copy of this source is there already (the event delivered again, or a retry).
+    Already(String),
+    Fail {
+        code: String,
+        message: String,
+    },
+}
+
+impl Runner {
+    /// Copies the snapshots EC2 says completed to every destination of `SNAPCYCLE_COPY_TO`, once
+    /// each: a destination that already holds a copy of the source gets none (EventBridge and
+    /// Lambda deliver at least once). Only the stack's own snapshots are copied (the marker names
+    /// one of its keywords and the keyword tag is there). Never returns an error: what failed is
+    /// in the report, and the Lambda decides retry or e-mail as for a run.
+    pub async fn copy_completed(&self, completed: &Completed) -> Report {
+        let calls = CallCounts::default();
+        let mut report = calls.scope(self.copy_counted(completed)).await;
+        report.api_calls = calls.snapshot();
+        report.sort();
+        report
+    }
+
+    async fn copy_counted(&self, completed: &Completed) -> Report {
+        let mut report = Report::default();
+        let settings = self.settings();
+        let source_region = self.region();
+        let skip = |report: &mut Report, reason: String| {
+            info!("{reason}");
+            report.skipped.push(Skipped { instance_id: None, volume_id: None, snapshot_id: None, reason });
+        };
+        if !completed.succeeded {
+            skip(&mut report, "EC2 says the snapshot creation did not succeed: nothing to copy".into());
+            return report;
+        }
+        if settings.copy_to.is_empty() {
+            skip(&mut report, "no copy destinations are set (SNAPCYCLE_COPY_TO): nothing to copy".into());
+            return report;
+        }
+        if completed.region != source_region {
+            skip(
+                &mut report,
+                format!(
+                    "the event is about {}, not this function's region {source_region}: not copied",
+                    completed.region
+                ),
+            );
+            return report;
+        }
+        let sources = match inventory::read_by_ids(&self.ec2, &completed.snapshot_ids).await {
+            Ok(s) => s,
+            Err(e) => {
+                error!(error = %e, code = %e.code(), "could not read the completed snapshots; nothing copied");
+                report.failures.push(Failure {
+                    instance_id: None,
+                    volume_id: None,
+                    snapshot_id: None,
+                    code: e.code(),
+                    message: format!("{}; nothing was copied", e.message()),
+                });
+                return report;
+            }
+        };
+        let mut jobs = Vec::new();
+        for id in &completed.snapshot_ids {
+            let Some(source) = sources.iter().find(|s| &s.id == id) else {
+                skip(&mut report, format!("{id} is gone (or not this account's): not copied"));
+                continue;
+            };
+            let keyword = tag_value(&source.tags, TAG_KEYWORD)
+                .and_then(|k| Keyword::new(k).ok())
+                .filter(|k| settings.keywords.contains(k) && tag_value(&source.tags, k.as_str()).is_some());
+            let Some(keyword) = keyword else {
+                report.skipped.push(Skipped {
+                    instance_id: None,
+                    volume_id: Some(source.volume_id.clone()),
+                    snapshot_id: Some(source.id.clone()),
+                    reason: "not one of this stack's snapshots in rotation (no marker of its keywords, or the keyword tag removed): not copied".into(),
+                });
+                continue;
+            };
+            if report.keyword.is_empty() {
+                report.keyword = keyword.to_string();
+                if let Some(t) =
+                    tag_value(&source.tags, TAG_RUN).and_then(|r| chrono::DateTime::parse_from_rfc3339(r).ok())
+                {
+                    report.scheduled_time = t.with_timezone(&chrono::Utc);
+                }
+            }
+            for target in &settings.copy_to {
+                jobs.push((source, keyword.clone(), target));
+            }
+        }
+        let source_region = &source_region;
+        let mut results = stream::iter(jobs)
+            .map(|(source, keyword, target)| async move {
+                let outcome = self.copy_one(source, &keyword, target, source_region).await;
+                (source, target, outcome)
+            })
+            .buffer_unordered(settings.max_concurrency.max(1));
+        while let Some((source, target, outcome)) = results.next().await {
+            record_copy(&mut report, source, target, outcome);
+        }
+        drop(results);
+        report
+    }
+
+    /// Copies `ids` (each a volume's newest completed snapshot, not yet in `target`) there: what a
+    /// missed event would have started. Sources read with all their tags, as for an event.
+    async fn catch_up(
+        &self,
+        ids: &[String],
+        keyword: &Keyword,
+        target: &CopyTarget,
+        source_region: &str,
+        report: &mut Report,
+    ) {
+        let sources = match inventory::read_by_ids(&self.ec2, ids).await {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(error = %e, region = %target.region, "could not read the snapshots to copy; the next run tries again");
+                return;
+            }
+        };
+        info!(region = %target.region, missing = sources.len(), "copying what EC2's events did not start");
+        let dest = self.in_region(&target.region);
+        let mut results = stream::iter(&sources)
+            .map(|source| {
+                let dest = &dest;
+                async move { (source, self.start_copy(dest, source, keyword, target, source_region).await) }
+            })
+            .buffer_unordered(self.settings().max_concurrency.max(1));
+        while let Some((source, outcome)) = results.next().await {
+            record_copy(report, source, target, outcome);
+        }
+    }
+
+    /// One source to one destination: nothing when a copy is there already, else CopySnapshot in
+    /// the destination, encrypted, tagged at creation.
+    async fn copy_one(&self, source: &Snapshot, keyword: &Keyword, target: &CopyTarget, source_region: &str) -> Copy1 {
+        let dest = self.in_region(&target.region);
+        match inventory::read_copies_of(&dest, &source.id, source_region).await {
+            Ok(found) => {
+                if let Some(c) = found.iter().find(|c| c.state != snapcycle_core::SnapshotState::Error) {
+                    return Copy1::Already(c.id.clone());
+                }
+            }
+            Err(e) => return Copy1::Fail { code: e.code(), message: e.message() },
+        }
+        self.start_copy(&dest, source, keyword, target, source_region).await
+    }
+
+    /// CopySnapshot in the destination `dest` calls: encrypted (with the target's key, or the
+    /// region's default EBS key), tagged at creation so that the destination rotates it.
+    async fn start_copy(
+        &self,
+        dest: &aws_sdk_ec2::Client,
+        source: &Snapshot,
+        keyword: &Keyword,
+        target: &CopyTarget,
+        source_region: &str,
+    ) -> Copy1 {
+        let tags = copy_tags(source, keyword, source_region, self.settings().copy_retention.as_ref());
+        let spec = TagSpecification::builder()
+            .resource_type(ResourceType::Snapshot)
+            .set_tags(Some(tags.iter().map(|t| Ec2Tag::builder().key(&t.key).value(&t.value).build()).collect()))
+            .build();
+        let sent = dest
+            .copy_snapshot()
+            .source_region(source_region)
+            .source_snapshot_id(&source.id)
+            .encrypted(true)
+            .set_kms_key_id(target.kms_key.clone())
+            .description(format!("snapcycle {keyword} copy of {} from {source_region}", source.id))
+            .tag_specifications(spec)
+            .send()
+            .await;
+        match sent {
+            Ok(out) => Copy1::Started(out.snapshot_id().unwrap_or_default().to_owned()),
+            Err(e) => Copy1::Fail { code: code_of(&e), message: message_of(&e) },
+        }
+    }
+
+    /// The copies' part of a scheduled run, in every destination: first the copies EC2's events
+    /// missed (EventBridge keeps no event it could not deliver), of `newest`, each volume's
+    /// newest completed snapshot, when the destination holds no copy of it; then rotation of the
+    /// copies of `plan`'s volumes by the plan's rules (or the copy retention). Starts nothing
+    /// after `deadline`; records into `report` and returns how many deletions were left. A
+    /// destination that cannot be read is a failure, and the others go on.
+    pub(crate) async fn copies_of_run(
+        &self,
+        policy: &Policy,
+        plan: &Plan,
+        newest: &[String],
+        report: &mut Report,
+        deadline: Option<Deadline>,
+    ) -> usize {
+        let source_region = self.region();
+        let mut left = 0;
+        for target in &self.settings().copy_to {
+            let dest = self.in_region(&target.region);
+            let copies = match within(deadline, inventory::read_copies(&dest, &policy.keyword, &source_region)).await {
+                Some(Ok(c)) => c,
+                Some(Err(e)) => {
+                    error!(region = %target.region, error = %e, "could not read the copies; they are not rotated this run");
+                    report.failures.push(Failure {
+                        instance_id: None,
+                        volume_id: None,
+                        snapshot_id: None,
+                        code: e.code(),
+                        message: format!(
+                            "reading the copies in {} failed: {}; none was deleted there",
+                            target.region,
+                            e.message()
+                        ),
+                    });
+                    continue;
+                }
+                None => {
+                    warn!(region = %target.region, "no time left to rotate the copies; the next run does");
+                    continue;
+                }
+            };
+            let copied: std::collections::HashSet<&str> =
+                copies.iter().filter_map(|c| tag_value(&c.tags, TAG_SOURCE_SNAPSHOT)).collect();
+            let missing: Vec<String> = newest.iter().filter(|id| !copied.contains(id.as_str())).cloned().collect();
+            drop(copied);
+            if !missing.is_empty() && before(deadline) {
+                self.catch_up(&missing, &policy.keyword, target, &source_region, report).await;
+            }
+            let rotation = plan_copies(policy, plan, &copies, &source_region, self.settings().copy_retention.as_ref());
+            drop(copies);
+            let jobs: Vec<(&str, &str)> = rotation
+                .iter()
+                .flat_map(|r| r.delete.iter().map(move |id| (r.volume_id.as_str(), id.as_str())))
+                .collect();
+            let total = jobs.len();
+            let mut started = 0usize;
+            let dest = &dest;
+            let mut results = stream::iter(jobs)
+                .take_while(|_| std::future::ready(before(deadline)))
+                .inspect(|_| started += 1)
+                .map(|(volume_id, id)| async move {
+                    let sent = within(deadline, dest.delete_snapshot().snapshot_id(id).send()).await;
+                    (volume_id, id, sent)
+                })
+                .buffer_unordered(self.settings().max_concurrency.max(1));
+            let mut later = 0;
+            while let Some((volume_id, id, sent)) = results.next().await {
+                let deleted = CopyDeleted {
+                    region: target.region.clone(),
+                    volume_id: volume_id.to_owned(),
+                    snapshot_id: id.to_owned(),
+                };
+                match sent {
+                    None => later += 1,
+                    Some(Ok(_)) => report.copies_deleted.push(deleted),
+                    Some(Err(e)) if code_of(&e) == "InvalidSnapshot.NotFound" => report.copies_deleted.push(deleted),
+                    Some(Err(e)) => report.failures.push(Failure {
+                        instance_id: None,
+                        volume_id: Some(volume_id.to_owned()),
+                        snapshot_id: Some(id.to_owned()),
+                        code: code_of(&e),
+                        message: format!("deleting the copy in {} failed: {}", target.region, message_of(&e)),
+                    }),
+                }
+            }
+            drop(results);
+            left += total - started + later;
+        }
+        left
+    }
+}
+
+/// Records what became of one copy.
+fn record_copy(report: &mut Report, source: &Snapshot, target: &CopyTarget, outcome: Copy1) {
+    match outcome {
+        Copy1::Started(copy_id) => {
+            info!(snapshot_id = %source.id, region = %target.region, copy_id = %copy_id, "copy started");
+            report.copied.push(Copied {
+                volume_id: source.volume_id.clone(),
+                snapshot_id: source.id.clone(),
+                region: target.region.clone(),
+                copy_id,
+            });
+        }
+        Copy1::Already(copy_id) => {
+            info!(snapshot_id = %source.id, region = %target.region, copy_id = %copy_id, "already copied");
+            report.skipped.push(Skipped {
+                instance_id: None,
+                volume_id: Some(source.volume_id.clone()),
+                snapshot_id: Some(source.id.clone()),
+                reason: format!("already copied to {} ({copy_id})", target.region),
+            });
+        }
+        Copy1::Fail { code, message } => {
+            error!(snapshot_id = %source.id, region = %target.region, code = %code, "copy failed: {message}");
+            report.failures.push(Failure {
+                instance_id: None,
+                volume_id: Some(source.volume_id.clone()),
+                snapshot_id: Some(source.id.clone()),
+                code,
+                message: format!("copying the snapshot to {} failed: {message}", target.region),
+            });
+        }
+    }
+}
