@@ -3,6 +3,8 @@
 //! Every decision is `snapcycle_core::copy`'s; this module only calls EC2 in the destinations.
 
 use aws_sdk_ec2::types::{ResourceType, Tag as Ec2Tag, TagSpecification};
+use std::collections::HashMap;
+
 use futures::stream::{self, StreamExt};
 use snapcycle_core::copy::{copy_tags, plan_copies, CopyTarget, TAG_SOURCE_SNAPSHOT};
 use snapcycle_core::report::{Copied, CopyDeleted, Failure, Skipped};
@@ -14,6 +16,16 @@ use crate::calls::CallCounts;
 use crate::error::{code_of, message_of};
 use crate::inventory;
 use crate::run::{before, within, Deadline, Runner};
+
+/// CopySnapshot calls per copy: the first, and up to three more after failures that may pass
+/// (throttling, a connection lost), each after checking the copy was not made (2, 4, 8 s apart).
+const COPY_ATTEMPTS: u32 = 4;
+
+/// A copy whose call did not end before the invocation's deadline: a failure a retry of the
+/// event finishes.
+fn out_of_time() -> Copy1 {
+    Copy1::Fail { code: "OutOfTime".into(), message: "the copy did not finish before the invocation's deadline".into() }
+}
 
 /// What became of one source snapshot in one destination.
 enum Copy1 {
@@ -32,15 +44,15 @@ impl Runner {
     /// Lambda deliver at least once). Only the stack's own snapshots are copied (the marker names
     /// one of its keywords and the keyword tag is there). Never returns an error: what failed is
     /// in the report, and the Lambda decides retry or e-mail as for a run.
-    pub async fn copy_completed(&self, completed: &Completed) -> Report {
+    pub async fn copy_completed(&self, completed: &Completed, deadline: Option<Deadline>) -> Report {
         let calls = CallCounts::default();
-        let mut report = calls.scope(self.copy_counted(completed)).await;
+        let mut report = calls.scope(self.copy_counted(completed, deadline)).await;
         report.api_calls = calls.snapshot();
         report.sort();
         report
     }
 
-    async fn copy_counted(&self, completed: &Completed) -> Report {
+    async fn copy_counted(&self, completed: &Completed, deadline: Option<Deadline>) -> Report {
         let mut report = Report::default();
         let settings = self.settings();
         let source_region = self.region();
@@ -111,9 +123,20 @@ impl Runner {
             }
         }
         let source_region = &source_region;
+        // One client per destination, built once: its connections serve every copy there.
+        let dests: HashMap<&str, aws_sdk_ec2::Client> =
+            settings.copy_to.iter().map(|t| (t.region.as_str(), self.in_region(&t.region))).collect();
+        let dests = &dests;
+        let total = jobs.len();
+        let mut started = 0usize;
         let mut results = stream::iter(jobs)
+            .take_while(|_| std::future::ready(before(deadline)))
+            .inspect(|_| started += 1)
             .map(|(source, keyword, target)| async move {
-                let outcome = self.copy_one(source, &keyword, target, source_region).await;
+                let dest = &dests[target.region.as_str()];
+                let outcome = within(deadline, self.copy_one(dest, source, &keyword, target, source_region))
+                    .await
+                    .unwrap_or_else(out_of_time);
                 (source, target, outcome)
             })
             .buffer_unordered(settings.max_concurrency.max(1));
@@ -121,6 +144,17 @@ impl Runner {
             record_copy(&mut report, source, target, outcome);
         }
         drop(results);
+        if started < total {
+            // A retry of the event (Lambda's, for this transient failure) starts the rest; what
+            // was copied already is found and not copied again.
+            report.failures.push(Failure {
+                instance_id: None,
+                volume_id: None,
+                snapshot_id: None,
+                code: "OutOfTime".into(),
+                message: format!("{} copies were not started before the invocation's deadline", total - started),
+            });
+        }
         report
     }
 
@@ -156,9 +190,15 @@ impl Runner {
 
     /// One source to one destination: nothing when a copy is there already, else CopySnapshot in
     /// the destination, encrypted, tagged at creation.
-    async fn copy_one(&self, source: &Snapshot, keyword: &Keyword, target: &CopyTarget, source_region: &str) -> Copy1 {
-        let dest = self.in_region(&target.region);
-        match inventory::read_copies_of(&dest, &source.id, source_region).await {
+    async fn copy_one(
+        &self,
+        dest: &aws_sdk_ec2::Client,
+        source: &Snapshot,
+        keyword: &Keyword,
+        target: &CopyTarget,
+        source_region: &str,
+    ) -> Copy1 {
+        match inventory::read_copies_of(dest, &source.id, source_region).await {
             Ok(found) => {
                 if let Some(c) = found.iter().find(|c| c.state != snapcycle_core::SnapshotState::Error) {
                     return Copy1::Already(c.id.clone());
@@ -166,7 +206,7 @@ impl Runner {
             }
             Err(e) => return Copy1::Fail { code: e.code(), message: e.message() },
         }
-        self.start_copy(&dest, source, keyword, target, source_region).await
+        self.start_copy(dest, source, keyword, target, source_region).await
     }
 
     /// CopySnapshot in the destination `dest` calls: encrypted (with the target's key, or the
@@ -184,19 +224,42 @@ impl Runner {
             .resource_type(ResourceType::Snapshot)
             .set_tags(Some(tags.iter().map(|t| Ec2Tag::builder().key(&t.key).value(&t.value).build()).collect()))
             .build();
-        let sent = dest
-            .copy_snapshot()
-            .source_region(source_region)
-            .source_snapshot_id(&source.id)
-            .encrypted(true)
-            .set_kms_key_id(target.kms_key.clone())
-            .description(format!("snapcycle {keyword} copy of {} from {source_region}", source.id))
-            .tag_specifications(spec)
-            .send()
-            .await;
-        match sent {
-            Ok(out) => Copy1::Started(out.snapshot_id().unwrap_or_default().to_owned()),
-            Err(e) => Copy1::Fail { code: code_of(&e), message: message_of(&e) },
+        // CopySnapshot has no idempotency token, so the SDK must not retry it: a retry after an
+        // answer lost in transit would start a second copy (a whole data transfer, and one of
+        // the destination's 20 in flight). Each attempt is one call; after a failure that may
+        // pass, the destination is asked whether the copy exists before asking again.
+        let once = aws_sdk_ec2::config::Builder::default()
+            .retry_config(aws_sdk_ec2::config::retry::RetryConfig::standard().with_max_attempts(1));
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let sent = dest
+                .copy_snapshot()
+                .source_region(source_region)
+                .source_snapshot_id(&source.id)
+                .encrypted(true)
+                .set_kms_key_id(target.kms_key.clone())
+                .description(format!("snapcycle {keyword} copy of {} from {source_region}", source.id))
+                .tag_specifications(spec.clone())
+                .customize()
+                .config_override(once.clone())
+                .send()
+                .await;
+            let (code, message) = match sent {
+                Ok(out) => return Copy1::Started(out.snapshot_id().unwrap_or_default().to_owned()),
+                Err(e) => (code_of(&e), message_of(&e)),
+            };
+            if !crate::error::is_transient(&code) || attempt >= COPY_ATTEMPTS {
+                return Copy1::Fail { code, message };
+            }
+            if let Ok(found) = inventory::read_copies_of(dest, &source.id, source_region).await {
+                if let Some(c) = found.iter().find(|c| c.state != snapcycle_core::SnapshotState::Error) {
+                    info!(snapshot_id = %source.id, copy_id = %c.id, "the copy was started though its answer was lost");
+                    return Copy1::Started(c.id.clone());
+                }
+            }
+            warn!(snapshot_id = %source.id, region = %target.region, code = %code, attempt, "copy refused for now; asking again");
+            tokio::time::sleep(std::time::Duration::from_secs(1 << attempt)).await;
         }
     }
 

@@ -127,5 +127,9 @@ pub fn is_transient(code: &str) -> bool {
             | "DispatchFailure"
             | "ResponseError"
             | "OutOfTime"
+            // CopySnapshot's limit of 20 copies in flight per destination ("Copy an Amazon EBS
+            // snapshot", EBS User Guide): the copies ahead finish. snapcycle's other calls meet
+            // no ResourceLimitExceeded (a snapshot quota is SnapshotLimitExceeded).
+            | "ResourceLimitExceeded"
     )
 }

@@ -61,7 +61,7 @@ async fn a_completed_set_is_copied_once_encrypted_and_tagged_for_its_own_rotatio
     let ids: Vec<String> = report.created.iter().filter_map(|c| c.snapshot_id.clone()).collect();
     assert_eq!(ids.len(), 2);
 
-    let copied = r.copy_completed(&completed(&ids)).await;
+    let copied = r.copy_completed(&completed(&ids), None).await;
     assert!(copied.failures.is_empty(), "{copied:#?}");
     assert_eq!(copied.copied.len(), 2, "{copied:#?}");
     assert_eq!(copied.api_calls.get("CopySnapshot"), Some(&2));
@@ -81,7 +81,7 @@ async fn a_completed_set_is_copied_once_encrypted_and_tagged_for_its_own_rotatio
     }
 
     // EventBridge delivers again, or Lambda retries: no second copy.
-    let again = r.copy_completed(&completed(&ids)).await;
+    let again = r.copy_completed(&completed(&ids), None).await;
     assert!(again.copied.is_empty() && again.failures.is_empty(), "{again:#?}");
     assert_eq!(again.skipped.len(), 2);
     assert!(again.skipped.iter().all(|s| s.reason.starts_with(&format!("already copied to {DEST}"))), "{again:#?}");
@@ -90,7 +90,7 @@ async fn a_completed_set_is_copied_once_encrypted_and_tagged_for_its_own_rotatio
 
     // A snapshot that is not the stack's (no marker) is never copied.
     let stray = seed::snapshot(&ec2, &web.volumes[0].1, &[("Name", "by hand")]).await;
-    let other = r.copy_completed(&completed(std::slice::from_ref(&stray))).await;
+    let other = r.copy_completed(&completed(std::slice::from_ref(&stray)), None).await;
     assert!(other.copied.is_empty() && other.failures.is_empty(), "{other:#?}");
     assert!(other.skipped[0].reason.starts_with("not one of this stack's snapshots"), "{other:#?}");
 }
@@ -116,7 +116,7 @@ async fn a_run_copies_what_an_event_missed_and_rotates_the_copies_by_the_sources
 
     // The run deleted the sources of 20 and 21 Nov (retention 2): a late event for one of them
     // copies nothing; one for 22 Nov copies it.
-    let late = r.copy_completed(&completed(&old[..3])).await;
+    let late = r.copy_completed(&completed(&old[..3]), None).await;
     assert!(late.failures.is_empty(), "{late:#?}");
     assert_eq!(late.copied.len(), 1, "{late:#?}");
     assert_eq!(late.copied[0].snapshot_id, old[2]);
@@ -144,4 +144,40 @@ async fn a_run_copies_what_an_event_missed_and_rotates_the_copies_by_the_sources
     assert!(!sources.contains(&old[2].as_str()), "the oldest copy went: {sources:?}");
     assert!(sources.contains(&old[3].as_str()), "{sources:?}");
     assert_eq!(left.len(), 3, "23 and 26 Nov, and 27 Nov's copied by this run: {sources:?}");
+}
+
+/// CopySnapshot has no idempotency token: an answer lost after EC2 started the copy must not
+/// make a second one. Half the mutating calls lose their answer after moto did the work; every
+/// source still ends with exactly one copy, adopted when the answer was lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_copy_whose_answer_was_lost_is_found_not_started_twice() {
+    use snapcycle_testkit::faults::{FailureKind, FaultConfig, FaultProxy};
+    let moto = Moto::start_instant().unwrap();
+    let ec2 = ec2(&moto).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let s = seed::instance(&ec2, &[(DAILY, "2"), ("Name", &format!("db-{i}"))], 1).await;
+        ids.push(keyword_snapshot(&ec2, &s, 0, DAILY, "2", "2026-11-25T00:00:00Z").await);
+    }
+    let cfg = FaultConfig {
+        failure_rate: 0.5,
+        failure_kind: FailureKind::DropConnection,
+        only_mutating: true,
+        seed: 11,
+        ..FaultConfig::default()
+    };
+    let proxy = FaultProxy::start(&moto.url(), cfg).await.unwrap();
+    let r = snapcycle_aws::Runner::new(&sdk(&proxy.url()).await, settings());
+    let report = r.copy_completed(&completed(&ids), None).await;
+    let stats = proxy.stats();
+    println!("{stats}");
+    assert!(stats.get("CopySnapshot").failed > 0, "some answers were lost: {stats}");
+    assert!(report.failures.is_empty(), "{report:#?}");
+    assert_eq!(report.copied.len(), 3, "{report:#?}");
+    let dest = dest(&moto).await;
+    let found = copies(&dest).await;
+    for id in &ids {
+        let n = found.iter().filter(|c| tag(c, TAG_SOURCE_SNAPSHOT) == Some(id.as_str())).count();
+        assert_eq!(n, 1, "exactly one copy of {id}: {stats}");
+    }
 }

@@ -55,7 +55,7 @@ fn summary(r: &Report) -> String {
         format!("{} at {at}: {}", f.code, f.message)
     });
     format!(
-        "{n} {} in the {} run {} ({} created, {} deleted, {} orphans deleted, {} skipped); first: {}",
+        "{n} {} in the {} run {} ({} created, {} deleted, {} orphans deleted, {} skipped{}); first: {}",
         if n == 1 { "failure" } else { "failures" },
         r.keyword,
         snapcycle_core::run_id(r.scheduled_time),
@@ -63,6 +63,10 @@ fn summary(r: &Report) -> String {
         r.deleted.len(),
         r.orphans_deleted.len(),
         r.skipped.len(),
+        match (r.copied.len(), r.copies_deleted.len()) {
+            (0, 0) => String::new(),
+            (c, d) => format!(", {c} copies started, {d} copies deleted"),
+        },
         first.unwrap_or_default()
     )
 }
@@ -133,7 +137,9 @@ async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Report, HandlerE
         // regions are on): copy them; the verdict is a run's (retry, or e-mail once).
         Invocation::Copy(completed) => {
             info!(snapshots = completed.snapshot_ids.len(), "EC2 says snapshots completed: copying them");
-            let report = runner.copy_completed(&completed).await;
+            let left = event.context.deadline().duration_since(SystemTime::now()).unwrap_or_default();
+            let report =
+                runner.copy_completed(&completed, deadline(Instant::now(), left, app.margin, app.time_limit)).await;
             return finish(app, report, &request_id).await;
         }
     };
@@ -200,7 +206,7 @@ async fn finish(app: &App, report: Report, request_id: &str) -> Result<Report, H
             return Ok(report);
         }
     }
-    info!(request_id = %request_id, "run succeeded");
+    info!(request_id = %request_id, "invocation succeeded");
     Ok(report)
 }
 
@@ -231,6 +237,16 @@ fn respond(report: Report) -> Report {
             for k in list {
                 info!(list = name, volume_id = %k.volume_id, snapshot_id = %k.snapshot_id, reason = %k.reason, "report entry");
             }
+        }
+    }
+    if cut(report.copied.len()) {
+        for c in &report.copied {
+            info!(list = "copied", volume_id = %c.volume_id, snapshot_id = %c.snapshot_id, region = %c.region, copy_id = %c.copy_id, "report entry");
+        }
+    }
+    if cut(report.copies_deleted.len()) {
+        for d in &report.copies_deleted {
+            info!(list = "copies_deleted", region = %d.region, volume_id = %d.volume_id, snapshot_id = %d.snapshot_id, "report entry");
         }
     }
     if cut(report.skipped.len()) {
