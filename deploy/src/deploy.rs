@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context as _};
 use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, Parameter, StackStatus};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata as _;
-use snapcycle_stack::{CodeLocation, StackSpec};
+use snapcycle_stack::{partition_of, CodeLocation, CopyTarget, StackSpec};
 
 use crate::artifact::{ensure_bucket, upload};
 use crate::aws::Clients;
@@ -44,6 +44,12 @@ pub(crate) async fn deploy(global: &Global, args: DeployArgs) -> Result<ExitCode
             template.len()
         )));
     }
+    // The region is known once the configuration is loaded (no call yet): the copy destinations
+    // are checked against it before anything is built or called.
+    let aws = Clients::new(global).await?;
+    if let Some(region) = aws.region() {
+        check_copy_destinations(&spec.copy_to, &region).map_err(usage)?;
+    }
     let zip = match &args.artifact {
         Some(path) => path.clone(),
         None => {
@@ -54,7 +60,6 @@ pub(crate) async fn deploy(global: &Global, args: DeployArgs) -> Result<ExitCode
     };
     let bytes = std::fs::read(&zip).with_context(|| format!("reading {}", zip.display())).map_err(failed)?;
 
-    let aws = Clients::new(global).await?;
     // A deploy applies the flags given, nothing remembered: say what it takes back.
     if let Some(before) = crate::run::read_deployed(&aws.sdk, &args.stack_name).await? {
         let bin_days = crate::deployed::recycle_bin_days(&aws, &args.stack_name).await.map_err(failed)?;
@@ -72,6 +77,38 @@ pub(crate) async fn deploy(global: &Global, args: DeployArgs) -> Result<ExitCode
     println!("artifact: s3://{bucket}/{key} ({} bytes)", bytes.len());
     let code = CodeLocation { bucket, key };
     apply(&aws, &args.stack_name, &template, &code, args.yes).await
+}
+
+/// What only `deploy` can check of `--copy-to`, knowing the stack's region (the template says
+/// `${AWS::Region}`): no destination is that region, and each is in its partition, since a
+/// snapshot can only be copied within its partition (`cn-*` with `cn-*`, `us-gov-*` with
+/// `us-gov-*`, as `us-east-1` with `us-west-2`).
+fn check_copy_destinations(copy_to: &[CopyTarget], region: &str) -> anyhow::Result<()> {
+    let home = partition_of(region);
+    for target in copy_to {
+        if target.region == region {
+            bail!(
+                "--copy-to {region} is the stack's own region: copies go to other regions, where they survive \
+                 the loss of this one (encrypting snapshots in place, in {region}, would be a different option)"
+            );
+        }
+        let there = partition_of(&target.region);
+        if there != home {
+            bail!(
+                "--copy-to {}: it is in partition {there}, the stack in {region} is in {home}, and a snapshot can \
+                 only be copied within its partition (copy cn-* to cn-*, us-gov-* to us-gov-*)",
+                target.region
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The flags that give `copy_to` again, for a note that says how to keep it.
+fn copy_flags(copy_to: &[CopyTarget]) -> String {
+    let mut flags: Vec<String> = copy_to.iter().map(|t| format!("--copy-to {}", t.region)).collect();
+    flags.extend(copy_to.iter().filter_map(|t| Some(format!("--copy-kms-key {}={}", t.region, t.kms_key.as_ref()?))));
+    flags.join(" ")
 }
 
 /// What applying `spec` undoes of the deployed stack's options without the user asking in so
@@ -113,7 +150,66 @@ fn settings_taken_back(before: &crate::run::Deployed, bin_days: Option<u32>, spe
         )),
         _ => {}
     }
+    copies_taken_back(before, spec, &mut changes);
     changes
+}
+
+/// What a redeploy changes of `--copy-to`, `--copy-kms-key` and `--copy-retention`, read back
+/// from the function's environment. Copies already made stay where they are; a destination that
+/// is dropped keeps them unrotated (the role can no longer delete them there), a new key makes the
+/// next copy of each volume a full one (EBS copies incrementally only under the same key, "Copy an
+/// Amazon EBS snapshot"), and a copy retention applies to the copies already made at the next run.
+fn copies_taken_back(before: &crate::run::Deployed, spec: &StackSpec, changes: &mut Vec<String>) {
+    if before.copy_to.is_empty() {
+        return; // Adding copies shows in the change set.
+    }
+    let dropped: Vec<&CopyTarget> =
+        before.copy_to.iter().filter(|was| !spec.copy_to.iter().any(|now| now.region == was.region)).collect();
+    if spec.copy_to.is_empty() {
+        let regions: Vec<&str> = before.copy_to.iter().map(|t| t.region.as_str()).collect();
+        changes.push(format!(
+            "snapshots are copied to {} now; without --copy-to its rule is removed and new snapshots are no longer \
+             copied (the copies already made stay, unrotated: the function no longer deletes them; pass {} to keep \
+             copying)",
+            regions.join(", "),
+            match &before.copy_retention {
+                Some(r) => format!("{} --copy-retention '{r}'", copy_flags(&before.copy_to)),
+                None => copy_flags(&before.copy_to),
+            }
+        ));
+        return;
+    }
+    for was in dropped {
+        changes.push(format!(
+            "{} is not in --copy-to any more: snapshots are no longer copied there, and its copies stay, unrotated \
+             (pass {} to keep it)",
+            was.region,
+            copy_flags(std::slice::from_ref(was))
+        ));
+    }
+    let key = |k: &Option<String>| k.clone().unwrap_or_else(|| "the region's default EBS key".to_owned());
+    for now in &spec.copy_to {
+        if let Some(was) = before.copy_to.iter().find(|w| w.region == now.region && w.kms_key != now.kms_key) {
+            changes.push(format!(
+                "copies to {} are encrypted with {} instead of {} from now on: the next copy of each volume there is \
+                 a full copy, not an incremental one (copies already made keep their key)",
+                now.region,
+                key(&now.kms_key),
+                key(&was.kms_key)
+            ));
+        }
+    }
+    match (&before.copy_retention, &spec.copy_retention) {
+        (Some(was), None) => changes.push(format!(
+            "copies keep {was} now; without --copy-retention they are rotated by their source's retention again, \
+             the copies already made included (pass --copy-retention '{was}' to keep it)"
+        )),
+        (Some(was), Some(now)) if was != now => changes.push(format!(
+            "copies will keep {now} instead of {was}, the copies already made included: a shorter retention deletes \
+             older copies at the next run"
+        )),
+        _ => {}
+    }
 }
 
 /// Builds the release zip with cargo-lambda for the stack's architecture.
@@ -376,5 +472,81 @@ mod tests {
         assert!(settings_taken_back(&deployed(), Some(7), &seven).is_empty());
         assert!(settings_taken_back(&deployed(), None, &seven).is_empty(), "adding it shows in the change set");
         assert!(settings_taken_back(&deployed(), None, &off).is_empty());
+    }
+
+    const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+    fn copying(targets: &[(&str, Option<&str>)], retention: Option<&str>) -> StackSpec {
+        StackSpec {
+            copy_to: targets
+                .iter()
+                .map(|(r, k)| CopyTarget { region: (*r).to_owned(), kms_key: k.map(str::to_owned) })
+                .collect(),
+            copy_retention: retention.map(|r| r.parse().unwrap()),
+            ..StackSpec::default()
+        }
+    }
+
+    fn deployed_copying(targets: &[(&str, Option<&str>)], retention: Option<&str>) -> crate::run::Deployed {
+        let spec = copying(targets, retention);
+        crate::run::Deployed { copy_to: spec.copy_to, copy_retention: spec.copy_retention, ..deployed() }
+    }
+
+    #[test]
+    fn a_copy_destination_must_be_another_region_of_the_same_partition() {
+        let to = |r: &str| vec![CopyTarget { region: r.to_owned(), kms_key: None }];
+        assert!(check_copy_destinations(&to("us-west-2"), "us-east-1").is_ok());
+        assert!(check_copy_destinations(&to("cn-northwest-1"), "cn-north-1").is_ok());
+        assert!(check_copy_destinations(&to("us-gov-east-1"), "us-gov-west-1").is_ok());
+        assert!(check_copy_destinations(&[], "us-east-1").is_ok());
+        let own = check_copy_destinations(&to("cn-north-1"), "cn-north-1").unwrap_err().to_string();
+        assert!(own.contains("the stack's own region") && own.contains("different option"), "{own}");
+        for (to_region, home) in
+            [("us-west-2", "cn-north-1"), ("cn-northwest-1", "us-east-1"), ("us-gov-east-1", "us-east-1")]
+        {
+            let e = check_copy_destinations(&to(to_region), home).unwrap_err().to_string();
+            assert!(e.contains("only be copied within its partition"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_redeploy_says_when_it_drops_or_changes_the_copies() {
+        let both = deployed_copying(&[("us-west-2", None), ("eu-west-1", Some(KEY))], Some("30"));
+        let gone = settings_taken_back(&both, None, &StackSpec::default());
+        assert_eq!(gone.len(), 1, "{gone:?}");
+        assert!(gone[0].contains("copied to us-west-2, eu-west-1 now; without --copy-to"), "{}", gone[0]);
+        assert!(
+            gone[0].contains(&format!(
+                "pass --copy-to us-west-2 --copy-to eu-west-1 --copy-kms-key eu-west-1={KEY} --copy-retention '30' \
+                 to keep copying"
+            )),
+            "{}",
+            gone[0]
+        );
+
+        let one = settings_taken_back(&both, None, &copying(&[("eu-west-1", Some(KEY))], Some("30")));
+        assert_eq!(one.len(), 1, "{one:?}");
+        assert!(one[0].contains("us-west-2 is not in --copy-to any more") && one[0].contains("unrotated"), "{one:?}");
+
+        let rekeyed =
+            settings_taken_back(&both, None, &copying(&[("us-west-2", None), ("eu-west-1", None)], Some("30")));
+        assert_eq!(rekeyed.len(), 1, "{rekeyed:?}");
+        assert!(
+            rekeyed[0].contains("eu-west-1 are encrypted with the region's default EBS key instead of"),
+            "{rekeyed:?}"
+        );
+        assert!(rekeyed[0].contains("full copy"), "{rekeyed:?}");
+
+        let same = [("us-west-2", None), ("eu-west-1", Some(KEY))];
+        let unretained = settings_taken_back(&both, None, &copying(&same, None));
+        assert!(unretained[0].contains("without --copy-retention") && unretained[0].contains("'30'"), "{unretained:?}");
+        let shorter = settings_taken_back(&both, None, &copying(&same, Some("7")));
+        assert!(shorter[0].contains("keep 7 instead of 30"), "{shorter:?}");
+
+        assert!(settings_taken_back(&both, None, &copying(&same, Some("30"))).is_empty());
+        assert!(
+            settings_taken_back(&deployed(), None, &copying(&same, Some("30"))).is_empty(),
+            "the change set shows it"
+        );
     }
 }

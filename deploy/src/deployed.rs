@@ -127,6 +127,10 @@ pub(crate) async fn deployed_schedules(
                     .send()
                     .await
                     .with_context(|| format!("describing rule {rule_name}"))?;
+                // The copy rule (`--copy-to`) matches EC2's events; it is no schedule.
+                if d.schedule_expression().is_none_or(str::is_empty) {
+                    continue;
+                }
                 let targets = aws.events.list_targets_by_rule().rule(rule_name).send().await?;
                 for t in targets.targets() {
                     let template = t

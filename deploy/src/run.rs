@@ -5,8 +5,9 @@ use std::process::ExitCode;
 use anyhow::anyhow;
 use chrono::Utc;
 use snapcycle_aws::{Runner, Settings};
-use snapcycle_core::config::{ENV_ORPHANS_EXPIRE_AFTER, ENV_TIME_ZONE};
-use snapcycle_core::{Event, Keyword, OrphanExpiry};
+use snapcycle_core::config::{ENV_COPY_RETENTION, ENV_COPY_TO, ENV_ORPHANS_EXPIRE_AFTER, ENV_TIME_ZONE};
+use snapcycle_core::copy::{parse_copy_targets, CopyTarget};
+use snapcycle_core::{Event, Keyword, OrphanExpiry, RetentionPolicy};
 
 use crate::cli::{Global, Output, RunArgs};
 use crate::Failure;
@@ -23,7 +24,7 @@ pub(crate) async fn run(global: &Global, args: RunArgs) -> Result<ExitCode, Fail
     let sdk = snapcycle_aws::load_config(&global.aws_options()).await;
     crate::aws::preflight(&sdk).await?;
     let deployed = match given {
-        Some(k) => Deployed { keywords: k, time_zone: None, orphans_expire_after: None },
+        Some(k) => Deployed { keywords: k, ..Deployed::default() },
         None => {
             let d = stack_keywords(&sdk, &args.stack_name).await?;
             req.check_keyword(&d.keywords).map_err(|e| Failure::Usage(anyhow!(e)))?;
@@ -89,6 +90,10 @@ pub(crate) struct Deployed {
     pub(crate) time_zone: Option<chrono_tz::Tz>,
     /// `SNAPCYCLE_ORPHANS_EXPIRE_AFTER`, if set.
     pub(crate) orphans_expire_after: Option<OrphanExpiry>,
+    /// `SNAPCYCLE_COPY_TO`: where the function copies snapshots (empty: nowhere).
+    pub(crate) copy_to: Vec<CopyTarget>,
+    /// `SNAPCYCLE_COPY_RETENTION`, if set.
+    pub(crate) copy_retention: Option<RetentionPolicy>,
 }
 
 /// The keywords, time zone and orphan expiry of the deployed stack, from its function's
@@ -142,7 +147,15 @@ pub(crate) async fn read_deployed(sdk: &aws_config::SdkConfig, stack_name: &str)
             };
             let keywords = Keyword::parse_list(&raw)
                 .map_err(|e| Failure::Failed(anyhow!("the keywords of function {function} are invalid: {e}")))?;
-            Ok(Some(Deployed { keywords, time_zone: zone, orphans_expire_after }))
+            let copy_to = parse_copy_targets(&var(ENV_COPY_TO).unwrap_or_default())
+                .map_err(|e| Failure::Failed(anyhow!("the {ENV_COPY_TO} of function {function} is invalid: {e}")))?;
+            let copy_retention = match var(ENV_COPY_RETENTION).filter(|r| !r.trim().is_empty()) {
+                None => None,
+                Some(raw) => Some(RetentionPolicy::parse(&raw).map_err(|e| {
+                    Failure::Failed(anyhow!("the {ENV_COPY_RETENTION} of function {function} is invalid: {e}"))
+                })?),
+            };
+            Ok(Some(Deployed { keywords, time_zone: zone, orphans_expire_after, copy_to, copy_retention }))
         }
         Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
         Err(e) => Err(Failure::Failed(anyhow!(

@@ -1,8 +1,8 @@
 //! The stack's flags, shared by `render` and `deploy`, and their validation into a `StackSpec`.
 
-use anyhow::Context as _;
+use anyhow::{bail, Context as _};
 use clap::{Args, ValueEnum};
-use snapcycle_stack::{Architecture, Schedule, StackSpec};
+use snapcycle_stack::{Architecture, CopyTarget, RetentionPolicy, Schedule, StackSpec};
 
 /// The function's processor architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -44,6 +44,20 @@ pub(crate) struct StackArgs {
     #[arg(long, value_name = "DAYS",
           value_parser = clap::value_parser!(u32).range(1..=i64::from(snapcycle_stack::MAX_RECYCLE_BIN_DAYS)))]
     pub(crate) recycle_bin_days: Option<u32>,
+    /// Copy every snapshot the function takes, once it has completed, to REGION, encrypted
+    /// (repeatable, at most 10; all in the partition of the stack's region, none the stack's
+    /// region itself): off by default. An EventBridge rule on EC2's completion events starts each
+    /// copy; the copies are rotated there by the same rules.
+    #[arg(long = "copy-to", value_name = "REGION", value_parser = crate::values::copy_region)]
+    pub(crate) copy_to: Vec<String>,
+    /// Encrypt the copies in REGION with this KMS key, given by its key ARN (repeatable; REGION
+    /// must be one of --copy-to). Default: that region's default EBS key.
+    #[arg(long = "copy-kms-key", value_name = "REGION=KEY_ARN", value_parser = crate::values::copy_kms_key)]
+    pub(crate) copy_kms_keys: Vec<CopyTarget>,
+    /// Tag and rotate every copy with this retention (a keyword tag's value: `30`, `daily=7
+    /// weekly=4 monthly=12`) instead of its source's. Needs --copy-to.
+    #[arg(long, value_name = "VALUE", value_parser = crate::values::retention)]
+    pub(crate) copy_retention: Option<RetentionPolicy>,
 }
 
 impl StackArgs {
@@ -63,9 +77,32 @@ impl StackArgs {
             orphans_expire_after: self.orphans_expire_after,
             time_zone: self.tz,
             recycle_bin_days: self.recycle_bin_days,
+            copy_to: self.copy_targets()?,
+            copy_retention: self.copy_retention.clone(),
             ..base
         };
         spec.validate().context("invalid stack settings")?;
         Ok(spec)
+    }
+
+    /// `--copy-to` in the order given, each with its `--copy-kms-key` if one names it.
+    fn copy_targets(&self) -> anyhow::Result<Vec<CopyTarget>> {
+        let mut targets: Vec<CopyTarget> =
+            self.copy_to.iter().map(|region| CopyTarget { region: region.clone(), kms_key: None }).collect();
+        for key in &self.copy_kms_keys {
+            let shown = format!("--copy-kms-key {}={}", key.region, key.kms_key.as_deref().unwrap_or_default());
+            let Some(target) = targets.iter_mut().find(|t| t.region == key.region) else {
+                bail!(
+                    "{shown}: {} is not one of --copy-to ({}); a key is for a region the snapshots are copied to",
+                    key.region,
+                    if self.copy_to.is_empty() { "none given".to_owned() } else { self.copy_to.join(", ") }
+                );
+            };
+            if target.kms_key.is_some() {
+                bail!("{shown}: {} has a key already; give one --copy-kms-key per region", key.region);
+            }
+            target.kms_key = key.kms_key.clone();
+        }
+        Ok(targets)
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use snapcycle_core::config::MAX_CONCURRENCY;
+use snapcycle_core::copy::{parse_copy_targets, CopyTarget};
 use snapcycle_core::event::{identity, parse_time, MAX_YEAR, MIN_YEAR};
 use snapcycle_core::policy::{PolicyError, Within};
 use snapcycle_core::RetentionPolicy;
@@ -78,6 +79,39 @@ pub(crate) fn time_limit(raw: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("{raw:?} is not a number of seconds from 0 (exclusive) to 86400"))
 }
 
+/// `--copy-to`: one region name, read by core's `parse_copy_targets` (the function's own parser
+/// of `SNAPCYCLE_COPY_TO`); a key goes in `--copy-kms-key`.
+pub(crate) fn copy_region(raw: &str) -> Result<String, String> {
+    if raw.contains(['=', ',']) {
+        return Err(format!(
+            "{raw:?}: give one region per --copy-to (repeat the flag); a key goes in --copy-kms-key REGION=KEY_ARN"
+        ));
+    }
+    match parse_copy_targets(raw).map_err(|e| e.to_string())?.as_slice() {
+        [only] => Ok(only.region.clone()),
+        _ => Err(format!("{raw:?} is not a region name (like cn-northwest-1 or us-west-2)")),
+    }
+}
+
+/// `--copy-kms-key REGION=KEY_ARN`, read by core's `parse_copy_targets`: a KMS key ARN of that
+/// region. Whether REGION is one of `--copy-to` is checked with all the flags.
+pub(crate) fn copy_kms_key(raw: &str) -> Result<CopyTarget, String> {
+    if !raw.contains('=') || raw.contains(',') {
+        return Err(format!(
+            "{raw:?} is not REGION=KEY_ARN, such as us-west-2=arn:aws:kms:us-west-2:111122223333:key/ID"
+        ));
+    }
+    match parse_copy_targets(raw).map_err(|e| e.to_string())?.as_slice() {
+        [only] if only.kms_key.is_some() => Ok(only.clone()),
+        _ => Err(format!("{raw:?} is not REGION=KEY_ARN, such as us-west-2=arn:aws:kms:us-west-2:111122223333:key/ID")),
+    }
+}
+
+/// `--copy-retention`: a keyword tag's value (`30`, `daily=7 weekly=4`), read by core's parser.
+pub(crate) fn retention(raw: &str) -> Result<RetentionPolicy, String> {
+    RetentionPolicy::parse(raw).map_err(|e| e.to_string())
+}
+
 /// `KEYWORD=EXPRESSION`, with the whole chain of reasons (clap prints only the top one).
 pub(crate) fn schedule(raw: &str) -> Result<Schedule, String> {
     raw.parse::<Schedule>().map_err(|e| chain(&e))
@@ -131,6 +165,36 @@ mod tests {
             let e = since(raw).unwrap_err();
             assert!(e.contains(why) && e.contains("e.g. 2d, 36h or 1w"), "{raw:?}: {e}");
         }
+    }
+
+    #[test]
+    fn copy_flags_read_one_region_or_one_region_and_key_with_cores_rules() {
+        assert_eq!(copy_region("us-west-2").unwrap(), "us-west-2");
+        assert_eq!(copy_region(" cn-northwest-1 ").unwrap(), "cn-northwest-1");
+        for (raw, why) in [
+            ("us-west", "is not a region name"),
+            ("", "is not a region name"),
+            ("us-west-2,eu-west-1", "one region per --copy-to"),
+            ("us-west-2=arn:aws:kms:us-west-2:111122223333:key/k", "one region per --copy-to"),
+        ] {
+            let e = copy_region(raw).unwrap_err();
+            assert!(e.contains(why), "{raw:?}: {e}");
+        }
+        let key = "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let t = copy_kms_key(&format!("us-west-2={key}")).unwrap();
+        assert_eq!((t.region.as_str(), t.kms_key.as_deref()), ("us-west-2", Some(key)));
+        for (raw, why) in [
+            ("us-west-2".to_owned(), "is not REGION=KEY_ARN"),
+            ("us-west-2=".to_owned(), "is not a KMS key ARN"),
+            ("us-west-2=alias/x".to_owned(), "is not a KMS key ARN"),
+            (format!("eu-west-1={key}"), "a copy is encrypted with a key of its own region"),
+            (format!("us-west-2={key},eu-west-1"), "is not REGION=KEY_ARN"),
+        ] {
+            let e = copy_kms_key(&raw).unwrap_err();
+            assert!(e.contains(why), "{raw:?}: {e}");
+        }
+        assert_eq!(retention("daily=7 weekly=4").unwrap().to_string(), "daily=7 weekly=4");
+        assert!(retention("seven").is_err());
     }
 
     #[test]

@@ -165,6 +165,53 @@ async fn bad_stack_input_exits_2_before_any_aws_call() {
         (vec!["render", "--recycle-bin-days", "0"], "0 is not in 1..=365"),
         (vec!["deploy", "--yes", "--recycle-bin-days", "366"], "366 is not in 1..=365"),
         (vec!["render", "--recycle-bin-days", "seven"], "--recycle-bin-days"),
+        (vec!["render", "--copy-to", "us-west"], "\"us-west\" is not a region name"),
+        (vec!["deploy", "--yes", "--copy-to", "us-west-2,eu-west-1"], "one region per --copy-to"),
+        (vec!["deploy", "--yes", "--copy-to", "us-east-1"], "--copy-to us-east-1 is the stack's own region"),
+        (vec!["deploy", "--yes", "--copy-to", "cn-northwest-1"], "only be copied within its partition"),
+        (vec!["deploy", "--yes", "--copy-to", "us-gov-east-1"], "only be copied within its partition"),
+        (vec!["deploy", "--yes", "--copy-to", "us-west-2", "--copy-to", "us-west-2"], "us-west-2 is named twice"),
+        (vec!["render", "--copy-to", "us-west-2", "--copy-to", "cn-northwest-1"], "within its partition"),
+        (
+            vec![
+                "render",
+                "--copy-kms-key",
+                "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            ],
+            "is not REGION=KEY_ARN",
+        ),
+        (
+            vec![
+                "render",
+                "--copy-to",
+                "eu-west-1",
+                "--copy-kms-key",
+                "us-west-2=arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            ],
+            "us-west-2 is not one of --copy-to (eu-west-1)",
+        ),
+        (
+            vec![
+                "render",
+                "--copy-to",
+                "eu-west-1",
+                "--copy-kms-key",
+                "eu-west-1=arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            ],
+            "a key of its own region",
+        ),
+        (
+            vec![
+                "render",
+                "--copy-to",
+                "us-west-2",
+                "--copy-kms-key",
+                "us-west-2=arn:aws:kms:us-west-2:111122223333:alias/dr",
+            ],
+            "not an alias",
+        ),
+        (vec!["deploy", "--yes", "--copy-retention", "30"], "--copy-retention needs --copy-to"),
+        (vec!["render", "--copy-to", "us-west-2", "--copy-retention", "daily=0"], "daily=0"),
         (vec!["undo", "--since", "soon"], "\"soon\" is not an age"),
         (vec!["undo", "--since", "2"], "a number without a unit"),
         (vec!["undo", "--restore", "vol-0123456789abcdef0"], "is not a snapshot id such as snap-"),
@@ -348,6 +395,62 @@ async fn one_deploy_moves_a_stack_from_utc_rules_to_schedules_in_a_time_zone() {
     let gone = snapcycle(&url, &["destroy", "--yes"]);
     assert_eq!(gone.status.code(), Some(0), "{}", text(&gone));
     assert!(scheduler.list_schedules().send().await.unwrap().schedules().is_empty(), "destroy removes the schedule");
+}
+
+/// `--copy-to` adds the completion rule and its permission, sets the function's environment, is
+/// not a schedule to `status`, and a redeploy without it says what it takes back.
+#[tokio::test(flavor = "multi_thread")]
+async fn copies_add_the_completion_rule_and_a_redeploy_without_them_says_so() {
+    let moto = Moto::start().unwrap();
+    let url = moto.url();
+    let zip = artifact();
+    let zip = zip.to_str().unwrap();
+    let key = "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let flags = ["--copy-to", "us-west-2", "--copy-kms-key", &format!("us-west-2={key}"), "--copy-retention", "30"];
+    let d = snapcycle(&url, &[&["deploy", "--yes", "--artifact", zip][..], &flags].concat());
+    let out = text(&d);
+    assert_eq!(d.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("+ add     SnapshotCompletedRule") && out.contains("+ add     SnapshotCompletedPermission"),
+        "{out}"
+    );
+
+    let sdk = moto.sdk_config().await;
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let f = lambda.get_function_configuration().function_name("snapcycle-snapshots").send().await.unwrap();
+    let env = f.environment().unwrap().variables().unwrap();
+    assert_eq!(env["SNAPCYCLE_COPY_TO"], format!("us-west-2={key}"));
+    assert_eq!(env["SNAPCYCLE_COPY_RETENTION"], "30");
+    let events = aws_sdk_eventbridge::Client::new(&sdk);
+    let rules = events.list_rules().send().await.unwrap();
+    let copy_rule = rules.rules().iter().find(|r| r.event_pattern().is_some()).expect("the completion rule");
+    let pattern: serde_json::Value = serde_json::from_str(copy_rule.event_pattern().unwrap()).unwrap();
+    assert_eq!(pattern["detail"]["result"], serde_json::json!(["succeeded"]));
+    let targets = events.list_targets_by_rule().rule(copy_rule.name().unwrap()).send().await.unwrap();
+    let t = &targets.targets()[0];
+    assert!(t.arn().ends_with(":function:snapcycle-snapshots"), "{t:?}");
+    assert!(t.input().is_none() && t.input_transformer().is_none(), "the whole event: {t:?}");
+
+    let st = snapcycle(&url, &["status"]);
+    assert_eq!(st.status.code(), Some(0), "{}", text(&st));
+    assert!(!text(&st).contains(copy_rule.name().unwrap()), "the copy rule is no schedule: {}", text(&st));
+
+    let again = snapcycle(&url, &["deploy", "--yes", "--artifact", zip]);
+    let out = text(&again);
+    assert_eq!(again.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("note: snapshots are copied to us-west-2 now; without --copy-to its rule is removed"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "pass --copy-to us-west-2 --copy-kms-key us-west-2={key} --copy-retention '30' to keep copying"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("- remove  SnapshotCompletedRule"), "{out}");
+    let f = lambda.get_function_configuration().function_name("snapcycle-snapshots").send().await.unwrap();
+    assert!(f.environment().and_then(|e| e.variables()).is_none_or(|v| !v.contains_key("SNAPCYCLE_COPY_TO")));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -72,6 +72,8 @@ pub enum Operator {
     ArnLike,
     /// `"false"`: the key must be present in the request; `"true"`: it must be absent.
     Null,
+    /// A boolean key must have the value, such as `kms:GrantIsForAWSResource: true`.
+    Bool,
 }
 
 /// One `operator: {key: values}` test; all clauses of a statement must hold together.

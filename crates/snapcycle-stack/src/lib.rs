@@ -52,8 +52,11 @@ pub const FUNCTION_NAME_SUFFIX: &str = "-snapshots";
 pub const MAX_STACK_NAME_LEN: usize = 64 - FUNCTION_NAME_SUFFIX.len();
 
 pub use snapcycle_core::config::{
-    ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_ORPHANS_EXPIRE_AFTER, ENV_TIME_ZONE, ENV_TOPIC_ARN,
+    ENV_COPY_RETENTION, ENV_COPY_TO, ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_ORPHANS_EXPIRE_AFTER, ENV_TIME_ZONE,
+    ENV_TOPIC_ARN,
 };
+pub use snapcycle_core::copy::{CopyTarget, CopyTargetError};
+pub use snapcycle_core::RetentionPolicy;
 
 /// Output key: the function's physical name.
 pub const OUTPUT_FUNCTION_NAME: &str = "FunctionName";
@@ -77,6 +80,39 @@ pub const MAX_RECYCLE_BIN_DAYS: u32 = 365;
 /// quotas": "Tag key and value pairs per retention rule", 50; cfn-lint's schema, `maxItems`):
 /// one per keyword, so a stack with the Recycle Bin has at most this many schedules.
 pub const MAX_RECYCLE_BIN_KEYWORDS: usize = 50;
+
+/// The most regions one stack copies its snapshots to. Every destination adds its snapshot ARN to
+/// the role's copy, tag and per-keyword delete statements (and a key to the KMS statements), and
+/// the role's inline policies may hold at most 10,240 characters in all (IAM quotas, "Role policy
+/// size"): ten destinations, each with a key of its own, with the classic two schedules come to
+/// about 7,200 characters at most, ten schedules copying to five regions to about 10,000. Each
+/// completion event also
+/// costs one `CopySnapshot` per destination, in one invocation of a function that runs one at a
+/// time. Ten is more than a disaster-recovery plan needs (Data Lifecycle Manager allows three
+/// cross-Region copy rules per schedule); `render` also refuses a stack with copies whose role
+/// policy would not fit ([`StackError::RolePolicyTooLarge`]).
+pub const MAX_COPY_DESTINATIONS: usize = 10;
+
+/// IAM's limit on the inline policies of one role, in characters without white space (IAM User
+/// Guide, "IAM and AWS STS quotas": "Role policy size cannot exceed 10,240 characters").
+pub const MAX_ROLE_POLICY_CHARS: usize = 10_240;
+
+/// The partition a region is in, as botocore's `partitions.json` reads region names (its
+/// `regionRegex` per partition): `cn-*` is `aws-cn`, `us-gov-*` is `aws-us-gov`, the isolated
+/// regions are theirs, everything else is `aws`. A snapshot can be copied only within its
+/// partition, so every copy destination must be in the partition of the stack's region.
+pub fn partition_of(region: &str) -> &'static str {
+    const PREFIXES: [(&str, &str); 7] = [
+        ("cn-", "aws-cn"),
+        ("us-gov-", "aws-us-gov"),
+        ("us-iso-", "aws-iso"),
+        ("us-isob-", "aws-iso-b"),
+        ("us-isof-", "aws-iso-f"),
+        ("eu-isoe-", "aws-iso-e"),
+        ("eusc-", "aws-eusc"),
+    ];
+    PREFIXES.iter().find(|(prefix, _)| region.starts_with(prefix)).map_or("aws", |(_, partition)| partition)
+}
 
 /// The longest a Lambda invocation may run, in seconds; also the default timeout when every
 /// schedule's interval is at least this long.
@@ -235,6 +271,18 @@ pub struct StackSpec {
     /// `AWS::Rbin::Rule` with the pair `snapcycle:keyword = K` per keyword. `None` (the default)
     /// renders no rule, and a deletion is final. Snapshots in the bin are billed as snapshots.
     pub recycle_bin_days: Option<u32>,
+    /// Copy every snapshot the function takes, once it has completed, to each of these regions,
+    /// encrypted with the destination's key (or its default EBS key), at most
+    /// [`MAX_COPY_DESTINATIONS`], all in one partition. A list, not a flag per region, because
+    /// the function reads them as one value (`SNAPCYCLE_COPY_TO`, core's `parse_copy_targets`).
+    /// Non-empty adds an EventBridge rule for EC2's snapshot completion events and the role's copy
+    /// permissions; empty (the default) renders nothing of it. That no destination is the stack's
+    /// own region is checked at deploy time: the template only knows `${AWS::Region}`.
+    pub copy_to: Vec<CopyTarget>,
+    /// The retention every copy is tagged with and rotated by (`SNAPCYCLE_COPY_RETENTION`), such
+    /// as a longer one for the disaster-recovery region; `None` (the default) gives each copy its
+    /// source's. Only with [`StackSpec::copy_to`]: without copies it would mean nothing.
+    pub copy_retention: Option<RetentionPolicy>,
 }
 
 impl StackSpec {
@@ -273,6 +321,8 @@ impl StackSpec {
             orphans_expire_after: None,
             time_zone: None,
             recycle_bin_days: None,
+            copy_to: Vec::new(),
+            copy_retention: None,
         }
     }
 }
@@ -384,6 +434,80 @@ pub enum StackError {
         /// The number of schedules.
         count: usize,
         /// The most a rule takes.
+        max: usize,
+    },
+    /// A copy destination that core's `parse_copy_targets` would refuse (not a region, a key that
+    /// is not a KMS key ARN or is in another region, a region named twice); the source says which.
+    #[error("copy destination {region:?} is refused")]
+    InvalidCopyTarget {
+        /// The destination as given.
+        region: String,
+        /// Core's reason.
+        #[source]
+        source: CopyTargetError,
+    },
+    /// More destinations than [`MAX_COPY_DESTINATIONS`].
+    #[error("{count} copy destinations, more than the {max} a stack copies to")]
+    TooManyCopyDestinations {
+        /// The number given.
+        count: usize,
+        /// The most allowed.
+        max: usize,
+    },
+    /// Two destinations in different partitions: a snapshot is copied only within its partition,
+    /// so they cannot both be reached from one stack's region.
+    #[error(
+        "--copy-to {first} is in partition {first_partition} and {second} in {second_partition}: a snapshot \
+         can only be copied within its partition, so one stack cannot copy to both"
+    )]
+    CopyPartitions {
+        /// The first destination.
+        first: String,
+        /// Its partition.
+        first_partition: &'static str,
+        /// The destination in another partition.
+        second: String,
+        /// Its partition.
+        second_partition: &'static str,
+    },
+    /// A key named by an alias: IAM grants use of a KMS key only by its key ARN (KMS Developer
+    /// Guide, "Specifying KMS keys in IAM policy statements"), and an alias can be moved to
+    /// another key.
+    #[error(
+        "--copy-kms-key {region}={key}: give the key ARN (arn:PARTITION:kms:REGION:ACCOUNT:key/ID), not an \
+         alias: the function's role is granted exactly that key (look it up with `aws kms describe-key \
+         --key-id {key} --region {region}`)"
+    )]
+    CopyKeyAlias {
+        /// The destination.
+        region: String,
+        /// The alias ARN given.
+        key: String,
+    },
+    /// A key ARN of another partition than its region's.
+    #[error("--copy-kms-key {region}={key}: the key's partition is not {partition}, the partition of {region}")]
+    CopyKeyPartition {
+        /// The destination.
+        region: String,
+        /// The key given.
+        key: String,
+        /// The region's partition.
+        partition: &'static str,
+    },
+    /// `copy_retention` without destinations.
+    #[error("--copy-retention needs --copy-to: without destinations there are no copies to keep")]
+    CopyRetentionWithoutCopies,
+    /// The role's inline policy would be longer than IAM accepts ([`MAX_ROLE_POLICY_CHARS`]);
+    /// CloudFormation would fail creating the role.
+    #[error(
+        "the function's role policy would be about {chars} characters, more than the {max} IAM allows for a \
+         role's inline policies (each schedule and each --copy-to destination adds to it): use fewer \
+         schedules or copy destinations"
+    )]
+    RolePolicyTooLarge {
+        /// The estimated size (an upper bound).
+        chars: usize,
+        /// IAM's limit.
         max: usize,
     },
     /// Not a Lambda architecture name.

@@ -35,6 +35,8 @@ pub enum Resource {
     Permission(Permission),
     /// `AWS::Events::Rule`: one schedule, on UTC.
     Rule(Rule),
+    /// `AWS::Events::Rule` with an event pattern: EC2's snapshot completion events, for copies.
+    EventRule(EventRule),
     /// `AWS::Scheduler::Schedule`: one schedule on a time zone's clock (EventBridge Scheduler).
     ScheduleInZone(Box<ScheduleInZone>),
     /// `AWS::CloudWatch::Alarm`: turns a metric into an e-mail.
@@ -58,7 +60,7 @@ impl Resource {
             Self::Function(_) => "AWS::Lambda::Function",
             Self::EventInvokeConfig(_) => "AWS::Lambda::EventInvokeConfig",
             Self::Permission(_) => "AWS::Lambda::Permission",
-            Self::Rule(_) => "AWS::Events::Rule",
+            Self::Rule(_) | Self::EventRule(_) => "AWS::Events::Rule",
             Self::ScheduleInZone(_) => "AWS::Scheduler::Schedule",
             Self::Alarm(_) => "AWS::CloudWatch::Alarm",
             Self::RecycleBinRule(_) => "AWS::Rbin::Rule",
@@ -82,6 +84,7 @@ impl Serialize for Resource {
             Self::EventInvokeConfig(p) => p.serialize(serializer),
             Self::Permission(p) => p.serialize(serializer),
             Self::Rule(p) => p.serialize(serializer),
+            Self::EventRule(p) => p.serialize(serializer),
             Self::ScheduleInZone(p) => p.serialize(serializer),
             Self::Alarm(p) => p.serialize(serializer),
             Self::RecycleBinRule(p) => p.serialize(serializer),
@@ -329,6 +332,36 @@ pub struct Target {
     pub dead_letter_config: TargetDeadLetterConfig,
 }
 
+/// Properties of an `AWS::Events::Rule` that matches events instead of firing on a schedule.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EventRule {
+    /// What the rule is for, shown in the EventBridge console.
+    pub description: String,
+    /// The events it matches (an EventBridge event pattern). No `EventBusName`: the default bus,
+    /// where AWS services deliver their events.
+    pub event_pattern: serde_json::Value,
+    /// `ENABLED` or `DISABLED`.
+    pub state: String,
+    /// What the rule invokes.
+    pub targets: Vec<EventTarget>,
+}
+
+/// A target that receives the matched event itself: no `Input`, `InputPath` or
+/// `InputTransformer`, so EventBridge passes the whole event.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EventTarget {
+    /// The target's id, unique within the rule.
+    pub id: String,
+    /// The target's ARN.
+    pub arn: Expr,
+    /// How long and how often EventBridge retries a delivery the target refused.
+    pub retry_policy: RetryPolicy,
+    /// Where events go that EventBridge could not deliver.
+    pub dead_letter_config: TargetDeadLetterConfig,
+}
+
 /// An input transformer: values picked from the event and a template to place them in.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -389,7 +422,7 @@ pub struct ScheduleTarget {
     pub dead_letter_config: TargetDeadLetterConfig,
 }
 
-/// A Scheduler target's retry policy.
+/// A retry policy, of a Scheduler target or a rule's target (the same two fields in both).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RetryPolicy {

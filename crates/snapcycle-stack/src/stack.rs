@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use snapcycle_core::copy::{format_copy_targets, parse_copy_targets, CopyTarget, TAG_SOURCE_REGION};
 use snapcycle_core::event::{FIELD_KEYWORD, FIELD_SCHEDULED_TIME};
 use snapcycle_core::tags::TAG_KEYWORD;
 
@@ -9,19 +10,20 @@ use crate::cfn::{DeletionPolicy, Expr, Handle, OrderedMap, Output, Parameter, Ps
 use crate::iam::{Condition, Operator, PolicyDocument, Principal, Statement};
 use crate::ids;
 use crate::resources::{
-    Alarm, Code, ComparisonOperator, DestinationConfig, Dimension, Environment, EventInvokeConfig, FlexibleTimeWindow,
-    Function, FunctionDeadLetterConfig, InlinePolicy, InputTransformer, KmsKey, LogGroup, LoggingConfig, OnFailure,
-    Permission, Queue, QueuePolicy, RecycleBinRule, Resource, ResourceTag, RetentionPeriod, RetryPolicy, Role, Rule,
-    ScheduleInZone, ScheduleTarget, Statistic, Subscription, Target, TargetDeadLetterConfig, Topic, TopicPolicy,
-    TreatMissingData,
+    Alarm, Code, ComparisonOperator, DestinationConfig, Dimension, Environment, EventInvokeConfig, EventRule,
+    EventTarget, FlexibleTimeWindow, Function, FunctionDeadLetterConfig, InlinePolicy, InputTransformer, KmsKey,
+    LogGroup, LoggingConfig, OnFailure, Permission, Queue, QueuePolicy, RecycleBinRule, Resource, ResourceTag,
+    RetentionPeriod, RetryPolicy, Role, Rule, ScheduleInZone, ScheduleTarget, Statistic, Subscription, Target,
+    TargetDeadLetterConfig, Topic, TopicPolicy, TreatMissingData,
 };
 use snapcycle_schedule::ScheduleExpression;
 
 use crate::{
-    Schedule, StackError, StackSpec, ARTIFACT_BUCKET_PARAMETER, ARTIFACT_KEY_PARAMETER, ENV_KEYWORDS,
-    ENV_MAX_CONCURRENCY, ENV_ORPHANS_EXPIRE_AFTER, ENV_TIME_ZONE, ENV_TOPIC_ARN, FUNCTION_NAME_SUFFIX,
-    LOG_RETENTION_DAYS, MAX_RECYCLE_BIN_DAYS, MAX_RECYCLE_BIN_KEYWORDS, MAX_TIMEOUT_SECONDS, OUTPUT_FUNCTION_ARN,
-    OUTPUT_FUNCTION_NAME, OUTPUT_QUEUE_URL, OUTPUT_RECYCLE_BIN_DAYS, OUTPUT_TOPIC_ARN, VERSION,
+    partition_of, Schedule, StackError, StackSpec, ARTIFACT_BUCKET_PARAMETER, ARTIFACT_KEY_PARAMETER,
+    ENV_COPY_RETENTION, ENV_COPY_TO, ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_ORPHANS_EXPIRE_AFTER, ENV_TIME_ZONE,
+    ENV_TOPIC_ARN, FUNCTION_NAME_SUFFIX, LOG_RETENTION_DAYS, MAX_COPY_DESTINATIONS, MAX_RECYCLE_BIN_DAYS,
+    MAX_RECYCLE_BIN_KEYWORDS, MAX_ROLE_POLICY_CHARS, MAX_TIMEOUT_SECONDS, OUTPUT_FUNCTION_ARN, OUTPUT_FUNCTION_NAME,
+    OUTPUT_QUEUE_URL, OUTPUT_RECYCLE_BIN_DAYS, OUTPUT_TOPIC_ARN, VERSION,
 };
 
 // Fixed logical ids. None starts with "Schedule" or "EmailSubscription", the prefixes of the
@@ -38,6 +40,8 @@ const INVOKE_CONFIG: &str = "FunctionEventInvokeConfig";
 const QUEUE_ALARM: &str = "DeadLetterQueueAlarm";
 const SCHEDULER_ROLE: &str = "EventSchedulerRole";
 const RECYCLE_BIN_RULE: &str = "RecycleBinRule";
+const COPY_RULE: &str = "SnapshotCompletedRule";
+const COPY_PERMISSION: &str = "SnapshotCompletedPermission";
 
 /// Service principals. These services use the global `<service>.amazonaws.com` form in every
 /// partition, aws-cn included (IAM in China rejects `lambda.amazonaws.com.cn` as an invalid
@@ -49,8 +53,29 @@ const SCHEDULER_PRINCIPAL: &str = "scheduler.amazonaws.com";
 
 /// How often EventBridge Scheduler retries a delivery it could not make (Lambda throttled or
 /// unreachable) before the dead-letter queue gets it: its most, as for a rule's target. Runs are
-/// idempotent per scheduled time, so a late delivery only finishes what is left.
+/// idempotent per scheduled time, so a late delivery only finishes what is left. The copy rule's
+/// target retries as often: a copy started late is still a copy (the function copies each source
+/// once per destination, whoever delivers it).
 const SCHEDULER_RETRIES: u32 = 185;
+
+/// The events that say a snapshot has completed, on the default bus (EBS User Guide, "Amazon
+/// EventBridge events for Amazon EBS", <https://docs.aws.amazon.com/ebs/latest/userguide/ebs-cloud-watch-events.html>,
+/// "EBS snapshot events"): `createSnapshot` comes as `detail-type` "EBS Snapshot Notification" and
+/// `createSnapshots` (a multi-volume set, which is what the function takes) as "EBS Multi-Volume
+/// Snapshots Completion Status", both from `source` "aws.ec2" with `detail.event` naming the action
+/// and `detail.result` "succeeded" or "failed". A set whose snapshots did not all complete comes
+/// as "failed" and is not copied. Only the event names and result are matched: EC2 events carry
+/// no tags, so the function checks each snapshot's marker before it copies.
+fn copy_event_pattern() -> serde_json::Value {
+    serde_json::json!({
+        "source": ["aws.ec2"],
+        "detail-type": ["EBS Snapshot Notification", "EBS Multi-Volume Snapshots Completion Status"],
+        "detail": {
+            "event": ["createSnapshot", "createSnapshots"],
+            "result": ["succeeded"],
+        },
+    })
+}
 
 /// SQS keeps a message at most 14 days; the dead-letter queue keeps them that long.
 const QUEUE_RETENTION_SECONDS: u32 = 1_209_600;
@@ -111,6 +136,7 @@ pub(crate) fn validate(spec: &StackSpec) -> Result<(), StackError> {
     if !LOG_RETENTION_DAYS.contains(&spec.log_retention_days) {
         return Err(StackError::InvalidLogRetention(spec.log_retention_days));
     }
+    validate_copies(spec)?;
     if let Some(days) = spec.recycle_bin_days {
         in_range("recycle_bin_days", days, 1, MAX_RECYCLE_BIN_DAYS)?;
         if spec.schedules.len() > MAX_RECYCLE_BIN_KEYWORDS {
@@ -119,6 +145,67 @@ pub(crate) fn validate(spec: &StackSpec) -> Result<(), StackError> {
                 max: MAX_RECYCLE_BIN_KEYWORDS,
             });
         }
+    }
+    Ok(())
+}
+
+/// The copy destinations are what the function will accept (core's own parser reads them back
+/// from the environment the template sets), at most [`MAX_COPY_DESTINATIONS`], in one partition,
+/// each key an ARN of its region's partition that IAM can name; a copy retention comes with them.
+fn validate_copies(spec: &StackSpec) -> Result<(), StackError> {
+    if spec.copy_to.is_empty() {
+        return match spec.copy_retention {
+            Some(_) => Err(StackError::CopyRetentionWithoutCopies),
+            None => Ok(()),
+        };
+    }
+    if spec.copy_to.len() > MAX_COPY_DESTINATIONS {
+        return Err(StackError::TooManyCopyDestinations { count: spec.copy_to.len(), max: MAX_COPY_DESTINATIONS });
+    }
+    let mut seen: Vec<&CopyTarget> = Vec::new();
+    for target in &spec.copy_to {
+        // One at a time through core's parser, then the list: each error names its entry.
+        let alone = parse_copy_targets(&format_copy_targets(std::slice::from_ref(target)));
+        let with_seen = || {
+            let mut list: Vec<CopyTarget> = seen.iter().map(|t| (*t).clone()).collect();
+            list.push(target.clone());
+            parse_copy_targets(&format_copy_targets(&list))
+        };
+        match alone.and_then(|parsed| with_seen().map(|_| parsed)) {
+            Ok(parsed) if parsed.as_slice() == std::slice::from_ref(target) => {}
+            Ok(_) => {
+                // Surrounding spaces or commas: parsing gave something else than was given.
+                return Err(StackError::InvalidCopyTarget {
+                    region: target.region.clone(),
+                    source: snapcycle_core::copy::CopyTargetError::Region(target.region.clone()),
+                });
+            }
+            Err(source) => return Err(StackError::InvalidCopyTarget { region: target.region.clone(), source }),
+        }
+        let partition = partition_of(&target.region);
+        if let Some(first) = seen.iter().find(|t| partition_of(&t.region) != partition) {
+            return Err(StackError::CopyPartitions {
+                first: first.region.clone(),
+                first_partition: partition_of(&first.region),
+                second: target.region.clone(),
+                second_partition: partition,
+            });
+        }
+        if let Some(key) = &target.kms_key {
+            let mut parts = key.splitn(6, ':');
+            let key_partition = parts.nth(1).unwrap_or_default();
+            if parts.nth(3).is_some_and(|resource| resource.starts_with("alias/")) {
+                return Err(StackError::CopyKeyAlias { region: target.region.clone(), key: key.clone() });
+            }
+            if key_partition != partition {
+                return Err(StackError::CopyKeyPartition {
+                    region: target.region.clone(),
+                    key: key.clone(),
+                    partition,
+                });
+            }
+        }
+        seen.push(target);
     }
     Ok(())
 }
@@ -249,7 +336,13 @@ pub(crate) fn build(spec: &StackSpec) -> Result<Template, StackError> {
             ),
     )?;
     let failure_path = FailurePath { key, topic, queue };
-    let role = b.add(ROLE, Resource::Role(execution_role(&keywords, &failure_path, &log_group)))?;
+    let role_properties = execution_role(&keywords, &spec.copy_to, &failure_path, &log_group);
+    // Copies add to every delete statement. Checked only with copies, so a stack without them
+    // renders as before (though about 27 schedules already exceed IAM's limit without copies).
+    if !spec.copy_to.is_empty() {
+        check_role_policy_size(&role_properties)?;
+    }
+    let role = b.add(ROLE, Resource::Role(role_properties))?;
     let wiring = FunctionWiring { role, log_group, artifact };
     let function = b.add(
         FUNCTION,
@@ -341,9 +434,46 @@ pub(crate) fn build(spec: &StackSpec) -> Result<Template, StackError> {
         )?;
         rules.push((keyword, rule));
     }
+    // With copies, one more rule: EC2's completion events go to the function, which copies each
+    // completed snapshot to every destination. Nothing polls for completion.
+    let copy_rule = match spec.copy_to.is_empty() {
+        true => None,
+        false => {
+            let rule = b.add(
+                COPY_RULE,
+                Resource::EventRule(EventRule {
+                    description: "snapcycle: a snapshot completed; the function copies snapcycle's to the other \
+                                  regions"
+                        .to_owned(),
+                    event_pattern: copy_event_pattern(),
+                    state: "ENABLED".to_owned(),
+                    targets: vec![EventTarget {
+                        id: "snapcycle-function".to_owned(),
+                        arn: function.arn(),
+                        retry_policy: RetryPolicy {
+                            maximum_event_age_in_seconds: MAX_EVENT_AGE_SECONDS,
+                            maximum_retry_attempts: SCHEDULER_RETRIES,
+                        },
+                        dead_letter_config: TargetDeadLetterConfig { arn: failure_path.queue.arn() },
+                    }],
+                }),
+            )?;
+            b.add(
+                COPY_PERMISSION,
+                Resource::Permission(Permission {
+                    action: "lambda:InvokeFunction".to_owned(),
+                    function_name: function.reference(),
+                    principal: EVENTS_PRINCIPAL.to_owned(),
+                    source_arn: rule.arn(),
+                }),
+            )?;
+            Some(rule)
+        }
+    };
     // Rules deliver failed events to the queue under its policy; Scheduler does with its role.
-    if !rules.is_empty() {
-        b.add(QUEUE_POLICY, Resource::QueuePolicy(queue_policy(&failure_path.queue, &rules)))?;
+    let dead_lettering: Vec<&Handle> = rules.iter().map(|(_, rule)| rule).chain(copy_rule.as_ref()).collect();
+    if !dead_lettering.is_empty() {
+        b.add(QUEUE_POLICY, Resource::QueuePolicy(queue_policy(&failure_path.queue, &dead_lettering)))?;
     }
 
     // Alarms, and the topic policy that lets exactly these alarms publish.
@@ -512,8 +642,8 @@ fn topic_policy(topic: &Handle, alarm: &Handle) -> TopicPolicy {
 
 /// Lets EventBridge park events it could not deliver to the function, for this stack's rules
 /// only. (Lambda's own dead-letter delivery uses the function role instead.)
-fn queue_policy(queue: &Handle, rules: &[(&str, Handle)]) -> QueuePolicy {
-    let rule_arns = rules.iter().map(|(_, rule)| rule.arn()).collect();
+fn queue_policy(queue: &Handle, rules: &[&Handle]) -> QueuePolicy {
+    let rule_arns = rules.iter().map(|rule| rule.arn()).collect();
     QueuePolicy {
         queues: vec![queue.reference()],
         policy_document: PolicyDocument::new(vec![Statement::allow(["sqs:SendMessage"])
@@ -582,7 +712,9 @@ fn function(spec: &StackSpec, keywords: &[&str], failure_path: &FailurePath, wir
         && spec
             .orphans_expire_after
             .is_none_or(|e| variables.insert(ENV_ORPHANS_EXPIRE_AFTER, Expr::lit(e.to_string())))
-        && spec.time_zone.is_none_or(|z| variables.insert(ENV_TIME_ZONE, Expr::lit(z.name())));
+        && spec.time_zone.is_none_or(|z| variables.insert(ENV_TIME_ZONE, Expr::lit(z.name())))
+        && (spec.copy_to.is_empty() || variables.insert(ENV_COPY_TO, Expr::lit(format_copy_targets(&spec.copy_to))))
+        && spec.copy_retention.as_ref().is_none_or(|r| variables.insert(ENV_COPY_RETENTION, Expr::lit(r.to_string())));
     debug_assert!(inserted);
     Function {
         function_name: function_name(),
@@ -617,8 +749,11 @@ fn function_name() -> Expr {
     Expr::sub(format!("${{AWS::StackName}}{FUNCTION_NAME_SUFFIX}"))
 }
 
-fn execution_role(keywords: &[&str], failure_path: &FailurePath, log_group: &Handle) -> Role {
+fn execution_role(keywords: &[&str], copies: &[CopyTarget], failure_path: &FailurePath, log_group: &Handle) -> Role {
     let snapshots = || Expr::arn("ec2:${AWS::Region}::snapshot/*");
+    // Snapshots in the copy destinations, in the stack's partition: a copy cannot leave it, and
+    // `deploy` refuses a destination of another partition than its region's.
+    let copies_at: Vec<Expr> = copies.iter().map(|c| Expr::arn(&format!("ec2:{}::snapshot/*", c.region))).collect();
     let keyword_values: Vec<Expr> = keywords.iter().map(|k| Expr::lit(*k)).collect();
     let request_tag = format!("aws:RequestTag/{TAG_KEYWORD}");
 
@@ -659,13 +794,19 @@ fn execution_role(keywords: &[&str], failure_path: &FailurePath, log_group: &Han
             Condition::new().with(Operator::StringEquals, "ec2:CreateAction", vec![Expr::lit("CreateSnapshots")]),
         ),
     ];
+    if !copies.is_empty() {
+        statements.extend(copy_statements(keywords, copies, &copies_at));
+    }
     // One statement per keyword, so IAM itself refuses to delete a snapshot that is not marked
-    // for that keyword or whose keyword tag a person removed to keep it.
+    // for that keyword or whose keyword tag a person removed to keep it. Copies are rotated by the
+    // same rule in their regions: the same statement names their snapshots too.
     for keyword in keywords {
+        let mut deletable = vec![snapshots()];
+        deletable.extend(copies_at.iter().cloned());
         statements.push(
             Statement::allow(["ec2:DeleteSnapshot"])
                 .sid(format!("Delete{}", ids::logical_id_for_keyword(keyword)))
-                .on(vec![snapshots()])
+                .on(deletable)
                 .when(
                     Condition::new()
                         .with(
@@ -700,6 +841,146 @@ fn execution_role(keywords: &[&str], failure_path: &FailurePath, log_group: &Han
             policy_name: "snapcycle-function".to_owned(),
             policy_document: PolicyDocument::new(statements),
         }],
+    }
+}
+
+/// What copying to other regions adds to the role, besides the destinations in the delete
+/// statements: copy marked snapshots of this region, create copies only marked and declaring this
+/// region as their source, tag them only while copying, and use exactly the KMS keys given.
+///
+/// `CopySnapshot` is called in the destination and authorized against both the source snapshot
+/// and the new one (Service Authorization Reference, Amazon EC2, CopySnapshot: "Resource-level
+/// permissions specified for this action apply to both the snapshot copy and the source snapshot";
+/// AWS Storage Blog, "Enhancing resource-level permissions for copying Amazon EBS snapshots").
+/// The source exists, so it is matched by its tags (`ec2:ResourceTag`); the copy does not exist
+/// yet, so it is matched by the tags of the request (`aws:RequestTag`, which the snapshot type
+/// takes on CopySnapshot), as `CreateOnlyMarkedSnapshots` does for CreateSnapshots. Each ARN names
+/// its region, so neither statement can stand in for the other: `deploy` refuses a destination
+/// that is the stack's own region.
+///
+/// KMS: with no `--copy-kms-key` a copy is encrypted with the destination's default EBS key. The
+/// AWS managed key `aws/ebs` lets every principal of the account use it through EC2 in its
+/// region (its key policy, "Allow access through EBS for all principals in the account that are
+/// authorized to use EBS": kms:Encrypt, Decrypt, ReEncrypt*, GenerateDataKey*, CreateGrant,
+/// DescribeKey with kms:ViaService ec2.<region> and kms:CallerAccount), so nothing is granted
+/// here. A customer managed key needs what the EBS User Guide lists for EBS encryption
+/// ("Requirements for Amazon EBS encryption", Permissions for users: kms:CreateGrant, Decrypt,
+/// DescribeKey, GenerateDataKeyWithoutPlainText, ReEncrypt, CreateGrant only with
+/// kms:GrantIsForAWSResource), on exactly its key ARN (IAM cannot name a key by alias), and its key
+/// policy must let the account's IAM policies grant it (KMS's default key policy does).
+fn copy_statements(keywords: &[&str], copies: &[CopyTarget], copies_at: &[Expr]) -> Vec<Statement> {
+    let keyword_values: Vec<Expr> = keywords.iter().map(|k| Expr::lit(*k)).collect();
+    let request_tag = |key: &str| format!("aws:RequestTag/{key}");
+    let mut statements = vec![
+        // The source side: only snapshots marked with one of this stack's keywords, in this
+        // stack's region, can be copied at all.
+        Statement::allow(["ec2:CopySnapshot"])
+            .sid("CopyOnlyMarkedSnapshots")
+            .on(vec![Expr::arn("ec2:${AWS::Region}::snapshot/*")])
+            .when(Condition::new().with(
+                Operator::StringEquals,
+                format!("ec2:ResourceTag/{TAG_KEYWORD}"),
+                keyword_values.clone(),
+            )),
+        // The destination side: a copy is created only carrying the marker for one of this
+        // stack's keywords and this region as its source, which is what rotation in the
+        // destination goes by (core's `plan_copies`).
+        Statement::allow(["ec2:CopySnapshot"]).sid("CreateOnlyMarkedCopies").on(copies_at.to_vec()).when(
+            Condition::new()
+                .with(Operator::Null, request_tag(TAG_KEYWORD), vec![Expr::lit("false")])
+                .with(Operator::StringEquals, request_tag(TAG_KEYWORD), keyword_values)
+                .with(Operator::StringEquals, request_tag(TAG_SOURCE_REGION), vec![Expr::pseudo(Pseudo::Region)]),
+        ),
+        // Tags go on a copy only as part of CopySnapshot: the function cannot retag (and so
+        // cannot re-mark) a snapshot in a destination.
+        Statement::allow(["ec2:CreateTags"])
+            .sid("TagCopiesOnCreation")
+            .on(copies_at.to_vec())
+            .when(Condition::new().with(Operator::StringEquals, "ec2:CreateAction", vec![Expr::lit("CopySnapshot")])),
+    ];
+    let keys: Vec<Expr> = copies.iter().filter_map(|c| c.kms_key.clone()).map(Expr::lit).collect();
+    if !keys.is_empty() {
+        statements.extend([
+            // EBS creates grants on the key for the copy; only EBS may create them.
+            Statement::allow(["kms:CreateGrant"])
+                .sid("GrantCopyKeysToEbs")
+                .on(keys.clone())
+                .when(Condition::new().with(Operator::Bool, "kms:GrantIsForAWSResource", vec![Expr::lit("true")])),
+            Statement::allow([
+                "kms:Decrypt",
+                "kms:DescribeKey",
+                "kms:GenerateDataKeyWithoutPlaintext",
+                "kms:ReEncryptFrom",
+                "kms:ReEncryptTo",
+            ])
+            .sid("EncryptCopiesWithTheirKeys")
+            .on(keys),
+        ]);
+    }
+    statements
+}
+
+/// Refuses a role whose inline policies IAM would refuse ([`MAX_ROLE_POLICY_CHARS`]). The size is
+/// that of the policies as CloudFormation will submit them, resolved, and bounded from above:
+/// JSON without white space, each `Fn::Sub` and pseudo parameter at the longest value it can take
+/// (`aws-us-gov`, a 14-character region, a 12-digit account, the longest stack name `deploy`
+/// accepts) and each resource `Ref` or `GetAtt` at [`REFERENCE_CHARS`].
+fn check_role_policy_size(role: &Role) -> Result<(), StackError> {
+    let chars = role
+        .policies
+        .iter()
+        .map(|p| resolved_chars(&serde_json::to_value(&p.policy_document).expect("a policy always serializes")))
+        .sum();
+    if chars > MAX_ROLE_POLICY_CHARS {
+        return Err(StackError::RolePolicyTooLarge { chars, max: MAX_ROLE_POLICY_CHARS });
+    }
+    Ok(())
+}
+
+/// The most characters a resource's ARN takes in the role's policy once deployed: the topic,
+/// queue and log group ARNs hold the stack name (up to [`crate::MAX_STACK_NAME_LEN`]) and a
+/// suffix CloudFormation adds; 160 is above the longest of them.
+const REFERENCE_CHARS: usize = 160;
+
+/// The longest value each pseudo parameter takes: the partition `aws-us-gov`, a region such as
+/// `ap-southeast-5`, a 12-digit account, a stack name `deploy` accepts.
+fn pseudo_chars(name: &str) -> usize {
+    match name {
+        "AWS::Partition" => "aws-us-gov".len(),
+        "AWS::Region" => "ap-southeast-5".len(),
+        "AWS::AccountId" => 12,
+        "AWS::StackName" => crate::MAX_STACK_NAME_LEN,
+        _ => REFERENCE_CHARS,
+    }
+}
+
+/// `value`'s length as compact JSON once CloudFormation has resolved its intrinsic functions.
+fn resolved_chars(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) if map.len() == 1 && map.contains_key("Fn::Sub") => {
+            let text = map["Fn::Sub"].as_str().unwrap_or_default();
+            let mut chars = 2;
+            let mut rest = text;
+            while let Some(at) = rest.find("${") {
+                chars += at;
+                let after = &rest[at + 2..];
+                let end = after.find('}').unwrap_or(after.len());
+                chars += pseudo_chars(&after[..end]);
+                rest = after.get(end + 1..).unwrap_or_default();
+            }
+            chars + rest.len()
+        }
+        Value::Object(map) if map.len() == 1 && map.contains_key("Ref") => {
+            2 + pseudo_chars(map["Ref"].as_str().unwrap_or_default())
+        }
+        Value::Object(map) if map.len() == 1 && map.contains_key("Fn::GetAtt") => 2 + REFERENCE_CHARS,
+        Value::Object(map) => {
+            2 + map.len().saturating_sub(1) + map.iter().map(|(k, v)| k.len() + 3 + resolved_chars(v)).sum::<usize>()
+        }
+        Value::Array(items) => 2 + items.len().saturating_sub(1) + items.iter().map(resolved_chars).sum::<usize>(),
+        Value::String(text) => text.len() + 2,
+        other => other.to_string().len(),
     }
 }
 

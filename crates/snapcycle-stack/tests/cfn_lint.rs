@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use snapcycle_stack::{render_string, Architecture, Schedule, StackSpec};
+use snapcycle_stack::{render_string, Architecture, CopyTarget, RetentionPolicy, Schedule, StackSpec};
 
 /// One region per partition: aws, aws-cn, aws-us-gov.
 const REGIONS: [&str; 3] = ["us-east-1", "cn-north-1", "us-gov-west-1"];
@@ -22,6 +22,10 @@ fn cfn_lint() -> PathBuf {
 }
 
 fn assert_lints_clean(name: &str, spec: &StackSpec) {
+    assert_lints_clean_in(name, spec, &REGIONS);
+}
+
+fn assert_lints_clean_in(name: &str, spec: &StackSpec, regions: &[&str]) {
     let linter = cfn_lint();
     let text = render_string(spec).expect("spec renders");
     let file = std::env::temp_dir().join(format!("snapcycle-stack-{}-{name}.json", std::process::id()));
@@ -29,7 +33,7 @@ fn assert_lints_clean(name: &str, spec: &StackSpec) {
     let output = Command::new(&linter)
         .arg(&file)
         .args(["--format", "parseable", "--regions"])
-        .args(REGIONS)
+        .args(regions)
         .output()
         .expect("run cfn-lint");
     let _ = std::fs::remove_file(&file);
@@ -64,6 +68,8 @@ fn three_schedule_x86_template_with_two_recipients_passes_cfn_lint_without_warni
         orphans_expire_after: Some("90d".parse().unwrap()),
         time_zone: None,
         recycle_bin_days: None,
+        copy_to: Vec::new(),
+        copy_retention: None,
     };
     assert_lints_clean("three-schedules", &spec);
 }
@@ -97,4 +103,47 @@ fn a_recycle_bin_rule_for_three_keywords_passes_cfn_lint_in_every_partition_with
         ..StackSpec::default()
     };
     assert_lints_clean("recycle-bin", &spec);
+}
+
+/// `--copy-to` in each partition, linted in the stack's own region: the destinations are in that
+/// partition (a copy cannot leave it), one with the default EBS key and one with a key of its
+/// own, so the event rule, its permission, the copy statements and the KMS statements are all
+/// checked against that partition's schemas.
+#[test]
+fn copies_to_other_regions_pass_cfn_lint_in_every_partition_without_warnings() {
+    let cases = [
+        (
+            "us-east-1",
+            "us-west-2",
+            "eu-west-1",
+            "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        ),
+        (
+            "cn-north-1",
+            "cn-northwest-1",
+            "cn-northwest-1",
+            "arn:aws-cn:kms:cn-northwest-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        ),
+        (
+            "us-gov-west-1",
+            "us-gov-east-1",
+            "us-gov-east-1",
+            "arn:aws-us-gov:kms:us-gov-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        ),
+    ];
+    for (home, plain, keyed, key) in cases {
+        let mut copy_to = vec![CopyTarget { region: plain.to_owned(), kms_key: None }];
+        if keyed == plain {
+            copy_to[0].kms_key = Some(key.to_owned());
+        } else {
+            copy_to.push(CopyTarget { region: keyed.to_owned(), kms_key: Some(key.to_owned()) });
+        }
+        let spec = StackSpec {
+            copy_to,
+            copy_retention: Some(RetentionPolicy::parse("daily=7 weekly=4").unwrap()),
+            emails: vec!["ops@example.com".to_owned()],
+            ..StackSpec::default()
+        };
+        assert_lints_clean_in(&format!("copies-{home}"), &spec, &[home]);
+    }
 }

@@ -2,11 +2,13 @@
 //! CloudFormation will actually read.
 
 use serde_json::{json, Map, Value};
+use snapcycle_core::copy::parse_copy_targets;
 use snapcycle_core::tags::TAG_KEYWORD;
 use snapcycle_core::{Event, Keyword};
 use snapcycle_stack::{
-    render, render_string, rule_logical_id, rule_output_key, Architecture, CodeLocation, Schedule, StackSpec,
-    ARTIFACT_BUCKET_PARAMETER, ARTIFACT_KEY_PARAMETER, ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_TOPIC_ARN, VERSION,
+    render, render_string, rule_logical_id, rule_output_key, Architecture, CodeLocation, CopyTarget, RetentionPolicy,
+    Schedule, StackSpec, ARTIFACT_BUCKET_PARAMETER, ARTIFACT_KEY_PARAMETER, ENV_COPY_RETENTION, ENV_COPY_TO,
+    ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_TOPIC_ARN, VERSION,
 };
 
 fn three_schedules() -> StackSpec {
@@ -224,8 +226,13 @@ fn every_arn_is_built_in_the_deploy_time_partition() {
 
 #[test]
 fn no_write_action_applies_to_every_resource_without_a_condition() {
-    let template = rendered(&three_schedules());
-    for (kind, document) in policy_documents(&template) {
+    for spec in [three_schedules(), with_copies()] {
+        no_write_action_on_everything_without_a_condition(&rendered(&spec));
+    }
+}
+
+fn no_write_action_on_everything_without_a_condition(template: &Value) {
+    for (kind, document) in policy_documents(template) {
         // In a key policy "*" means "this key"; it cannot name anything else.
         if kind == "AWS::KMS::Key" {
             continue;
@@ -450,7 +457,13 @@ fn description_names_snapcycle_and_its_version() {
 
 #[test]
 fn every_reference_points_at_something_the_template_defines() {
-    let template = rendered(&three_schedules());
+    for spec in [three_schedules(), with_copies()] {
+        references_point_at_what_the_template_defines(&rendered(&spec));
+    }
+}
+
+fn references_point_at_what_the_template_defines(template: &Value) {
+    let template = template.clone();
     let defined = |name: &str| {
         name.starts_with("AWS::")
             || resources(&template).contains_key(name)
@@ -482,15 +495,17 @@ fn every_reference_points_at_something_the_template_defines() {
 
 #[test]
 fn logical_ids_are_alphanumeric() {
-    let template = rendered(&three_schedules());
-    for id in resources(&template).keys().chain(template["Outputs"].as_object().unwrap().keys()) {
-        assert!(id.chars().all(|c| c.is_ascii_alphanumeric()) && id.len() <= 255, "{id}");
+    for spec in [three_schedules(), with_copies()] {
+        let template = rendered(&spec);
+        for id in resources(&template).keys().chain(template["Outputs"].as_object().unwrap().keys()) {
+            assert!(id.chars().all(|c| c.is_ascii_alphanumeric()) && id.len() <= 255, "{id}");
+        }
     }
 }
 
 #[test]
 fn rendering_is_deterministic() {
-    for spec in [StackSpec::default(), three_schedules()] {
+    for spec in [StackSpec::default(), three_schedules(), with_copies()] {
         let first = render_string(&spec).unwrap();
         let second = render_string(&spec).unwrap();
         assert_eq!(first, second);
@@ -682,4 +697,270 @@ fn without_the_flag_there_is_no_recycle_bin_rule_and_the_checked_in_template_has
     )
     .unwrap();
     assert!(!golden.contains("AWS::Rbin::Rule"));
+}
+
+/// A key of the second destination; the first is copied to with its default EBS key.
+const COPY_KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+/// `--copy-to us-west-2 --copy-to eu-west-1 --copy-kms-key eu-west-1=<key> --copy-retention ...`.
+fn with_copies() -> StackSpec {
+    StackSpec {
+        copy_to: vec![
+            CopyTarget { region: "us-west-2".to_owned(), kms_key: None },
+            CopyTarget { region: "eu-west-1".to_owned(), kms_key: Some(COPY_KEY.to_owned()) },
+        ],
+        copy_retention: Some(RetentionPolicy::parse("daily=7 weekly=4").unwrap()),
+        ..three_schedules()
+    }
+}
+
+fn copy_snapshot_arn(region: &str) -> Value {
+    json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:ec2:{region}::snapshot/*") })
+}
+
+fn statement_with_sid<'a>(template: &'a Value, sid: &str) -> &'a Value {
+    let found: Vec<&Value> = role_statements(template).into_iter().filter(|s| s["Sid"] == sid).collect();
+    assert_eq!(found.len(), 1, "one statement {sid}");
+    found[0]
+}
+
+/// The function reads `SNAPCYCLE_COPY_TO` and `SNAPCYCLE_COPY_RETENTION` with core's own parsers;
+/// the template writes what they read back as the spec.
+#[test]
+fn copies_set_the_functions_environment_as_core_reads_it() {
+    let spec = with_copies();
+    let template = rendered(&spec);
+    let env = &resources(&template)["Function"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(env[ENV_COPY_TO], format!("us-west-2,eu-west-1={COPY_KEY}"));
+    assert_eq!(parse_copy_targets(env[ENV_COPY_TO].as_str().unwrap()).unwrap(), spec.copy_to);
+    let retention = RetentionPolicy::parse(env[ENV_COPY_RETENTION].as_str().unwrap()).unwrap();
+    assert_eq!(Some(retention), spec.copy_retention);
+
+    let without_retention = rendered(&StackSpec { copy_retention: None, ..with_copies() });
+    let env = &resources(&without_retention)["Function"]["Properties"]["Environment"]["Variables"];
+    assert!(env.get(ENV_COPY_RETENTION).is_none(), "each copy keeps its source's retention");
+    assert!(env.get(ENV_COPY_TO).is_some());
+}
+
+/// Matches `event` against an EventBridge pattern of exact values (all the copy rule uses): every
+/// key of the pattern is in the event, an array lists the values accepted, an object nests.
+fn matches(pattern: &Value, event: &Value) -> bool {
+    pattern.as_object().unwrap().iter().all(|(key, want)| match (want, event.get(key)) {
+        (Value::Array(values), Some(got)) => values.contains(got),
+        (Value::Object(_), Some(got)) => matches(want, got),
+        _ => false,
+    })
+}
+
+/// One rule on the default bus sends EC2's "snapshot completed" events, whole, to the function,
+/// with the schedules' retry budget and the stack's dead-letter queue; one permission lets exactly
+/// that rule invoke it, and the queue policy lets it dead-letter. The pattern matches the EBS User
+/// Guide's sample events ("Amazon EventBridge events for Amazon EBS") for a completed
+/// `createSnapshots` set and `createSnapshot`, not a failed set and not a completed copy (a copy
+/// into this region must not be copied on).
+#[test]
+fn a_rule_sends_each_snapshot_completion_event_whole_to_the_function() {
+    let template = rendered(&with_copies());
+    let r = resources(&template);
+    let rule = &r["SnapshotCompletedRule"];
+    assert_eq!(rule["Type"], "AWS::Events::Rule");
+    let rule = &rule["Properties"];
+    assert_eq!(
+        rule["EventPattern"],
+        json!({
+            "source": ["aws.ec2"],
+            "detail-type": ["EBS Snapshot Notification", "EBS Multi-Volume Snapshots Completion Status"],
+            "detail": {"event": ["createSnapshot", "createSnapshots"], "result": ["succeeded"]}
+        })
+    );
+    assert!(rule.get("ScheduleExpression").is_none() && rule.get("EventBusName").is_none(), "{rule}");
+    assert_eq!(rule["State"], "ENABLED");
+    assert_eq!(
+        rule["Targets"],
+        json!([{
+            "Id": "snapcycle-function",
+            "Arn": get_att("Function", "Arn"),
+            "RetryPolicy": {"MaximumEventAgeInSeconds": 21600, "MaximumRetryAttempts": 185},
+            "DeadLetterConfig": {"Arn": get_att("DeadLetterQueue", "Arn")}
+        }]),
+        "no Input, InputPath or InputTransformer: the function gets the event itself"
+    );
+
+    let permission = &r["SnapshotCompletedPermission"]["Properties"];
+    assert_eq!(
+        *permission,
+        json!({
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": {"Ref": "Function"},
+            "Principal": "events.amazonaws.com",
+            "SourceArn": get_att("SnapshotCompletedRule", "Arn")
+        })
+    );
+    let dead_letters = &r["DeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+    assert!(
+        list(&dead_letters["Condition"]["ArnEquals"]["aws:SourceArn"])
+            .contains(&&get_att("SnapshotCompletedRule", "Arn")),
+        "{dead_letters}"
+    );
+
+    let pattern = &rule["EventPattern"];
+    let event = |detail_type: &str, name: &str, result: &str| {
+        json!({
+            "version": "0", "detail-type": detail_type, "source": "aws.ec2", "account": "012345678901",
+            "region": "us-east-1", "resources": ["arn:aws:ec2::us-east-1:snapshot/snap-01234567"],
+            "detail": {"event": name, "result": result, "cause": "", "request-id": ""}
+        })
+    };
+    let set = "EBS Multi-Volume Snapshots Completion Status";
+    assert!(matches(pattern, &event(set, "createSnapshots", "succeeded")));
+    assert!(matches(pattern, &event("EBS Snapshot Notification", "createSnapshot", "succeeded")));
+    assert!(!matches(pattern, &event(set, "createSnapshots", "failed")));
+    assert!(!matches(pattern, &event("EBS Snapshot Notification", "copySnapshot", "succeeded")));
+    assert!(!matches(pattern, &event("EBS Snapshot Notification", "shareSnapshot", "succeeded")));
+}
+
+/// The source side of CopySnapshot: this region's snapshots, only marked with one of the stack's
+/// keywords. The destination side: each destination's snapshots, only created with the marker for
+/// one of the keywords and this region as their source; tags only while copying; deletes of copies
+/// only with both the marker and the keyword tag, per keyword, as in the source region.
+#[test]
+fn copies_are_created_tagged_and_deleted_only_with_the_marker() {
+    let spec = with_copies();
+    let template = rendered(&spec);
+    let keywords: Vec<&str> = spec.schedules.iter().map(|s| s.keyword.as_str()).collect();
+    let destinations = json!([copy_snapshot_arn("us-west-2"), copy_snapshot_arn("eu-west-1")]);
+
+    let source = statement_with_sid(&template, "CopyOnlyMarkedSnapshots");
+    assert_eq!(source["Action"], "ec2:CopySnapshot");
+    assert_eq!(source["Resource"], snapshot_arn());
+    assert_eq!(source["Condition"], json!({"StringEquals": {format!("ec2:ResourceTag/{TAG_KEYWORD}"): keywords}}));
+
+    let copies = statement_with_sid(&template, "CreateOnlyMarkedCopies");
+    assert_eq!(copies["Action"], "ec2:CopySnapshot");
+    assert_eq!(copies["Resource"], destinations);
+    let marker = format!("aws:RequestTag/{TAG_KEYWORD}");
+    assert_eq!(
+        copies["Condition"],
+        json!({
+            "Null": {marker.clone(): "false"},
+            "StringEquals": {marker: keywords, "aws:RequestTag/snapcycle:source-region": {"Ref": "AWS::Region"}}
+        })
+    );
+    assert_eq!(statements_with_action(&template, "ec2:CopySnapshot").len(), 2);
+
+    let tags = statement_with_sid(&template, "TagCopiesOnCreation");
+    assert_eq!(tags["Resource"], destinations);
+    assert_eq!(tags["Condition"], json!({"StringEquals": {"ec2:CreateAction": "CopySnapshot"}}));
+
+    let deletes = statements_with_action(&template, "ec2:DeleteSnapshot");
+    assert_eq!(deletes.len(), keywords.len(), "still one delete statement per keyword");
+    for (statement, keyword) in deletes.iter().zip(&keywords) {
+        assert_eq!(
+            statement["Resource"],
+            json!([snapshot_arn(), copy_snapshot_arn("us-west-2"), copy_snapshot_arn("eu-west-1")])
+        );
+        assert_eq!(
+            statement["Condition"],
+            json!({
+                "StringEquals": {format!("ec2:ResourceTag/{TAG_KEYWORD}"): keyword},
+                "Null": {format!("ec2:ResourceTag/{keyword}"): "false"},
+            })
+        );
+    }
+
+    // No write on a destination snapshot, or on snapshots of any region, without its guard.
+    for statement in role_statements(&template) {
+        let resources = list(&statement["Resource"]);
+        let on_copies = resources.iter().any(|r| {
+            let text = r.to_string();
+            text.contains(":ec2:us-west-2:") || text.contains(":ec2:eu-west-1:") || text.contains(":ec2:*:")
+        });
+        if !on_copies {
+            continue;
+        }
+        assert!(!resources.iter().any(|r| r.to_string().contains(":ec2:*:")), "{statement}");
+        let condition = &statement["Condition"];
+        let guarded = condition["StringEquals"].get(format!("aws:RequestTag/{TAG_KEYWORD}")).is_some()
+            && condition["Null"].get(format!("aws:RequestTag/{TAG_KEYWORD}")).is_some()
+            || condition["StringEquals"].get(format!("ec2:ResourceTag/{TAG_KEYWORD}")).is_some()
+                && statement["Action"] == "ec2:DeleteSnapshot"
+            || condition["StringEquals"]["ec2:CreateAction"] == "CopySnapshot";
+        assert!(guarded, "a write on copies without the marker: {statement}");
+        for action in list(&statement["Action"]) {
+            assert!(
+                ["ec2:CopySnapshot", "ec2:CreateTags", "ec2:DeleteSnapshot"].contains(&action.as_str().unwrap()),
+                "{statement}"
+            );
+        }
+    }
+}
+
+/// KMS on exactly the keys given, as the EBS User Guide lists for EBS encryption (CreateGrant only
+/// for AWS resources); a destination on its default EBS key (`aws/ebs`, whose key policy lets the
+/// account use it through EC2) adds nothing.
+#[test]
+fn kms_is_granted_on_exactly_the_given_keys() {
+    let template = rendered(&with_copies());
+    let grant = statement_with_sid(&template, "GrantCopyKeysToEbs");
+    assert_eq!(grant["Action"], "kms:CreateGrant");
+    assert_eq!(grant["Resource"], COPY_KEY);
+    assert_eq!(grant["Condition"], json!({"Bool": {"kms:GrantIsForAWSResource": "true"}}));
+    let data = statement_with_sid(&template, "EncryptCopiesWithTheirKeys");
+    assert_eq!(
+        data["Action"],
+        json!([
+            "kms:Decrypt",
+            "kms:DescribeKey",
+            "kms:GenerateDataKeyWithoutPlaintext",
+            "kms:ReEncryptFrom",
+            "kms:ReEncryptTo"
+        ])
+    );
+    assert_eq!(data["Resource"], COPY_KEY);
+    let kms: Vec<&Value> = role_statements(&template)
+        .into_iter()
+        .filter(|s| list(&s["Action"]).iter().any(|a| a.as_str().unwrap().starts_with("kms:")))
+        .collect();
+    assert_eq!(kms.len(), 3, "the failure topic's key, and the two for the copy key");
+
+    let default_keys =
+        StackSpec { copy_to: vec![CopyTarget { region: "us-west-2".to_owned(), kms_key: None }], ..three_schedules() };
+    let template = rendered(&default_keys);
+    assert!(statements_with_action(&template, "kms:CreateGrant").is_empty());
+    assert!(statements_with_action(&template, "kms:DescribeKey").is_empty());
+}
+
+/// The partition of a copy is the stack's: destination ARNs use `${AWS::Partition}`; the only
+/// literal partition is in the key ARNs the user gave, which `render` checks against their region.
+#[test]
+fn copy_arns_are_in_the_deploy_time_partition_but_the_keys_given() {
+    let template = rendered(&with_copies());
+    each_string(&template, &mut |s| {
+        let s = s.replace(COPY_KEY, "");
+        assert!(!s.contains("arn:aws"), "literal partition in {s:?}");
+    });
+}
+
+/// Without `--copy-to` nothing of it is rendered, and the checked-in template has none of it.
+#[test]
+fn without_copies_there_is_no_copy_rule_permission_or_environment() {
+    for spec in [StackSpec::default(), three_schedules()] {
+        let template = rendered(&spec);
+        assert!(!resources(&template).contains_key("SnapshotCompletedRule"));
+        assert!(!resources(&template).contains_key("SnapshotCompletedPermission"));
+        for (_, rule) in of_type(&template, "AWS::Events::Rule") {
+            assert!(rule.get("EventPattern").is_none());
+        }
+        let env = &resources(&template)["Function"]["Properties"]["Environment"]["Variables"];
+        assert!(env.get(ENV_COPY_TO).is_none() && env.get(ENV_COPY_RETENTION).is_none());
+        assert!(statements_with_action(&template, "ec2:CopySnapshot").is_empty());
+        for delete in statements_with_action(&template, "ec2:DeleteSnapshot") {
+            assert_eq!(delete["Resource"], snapshot_arn());
+        }
+    }
+    let golden = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates/snapcycle.json"),
+    )
+    .unwrap();
+    assert!(!golden.contains("CopySnapshot") && !golden.contains(ENV_COPY_TO) && !golden.contains("EventPattern"));
 }

@@ -5,8 +5,9 @@ use std::error::Error;
 use snapcycle_core::{Keyword, KeywordError};
 use snapcycle_schedule::Field;
 use snapcycle_stack::{
-    default_timeout, logical_id_for_keyword, render, Architecture, Schedule, StackError, StackSpec,
-    MAX_RECYCLE_BIN_DAYS, MAX_RECYCLE_BIN_KEYWORDS, MAX_TIMEOUT_SECONDS,
+    default_timeout, logical_id_for_keyword, partition_of, render, Architecture, CopyTarget, CopyTargetError,
+    RetentionPolicy, Schedule, StackError, StackSpec, MAX_COPY_DESTINATIONS, MAX_RECYCLE_BIN_DAYS,
+    MAX_RECYCLE_BIN_KEYWORDS, MAX_ROLE_POLICY_CHARS, MAX_TIMEOUT_SECONDS,
 };
 
 fn schedule(keyword: &str, expression: &str) -> Schedule {
@@ -310,4 +311,164 @@ fn recycle_bin_days_outside_1_to_365_and_more_keywords_than_a_rule_takes_are_ref
     assert_eq!(err, StackError::TooManyKeywordsForRecycleBin { count: 51, max: 50 });
     assert!(err.to_string().contains("--recycle-bin-days"), "{err}");
     assert!(render(&StackSpec::for_schedules(many)).is_ok(), "without the bin, 51 schedules are fine");
+}
+
+fn to(region: &str) -> CopyTarget {
+    CopyTarget { region: region.to_owned(), kms_key: None }
+}
+
+fn keyed(region: &str, key: &str) -> CopyTarget {
+    CopyTarget { region: region.to_owned(), kms_key: Some(key.to_owned()) }
+}
+
+fn copying(copy_to: Vec<CopyTarget>) -> StackSpec {
+    StackSpec { copy_to, ..StackSpec::default() }
+}
+
+const KEY_ID: &str = "key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+#[test]
+fn regions_are_in_the_partitions_botocore_names() {
+    for (region, partition) in [
+        ("us-east-1", "aws"),
+        ("eu-west-1", "aws"),
+        ("ap-southeast-3", "aws"),
+        ("cn-north-1", "aws-cn"),
+        ("cn-northwest-1", "aws-cn"),
+        ("us-gov-west-1", "aws-us-gov"),
+        ("us-gov-east-1", "aws-us-gov"),
+        ("us-iso-east-1", "aws-iso"),
+        ("us-isob-east-1", "aws-iso-b"),
+    ] {
+        assert_eq!(partition_of(region), partition, "{region}");
+    }
+}
+
+#[test]
+fn copy_destinations_core_would_refuse_are_refused_with_cores_reason() {
+    let cases: Vec<(Vec<CopyTarget>, CopyTargetError)> = vec![
+        (vec![to("us-west")], CopyTargetError::Region("us-west".into())),
+        (vec![to("US-WEST-2")], CopyTargetError::Region("US-WEST-2".into())),
+        (vec![to("us-west-2"), to("us-west-2")], CopyTargetError::Duplicate("us-west-2".into())),
+        (
+            vec![keyed("us-west-2", "not-an-arn")],
+            CopyTargetError::Key { region: "us-west-2".into(), key: "not-an-arn".into() },
+        ),
+        (
+            vec![keyed("us-west-2", &format!("arn:aws:kms:us-east-1:111122223333:{KEY_ID}"))],
+            CopyTargetError::KeyRegion {
+                region: "us-west-2".into(),
+                key_region: "us-east-1".into(),
+                key: format!("arn:aws:kms:us-east-1:111122223333:{KEY_ID}"),
+            },
+        ),
+    ];
+    for (copy_to, reason) in cases {
+        let region = copy_to.last().unwrap().region.clone();
+        let err = error(copying(copy_to));
+        assert_eq!(err, StackError::InvalidCopyTarget { region, source: reason.clone() });
+        assert!(chain(&err).contains(&reason.to_string()), "{}", chain(&err));
+    }
+    // A value with a comma would be two entries to the function: refused, not split.
+    let err = error(copying(vec![to("us-west-2,eu-west-1")]));
+    assert!(matches!(err, StackError::InvalidCopyTarget { .. }), "{err:?}");
+}
+
+#[test]
+fn at_most_ten_destinations_in_one_partition() {
+    let regions = [
+        "us-west-2",
+        "us-west-1",
+        "us-east-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-central-1",
+        "ap-northeast-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "sa-east-1",
+        "ca-central-1",
+    ];
+    assert_eq!(MAX_COPY_DESTINATIONS, 10);
+    let ten: Vec<CopyTarget> = regions[..10].iter().map(|r| to(r)).collect();
+    assert!(render(&copying(ten)).is_ok());
+    let eleven: Vec<CopyTarget> = regions.iter().map(|r| to(r)).collect();
+    assert_eq!(error(copying(eleven)), StackError::TooManyCopyDestinations { count: 11, max: 10 });
+
+    let err = error(copying(vec![to("us-west-2"), to("cn-northwest-1")]));
+    assert_eq!(
+        err,
+        StackError::CopyPartitions {
+            first: "us-west-2".into(),
+            first_partition: "aws",
+            second: "cn-northwest-1".into(),
+            second_partition: "aws-cn",
+        }
+    );
+    assert!(err.to_string().contains("within its partition"), "{err}");
+}
+
+#[test]
+fn a_copy_key_must_be_a_key_arn_of_its_regions_partition() {
+    let alias = "arn:aws:kms:us-west-2:111122223333:alias/backups";
+    let err = error(copying(vec![keyed("us-west-2", alias)]));
+    assert_eq!(err, StackError::CopyKeyAlias { region: "us-west-2".into(), key: alias.into() });
+    assert!(err.to_string().contains("aws kms describe-key --key-id"), "{err}");
+
+    let wrong = format!("arn:aws:kms:cn-northwest-1:111122223333:{KEY_ID}");
+    let err = error(copying(vec![keyed("cn-northwest-1", &wrong)]));
+    assert_eq!(err, StackError::CopyKeyPartition { region: "cn-northwest-1".into(), key: wrong, partition: "aws-cn" });
+
+    for (region, partition) in [("us-west-2", "aws"), ("cn-northwest-1", "aws-cn"), ("us-gov-east-1", "aws-us-gov")] {
+        let key = format!("arn:{partition}:kms:{region}:111122223333:{KEY_ID}");
+        assert!(render(&copying(vec![keyed(region, &key)])).is_ok(), "{key}");
+    }
+}
+
+#[test]
+fn a_copy_retention_without_destinations_is_refused() {
+    let retention = Some(RetentionPolicy::parse("30").unwrap());
+    let spec = StackSpec { copy_retention: retention.clone(), ..StackSpec::default() };
+    assert_eq!(error(spec), StackError::CopyRetentionWithoutCopies);
+    assert!(render(&StackSpec { copy_retention: retention, ..copying(vec![to("us-west-2")]) }).is_ok());
+}
+
+/// IAM refuses a role whose inline policies exceed 10,240 characters; `render` says so first.
+/// Ten destinations, each with a key, fit the classic two schedules; ten schedules copying to ten
+/// regions do not. (Without copies the size is not checked: a stack renders as before, although
+/// about 27 schedules are beyond IAM's limit already.)
+#[test]
+fn a_role_policy_larger_than_iam_takes_is_refused() {
+    let regions = [
+        "us-west-2",
+        "us-west-1",
+        "us-east-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-central-1",
+        "ap-northeast-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "sa-east-1",
+    ];
+    let keyed_ten: Vec<CopyTarget> =
+        regions.iter().map(|r| keyed(r, &format!("arn:aws:kms:{r}:111122223333:{KEY_ID}"))).collect();
+    assert!(render(&copying(keyed_ten.clone())).is_ok());
+
+    let named = |n: usize| -> Vec<Schedule> {
+        (0..n).map(|i| schedule(&format!("SnapshotKeyword{i:02}"), "rate(1 day)")).collect()
+    };
+    let too_large = |spec: StackSpec| match error(spec) {
+        StackError::RolePolicyTooLarge { chars, max } => {
+            assert_eq!(max, MAX_ROLE_POLICY_CHARS);
+            assert!(chars > max);
+        }
+        other => panic!("{other:?}"),
+    };
+    too_large(StackSpec { copy_to: keyed_ten.clone(), ..StackSpec::for_schedules(named(10)) });
+    assert!(render(&StackSpec { copy_to: keyed_ten[..5].to_vec(), ..StackSpec::for_schedules(named(10)) }).is_ok());
+    too_large(StackSpec { copy_to: vec![to("us-west-2")], ..StackSpec::for_schedules(named(30)) });
+    assert!(render(&StackSpec::for_schedules(named(30))).is_ok(), "not checked without copies");
+    let err = error(StackSpec { copy_to: keyed_ten, ..StackSpec::for_schedules(named(10)) });
+    assert!(err.to_string().contains("fewer schedules or copy destinations"), "{err}");
 }
