@@ -2,7 +2,6 @@
 //! snapshot completed, and rotated in each destination beside a scheduled run's own streams.
 //! Every decision is `snapcycle_core::copy`'s; this module only calls EC2 in the destinations.
 
-use aws_sdk_ec2::types::{ResourceType, Tag as Ec2Tag, TagSpecification};
 use std::collections::HashMap;
 
 use futures::stream::{self, StreamExt};
@@ -198,12 +197,9 @@ impl Runner {
         target: &CopyTarget,
         source_region: &str,
     ) -> Copy1 {
-        match inventory::read_copies_of(dest, &source.id, source_region).await {
-            Ok(found) => {
-                if let Some(c) = found.iter().find(|c| c.state != snapcycle_core::SnapshotState::Error) {
-                    return Copy1::Already(c.id.clone());
-                }
-            }
+        match existing_copy(dest, source, source_region).await {
+            Ok(Some(id)) => return Copy1::Already(id),
+            Ok(None) => {}
             Err(e) => return Copy1::Fail { code: e.code(), message: e.message() },
         }
         self.start_copy(dest, source, keyword, target, source_region).await
@@ -220,10 +216,7 @@ impl Runner {
         source_region: &str,
     ) -> Copy1 {
         let tags = copy_tags(source, keyword, source_region, self.settings().copy_retention.as_ref());
-        let spec = TagSpecification::builder()
-            .resource_type(ResourceType::Snapshot)
-            .set_tags(Some(tags.iter().map(|t| Ec2Tag::builder().key(&t.key).value(&t.value).build()).collect()))
-            .build();
+        let spec = crate::run::snapshot_tags_spec(&tags);
         // CopySnapshot has no idempotency token, so the SDK must not retry it: a retry after an
         // answer lost in transit would start a second copy (a whole data transfer, and one of
         // the destination's 20 in flight). Each attempt is one call; after a failure that may
@@ -252,11 +245,9 @@ impl Runner {
             if !crate::error::is_transient(&code) || attempt >= COPY_ATTEMPTS {
                 return Copy1::Fail { code, message };
             }
-            if let Ok(found) = inventory::read_copies_of(dest, &source.id, source_region).await {
-                if let Some(c) = found.iter().find(|c| c.state != snapcycle_core::SnapshotState::Error) {
-                    info!(snapshot_id = %source.id, copy_id = %c.id, "the copy was started though its answer was lost");
-                    return Copy1::Started(c.id.clone());
-                }
+            if let Ok(Some(id)) = existing_copy(dest, source, source_region).await {
+                info!(snapshot_id = %source.id, copy_id = %id, "the copy was started though its answer was lost");
+                return Copy1::Started(id);
             }
             warn!(snapshot_id = %source.id, region = %target.region, code = %code, attempt, "copy refused for now; asking again");
             tokio::time::sleep(std::time::Duration::from_secs(1 << attempt)).await;
@@ -352,6 +343,17 @@ impl Runner {
         }
         left
     }
+}
+
+/// The copy of `source` from `source_region` that the destination `dest` calls holds, if any (one
+/// that ended in `error` does not count): a copy never starts twice.
+async fn existing_copy(
+    dest: &aws_sdk_ec2::Client,
+    source: &Snapshot,
+    source_region: &str,
+) -> Result<Option<String>, crate::Error> {
+    let found = inventory::read_copies_of(dest, &source.id, source_region).await?;
+    Ok(found.into_iter().find(|c| c.state != snapcycle_core::SnapshotState::Error).map(|c| c.id))
 }
 
 /// Records what became of one copy.

@@ -648,10 +648,7 @@ impl Runner {
         keyword: &Keyword,
     ) -> Result<Vec<Snapshot>, (String, String)> {
         let tags = &set.tags.tags;
-        let spec = TagSpecification::builder()
-            .resource_type(ResourceType::Snapshot)
-            .set_tags(Some(tags.iter().map(|t| Ec2Tag::builder().key(&t.key).value(&t.value).build()).collect()))
-            .build();
+        let spec = snapshot_tags_spec(tags);
         let instance = InstanceSpecification::builder()
             .instance_id(instance_id)
             .exclude_boot_volume(set.exclude_boot)
@@ -800,6 +797,14 @@ fn absorb(report: &mut Report, stream: Report) {
     report.copies_deleted.extend(stream.copies_deleted);
     report.skipped.extend(stream.skipped);
     report.failures.extend(stream.failures);
+}
+
+/// The TagSpecification that tags new snapshots (a set's, a copy's) with `tags` as they are created.
+pub(crate) fn snapshot_tags_spec(tags: &[snapcycle_core::Tag]) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(ResourceType::Snapshot)
+        .set_tags(Some(tags.iter().map(|t| Ec2Tag::builder().key(&t.key).value(&t.value).build()).collect()))
+        .build()
 }
 
 /// Whether new work may still start.

@@ -10,14 +10,10 @@ mod common;
 use aws_sdk_ec2::error::ErrorMetadata;
 use aws_sdk_ec2::operation::create_snapshots::{CreateSnapshotsError, CreateSnapshotsOutput};
 use aws_sdk_ec2::operation::delete_snapshot::DeleteSnapshotOutput;
-use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
 use aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsOutput;
-use aws_sdk_ec2::types::{
-    EbsInstanceBlockDevice, Instance, InstanceBlockDeviceMapping, InstanceState, InstanceStateName, Reservation,
-    SnapshotInfo, SnapshotState,
-};
+use aws_sdk_ec2::types::{SnapshotInfo, SnapshotState};
 use aws_smithy_mocks::mock;
-use common::mocks::{mock_runner, old_snapshot, tag, OWNER};
+use common::mocks::{mock_runner, old_snapshot, two_volume_instance, OWNER};
 use common::*;
 use serde_json::{json, Value};
 use snapcycle_aws::Runner;
@@ -391,36 +387,6 @@ enum Vanished {
     /// The whole set is refused with this code (the instance is gone, or a volume of the set is
     /// in no state to be snapshotted): nothing is taken.
     Refused(&'static str),
-}
-
-/// DescribeInstances: one running instance `i-1`, tagged `SnapshotDaily = retention`, with its root
-/// volume `vol-1` on /dev/xvda and the data volume `vol-2` on /dev/sdf.
-fn two_volume_instance(retention: &'static str) -> aws_smithy_mocks::Rule {
-    let attached = |device: &str, volume: &str| {
-        InstanceBlockDeviceMapping::builder()
-            .device_name(device)
-            .ebs(EbsInstanceBlockDevice::builder().volume_id(volume).build())
-            .build()
-    };
-    mock!(aws_sdk_ec2::Client::describe_instances).then_output(move || {
-        DescribeInstancesOutput::builder()
-            .reservations(
-                Reservation::builder()
-                    .owner_id(OWNER)
-                    .instances(
-                        Instance::builder()
-                            .instance_id("i-1")
-                            .state(InstanceState::builder().name(InstanceStateName::Running).build())
-                            .tags(tag(DAILY, retention))
-                            .root_device_name("/dev/xvda")
-                            .block_device_mappings(attached("/dev/xvda", "vol-1"))
-                            .block_device_mappings(attached("/dev/sdf", "vol-2"))
-                            .build(),
-                    )
-                    .build(),
-            )
-            .build()
-    })
 }
 
 /// [`old_snapshot`] of `vol-2`.

@@ -7,12 +7,8 @@ mod common;
 
 use aws_sdk_ec2::operation::create_snapshots::{CreateSnapshotsError, CreateSnapshotsInput, CreateSnapshotsOutput};
 use aws_sdk_ec2::operation::delete_snapshot::{DeleteSnapshotError, DeleteSnapshotOutput};
-use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
 use aws_sdk_ec2::operation::describe_snapshots::{DescribeSnapshotsInput, DescribeSnapshotsOutput};
-use aws_sdk_ec2::types::{
-    EbsInstanceBlockDevice, Instance, InstanceBlockDeviceMapping, InstanceState, InstanceStateName, Reservation,
-    SnapshotInfo, SnapshotState,
-};
+use aws_sdk_ec2::types::{SnapshotInfo, SnapshotState};
 use aws_sdk_ec2::Client;
 use aws_smithy_mocks::{mock, Rule};
 use common::mocks::*;
@@ -50,36 +46,6 @@ fn set_ok() -> Rule {
 /// CreateSnapshots refused with this code.
 fn refused(code: &str) -> CreateSnapshotsError {
     CreateSnapshotsError::generic(ec2_error(code))
-}
-
-/// DescribeInstances: one running instance `i-1`, tagged `SnapshotDaily = 1`, with its root volume
-/// `vol-1` on /dev/xvda and the data volume `vol-2` on /dev/sdf: a set of two.
-fn two_volume_instance() -> Rule {
-    let attached = |device: &str, volume: &str| {
-        InstanceBlockDeviceMapping::builder()
-            .device_name(device)
-            .ebs(EbsInstanceBlockDevice::builder().volume_id(volume).build())
-            .build()
-    };
-    mock!(Client::describe_instances).then_output(move || {
-        DescribeInstancesOutput::builder()
-            .reservations(
-                Reservation::builder()
-                    .owner_id(OWNER)
-                    .instances(
-                        Instance::builder()
-                            .instance_id("i-1")
-                            .state(InstanceState::builder().name(InstanceStateName::Running).build())
-                            .tags(tag(DAILY, "1"))
-                            .root_device_name("/dev/xvda")
-                            .block_device_mappings(attached("/dev/xvda", "vol-1"))
-                            .block_device_mappings(attached("/dev/sdf", "vol-2"))
-                            .build(),
-                    )
-                    .build(),
-            )
-            .build()
-    })
 }
 
 /// The set's request for `i-1` leaves out exactly these data volumes, and never the root.
@@ -260,7 +226,7 @@ async fn not_now_is_waited_out_and_the_snapshot_is_taken() {
 async fn not_now_that_lasts_is_a_failure_not_a_success() {
     let snaps = mock!(Client::describe_snapshots).then_output(|| DescribeSnapshotsOutput::builder().build());
     let limited = mock!(Client::create_snapshots).then_error(|| refused("ConcurrentSnapshotLimitExceeded"));
-    let r = quick(mock_runner(&[&two_volume_instance(), &snaps, &limited]));
+    let r = quick(mock_runner(&[&two_volume_instance("1"), &snaps, &limited]));
     let report = r.run(&req(), now()).await;
     assert!(report.created.is_empty() && report.skipped.is_empty(), "{report:#?}");
     assert_eq!(report.failures.len(), 2, "one failure per volume of the set: {report:#?}");
@@ -411,7 +377,7 @@ async fn not_now_after_a_lost_answer_adopts_the_part_of_the_set_taken_and_comple
         .match_requests(|r| leaves_out(r, &["vol-2"]))
         .then_output(|| CreateSnapshotsOutput::builder().snapshots(taken("snap-rest", "vol-1")).build());
     // Not mock_runner: its first rule answers every read of this run's snapshots with none.
-    let instance = two_volume_instance();
+    let instance = two_volume_instance("1");
     let volumes = common::mocks::no_excluded_volume();
     let unlocked = common::mocks::no_locked_snapshot();
     let rules: [&Rule; 8] = [&instance, &volumes, &history, &adoption, &reread, &whole, &rest, &unlocked];

@@ -24,26 +24,38 @@ pub fn tag(k: &str, v: &str) -> Tag {
 
 /// DescribeInstances: one running instance `i-1`, tagged `SnapshotDaily = retention`, with `vol-1`.
 pub fn one_instance(retention: &'static str) -> Rule {
+    instance_i1(retention, None, &[("/dev/xvda", "vol-1")])
+}
+
+/// DescribeInstances: one running instance `i-1`, tagged `SnapshotDaily = retention`, with its root
+/// volume `vol-1` on /dev/xvda and the data volume `vol-2` on /dev/sdf: a set of two.
+pub fn two_volume_instance(retention: &'static str) -> Rule {
+    instance_i1(retention, Some("/dev/xvda"), &[("/dev/xvda", "vol-1"), ("/dev/sdf", "vol-2")])
+}
+
+/// DescribeInstances: one running instance `i-1` tagged `SnapshotDaily = retention`, with these
+/// `(device, volume)` attachments and, when given, its root device name.
+fn instance_i1(
+    retention: &'static str,
+    root: Option<&'static str>,
+    volumes: &'static [(&'static str, &'static str)],
+) -> Rule {
     mock!(Client::describe_instances).then_output(move || {
-        DescribeInstancesOutput::builder()
-            .reservations(
-                Reservation::builder()
-                    .owner_id(OWNER)
-                    .instances(
-                        Instance::builder()
-                            .instance_id("i-1")
-                            .state(InstanceState::builder().name(InstanceStateName::Running).build())
-                            .tags(tag(DAILY, retention))
-                            .block_device_mappings(
-                                InstanceBlockDeviceMapping::builder()
-                                    .device_name("/dev/xvda")
-                                    .ebs(EbsInstanceBlockDevice::builder().volume_id("vol-1").build())
-                                    .build(),
-                            )
-                            .build(),
-                    )
+        let mut instance = Instance::builder()
+            .instance_id("i-1")
+            .state(InstanceState::builder().name(InstanceStateName::Running).build())
+            .tags(tag(DAILY, retention))
+            .set_root_device_name(root.map(str::to_owned));
+        for (device, volume) in volumes {
+            instance = instance.block_device_mappings(
+                InstanceBlockDeviceMapping::builder()
+                    .device_name(*device)
+                    .ebs(EbsInstanceBlockDevice::builder().volume_id(*volume).build())
                     .build(),
-            )
+            );
+        }
+        DescribeInstancesOutput::builder()
+            .reservations(Reservation::builder().owner_id(OWNER).instances(instance.build()).build())
             .build()
     })
 }
