@@ -67,7 +67,7 @@ pub(crate) async fn orphans(global: &Global, args: OrphansArgs) -> Result<ExitCo
 /// The orphans of one keyword: its snapshots (still carrying the keyword) whose volume no
 /// instance tagged with the keyword has now.
 async fn orphans_of(ec2: &aws_sdk_ec2::Client, keyword: &Keyword) -> anyhow::Result<Vec<OrphanVolume>> {
-    let attached: HashSet<String> = snapcycle_aws::inventory::read_instances(ec2, keyword)
+    let attached: HashSet<snapcycle_core::CompactString> = snapcycle_aws::inventory::read_instances(ec2, keyword)
         .await
         .with_context(|| format!("reading the instances tagged {keyword}"))?
         .into_iter()

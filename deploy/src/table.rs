@@ -7,54 +7,60 @@ use snapcycle_core::Report;
 /// The report as a readable table, with the counts and any hand-over on the last lines.
 pub(crate) fn table(report: &Report) -> String {
     let dash = || "-".to_string();
-    let opt = |o: &Option<String>| o.clone().unwrap_or_else(dash);
+    let opt = |o: Option<&str>| o.map_or_else(dash, str::to_owned);
     let mut rows: Vec<[String; 5]> = Vec::new();
     let verb = |real: &str, dry: &str| if report.dry_run { dry.to_string() } else { real.to_string() };
     for c in &report.created {
         rows.push([
             c.instance_id.clone(),
-            c.volume_id.clone(),
+            c.volume_id.to_string(),
             verb("created", "would create"),
-            opt(&c.snapshot_id),
+            opt(c.snapshot_id.as_deref()),
             String::new(),
         ]);
     }
     for d in &report.deleted {
         let why = d.reason.clone().unwrap_or_default();
-        rows.push([dash(), d.volume_id.clone(), verb("deleted", "would delete"), d.snapshot_id.clone(), why]);
+        rows.push([dash(), d.volume_id.to_string(), verb("deleted", "would delete"), d.snapshot_id.to_string(), why]);
     }
     for k in &report.kept {
-        rows.push([dash(), k.volume_id.clone(), "would keep".into(), k.snapshot_id.clone(), k.reason.clone()]);
+        rows.push([dash(), k.volume_id.to_string(), "would keep".into(), k.snapshot_id.to_string(), k.reason.clone()]);
     }
     // Orphans apart: no instance rotates them, and only an expiry deletes them.
     for d in &report.orphans_deleted {
         let why = d.reason.clone().unwrap_or_default();
         rows.push([
             "(orphan)".into(),
-            d.volume_id.clone(),
+            d.volume_id.to_string(),
             verb("deleted", "would delete"),
-            d.snapshot_id.clone(),
+            d.snapshot_id.to_string(),
             why,
         ]);
     }
     for k in &report.orphans_kept {
         rows.push([
             "(orphan)".into(),
-            k.volume_id.clone(),
+            k.volume_id.to_string(),
             "would keep".into(),
-            k.snapshot_id.clone(),
+            k.snapshot_id.to_string(),
             k.reason.clone(),
         ]);
     }
     for s in &report.skipped {
-        rows.push([opt(&s.instance_id), opt(&s.volume_id), "skipped".into(), opt(&s.snapshot_id), s.reason.clone()]);
+        rows.push([
+            opt(s.instance_id.as_deref()),
+            opt(s.volume_id.as_deref()),
+            "skipped".into(),
+            opt(s.snapshot_id.as_deref()),
+            s.reason.clone(),
+        ]);
     }
     for f in &report.failures {
         rows.push([
-            opt(&f.instance_id),
-            opt(&f.volume_id),
+            opt(f.instance_id.as_deref()),
+            opt(f.volume_id.as_deref()),
             "FAILED".into(),
-            opt(&f.snapshot_id),
+            opt(f.snapshot_id.as_deref()),
             format!("{}: {}", f.code, f.message),
         ]);
     }

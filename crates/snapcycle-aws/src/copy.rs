@@ -8,7 +8,7 @@ use futures::stream::{self, StreamExt};
 use snapcycle_core::copy::{copy_tags, plan_copies, CopyTarget, TAG_SOURCE_SNAPSHOT};
 use snapcycle_core::report::{Copied, CopyDeleted, Failure, Skipped};
 use snapcycle_core::tags::{tag_value, TAG_KEYWORD, TAG_RUN};
-use snapcycle_core::{Completed, Keyword, Plan, Policy, Report, Snapshot};
+use snapcycle_core::{CompactString, Completed, Keyword, Plan, Policy, Report, Snapshot};
 use tracing::{error, info, warn};
 
 use crate::calls::CallCounts;
@@ -28,9 +28,9 @@ fn out_of_time() -> Copy1 {
 
 /// What became of one source snapshot in one destination.
 enum Copy1 {
-    Started(String),
+    Started(CompactString),
     /// A copy of this source is there already (the event delivered again, or a retry).
-    Already(String),
+    Already(CompactString),
     Fail {
         code: String,
         message: String,
@@ -93,7 +93,7 @@ impl Runner {
         };
         let mut jobs = Vec::new();
         for id in &completed.snapshot_ids {
-            let Some(source) = sources.iter().find(|s| &s.id == id) else {
+            let Some(source) = sources.iter().find(|s| s.id == id) else {
                 skip(&mut report, format!("{id} is gone (or not this account's): not copied"));
                 continue;
             };
@@ -161,7 +161,7 @@ impl Runner {
     /// missed event would have started. Sources read with all their tags, as for an event.
     async fn catch_up(
         &self,
-        ids: &[String],
+        ids: &[CompactString],
         keyword: &Keyword,
         target: &CopyTarget,
         source_region: &str,
@@ -229,7 +229,7 @@ impl Runner {
             let sent = dest
                 .copy_snapshot()
                 .source_region(source_region)
-                .source_snapshot_id(&source.id)
+                .source_snapshot_id(source.id.as_str())
                 .encrypted(true)
                 .set_kms_key_id(target.kms_key.clone())
                 .description(format!("snapcycle {keyword} copy of {} from {source_region}", source.id))
@@ -239,7 +239,7 @@ impl Runner {
                 .send()
                 .await;
             let (code, message) = match sent {
-                Ok(out) => return Copy1::Started(out.snapshot_id().unwrap_or_default().to_owned()),
+                Ok(out) => return Copy1::Started(out.snapshot_id().unwrap_or_default().into()),
                 Err(e) => (code_of(&e), message_of(&e)),
             };
             if !crate::error::is_transient(&code) || attempt >= COPY_ATTEMPTS {
@@ -264,7 +264,7 @@ impl Runner {
         &self,
         policy: &Policy,
         plan: &Plan,
-        newest: &[String],
+        newest: &[CompactString],
         report: &mut Report,
         deadline: Option<Deadline>,
     ) -> usize {
@@ -296,7 +296,8 @@ impl Runner {
             };
             let copied: std::collections::HashSet<&str> =
                 copies.iter().filter_map(|c| tag_value(&c.tags, TAG_SOURCE_SNAPSHOT)).collect();
-            let missing: Vec<String> = newest.iter().filter(|id| !copied.contains(id.as_str())).cloned().collect();
+            let missing: Vec<CompactString> =
+                newest.iter().filter(|id| !copied.contains(id.as_str())).cloned().collect();
             drop(copied);
             if !missing.is_empty() && before(deadline) {
                 self.catch_up(&missing, &policy.keyword, target, &source_region, report).await;
@@ -320,19 +321,16 @@ impl Runner {
                 .buffer_unordered(self.settings().max_concurrency.max(1));
             let mut later = 0;
             while let Some((volume_id, id, sent)) = results.next().await {
-                let deleted = CopyDeleted {
-                    region: target.region.clone(),
-                    volume_id: volume_id.to_owned(),
-                    snapshot_id: id.to_owned(),
-                };
+                let deleted =
+                    CopyDeleted { region: target.region.clone(), volume_id: volume_id.into(), snapshot_id: id.into() };
                 match sent {
                     None => later += 1,
                     Some(Ok(_)) => report.copies_deleted.push(deleted),
                     Some(Err(e)) if code_of(&e) == "InvalidSnapshot.NotFound" => report.copies_deleted.push(deleted),
                     Some(Err(e)) => report.failures.push(Failure {
                         instance_id: None,
-                        volume_id: Some(volume_id.to_owned()),
-                        snapshot_id: Some(id.to_owned()),
+                        volume_id: Some(volume_id.into()),
+                        snapshot_id: Some(id.into()),
                         code: code_of(&e),
                         message: format!("deleting the copy in {} failed: {}", target.region, message_of(&e)),
                     }),
@@ -351,7 +349,7 @@ async fn existing_copy(
     dest: &aws_sdk_ec2::Client,
     source: &Snapshot,
     source_region: &str,
-) -> Result<Option<String>, crate::Error> {
+) -> Result<Option<CompactString>, crate::Error> {
     let found = inventory::read_copies_of(dest, &source.id, source_region).await?;
     Ok(found.into_iter().find(|c| c.state != snapcycle_core::SnapshotState::Error).map(|c| c.id))
 }

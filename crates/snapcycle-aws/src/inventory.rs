@@ -9,7 +9,9 @@ use aws_sdk_ec2::Client;
 use chrono::{DateTime, Utc};
 use snapcycle_core::exclude::TAG_EXCLUDE;
 use snapcycle_core::tags::{read_by_plan, TAG_KEYWORD, TAG_RUN};
-use snapcycle_core::{Attachment, Instance, Inventory, Keyword, Lock, LockMode, Snapshot, SnapshotState, Tag};
+use snapcycle_core::{
+    Attachment, CompactString, Instance, Inventory, Keyword, Lock, LockMode, Snapshot, SnapshotState, Tag,
+};
 use tracing::warn;
 
 use crate::Error;
@@ -43,7 +45,7 @@ pub async fn read_instances(ec2: &Client, keyword: &Keyword) -> Result<Vec<Insta
     let (mut instances, excluded) = tokio::try_join!(read_tagged_instances(ec2, keyword), read_excluded(ec2, keyword))?;
     if !excluded.is_empty() {
         for a in instances.iter_mut().flat_map(|i| i.volumes.iter_mut()) {
-            a.exclude = excluded.get(&a.volume_id).cloned();
+            a.exclude = excluded.get(a.volume_id.as_str()).cloned();
         }
     }
     Ok(instances)
@@ -101,7 +103,11 @@ fn instance(owner: &str, i: &Ec2Instance) -> Instance {
             .iter()
             .filter_map(|m| {
                 let volume_id = m.ebs()?.volume_id()?.to_owned();
-                Some(Attachment { volume_id, device: m.device_name().unwrap_or_default().to_owned(), exclude: None })
+                Some(Attachment {
+                    volume_id: volume_id.into(),
+                    device: m.device_name().unwrap_or_default().to_owned(),
+                    exclude: None,
+                })
             })
             .collect(),
         root_device: i.root_device_name().map(str::to_owned),
@@ -124,13 +130,13 @@ pub async fn read_run_snapshots(ec2: &Client, keyword: &Keyword, run: &str) -> R
 pub async fn read_volumes_run_snapshots(
     ec2: &Client,
     keyword: &Keyword,
-    volume_ids: &[String],
+    volume_ids: &[CompactString],
     run: &str,
 ) -> Result<Vec<Snapshot>, Error> {
     read_marked(
         ec2,
         keyword,
-        vec![filter(&format!("tag:{TAG_RUN}"), [run]), filter("volume-id", volume_ids.iter().cloned())],
+        vec![filter(&format!("tag:{TAG_RUN}"), [run]), filter("volume-id", volume_ids.iter().map(|v| v.as_str()))],
     )
     .await
 }
@@ -143,8 +149,11 @@ pub async fn read_request_snapshots(ec2: &Client, keyword: &Keyword, request_id:
 /// The account's snapshots among `ids` with all their tags (a copy takes its source's run,
 /// instance and `Name`). Read with a filter rather than `SnapshotIds`, so that one deleted since
 /// EC2's event is simply not listed instead of failing the read.
-pub async fn read_by_ids(ec2: &Client, ids: &[String]) -> Result<Vec<Snapshot>, Error> {
-    read_filtered(ec2, vec![filter("snapshot-id", ids.iter().cloned())], "the completed snapshots", |_| true).await
+pub async fn read_by_ids(ec2: &Client, ids: &[impl AsRef<str>]) -> Result<Vec<Snapshot>, Error> {
+    read_filtered(ec2, vec![filter("snapshot-id", ids.iter().map(|id| id.as_ref()))], "the completed snapshots", |_| {
+        true
+    })
+    .await
 }
 
 /// The copies of `keyword`'s snapshots that came from `source_region`, in the region `dest` calls
@@ -200,18 +209,21 @@ async fn read_filtered(
 /// Converts an SDK snapshot from a describe page, keeping only the tags `keep` names (for the
 /// plan, those it reads: memory does not grow with the instance tags copied onto every snapshot).
 fn snapshot(s: &Ec2Snapshot, keep: &impl Fn(&str) -> bool) -> Snapshot {
+    let mut tags: Vec<Tag> = s
+        .tags()
+        .iter()
+        .filter(|t| t.key().is_some_and(keep))
+        .map(|t| Tag::new(t.key().unwrap_or_default(), t.value().unwrap_or_default()))
+        .collect();
+    // A filter's collect starts at room for four: the history holds tens of thousands of these.
+    tags.shrink_to_fit();
     Snapshot {
-        id: s.snapshot_id().unwrap_or_default().to_owned(),
-        volume_id: s.volume_id().unwrap_or_default().to_owned(),
-        owner_id: s.owner_id().unwrap_or_default().to_owned(),
+        id: s.snapshot_id().unwrap_or_default().into(),
+        volume_id: s.volume_id().unwrap_or_default().into(),
+        owner_id: s.owner_id().unwrap_or_default().into(),
         state: SnapshotState::from_ec2(s.state().map(|st| st.as_str()).unwrap_or_default()),
         start_time: to_chrono(s.start_time()),
-        tags: s
-            .tags()
-            .iter()
-            .filter(|t| t.key().is_some_and(keep))
-            .map(|t| Tag::new(t.key().unwrap_or_default(), t.value().unwrap_or_default()))
-            .collect(),
+        tags,
     }
 }
 
@@ -222,7 +234,7 @@ const LOCKED_STATES: [&str; 3] = ["compliance-cooloff", "governance", "complianc
 /// The account's snapshot locks in force, by snapshot id: every page of DescribeLockedSnapshots
 /// filtered on the states that forbid a delete. EC2 cannot filter them by tag, so this is the
 /// account's whole list (usually one page); the planner looks up only the snapshots it would delete.
-pub async fn read_locks(ec2: &Client) -> Result<BTreeMap<String, Lock>, Error> {
+pub async fn read_locks(ec2: &Client) -> Result<BTreeMap<CompactString, Lock>, Error> {
     use aws_smithy_types_convert::date_time::DateTimeExt as _;
     let mut out = BTreeMap::new();
     let mut token: Option<String> = None;
@@ -240,7 +252,7 @@ pub async fn read_locks(ec2: &Client) -> Result<BTreeMap<String, Lock>, Error> {
             let mode = s.lock_state().and_then(|st| LockMode::from_ec2(st.as_str()));
             if let (Some(id), Some(mode)) = (s.snapshot_id(), mode) {
                 let expires = s.lock_expires_on().and_then(|t| t.to_chrono_utc().ok());
-                out.insert(id.to_owned(), Lock { mode, expires });
+                out.insert(id.into(), Lock { mode, expires });
             }
         }
         match page.next_token() {
@@ -255,7 +267,7 @@ pub async fn read_locks(ec2: &Client) -> Result<BTreeMap<String, Lock>, Error> {
 /// [`read_locks`], or none when it fails (an older role without `ec2:DescribeLockedSnapshots`,
 /// a throttled read): rotation never waits on locks, and a locked snapshot's delete then fails
 /// as it would without the read.
-pub async fn read_locks_or_none(ec2: &Client) -> BTreeMap<String, Lock> {
+pub async fn read_locks_or_none(ec2: &Client) -> BTreeMap<CompactString, Lock> {
     match read_locks(ec2).await {
         Ok(locks) => locks,
         Err(e) => {

@@ -29,7 +29,7 @@ use snapcycle_core::config::{
     ENV_TOPIC_ARN, MAX_CONCURRENCY,
 };
 use snapcycle_core::copy::CopyTarget;
-use snapcycle_core::{OrphanExpiry, RetentionPolicy};
+use snapcycle_core::{CompactString, OrphanExpiry, RetentionPolicy};
 
 /// Create errors that mean "not now" for one volume: EC2 will take the snapshot later, so the run
 /// waits and asks again, or hands the volume to the next invocation; it never counts as done.
@@ -543,7 +543,7 @@ impl Runner {
         planned: &SnapshotSet,
         (keyword, run): (&Keyword, &str),
         deadline: Option<Deadline>,
-    ) -> Vec<(String, Created1)> {
+    ) -> Vec<(CompactString, Created1)> {
         let mut set = planned.clone();
         let mut out = Vec::with_capacity(set.volumes.len());
         let rest = |set: &SnapshotSet, outcome: &dyn Fn() -> Created1| {
@@ -557,7 +557,7 @@ impl Runner {
                     return out;
                 }
                 Some(Ok(taken)) => {
-                    for v in set.volumes.iter().filter(|v| !taken.iter().any(|s| &s.volume_id == *v)) {
+                    for v in set.volumes.iter().filter(|v| !taken.iter().any(|s| s.volume_id == *v)) {
                         out.push((
                             v.clone(),
                             Created1::Skip {
@@ -619,11 +619,11 @@ impl Runner {
     async fn this_runs_snapshots(
         &self,
         keyword: &Keyword,
-        volumes: &[String],
+        volumes: &[CompactString],
         run: &str,
     ) -> Result<Vec<Snapshot>, Error> {
         let found = inventory::read_volumes_run_snapshots(&self.ec2, keyword, volumes, run).await?;
-        let mut first: std::collections::BTreeMap<String, Snapshot> = std::collections::BTreeMap::new();
+        let mut first: std::collections::BTreeMap<CompactString, Snapshot> = std::collections::BTreeMap::new();
         // EC2 filtered already; checked again so that nothing but this run's snapshots is adopted.
         for s in found.into_iter().filter(|s| {
             volumes.contains(&s.volume_id)
@@ -652,7 +652,9 @@ impl Runner {
         let instance = InstanceSpecification::builder()
             .instance_id(instance_id)
             .exclude_boot_volume(set.exclude_boot)
-            .set_exclude_data_volume_ids((!set.exclude_data.is_empty()).then(|| set.exclude_data.clone()))
+            .set_exclude_data_volume_ids(
+                (!set.exclude_data.is_empty()).then(|| set.exclude_data.iter().map(|v| v.to_string()).collect()),
+            )
             .build();
         let sent = self
             .creates
@@ -670,9 +672,9 @@ impl Runner {
                 .snapshots()
                 .iter()
                 .map(|i| Snapshot {
-                    id: i.snapshot_id().unwrap_or_default().to_owned(),
-                    volume_id: i.volume_id().unwrap_or_default().to_owned(),
-                    owner_id: i.owner_id().unwrap_or_default().to_owned(),
+                    id: i.snapshot_id().unwrap_or_default().into(),
+                    volume_id: i.volume_id().unwrap_or_default().into(),
+                    owner_id: i.owner_id().unwrap_or_default().into(),
                     state: SnapshotState::from_ec2(i.state().map(|x| x.as_str()).unwrap_or("pending")),
                     start_time: to_chrono(i.start_time()),
                     tags: kept.clone(),
@@ -762,7 +764,7 @@ fn merge(inventory: &mut Inventory, found: Vec<Snapshot>) {
 /// The deletions `pick` chooses from each volume's plan, with where they came from.
 fn volume_deletions(
     plan: &snapcycle_core::Plan,
-    pick: fn(&VolumePlan) -> &[String],
+    pick: fn(&VolumePlan) -> &[CompactString],
 ) -> impl Iterator<Item = Deletion<'_>> {
     plan.volumes().flat_map(move |(ip, v)| {
         pick(v).iter().map(move |id| Deletion {
@@ -803,7 +805,9 @@ fn absorb(report: &mut Report, stream: Report) {
 pub(crate) fn snapshot_tags_spec(tags: &[snapcycle_core::Tag]) -> TagSpecification {
     TagSpecification::builder()
         .resource_type(ResourceType::Snapshot)
-        .set_tags(Some(tags.iter().map(|t| Ec2Tag::builder().key(&t.key).value(&t.value).build()).collect()))
+        .set_tags(Some(
+            tags.iter().map(|t| Ec2Tag::builder().key(t.key.as_str()).value(t.value.as_str()).build()).collect(),
+        ))
         .build()
 }
 
@@ -822,7 +826,7 @@ pub(crate) async fn within<F: std::future::Future>(deadline: Option<Deadline>, f
 
 fn record_creation(
     ip: &InstancePlan,
-    volume_id: String,
+    volume_id: CompactString,
     outcome: Created1,
     made: &mut Vec<Snapshot>,
     report: &mut Report,
@@ -870,7 +874,7 @@ struct Deletion<'a> {
 fn record_deletion(job: &Deletion<'_>, outcome: Deleted1, report: &mut Report) {
     let (volume_id, id) = (job.volume_id, job.snapshot_id);
     let mut deleted = || {
-        let d = Deleted { volume_id: volume_id.to_owned(), snapshot_id: id.to_owned(), reason: None };
+        let d = Deleted { volume_id: volume_id.into(), snapshot_id: id.into(), reason: None };
         if job.orphan {
             report.orphans_deleted.push(d);
         } else {
@@ -891,8 +895,8 @@ fn record_deletion(job: &Deletion<'_>, outcome: Deleted1, report: &mut Report) {
             warn!(volume_id = %volume_id, snapshot_id = %id, "snapshot kept, an AMI uses it: {message}");
             report.skipped.push(Skipped {
                 instance_id: job.instance_id.map(str::to_owned),
-                volume_id: Some(volume_id.to_owned()),
-                snapshot_id: Some(id.to_owned()),
+                volume_id: Some(volume_id.into()),
+                snapshot_id: Some(id.into()),
                 reason: format!("InvalidSnapshot.InUse: kept because an AMI uses it ({message})"),
             });
         }
@@ -900,8 +904,8 @@ fn record_deletion(job: &Deletion<'_>, outcome: Deleted1, report: &mut Report) {
             error!(volume_id = %volume_id, snapshot_id = %id, code = %code, "delete failed: {message}");
             report.failures.push(Failure {
                 instance_id: job.instance_id.map(str::to_owned),
-                volume_id: Some(volume_id.to_owned()),
-                snapshot_id: Some(id.to_owned()),
+                volume_id: Some(volume_id.into()),
+                snapshot_id: Some(id.into()),
                 code,
                 message: format!(
                     "deleting the {} failed: {message}",

@@ -253,7 +253,7 @@ async fn every_bad_retention_is_an_invalid_retention_failure_and_its_snapshots_s
         }
         assert!(f.message.contains("nothing of this instance was created or deleted"), "{value:?}: {}", f.message);
         assert!(!report.created.iter().any(|c| c.instance_id == inst.instance_id), "{value:?}: nothing created");
-        assert!(!report.deleted.iter().any(|d| &d.volume_id == vol), "{value:?}: nothing deleted");
+        assert!(!report.deleted.iter().any(|d| d.volume_id == vol), "{value:?}: nothing deleted");
         assert!(
             !report.skipped.iter().any(|s| s.instance_id.as_deref() == Some(inst.instance_id.as_str())),
             "{value:?}"
@@ -273,7 +273,7 @@ async fn every_bad_retention_is_an_invalid_retention_failure_and_its_snapshots_s
     let mut want = control_old[..2].to_vec();
     want.sort();
     assert_eq!(deleted, want, "only the control's two oldest snapshots were deleted");
-    assert!(report.deleted.iter().all(|d| &d.volume_id == cvol));
+    assert!(report.deleted.iter().all(|d| d.volume_id == cvol));
     let left = keyword_snapshots_of(&ec2, cvol, DAILY).await;
     assert_eq!(left.len(), 2);
     assert_eq!(left[0].snapshot_id(), Some(control_old[2].as_str()));

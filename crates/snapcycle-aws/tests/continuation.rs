@@ -66,7 +66,7 @@ async fn a_short_deadline_hands_over_creations_and_deletions_and_the_next_invoca
     assert_eq!(first.api_calls.get("CreateSnapshots"), Some(&sets_first), "one call per set: {first:#?}");
     // Decided from the history alone (retention 1, two completed each): only the older goes.
     for d in &first.deleted {
-        assert_eq!(d.snapshot_id, old[&d.volume_id].0, "{first:#?}");
+        assert_eq!(d.snapshot_id, old[d.volume_id.as_str()].0, "{first:#?}");
     }
     assert_eq!(
         c.left,

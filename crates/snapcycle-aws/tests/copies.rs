@@ -58,7 +58,7 @@ async fn a_completed_set_is_copied_once_encrypted_and_tagged_for_its_own_rotatio
     let r = runner(&moto, settings()).await;
     let report = run(&r, DAILY, "2026-11-26T00:00:00Z").await;
     assert!(report.failures.is_empty(), "{report:#?}");
-    let ids: Vec<String> = report.created.iter().filter_map(|c| c.snapshot_id.clone()).collect();
+    let ids: Vec<String> = report.created.iter().filter_map(|c| c.snapshot_id.clone()).map(String::from).collect();
     assert_eq!(ids.len(), 2);
 
     let copied = r.copy_completed(&completed(&ids), None).await;

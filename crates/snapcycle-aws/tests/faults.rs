@@ -89,7 +89,7 @@ async fn converges_exactly_under(kind: FailureKind) {
     assert_eq!(report.created.len(), 20);
     // 4 old, retention 2, per volume: the 2 oldest go (the new one counts from the next run); plus
     // any duplicate a lost answer left behind.
-    let duplicates = report.deleted.iter().filter(|d| !old_ids.contains(&d.snapshot_id)).count();
+    let duplicates = report.deleted.iter().filter(|d| !old_ids.contains(d.snapshot_id.as_str())).count();
     println!("duplicates deleted: {duplicates}");
     assert_eq!(report.deleted.len() - duplicates, 40, "{report:#?}");
 

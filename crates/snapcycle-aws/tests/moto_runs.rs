@@ -106,7 +106,7 @@ async fn two_keywords_on_one_instance_never_touch_each_other() {
     let r = runner(&moto, stack_settings()).await;
 
     let deleted = |report: &snapcycle_core::Report| {
-        let mut v: Vec<String> = report.deleted.iter().map(|d| d.snapshot_id.clone()).collect();
+        let mut v: Vec<String> = report.deleted.iter().map(|d| d.snapshot_id.clone()).map(String::from).collect();
         v.sort();
         v
     };
@@ -480,7 +480,10 @@ async fn excluded_volumes_are_neither_snapshotted_nor_rotated() {
     );
     assert_eq!(report.failures.len(), 1, "{report:#?}");
     let f = &report.failures[0];
-    assert_eq!((f.code.as_str(), f.volume_id.clone()), ("InvalidExclusion", Some(vol(&typo, "/dev/sda1"))));
+    assert_eq!(
+        (f.code.as_str(), f.volume_id.as_deref().map(str::to_owned)),
+        ("InvalidExclusion", Some(vol(&typo, "/dev/sda1")))
+    );
     assert!(
         f.message.contains("\"Snapshot Daily,,\"") && f.message.contains("nothing of this volume"),
         "{}",
@@ -531,7 +534,7 @@ async fn a_policy_thins_by_day_in_the_stacks_time_zone_and_a_dry_run_says_why() 
     assert!(f.message.contains("\"daily=3\"") && f.message.contains("repeats daily"), "{}", f.message);
 
     let sorted = |list: &[snapcycle_core::report::Deleted]| {
-        let mut v: Vec<String> = list.iter().map(|d| d.snapshot_id.clone()).collect();
+        let mut v: Vec<String> = list.iter().map(|d| d.snapshot_id.clone()).map(String::from).collect();
         v.sort();
         v
     };
@@ -613,7 +616,7 @@ async fn an_orphan_expiry_deletes_old_orphans_keeping_each_volumes_newest_and_li
     req.dry_run = true;
     let dry = r.run(&req, at(now)).await;
     let ids = |list: &[snapcycle_core::report::Deleted]| {
-        let mut v: Vec<String> = list.iter().map(|d| d.snapshot_id.clone()).collect();
+        let mut v: Vec<String> = list.iter().map(|d| d.snapshot_id.clone()).map(String::from).collect();
         v.sort();
         v
     };
@@ -684,8 +687,11 @@ async fn a_locked_snapshot_is_a_skip_with_its_mode_and_expiry_run_after_run() {
     assert_eq!(aws_sdk_ec2::error::ProvideErrorMetadata::code(&refused), Some("SnapcycleEmulator.SnapshotLocked"));
     let r = runner(&moto, stack_settings()).await;
     let skip_reasons = |report: &snapcycle_core::Report| {
-        let mut v: Vec<(String, String)> =
-            report.skipped.iter().map(|s| (s.snapshot_id.clone().unwrap_or_default(), s.reason.clone())).collect();
+        let mut v: Vec<(String, String)> = report
+            .skipped
+            .iter()
+            .map(|s| (s.snapshot_id.clone().unwrap_or_default().into(), s.reason.clone()))
+            .collect();
         v.sort();
         v
     };

@@ -45,7 +45,7 @@ fn main() {
             tags: vec![Tag::new("Name", format!("host-{i}")), Tag::new(k.as_str(), retention.clone())],
             volumes: (0..2)
                 .map(|d| Attachment {
-                    volume_id: format!("vol-{:017x}", i * 2 + d),
+                    volume_id: format!("vol-{:017x}", i * 2 + d).into(),
                     device: ["/dev/xvda", "/dev/sdf"][d].into(),
                     exclude: None,
                 })
@@ -56,8 +56,8 @@ fn main() {
             for s in 0..per_volume {
                 let run = t - Duration::days(s as i64 + 1);
                 inv.snapshots.push(Snapshot {
-                    id: format!("snap-{:017x}", (i * 2 + d) * per_volume + s),
-                    volume_id: format!("vol-{:017x}", i * 2 + d),
+                    id: format!("snap-{:017x}", (i * 2 + d) * per_volume + s).into(),
+                    volume_id: format!("vol-{:017x}", i * 2 + d).into(),
                     owner_id: "123456789012".into(),
                     state: SnapshotState::Completed,
                     start_time: run,
@@ -111,7 +111,7 @@ fn main() {
         report.created.push(Created {
             instance_id: ip.instance_id.clone(),
             volume_id: v.volume_id.clone(),
-            snapshot_id: Some(format!("snap-new-{}", &v.volume_id[4..])),
+            snapshot_id: Some(format!("snap-new-{}", &v.volume_id[4..]).into()),
         });
         if let Some(oldest) = v.keep.last() {
             report.deleted.push(Deleted { volume_id: v.volume_id.clone(), snapshot_id: oldest.clone(), reason: None });

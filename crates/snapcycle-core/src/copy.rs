@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::plan::{newest_first, rotate, run_time, Create, Plan, Policy};
 use crate::policy::RetentionPolicy;
 use crate::tags::{tag_value, Tag, TAG_INSTANCE, TAG_KEYWORD, TAG_RUN};
-use crate::{Keyword, Snapshot, SnapshotState};
+use crate::{CompactString, Keyword, Snapshot, SnapshotState};
 
 /// The source snapshot a copy was made of: one copy per source and destination, ever.
 pub const TAG_SOURCE_SNAPSHOT: &str = "snapcycle:source-snapshot";
@@ -161,7 +161,7 @@ pub fn copy_tags(
 /// For each volume `plan` rotates, its newest completed snapshot among `history` (rotation's
 /// order: start time, then run): what every destination must hold, and what a run copies when
 /// EC2's event for it was missed.
-pub fn newest_completed(plan: &Plan, history: &[Snapshot]) -> Vec<String> {
+pub fn newest_completed(plan: &Plan, history: &[Snapshot]) -> Vec<CompactString> {
     let rotated: std::collections::HashSet<&str> = plan
         .volumes()
         .filter(|(_, v)| matches!(v.create, Create::New | Create::AlreadyDone { .. }))
@@ -174,7 +174,7 @@ pub fn newest_completed(plan: &Plan, history: &[Snapshot]) -> Vec<String> {
             *held = s;
         }
     }
-    let mut ids: Vec<String> = newest.into_values().map(|s| s.id.clone()).collect();
+    let mut ids: Vec<CompactString> = newest.into_values().map(|s| s.id.clone()).collect();
     ids.sort();
     ids
 }
@@ -183,11 +183,11 @@ pub fn newest_completed(plan: &Plan, history: &[Snapshot]) -> Vec<String> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CopyRotation {
     /// The source volume.
-    pub volume_id: String,
+    pub volume_id: CompactString,
     /// Copies to delete, oldest first (a second copy of one source comes first).
-    pub delete: Vec<String>,
+    pub delete: Vec<CompactString>,
     /// Copies that stay, newest first.
-    pub keep: Vec<String>,
+    pub keep: Vec<CompactString>,
 }
 
 /// Rotates one destination's `copies` (read there, marked for the plan's keyword) the way `plan`

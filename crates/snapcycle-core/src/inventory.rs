@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 use serde::Serialize;
 
 use crate::Tag;
@@ -12,7 +13,7 @@ use crate::Tag;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Attachment {
     /// The volume id (`vol-…`).
-    pub volume_id: String,
+    pub volume_id: CompactString,
     /// The device name on the instance (`/dev/xvda`).
     pub device: String,
     /// The volume's own `snapcycle:exclude` tag, as written (volume tags are not in
@@ -68,12 +69,12 @@ impl SnapshotState {
 /// A snapshot that may belong to the run's keyword.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Snapshot {
-    /// The snapshot id (`snap-…`).
-    pub id: String,
+    /// The snapshot id (`snap-…`), inline: a fleet's history is tens of thousands of these.
+    pub id: CompactString,
     /// The volume it was taken from.
-    pub volume_id: String,
+    pub volume_id: CompactString,
     /// The owning account.
-    pub owner_id: String,
+    pub owner_id: CompactString,
     /// Its state.
     pub state: SnapshotState,
     /// When EC2 started it; the primary order of rotation.
@@ -150,5 +151,5 @@ pub struct Inventory {
     /// The account's snapshot locks in force, by snapshot id (empty when they could not be read):
     /// a locked snapshot the plan would delete is kept and reported as a skip instead.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub locks: BTreeMap<String, Lock>,
+    pub locks: BTreeMap<CompactString, Lock>,
 }

@@ -19,6 +19,8 @@ pub mod report;
 pub mod retention;
 pub mod tags;
 
+/// The inline string of ids and tags, for the shell and tests that build them.
+pub use compact_str::CompactString;
 pub use event::{Completed, Event, EventError, Invocation};
 pub use exclude::{Exclusion, ExclusionError};
 pub use inventory::{Attachment, Instance, Inventory, Lock, LockMode, Snapshot, SnapshotState};

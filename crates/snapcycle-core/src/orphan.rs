@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::plan::{newest_first, run_time, Policy, Reason};
 use crate::policy::{PolicyError, Within};
 use crate::tags::{tag_value, TAG_KEYWORD};
-use crate::{Inventory, Keyword, Snapshot, SnapshotState};
+use crate::{CompactString, Inventory, Keyword, Snapshot, SnapshotState};
 
 /// The volume id EC2 gives a snapshot made by CopySnapshot ("an arbitrary volume ID that should
 /// not be used for any purpose", EC2 API Reference, Snapshot): such snapshots share it whatever
@@ -81,11 +81,11 @@ impl OrphanExpiry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OrphanPlan {
     /// The volume the snapshots were taken from (it may no longer exist).
-    pub volume_id: String,
+    pub volume_id: CompactString,
     /// Snapshots to delete, oldest first: only with an expiry, and only those older than it.
-    pub delete: Vec<String>,
+    pub delete: Vec<CompactString>,
     /// Snapshots that stay, newest first.
-    pub keep: Vec<String>,
+    pub keep: Vec<CompactString>,
     /// Why each stays or goes (only when the policy asks to explain, as a dry run does).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<Reason>,
@@ -162,7 +162,7 @@ pub(crate) fn plan_orphans(
         mine.sort_by(newest_first);
         let newest = mine.iter().find(|s| s.state == SnapshotState::Completed).map(|s| s.id.as_str());
         let mut plan = OrphanPlan {
-            volume_id: volume.to_owned(),
+            volume_id: volume.into(),
             delete: Vec::new(),
             keep: Vec::new(),
             reasons: Vec::new(),
@@ -273,8 +273,8 @@ mod tests {
             .map(|o| {
                 (
                     o.volume_id.as_str(),
-                    o.delete.iter().map(String::as_str).collect(),
-                    o.keep.iter().map(String::as_str).collect(),
+                    o.delete.iter().map(CompactString::as_str).collect(),
+                    o.keep.iter().map(CompactString::as_str).collect(),
                 )
             })
             .collect();

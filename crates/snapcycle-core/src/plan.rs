@@ -11,7 +11,7 @@ use crate::exclude::{Exclusion, ExclusionError, TAG_EXCLUDE, TAG_EXCLUDE_ROOT};
 use crate::orphan::{plan_orphans, OrphanExpiry, OrphanPlan};
 use crate::policy::{Candidate, PolicyError, RetentionPolicy};
 use crate::tags::{devices_value, snapshot_tags, tag_value, SnapshotTags, TagInput, TAG_KEYWORD, TAG_RUN};
-use crate::{Instance, Inventory, Keyword, Snapshot, SnapshotState};
+use crate::{CompactString, Instance, Inventory, Keyword, Snapshot, SnapshotState};
 
 /// The decisions a run is asked to make.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,16 +105,16 @@ impl SnapshotSet {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SnapshotSet {
     /// The volumes the set takes (those whose `create` is `New`), in the instance's order.
-    pub volumes: Vec<String>,
+    pub volumes: Vec<CompactString>,
     /// Leave the root volume out (`ExcludeBootVolume`): it is attached but not in the set.
     pub exclude_boot: bool,
     /// Attached data volumes left out (`ExcludeDataVolumeIds`): taken already by this run,
     /// covered by another instance, held or excluded.
-    pub exclude_data: Vec<String>,
+    pub exclude_data: Vec<CompactString>,
     /// The instance's root volume, when it is an attached EBS volume: EC2 leaves it out only
     /// by `exclude_boot`, and refuses it among `exclude_data`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub root_volume: Option<String>,
+    pub root_volume: Option<CompactString>,
     /// `snapcycle K <name or id> (<instance>, N volumes)`.
     pub description: String,
     /// The tags to set at creation, the same on every snapshot of the set.
@@ -170,7 +170,7 @@ impl InstanceProblem {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VolumePlan {
     /// The volume id.
-    pub volume_id: String,
+    pub volume_id: CompactString,
     /// Its device name.
     pub device: String,
     /// The retention that applies (a count or a policy; on a multi-attach volume decided by a
@@ -180,13 +180,13 @@ pub struct VolumePlan {
     pub create: Create,
     /// Snapshots to delete, oldest first (extra snapshots of this same run come first: a
     /// retried CreateSnapshot whose first answer was lost can leave two).
-    pub delete: Vec<String>,
+    pub delete: Vec<CompactString>,
     /// How many of `delete`'s first entries are those extra snapshots of this run: what the
     /// runner removes after creating, when it reads this run's snapshots again.
     #[serde(skip_serializing_if = "is_zero")]
     pub duplicates: usize,
     /// Snapshots of the keyword that stay, newest first.
-    pub keep: Vec<String>,
+    pub keep: Vec<CompactString>,
     /// Why each snapshot of `keep` and `delete` stays or goes (only when the policy asks to
     /// explain, as a dry run does).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -201,7 +201,7 @@ pub struct VolumePlan {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reason {
     /// The snapshot.
-    pub snapshot_id: String,
+    pub snapshot_id: CompactString,
     /// The policy's verdict on it.
     pub reason: String,
 }
@@ -215,7 +215,7 @@ pub enum Create {
     /// This run already snapshotted the volume (a retry or a duplicate delivery).
     AlreadyDone {
         /// The existing snapshot of this run.
-        snapshot_id: String,
+        snapshot_id: CompactString,
     },
     /// The volume is also attached to another tagged instance whose retention is larger (or equal
     /// with a lower id): that instance's plan snapshots and rotates it (multi-attach).
@@ -307,8 +307,8 @@ pub fn plan(policy: &Policy, inventory: &Inventory) -> Plan {
 /// everything else, so a lock changes no other decision: nothing else is deleted in its place.
 fn spare_locked(inventory: &Inventory, explain: bool, instances: &mut [InstancePlan], orphans: &mut [OrphanPlan]) {
     let by_id: HashMap<&str, &Snapshot> = inventory.snapshots.iter().map(|s| (s.id.as_str(), s)).collect();
-    let spare = |delete: &mut Vec<String>,
-                 keep: &mut Vec<String>,
+    let spare = |delete: &mut Vec<CompactString>,
+                 keep: &mut Vec<CompactString>,
                  reasons: &mut Vec<Reason>,
                  locked: &mut Vec<Reason>,
                  duplicates: &mut usize| {
@@ -412,7 +412,9 @@ fn plan_instance<'a>(
     owners: &HashMap<&'a str, Owner<'a>>,
 ) -> InstancePlan {
     let name = tag_value(&inst.tags, "Name").map(str::to_owned);
-    let mut ip = InstancePlan { instance_id: inst.id.clone(), name, problem: None, volumes: Vec::new(), set: None };
+    // Sized once: at fleet scale a vector grown by pushes holds room for four volumes where two are used.
+    let volumes = Vec::with_capacity(inst.volumes.len());
+    let mut ip = InstancePlan { instance_id: inst.id.clone(), name, problem: None, volumes, set: None };
     let keyword = &policy.keyword;
     let raw = tag_value(&inst.tags, keyword.as_str()).unwrap_or("");
     let retention = match RetentionPolicy::parse(raw) {
@@ -453,7 +455,7 @@ fn plan_instance<'a>(
             .collect();
         this_run.sort_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id)));
         let keeper = this_run.iter().find(|s| s.state == SnapshotState::Completed).or(this_run.first()).copied();
-        let duplicates: Vec<String> = this_run
+        let duplicates: Vec<CompactString> = this_run
             .iter()
             .filter(|s| s.state == SnapshotState::Completed && Some(s.id.as_str()) != keeper.map(|k| k.id.as_str()))
             .map(|s| s.id.clone())
@@ -643,7 +645,7 @@ pub(crate) fn rotate(
     mine: &[&Snapshot],
     policies: &[RetentionPolicy],
     policy: &Policy,
-) -> (Vec<String>, Vec<String>, Vec<Reason>) {
+) -> (Vec<CompactString>, Vec<CompactString>, Vec<Reason>) {
     let (tz, explain, now) = (policy.time_zone, policy.explain, policy.now);
     let mut sorted: Vec<&Snapshot> = mine.to_vec();
     sorted.sort_by(newest_first);
@@ -779,7 +781,7 @@ mod tests {
         };
         let snapshots = (1..=6)
             .map(|d| Snapshot {
-                id: format!("snap-{d}"),
+                id: format!("snap-{d}").into(),
                 volume_id: "vol-shared".into(),
                 owner_id: "1".into(),
                 state: SnapshotState::Completed,
@@ -846,10 +848,7 @@ mod tests {
         };
         let p = plan(&daily_at(t), &Inventory { instances: vec![whole], ..Inventory::default() });
         let mut set = p.instances[0].set.clone().unwrap();
-        assert_eq!(
-            (set.volumes.as_slice(), set.exclude_boot),
-            (&["vol-root".to_owned(), "vol-data".to_owned()][..], false)
-        );
+        assert_eq!((set.volumes.as_slice(), set.exclude_boot), (&["vol-root".into(), "vol-data".into()][..], false));
         set.leave_out("vol-root");
         assert!(set.exclude_boot && set.exclude_data.is_empty() && set.volumes == ["vol-data"]);
     }

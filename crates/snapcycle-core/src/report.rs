@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::plan::{Create, Plan};
+use crate::CompactString;
 
 /// The outcome of one run, in the shape of the event contract's response.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,18 +113,18 @@ pub struct Created {
     /// The instance.
     pub instance_id: String,
     /// The volume.
-    pub volume_id: String,
+    pub volume_id: CompactString,
     /// The new snapshot; null in a dry run.
-    pub snapshot_id: Option<String>,
+    pub snapshot_id: Option<CompactString>,
 }
 
 /// A snapshot deleted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deleted {
     /// The volume it was taken from.
-    pub volume_id: String,
+    pub volume_id: CompactString,
     /// The snapshot.
-    pub snapshot_id: String,
+    pub snapshot_id: CompactString,
     /// In a dry run, why it goes (`delete: beyond weekly=4`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -133,13 +134,13 @@ pub struct Deleted {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Copied {
     /// The source snapshot's volume.
-    pub volume_id: String,
+    pub volume_id: CompactString,
     /// The source snapshot.
-    pub snapshot_id: String,
+    pub snapshot_id: CompactString,
     /// The destination region.
     pub region: String,
     /// The copy (pending until EC2 has copied it).
-    pub copy_id: String,
+    pub copy_id: CompactString,
 }
 
 /// A copy deleted by rotation in its region.
@@ -148,18 +149,18 @@ pub struct CopyDeleted {
     /// The region the copy is in.
     pub region: String,
     /// The source volume.
-    pub volume_id: String,
+    pub volume_id: CompactString,
     /// The copy.
-    pub snapshot_id: String,
+    pub snapshot_id: CompactString,
 }
 
 /// A snapshot a dry run keeps, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Kept {
     /// The volume it was taken from.
-    pub volume_id: String,
+    pub volume_id: CompactString,
     /// The snapshot.
-    pub snapshot_id: String,
+    pub snapshot_id: CompactString,
     /// Which term keeps it (`keep: daily 2026-11-30`, `keep: pending`).
     pub reason: String,
 }
@@ -170,9 +171,9 @@ pub struct Skipped {
     /// The instance, if the skip concerns one.
     pub instance_id: Option<String>,
     /// The volume, if the skip concerns one.
-    pub volume_id: Option<String>,
+    pub volume_id: Option<CompactString>,
     /// The snapshot, if the skip concerns one.
-    pub snapshot_id: Option<String>,
+    pub snapshot_id: Option<CompactString>,
     /// Why, in words.
     pub reason: String,
 }
@@ -183,9 +184,9 @@ pub struct Failure {
     /// The instance, if known.
     pub instance_id: Option<String>,
     /// The volume, if known.
-    pub volume_id: Option<String>,
+    pub volume_id: Option<CompactString>,
     /// The snapshot, if known.
-    pub snapshot_id: Option<String>,
+    pub snapshot_id: Option<CompactString>,
     /// AWS's error code, or the tool's own (`InvalidRetention`).
     pub code: String,
     /// AWS's message, or the tool's own, in words.
@@ -592,7 +593,8 @@ mod tests {
         let mut r = Report { keyword: "K".repeat(127), dry_run: true, ..Report::default() };
         let n = 20_000;
         for i in 0..n {
-            let (vol, snap) = (format!("vol-{i:017x}"), format!("snap-{i:017x}"));
+            let (vol, snap): (CompactString, CompactString) =
+                (format!("vol-{i:017x}").into(), format!("snap-{i:017x}").into());
             r.created.push(Created { instance_id: format!("i-{i:017x}"), volume_id: vol.clone(), snapshot_id: None });
             let reason = Some("delete: beyond last=24 hourly=48 daily=31 weekly=52 monthly=120 yearly=10".to_owned());
             r.deleted.push(Deleted { volume_id: vol.clone(), snapshot_id: snap.clone(), reason: reason.clone() });

@@ -1,5 +1,6 @@
 //! Which tags a snapshot carries, and the tool's own markers (README, "Tags on every snapshot it creates").
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::policy::RetentionPolicy;
@@ -29,18 +30,19 @@ pub const OWN_PREFIX: &str = "snapcycle:";
 /// Tags EC2 allows on one resource.
 pub const MAX_TAGS: usize = 50;
 
-/// One EC2 tag.
+/// One EC2 tag. Key and value are inline up to 24 bytes (every tag rotation reads is), so the
+/// history of a fleet holds its tags without a heap string each.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Tag {
     /// The tag key.
-    pub key: String,
+    pub key: CompactString,
     /// The tag value (EC2 allows empty values).
-    pub value: String,
+    pub value: CompactString,
 }
 
 impl Tag {
     /// Builds a tag from anything string-like.
-    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn new(key: impl Into<CompactString>, value: impl Into<CompactString>) -> Self {
         Tag { key: key.into(), value: value.into() }
     }
 }
@@ -81,22 +83,25 @@ pub struct TagInput<'a> {
 /// When some must be dropped, `Name` is kept first and the rest by key order, so the result is
 /// stable from run to run.
 pub fn snapshot_tags(input: TagInput<'_>) -> SnapshotTags {
-    let mut tags = vec![
+    let mut copied: Vec<&Tag> =
+        input.instance_tags.iter().filter(|t| is_copyable(&t.key, input.keyword, input.all_keywords)).collect();
+    copied.sort_by(|a, b| (a.key != "Name", &a.key).cmp(&(b.key != "Name", &b.key)));
+    copied.dedup_by(|a, b| a.key == b.key);
+    let own = 5 + usize::from(input.request.is_some());
+    let room = MAX_TAGS - own;
+    // Sized once: a plan holds one of these per instance until its set is taken.
+    let mut tags = Vec::with_capacity(own + copied.len().min(room));
+    tags.extend([
         Tag::new(input.keyword.as_str(), input.retention.to_string()),
         Tag::new(TAG_KEYWORD, input.keyword.as_str()),
         Tag::new(TAG_INSTANCE, input.instance_id),
         Tag::new(TAG_DEVICES, input.devices),
         Tag::new(TAG_RUN, input.run),
-    ];
+    ]);
     if let Some(request) = input.request {
         tags.push(Tag::new(TAG_REQUEST, request));
     }
-    let mut copied: Vec<&Tag> =
-        input.instance_tags.iter().filter(|t| is_copyable(&t.key, input.keyword, input.all_keywords)).collect();
-    copied.sort_by(|a, b| (a.key != "Name", &a.key).cmp(&(b.key != "Name", &b.key)));
-    copied.dedup_by(|a, b| a.key == b.key);
-    let room = MAX_TAGS - tags.len();
-    let dropped = copied.iter().skip(room).map(|t| t.key.clone()).collect();
+    let dropped = copied.iter().skip(room).map(|t| t.key.clone()).map(String::from).collect();
     tags.extend(copied.into_iter().take(room).cloned());
     SnapshotTags { tags, dropped }
 }

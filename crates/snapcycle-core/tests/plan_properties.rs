@@ -10,8 +10,8 @@ use proptest::prelude::*;
 use snapcycle_core::exclude::{Exclusion, TAG_EXCLUDE_ROOT};
 use snapcycle_core::tags::{read_by_plan, tag_value, TAG_KEYWORD, TAG_RUN};
 use snapcycle_core::{
-    plan, run_id, Attachment, Create, Instance, Inventory, Keyword, Lock, LockMode, Policy, Retention, Snapshot,
-    SnapshotState, Tag,
+    plan, run_id, Attachment, CompactString, Create, Instance, Inventory, Keyword, Lock, LockMode, Policy, Retention,
+    Snapshot, SnapshotState, Tag,
 };
 
 const OWNER: &str = "123456789012";
@@ -86,11 +86,11 @@ fn inventory() -> impl Strategy<Value = Inventory> {
             for (i, v) in root_excl {
                 inv.instances[i].tags.push(Tag::new(TAG_EXCLUDE_ROOT, v));
             }
-            let all: Vec<String> =
+            let all: Vec<CompactString> =
                 inv.instances.iter().flat_map(|i| i.volumes.iter().map(|v| v.volume_id.clone())).collect();
             for (i, v) in shared {
                 if let Some(vol) = all.get(v) {
-                    if !inv.instances[i].volumes.iter().any(|a| &a.volume_id == vol) {
+                    if !inv.instances[i].volumes.iter().any(|a| a.volume_id == vol) {
                         inv.instances[i].volumes.push(Attachment {
                             volume_id: vol.clone(),
                             device: "/dev/sdz".into(),
@@ -102,7 +102,7 @@ fn inventory() -> impl Strategy<Value = Inventory> {
             // A volume's tag is the volume's: every attachment of it sees the same value.
             for (v, value) in volume_excl {
                 if let Some(vol) = all.get(v) {
-                    for a in inv.instances.iter_mut().flat_map(|i| i.volumes.iter_mut()).filter(|a| &a.volume_id == vol)
+                    for a in inv.instances.iter_mut().flat_map(|i| i.volumes.iter_mut()).filter(|a| a.volume_id == vol)
                     {
                         a.exclude = Some(value.to_owned());
                     }
@@ -128,7 +128,7 @@ fn build(insts: Vec<(String, Option<String>, usize)>, snaps: Vec<SnapSpec>) -> I
             .map(|d| {
                 vol += 1;
                 Attachment {
-                    volume_id: format!("vol-{vol}"),
+                    volume_id: format!("vol-{vol}").into(),
                     device: format!("/dev/sd{}", (b'a' + d as u8) as char),
                     exclude: None,
                 }
@@ -157,8 +157,8 @@ fn build(insts: Vec<(String, Option<String>, usize)>, snaps: Vec<SnapSpec>) -> I
             tags.push(Tag::new(HOURLY, "3"));
         }
         inv.snapshots.push(Snapshot {
-            id: format!("snap-{n:03}"),
-            volume_id: format!("vol-{}", s.volume + 1),
+            id: format!("snap-{n:03}").into(),
+            volume_id: format!("vol-{}", s.volume + 1).into(),
             owner_id: if s.other_owner { "999999999999".into() } else { OWNER.into() },
             state: s.state,
             start_time: at(s.hour),
@@ -269,7 +269,7 @@ proptest! {
                     "no completed snapshot of this run kept: {:?}", v
                 );
                 if let Create::AlreadyDone { snapshot_id } = &v.create {
-                    prop_assert!(this_run.iter().any(|s| &s.id == snapshot_id && s.state == SnapshotState::Completed));
+                    prop_assert!(this_run.iter().any(|s| s.id == snapshot_id && s.state == SnapshotState::Completed));
                 }
             }
             if this_run.iter().any(|s| s.state != SnapshotState::Error) {
@@ -335,12 +335,12 @@ proptest! {
         let pol = policy();
         let p = plan(&pol, &inv);
         let mut after = inv.clone();
-        let deleted: HashSet<String> = p.volumes().flat_map(|(_, v)| v.delete.clone()).collect();
+        let deleted: HashSet<CompactString> = p.volumes().flat_map(|(_, v)| v.delete.clone()).collect();
         after.snapshots.retain(|s| !deleted.contains(&s.id));
         for set in p.instances.iter().filter_map(|i| i.set.as_ref()) {
             for volume_id in &set.volumes {
                 after.snapshots.push(Snapshot {
-                    id: format!("snap-new-{volume_id}"),
+                    id: format!("snap-new-{volume_id}").into(),
                     volume_id: volume_id.clone(),
                     owner_id: OWNER.into(),
                     state: SnapshotState::Completed,
@@ -354,7 +354,7 @@ proptest! {
             prop_assert!(!matches!(v.create, Create::New), "{:?}", v);
         }
         // Carrying out the second plan's deletions settles the rotation: a third plan is empty.
-        let deleted: HashSet<String> = again.volumes().flat_map(|(_, v)| v.delete.clone()).collect();
+        let deleted: HashSet<CompactString> = again.volumes().flat_map(|(_, v)| v.delete.clone()).collect();
         after.snapshots.retain(|s| !deleted.contains(&s.id));
         let third = plan(&pol, &after);
         for (_, v) in third.volumes() {
@@ -472,7 +472,7 @@ proptest! {
         let mut inv = inv;
         for (i, inst) in inv.instances.iter_mut().enumerate() {
             for t in inst.tags.iter_mut().filter(|t| t.key == DAILY) {
-                t.value = POLICIES[pick[i % pick.len()]].to_owned();
+                t.value = POLICIES[pick[i % pick.len()]].to_owned().into();
             }
         }
         let pol = policy();
@@ -499,11 +499,11 @@ proptest! {
             }
         }
         let mut after = inv.clone();
-        let deleted: HashSet<String> = p.volumes().flat_map(|(_, v)| v.delete.clone()).collect();
+        let deleted: HashSet<CompactString> = p.volumes().flat_map(|(_, v)| v.delete.clone()).collect();
         after.snapshots.retain(|s| !deleted.contains(&s.id));
         let again = plan(&pol, &after);
         for (_, v) in again.volumes() {
-            let dups: Vec<&String> = v.delete.iter().filter(|id| tag_value(&by_id[id.as_str()].tags, TAG_RUN) == Some(pol.run_id().as_str())).collect();
+            let dups: Vec<&CompactString> = v.delete.iter().filter(|id| tag_value(&by_id[id.as_str()].tags, TAG_RUN) == Some(pol.run_id().as_str())).collect();
             prop_assert!(v.delete.iter().all(|d| dups.contains(&d)), "a second plan deletes more: {:?}", v);
         }
     }
@@ -521,7 +521,7 @@ proptest! {
         let cutoff = at(100) - chrono::Duration::days(i64::from(days));
         let by_id: HashMap<&str, &Snapshot> = inv.snapshots.iter().map(|s| (s.id.as_str(), s)).collect();
         let attached: HashSet<&str> = inv.instances.iter().flat_map(|i| i.volumes.iter().map(|v| v.volume_id.as_str())).collect();
-        let rotated: HashSet<&str> = p.volumes().flat_map(|(_, v)| v.delete.iter().chain(&v.keep).map(String::as_str)).collect();
+        let rotated: HashSet<&str> = p.volumes().flat_map(|(_, v)| v.delete.iter().chain(&v.keep).map(CompactString::as_str)).collect();
         for o in &p.orphans {
             prop_assert!(!attached.contains(o.volume_id.as_str()), "{:?}", o);
             for d in &o.delete {
@@ -540,7 +540,7 @@ proptest! {
             }
         }
         let mut after = inv.clone();
-        let deleted: HashSet<String> = p.orphans.iter().flat_map(|o| o.delete.clone()).collect();
+        let deleted: HashSet<CompactString> = p.orphans.iter().flat_map(|o| o.delete.clone()).collect();
         after.snapshots.retain(|s| !deleted.contains(&s.id));
         prop_assert!(plan(&pol, &after).orphans.iter().all(|o| o.delete.is_empty()), "a second plan expires more");
     }
@@ -563,24 +563,24 @@ proptest! {
                 with_locks.locks.insert(s.id.clone(), Lock { mode, expires: expires.then(|| at(24 * 400)) });
             }
         }
-        let is_locked = |id: &String| with_locks.locks.contains_key(id);
+        let is_locked = |id: &CompactString| with_locks.locks.contains_key(id);
         let before = plan(&pol, &inv);
         let after = plan(&pol, &with_locks);
         prop_assert_eq!(before.instances.len(), after.instances.len());
         let by_id: HashMap<&str, &Snapshot> = inv.snapshots.iter().map(|s| (s.id.as_str(), s)).collect();
-        let newest_first = |ids: &[String]| {
+        let newest_first = |ids: &[CompactString]| {
             ids.windows(2).all(|w| by_id[w[0].as_str()].start_time >= by_id[w[1].as_str()].start_time)
         };
         for ((bi, b), (ai, a)) in before.volumes().zip(after.volumes()) {
             prop_assert_eq!((&bi.instance_id, &bi.problem), (&ai.instance_id, &ai.problem));
             prop_assert_eq!((&b.volume_id, &b.create, &b.retention), (&a.volume_id, &a.create, &a.retention));
             prop_assert!(!a.delete.iter().any(is_locked), "a locked snapshot is deleted: {:?}", a);
-            let spared: Vec<&String> = b.delete.iter().filter(|id| is_locked(id)).collect();
+            let spared: Vec<&CompactString> = b.delete.iter().filter(|id| is_locked(id)).collect();
             prop_assert_eq!(a.delete.iter().collect::<Vec<_>>(), b.delete.iter().filter(|id| !is_locked(id)).collect::<Vec<_>>());
             prop_assert_eq!(a.locked.iter().map(|l| &l.snapshot_id).collect::<Vec<_>>(), spared.clone());
-            let mut kept: Vec<&String> = b.keep.iter().chain(spared.iter().copied()).collect();
+            let mut kept: Vec<&CompactString> = b.keep.iter().chain(spared.iter().copied()).collect();
             kept.sort();
-            let mut kept_now: Vec<&String> = a.keep.iter().collect();
+            let mut kept_now: Vec<&CompactString> = a.keep.iter().collect();
             kept_now.sort();
             prop_assert_eq!(kept_now, kept);
             prop_assert!(newest_first(&a.keep), "keep is newest first: {:?}", a);

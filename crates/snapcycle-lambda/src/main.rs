@@ -383,7 +383,7 @@ mod tests {
             (0..n)
                 .map(|i| snapcycle_core::report::Created {
                     instance_id: format!("i-{i}"),
-                    volume_id: format!("vol-{i}"),
+                    volume_id: format!("vol-{i}").into(),
                     snapshot_id: None,
                 })
                 .collect::<Vec<_>>()
