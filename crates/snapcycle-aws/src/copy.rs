@@ -63,8 +63,21 @@ impl Runner {
             skip(&mut report, "EC2 says the snapshot creation did not succeed: nothing to copy".into());
             return report;
         }
-        if settings.copy_to.is_empty() {
-            skip(&mut report, "no copy destinations are set (SNAPCYCLE_COPY_TO): nothing to copy".into());
+        let targets = self.copy_targets();
+        if targets.is_empty() {
+            skip(
+                &mut report,
+                "no copy destinations (SNAPCYCLE_COPY_TO) and no encryption in place (SNAPCYCLE_ENCRYPT): nothing to copy"
+                    .into(),
+            );
+            return report;
+        }
+        if let Some(original) = &completed.copy_of {
+            if completed.region == source_region && settings.encrypt.is_some() {
+                self.replace_original(completed, original, &mut report).await;
+            } else {
+                skip(&mut report, format!("a copy of {original} completed: nothing to replace here"));
+            }
             return report;
         }
         if completed.region != source_region {
@@ -117,14 +130,23 @@ impl Runner {
                     report.scheduled_time = t.with_timezone(&chrono::Utc);
                 }
             }
-            for target in &settings.copy_to {
+            if settings.encrypt.is_some() && source.encrypted {
+                report.skipped.push(Skipped {
+                    instance_id: None,
+                    volume_id: Some(source.volume_id.clone()),
+                    snapshot_id: Some(source.id.clone()),
+                    reason: "encrypted already (its volume is): no copy needed".into(),
+                });
+                continue;
+            }
+            for target in &targets {
                 jobs.push((source, keyword.clone(), target));
             }
         }
         let source_region = &source_region;
         // One client per destination, built once: its connections serve every copy there.
         let dests: HashMap<&str, aws_sdk_ec2::Client> =
-            settings.copy_to.iter().map(|t| (t.region.as_str(), self.in_region(&t.region))).collect();
+            targets.iter().map(|t| (t.region.as_str(), self.in_region(&t.region))).collect();
         let dests = &dests;
         let total = jobs.len();
         let mut started = 0usize;
@@ -197,7 +219,7 @@ impl Runner {
         target: &CopyTarget,
         source_region: &str,
     ) -> Copy1 {
-        match existing_copy(dest, source, source_region).await {
+        match existing_copy(dest, source).await {
             Ok(Some(id)) => return Copy1::Already(id),
             Ok(None) => {}
             Err(e) => return Copy1::Fail { code: e.code(), message: e.message() },
@@ -215,7 +237,19 @@ impl Runner {
         target: &CopyTarget,
         source_region: &str,
     ) -> Copy1 {
-        let tags = copy_tags(source, keyword, source_region, self.settings().copy_retention.as_ref());
+        // In place, the copy replaces its source in the source's own rotation: no source region,
+        // and the source's retention.
+        let in_place = target.region == source_region;
+        let tags = if in_place {
+            copy_tags(source, keyword, None, None)
+        } else {
+            copy_tags(source, keyword, Some(source_region), self.settings().copy_retention.as_ref())
+        };
+        let description = if in_place {
+            format!("snapcycle {keyword} encrypted copy of {}", source.id)
+        } else {
+            format!("snapcycle {keyword} copy of {} from {source_region}", source.id)
+        };
         let spec = crate::run::snapshot_tags_spec(&tags);
         // CopySnapshot has no idempotency token, so the SDK must not retry it: a retry after an
         // answer lost in transit would start a second copy (a whole data transfer, and one of
@@ -232,7 +266,7 @@ impl Runner {
                 .source_snapshot_id(source.id.as_str())
                 .encrypted(true)
                 .set_kms_key_id(target.kms_key.clone())
-                .description(format!("snapcycle {keyword} copy of {} from {source_region}", source.id))
+                .description(&description)
                 .tag_specifications(spec.clone())
                 .customize()
                 .config_override(once.clone())
@@ -245,7 +279,7 @@ impl Runner {
             if !crate::error::is_transient(&code) || attempt >= COPY_ATTEMPTS {
                 return Copy1::Fail { code, message };
             }
-            if let Ok(Some(id)) = existing_copy(dest, source, source_region).await {
+            if let Ok(Some(id)) = existing_copy(dest, source).await {
                 info!(snapshot_id = %source.id, copy_id = %id, "the copy was started though its answer was lost");
                 return Copy1::Started(id);
             }
@@ -270,8 +304,16 @@ impl Runner {
     ) -> usize {
         let source_region = self.region();
         let mut left = 0;
-        for target in &self.settings().copy_to {
+        for target in &self.copy_targets() {
             let dest = self.in_region(&target.region);
+            if target.region == source_region {
+                // Encryption in place: the plan rotates the copies with their sources' volumes and
+                // deletes the originals they replace; only the copies EC2's events missed remain.
+                if !newest.is_empty() && before(deadline) {
+                    self.catch_up(newest, &policy.keyword, target, &source_region, report).await;
+                }
+                continue;
+            }
             let copies = match within(deadline, inventory::read_copies(&dest, &policy.keyword, &source_region)).await {
                 Some(Ok(c)) => c,
                 Some(Err(e)) => {
@@ -343,14 +385,101 @@ impl Runner {
     }
 }
 
-/// The copy of `source` from `source_region` that the destination `dest` calls holds, if any (one
-/// that ended in `error` does not count): a copy never starts twice.
-async fn existing_copy(
-    dest: &aws_sdk_ec2::Client,
-    source: &Snapshot,
-    source_region: &str,
-) -> Result<Option<CompactString>, crate::Error> {
-    let found = inventory::read_copies_of(dest, &source.id, source_region).await?;
+impl Runner {
+    /// EC2 says the copy `completed.snapshot_ids[0]` of `original` completed: with encryption in
+    /// place, the unencrypted original it replaces is deleted now rather than at the next run.
+    /// Only when both are what they say: the copy completed, encrypted, made in place of exactly
+    /// this original and marked for one of the stack's keywords; the original unencrypted,
+    /// marked for the same keyword and still carrying its keyword tag (a person who removed it
+    /// keeps the original for ever). Anything else is a skip; the next run decides the same.
+    async fn replace_original(&self, completed: &Completed, original: &str, report: &mut Report) {
+        use snapcycle_core::copy::is_copy_in_place;
+        use snapcycle_core::report::Deleted;
+        let Some(copy_id) = completed.snapshot_ids.first() else { return };
+        let found = match inventory::read_by_ids(&self.ec2, &[copy_id.as_str(), original]).await {
+            Ok(found) => found,
+            Err(e) => {
+                error!(error = %e, code = %e.code(), "could not read the copy and its original; nothing deleted");
+                report.failures.push(Failure {
+                    instance_id: None,
+                    volume_id: None,
+                    snapshot_id: Some(original.into()),
+                    code: e.code(),
+                    message: format!("{}; the original was not deleted", e.message()),
+                });
+                return;
+            }
+        };
+        let (copy, source) = (found.iter().find(|s| s.id == copy_id), found.iter().find(|s| s.id == original));
+        let keyword = copy.and_then(|c| tag_value(&c.tags, TAG_KEYWORD)).and_then(|k| Keyword::new(k).ok());
+        let why_not = match (copy, source, &keyword) {
+            (_, None, _) => Some(format!("{original} is gone already")),
+            (None, _, _) => Some(format!("the copy {copy_id} is gone")),
+            (_, _, None) => Some(format!("the copy {copy_id} carries no marker of this stack")),
+            (Some(c), Some(s), Some(k)) => {
+                if c.state != snapcycle_core::SnapshotState::Completed || !c.encrypted || !is_copy_in_place(c) {
+                    Some(format!("{copy_id} is not a completed encrypted copy in place"))
+                } else if tag_value(&c.tags, snapcycle_core::copy::TAG_SOURCE_SNAPSHOT) != Some(original) {
+                    Some(format!("{copy_id} is not a copy of {original}"))
+                } else if !self.settings().keywords.contains(k) {
+                    Some(format!("{copy_id} is marked for {k}, not one of this stack's keywords"))
+                } else if s.encrypted
+                    || tag_value(&s.tags, TAG_KEYWORD) != Some(k.as_str())
+                    || tag_value(&s.tags, k.as_str()).is_none()
+                {
+                    Some(format!(
+                        "{original} is not an unencrypted snapshot of {k} in rotation (kept for ever, or not ours)"
+                    ))
+                } else {
+                    None
+                }
+            }
+        };
+        if let Some(reason) = why_not {
+            info!("{reason}: the original is not deleted");
+            report.skipped.push(Skipped {
+                instance_id: None,
+                volume_id: None,
+                snapshot_id: Some(original.into()),
+                reason: format!("{reason}: not deleted"),
+            });
+            return;
+        }
+        let (Some(source), Some(keyword)) = (source, keyword) else { return };
+        report.keyword = keyword.to_string();
+        if let Some(t) = tag_value(&source.tags, TAG_RUN).and_then(|r| chrono::DateTime::parse_from_rfc3339(r).ok()) {
+            report.scheduled_time = t.with_timezone(&chrono::Utc);
+        }
+        let deleted = Deleted {
+            volume_id: source.volume_id.clone(),
+            snapshot_id: source.id.clone(),
+            reason: Some(format!("replaced by its encrypted copy {copy_id}")),
+        };
+        match self.deletes.delete_snapshot().snapshot_id(original).send().await {
+            Ok(_) => {
+                info!(snapshot_id = %original, copy_id = %copy_id, "original replaced by its encrypted copy");
+                report.deleted.push(deleted);
+            }
+            Err(e) if code_of(&e) == "InvalidSnapshot.NotFound" => report.deleted.push(deleted),
+            Err(e) => {
+                error!(snapshot_id = %original, code = %code_of(&e), "deleting the replaced original failed");
+                report.failures.push(Failure {
+                    instance_id: None,
+                    volume_id: Some(source.volume_id.clone()),
+                    snapshot_id: Some(source.id.clone()),
+                    code: code_of(&e),
+                    message: format!("deleting the original replaced by {copy_id} failed: {}", message_of(&e)),
+                });
+            }
+        }
+    }
+}
+
+/// The copy of `source` that the region `dest` calls holds, if any (one that ended in `error`
+/// does not count): a copy never starts twice. Snapshot ids are unique across regions, so the
+/// source's id alone finds its copy, in another region or in place.
+async fn existing_copy(dest: &aws_sdk_ec2::Client, source: &Snapshot) -> Result<Option<CompactString>, crate::Error> {
+    let found = inventory::read_copies_of(dest, &source.id).await?;
     Ok(found.into_iter().find(|c| c.state != snapcycle_core::SnapshotState::Error).map(|c| c.id))
 }
 

@@ -170,14 +170,11 @@ pub async fn read_copies(dest: &Client, keyword: &Keyword, source_region: &str) 
     .await
 }
 
-/// The copies of one source snapshot from `source_region` in the region `dest` calls: a copy
-/// never starts twice, whoever delivered the event again.
-pub async fn read_copies_of(dest: &Client, source_id: &str, source_region: &str) -> Result<Vec<Snapshot>, Error> {
-    use snapcycle_core::copy::{TAG_SOURCE_REGION, TAG_SOURCE_SNAPSHOT};
-    let filters = vec![
-        filter(&format!("tag:{TAG_SOURCE_SNAPSHOT}"), [source_id]),
-        filter(&format!("tag:{TAG_SOURCE_REGION}"), [source_region]),
-    ];
+/// The copies of one source snapshot in the region `dest` calls (ids are unique across regions):
+/// a copy never starts twice, whoever delivered the event again.
+pub async fn read_copies_of(dest: &Client, source_id: &str) -> Result<Vec<Snapshot>, Error> {
+    use snapcycle_core::copy::TAG_SOURCE_SNAPSHOT;
+    let filters = vec![filter(&format!("tag:{TAG_SOURCE_SNAPSHOT}"), [source_id])];
     read_filtered(dest, filters, "the copies", |_| false).await
 }
 
@@ -223,6 +220,7 @@ fn snapshot(s: &Ec2Snapshot, keep: &impl Fn(&str) -> bool) -> Snapshot {
         owner_id: s.owner_id().unwrap_or_default().into(),
         state: SnapshotState::from_ec2(s.state().map(|st| st.as_str()).unwrap_or_default()),
         start_time: to_chrono(s.start_time()),
+        encrypted: s.encrypted().unwrap_or(false),
         tags,
     }
 }

@@ -25,10 +25,10 @@ use crate::Error;
 
 pub use snapcycle_core::config::DEFAULT_MAX_CONCURRENCY;
 use snapcycle_core::config::{
-    ENV_COPY_RETENTION, ENV_COPY_TO, ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_ORPHANS_EXPIRE_AFTER, ENV_TIME_ZONE,
-    ENV_TOPIC_ARN, MAX_CONCURRENCY,
+    ENV_COPY_RETENTION, ENV_COPY_TO, ENV_ENCRYPT, ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_ORPHANS_EXPIRE_AFTER,
+    ENV_TIME_ZONE, ENV_TOPIC_ARN, MAX_CONCURRENCY,
 };
-use snapcycle_core::copy::CopyTarget;
+use snapcycle_core::copy::{CopyTarget, EncryptInPlace};
 use snapcycle_core::{CompactString, OrphanExpiry, RetentionPolicy};
 
 /// Create errors that mean "not now" for one volume: EC2 will take the snapshot later, so the run
@@ -90,6 +90,8 @@ pub struct Settings {
     pub copy_to: Vec<CopyTarget>,
     /// The copies' retention (`SNAPCYCLE_COPY_RETENTION`); `None` keeps each source's.
     pub copy_retention: Option<RetentionPolicy>,
+    /// Encryption in place (`SNAPCYCLE_ENCRYPT`); off when `None`. Never with `copy_to`.
+    pub encrypt: Option<EncryptInPlace>,
 }
 
 impl Default for Settings {
@@ -103,6 +105,7 @@ impl Default for Settings {
             orphans_expire_after: None,
             copy_to: Vec::new(),
             copy_retention: None,
+            encrypt: None,
         }
     }
 }
@@ -125,6 +128,13 @@ pub enum SettingsError {
     /// `SNAPCYCLE_COPY_TO` names something that is not a destination.
     #[error("{ENV_COPY_TO}: {0}")]
     CopyTo(#[from] snapcycle_core::copy::CopyTargetError),
+    /// `SNAPCYCLE_ENCRYPT` is neither `default` nor a KMS key ARN.
+    #[error("{ENV_ENCRYPT} must be \"default\" or a KMS key ARN: {0}")]
+    Encrypt(snapcycle_core::copy::CopyTargetError),
+    /// Both `SNAPCYCLE_ENCRYPT` and `SNAPCYCLE_COPY_TO`: copies to other regions are encrypted
+    /// already, and one snapshot cannot be both replaced in place and the source of copies.
+    #[error("{ENV_ENCRYPT} and {ENV_COPY_TO} cannot both be set: copies to other regions are encrypted already")]
+    EncryptWithCopies,
     /// `SNAPCYCLE_COPY_RETENTION` is not a retention.
     #[error("{ENV_COPY_RETENTION}: {0}")]
     CopyRetention(#[from] snapcycle_core::PolicyError),
@@ -155,6 +165,11 @@ impl Settings {
             .filter(|s| !s.trim().is_empty())
             .map(|raw| RetentionPolicy::parse(&raw))
             .transpose()?;
+        let encrypt = snapcycle_core::copy::parse_encrypt(&var(ENV_ENCRYPT).unwrap_or_default())
+            .map_err(SettingsError::Encrypt)?;
+        if encrypt.is_some() && !copy_to.is_empty() {
+            return Err(SettingsError::EncryptWithCopies);
+        }
         Ok(Settings {
             topic_arn,
             keywords,
@@ -164,6 +179,7 @@ impl Settings {
             orphans_expire_after,
             copy_to,
             copy_retention,
+            encrypt,
         })
     }
 }
@@ -176,7 +192,7 @@ pub struct Runner {
     /// CreateSnapshots, with its own retry partition (see [`Runner::new`]).
     creates: aws_sdk_ec2::Client,
     /// DeleteSnapshot, with its own retry partition.
-    deletes: aws_sdk_ec2::Client,
+    pub(crate) deletes: aws_sdk_ec2::Client,
     sns: aws_sdk_sns::Client,
     settings: Settings,
     /// The shared configuration, for the clients of the copies' destination regions; `None`
@@ -250,6 +266,15 @@ impl Runner {
     /// The region this runner's EC2 client calls: where the stack and its sources are.
     pub fn region(&self) -> String {
         self.ec2.config().region().map(|r| r.to_string()).unwrap_or_default()
+    }
+
+    /// Where completed snapshots are copied: the destinations of `SNAPCYCLE_COPY_TO`, or with
+    /// encryption in place the function's own region (the copies' one code path serves both).
+    pub(crate) fn copy_targets(&self) -> Vec<CopyTarget> {
+        match &self.settings.encrypt {
+            Some(e) => vec![CopyTarget { region: self.region(), kms_key: e.kms_key.clone() }],
+            None => self.settings.copy_to.clone(),
+        }
     }
 
     /// An EC2 client of `region` (a copies' destination), counting its calls, with a retry
@@ -372,7 +397,10 @@ impl Runner {
         }
         // With copies on, each volume's newest completed snapshot is what a destination must
         // hold: the copies' stream starts any copy EC2's events missed.
-        let newest = if self.settings.copy_to.is_empty() {
+        // With encryption in place, it is each volume's newest snapshot still unencrypted.
+        let newest = if self.settings.encrypt.is_some() {
+            snapcycle_core::copy::to_encrypt(&first, &inventory.snapshots)
+        } else if self.settings.copy_to.is_empty() {
             Vec::new()
         } else {
             snapcycle_core::copy::newest_completed(&first, &inventory.snapshots)
@@ -677,6 +705,7 @@ impl Runner {
                     owner_id: i.owner_id().unwrap_or_default().into(),
                     state: SnapshotState::from_ec2(i.state().map(|x| x.as_str()).unwrap_or("pending")),
                     start_time: to_chrono(i.start_time()),
+                    encrypted: i.encrypted().unwrap_or(false),
                     tags: kept.clone(),
                 })
                 .collect()),

@@ -46,7 +46,7 @@ fn settings() -> snapcycle_aws::Settings {
 }
 
 fn completed(ids: &[String]) -> Completed {
-    Completed { region: REGION.into(), succeeded: true, snapshot_ids: ids.to_vec() }
+    Completed { region: REGION.into(), succeeded: true, snapshot_ids: ids.to_vec(), copy_of: None }
 }
 
 #[tokio::test(flavor = "multi_thread")]

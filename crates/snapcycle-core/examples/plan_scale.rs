@@ -56,6 +56,7 @@ fn main() {
             for s in 0..per_volume {
                 let run = t - Duration::days(s as i64 + 1);
                 inv.snapshots.push(Snapshot {
+                    encrypted: false,
                     id: format!("snap-{:017x}", (i * 2 + d) * per_volume + s).into(),
                     volume_id: format!("vol-{:017x}", i * 2 + d).into(),
                     owner_id: "123456789012".into(),

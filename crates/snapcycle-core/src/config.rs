@@ -20,6 +20,9 @@ pub const ENV_ORPHANS_EXPIRE_AFTER: &str = "SNAPCYCLE_ORPHANS_EXPIRE_AFTER";
 /// Environment variable: the regions every snapshot is copied to once it has completed,
 /// comma-separated, each `REGION` or `REGION=KMS_KEY_ARN` (`snapcycle_core::copy`); unset, none.
 pub const ENV_COPY_TO: &str = "SNAPCYCLE_COPY_TO";
+/// Environment variable: encryption in place (`snapcycle_core::copy::parse_encrypt`): `default`
+/// for the region's default EBS key, or a KMS key ARN; unset, off.
+pub const ENV_ENCRYPT: &str = "SNAPCYCLE_ENCRYPT";
 /// Environment variable: the copies' retention (a count or a policy, as a keyword tag's value);
 /// unset, each copy keeps its source's.
 pub const ENV_COPY_RETENTION: &str = "SNAPCYCLE_COPY_RETENTION";

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::plan::{newest_first, rotate, run_time, Create, Plan, Policy};
 use crate::policy::RetentionPolicy;
-use crate::tags::{tag_value, Tag, TAG_INSTANCE, TAG_KEYWORD, TAG_RUN};
+use crate::tags::{tag_value, Tag, TAG_DEVICES, TAG_INSTANCE, TAG_KEYWORD, TAG_RUN};
 use crate::{CompactString, Keyword, Snapshot, SnapshotState};
 
 /// The source snapshot a copy was made of: one copy per source and destination, ever.
@@ -23,6 +23,69 @@ pub const TAG_SOURCE_SNAPSHOT: &str = "snapcycle:source-snapshot";
 pub const TAG_SOURCE_VOLUME: &str = "snapcycle:source-volume";
 /// The region the source snapshot is in: a destination can hold copies of several stacks.
 pub const TAG_SOURCE_REGION: &str = "snapcycle:source-region";
+
+/// Where rotation counts a snapshot: its own volume's, or for an encrypted copy in place its
+/// source's volume (EC2 gives every copy the volume id `vol-ffffffff`); `None` for a copy from
+/// another region, which the stack of that region rotates and this one never touches.
+pub fn rotation_volume(s: &Snapshot) -> Option<&str> {
+    if tag_value(&s.tags, TAG_SOURCE_REGION).is_some() {
+        return None;
+    }
+    Some(tag_value(&s.tags, TAG_SOURCE_VOLUME).unwrap_or(s.volume_id.as_str()))
+}
+
+/// Whether `s` is an encrypted copy in place (README, "Encryption in place"): a copy of one of
+/// this region's snapshots, made in this region; it names its source, and no source region.
+pub fn is_copy_in_place(s: &Snapshot) -> bool {
+    tag_value(&s.tags, TAG_SOURCE_SNAPSHOT).is_some() && tag_value(&s.tags, TAG_SOURCE_REGION).is_none()
+}
+
+/// Splits one volume's snapshots into those rotation counts and the unencrypted originals that a
+/// completed encrypted copy in place replaces: the copy is counted in its original's place, and
+/// the original goes. While the copy is pending (or failed) the original counts as before.
+pub(crate) fn replace_originals<'a>(mine: Vec<&'a Snapshot>) -> (Vec<&'a Snapshot>, Vec<&'a Snapshot>) {
+    let done: std::collections::HashSet<&str> = mine
+        .iter()
+        .filter(|s| s.state == SnapshotState::Completed && s.encrypted && is_copy_in_place(s))
+        .filter_map(|s| tag_value(&s.tags, TAG_SOURCE_SNAPSHOT))
+        .collect();
+    if done.is_empty() {
+        return (mine, Vec::new());
+    }
+    mine.into_iter().partition(|s| s.encrypted || !done.contains(s.id.as_str()))
+}
+
+/// For each volume `plan` rotates, its newest completed snapshot among `history` when that is an
+/// unencrypted original with no copy in place yet (or only failed ones): what a run with
+/// `--encrypt` copies when EC2's event for it was missed. Older unencrypted snapshots are left to
+/// rotation: encrypting a fleet's whole history would be a full copy of every one.
+pub fn to_encrypt(plan: &Plan, history: &[Snapshot]) -> Vec<CompactString> {
+    let rotated: std::collections::HashSet<&str> = plan
+        .volumes()
+        .filter(|(_, v)| matches!(v.create, Create::New | Create::AlreadyDone { .. }))
+        .map(|(_, v)| v.volume_id.as_str())
+        .collect();
+    let copied: std::collections::HashSet<&str> = history
+        .iter()
+        .filter(|s| s.state != SnapshotState::Error && is_copy_in_place(s))
+        .filter_map(|s| tag_value(&s.tags, TAG_SOURCE_SNAPSHOT))
+        .collect();
+    let mut newest: HashMap<&str, &Snapshot> = HashMap::new();
+    for s in history.iter().filter(|s| s.state == SnapshotState::Completed) {
+        let Some(volume) = rotation_volume(s).filter(|v| rotated.contains(v)) else { continue };
+        let held = newest.entry(volume).or_insert(s);
+        if newest_first(&s, held).is_lt() {
+            *held = s;
+        }
+    }
+    let mut ids: Vec<CompactString> = newest
+        .into_values()
+        .filter(|s| !s.encrypted && !is_copy_in_place(s) && !copied.contains(s.id.as_str()))
+        .map(|s| s.id.clone())
+        .collect();
+    ids.sort();
+    ids
+}
 
 /// One destination region, and the KMS key its copies are encrypted with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -91,22 +154,13 @@ pub fn parse_copy_targets(raw: &str) -> Result<Vec<CopyTarget>, CopyTargetError>
         let kms_key = match key {
             None => None,
             Some(k) => {
-                let parts: Vec<&str> = k.splitn(6, ':').collect();
-                let ok = parts.len() == 6
-                    && parts[0] == "arn"
-                    && parts[1].starts_with("aws")
-                    && parts[2] == "kms"
-                    && parts[4].len() == 12
-                    && parts[4].bytes().all(|b| b.is_ascii_digit())
-                    && (parts[5].starts_with("key/") || parts[5].starts_with("alias/"))
-                    && parts[5].len() > 4;
-                if !ok {
+                let Some(key_region) = kms_key_region(k) else {
                     return Err(CopyTargetError::Key { region: region.to_owned(), key: k.to_owned() });
-                }
-                if parts[3] != region {
+                };
+                if key_region != region {
                     return Err(CopyTargetError::KeyRegion {
                         region: region.to_owned(),
-                        key_region: parts[3].to_owned(),
+                        key_region: key_region.to_owned(),
                         key: k.to_owned(),
                     });
                 }
@@ -116,6 +170,41 @@ pub fn parse_copy_targets(raw: &str) -> Result<Vec<CopyTarget>, CopyTargetError>
         out.push(CopyTarget { region: region.to_owned(), kms_key });
     }
     Ok(out)
+}
+
+/// The region of a KMS key ARN (`arn:PARTITION:kms:REGION:ACCOUNT:key/ID` or `alias/NAME`), or
+/// `None` when `k` is not one.
+pub fn kms_key_region(k: &str) -> Option<&str> {
+    let parts: Vec<&str> = k.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "kms"
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && (parts[5].starts_with("key/") || parts[5].starts_with("alias/"))
+        && parts[5].len() > 4;
+    ok.then_some(parts[3])
+}
+
+/// Encryption in place (`--encrypt`, README "Encryption in place"): each unencrypted snapshot is
+/// copied encrypted in its own region, and the copy replaces it once completed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EncryptInPlace {
+    /// A KMS key (ARN) of the function's region; `None` uses the region's default EBS key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key: Option<String>,
+}
+
+/// Parses `SNAPCYCLE_ENCRYPT`: empty is off, `default` the region's default EBS key, else a KMS
+/// key ARN (its region is checked by `deploy`, which knows the stack's).
+pub fn parse_encrypt(raw: &str) -> Result<Option<EncryptInPlace>, CopyTargetError> {
+    match raw.trim() {
+        "" => Ok(None),
+        "default" => Ok(Some(EncryptInPlace { kms_key: None })),
+        k if kms_key_region(k).is_some() => Ok(Some(EncryptInPlace { kms_key: Some(k.to_owned()) })),
+        k => Err(CopyTargetError::Key { region: "encryption in place".into(), key: k.to_owned() }),
+    }
 }
 
 /// Writes destinations back the one way [`parse_copy_targets`] reads them.
@@ -131,12 +220,13 @@ pub fn format_copy_targets(targets: &[CopyTarget]) -> String {
 }
 
 /// The tags of a copy of `source` (a snapshot of `keyword`, with its tags as read) made from
-/// `source_region`: the keyword tag with `retention` (or the source's own value), the marker,
-/// where it came from, the source's run, instance and `Name`. Well within EC2's 50.
+/// `source_region`, or in place (`None`: encryption in place, where the copy replaces its source):
+/// the keyword tag with `retention` (or the source's own value), the marker, where it came from,
+/// the source's run, instance, devices and `Name`. Well within EC2's 50.
 pub fn copy_tags(
     source: &Snapshot,
     keyword: &Keyword,
-    source_region: &str,
+    source_region: Option<&str>,
     retention: Option<&RetentionPolicy>,
 ) -> Vec<Tag> {
     let value = match retention {
@@ -148,9 +238,11 @@ pub fn copy_tags(
         Tag::new(TAG_KEYWORD, keyword.as_str()),
         Tag::new(TAG_SOURCE_SNAPSHOT, source.id.as_str()),
         Tag::new(TAG_SOURCE_VOLUME, source.volume_id.as_str()),
-        Tag::new(TAG_SOURCE_REGION, source_region),
     ];
-    for key in [TAG_RUN, TAG_INSTANCE, "Name"] {
+    if let Some(region) = source_region {
+        tags.push(Tag::new(TAG_SOURCE_REGION, region));
+    }
+    for key in [TAG_RUN, TAG_INSTANCE, TAG_DEVICES, "Name"] {
         if let Some(v) = tag_value(&source.tags, key) {
             tags.push(Tag::new(key, v));
         }
@@ -331,6 +423,7 @@ mod tests {
             }
         }
         Snapshot {
+            encrypted: false,
             id: id.into(),
             volume_id: "vol-ffffffff".into(),
             owner_id: "1".into(),
@@ -388,6 +481,7 @@ mod tests {
         assert_eq!(delete, ["c-2b", "c-4"]);
         // A copy's tags: the keyword with the retention, the marker, where it came from.
         let source = Snapshot {
+            encrypted: false,
             id: "snap-1".into(),
             volume_id: "vol-1".into(),
             owner_id: "1".into(),
@@ -401,7 +495,7 @@ mod tests {
                 Tag::new("Env", "prod"),
             ],
         };
-        let tags = copy_tags(&source, &policy().keyword, "us-east-1", None);
+        let tags = copy_tags(&source, &policy().keyword, Some("us-east-1"), None);
         let pairs: Vec<(&str, &str)> = tags.iter().map(|t| (t.key.as_str(), t.value.as_str())).collect();
         assert_eq!(
             pairs,

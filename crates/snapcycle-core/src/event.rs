@@ -156,8 +156,11 @@ pub struct Completed {
     pub region: String,
     /// Whether EC2 says the creation succeeded (`detail.result`); a failed one has nothing to copy.
     pub succeeded: bool,
-    /// The snapshots that completed, as ids (`snap-…`).
+    /// The snapshots that completed, as ids (`snap-…`); for a copy, the copy.
     pub snapshot_ids: Vec<String>,
+    /// For EC2's `copySnapshot` event, the snapshot copied (`detail.source`): with `--encrypt`,
+    /// the unencrypted original that the completed copy now replaces.
+    pub copy_of: Option<String>,
 }
 
 impl Completed {
@@ -181,20 +184,26 @@ impl Completed {
                 .collect(),
             None => detail.get("snapshot_id").and_then(Value::as_str).into_iter().collect(),
         };
-        let mut snapshot_ids = Vec::with_capacity(arns.len());
-        for arn in arns {
-            // `arn:aws:ec2::us-east-1:snapshot/snap-…`, or a bare id.
+        // `arn:aws:ec2::us-east-1:snapshot/snap-…`, or a bare id.
+        let snapshot_id = |arn: &str| {
             let id = arn.rsplit_once("snapshot/").map_or(arn, |(_, id)| id);
             if !id.starts_with("snap-") || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
             {
                 return Err(bad(&format!("names {arn:?}, which is not a snapshot")));
             }
-            snapshot_ids.push(id.to_owned());
-        }
+            Ok(id.to_owned())
+        };
+        let snapshot_ids = arns.into_iter().map(snapshot_id).collect::<Result<Vec<_>, _>>()?;
         if succeeded && snapshot_ids.is_empty() {
             return Err(bad("says a creation succeeded but names no snapshot"));
         }
-        Ok(Completed { region: region.to_owned(), succeeded, snapshot_ids })
+        let copy_of = match detail.get("event").and_then(Value::as_str) {
+            Some("copySnapshot") => Some(snapshot_id(
+                detail.get("source").and_then(Value::as_str).ok_or_else(|| bad("of a copy has no \"source\""))?,
+            )?),
+            _ => None,
+        };
+        Ok(Completed { region: region.to_owned(), succeeded, snapshot_ids, copy_of })
     }
 }
 
@@ -508,7 +517,12 @@ mod tests {
         let Invocation::Copy(c) = Invocation::parse(&one, &[]).unwrap() else { panic!("a copy") };
         assert_eq!(
             c,
-            Completed { region: "us-east-1".into(), succeeded: true, snapshot_ids: vec!["snap-01234567".into()] }
+            Completed {
+                region: "us-east-1".into(),
+                succeeded: true,
+                snapshot_ids: vec!["snap-01234567".into()],
+                copy_of: None
+            }
         );
         let set: Value = serde_json::from_str(SET_EVENT).unwrap();
         let Invocation::Copy(c) = Invocation::parse(&set, &[]).unwrap() else { panic!("a copy") };
@@ -519,6 +533,35 @@ mod tests {
         // A schedule's event is still a run.
         let run = serde_json::json!({"SnapshotKeyWord": "SnapshotDaily"});
         assert!(matches!(Invocation::parse(&run, &[]).unwrap(), Invocation::Run(_)));
+    }
+
+    /// EC2's `copySnapshot` event as the EBS User Guide ("Amazon EBS events", Copy snapshot)
+    /// shows it, in one region: `snapshot_id` is the copy, `detail.source` the original.
+    const COPY_EVENT: &str = r#"{"version":"0","id":"01234567-0123-0123-0123-012345678901",
+      "detail-type":"EBS Snapshot Notification","source":"aws.ec2","account":"123456789012",
+      "time":"2026-11-26T00:20:00Z","region":"cn-north-1",
+      "resources":["arn:aws-cn:ec2::cn-north-1:snapshot/snap-0c0py"],
+      "detail":{"event":"copySnapshot","result":"succeeded","cause":"","request-id":"",
+        "snapshot_id":"arn:aws-cn:ec2::cn-north-1:snapshot/snap-0c0py",
+        "source":"arn:aws-cn:ec2::cn-north-1:snapshot/snap-0a","startTime":"2026-11-26T00:05:01Z",
+        "endTime":"2026-11-26T00:20:00Z","incremental":"false","transferType":"standard"}}"#;
+
+    #[test]
+    fn ec2s_copy_event_names_the_copy_and_its_original() {
+        let v: Value = serde_json::from_str(COPY_EVENT).unwrap();
+        let Invocation::Copy(c) = Invocation::parse(&v, &[]).unwrap() else { panic!("a copy event") };
+        assert_eq!(
+            (c.snapshot_ids.as_slice(), c.copy_of.as_deref()),
+            (&["snap-0c0py".to_owned()][..], Some("snap-0a"))
+        );
+        let mut no_source = v.clone();
+        no_source["detail"].as_object_mut().unwrap().remove("source");
+        let e = Invocation::parse(&no_source, &[]).unwrap_err().to_string();
+        assert!(e.contains("of a copy has no \"source\""), "{e}");
+        let mut bad_source = v;
+        bad_source["detail"]["source"] = "arn:aws-cn:ec2::cn-north-1:volume/vol-0a".into();
+        let e = Invocation::parse(&bad_source, &[]).unwrap_err().to_string();
+        assert!(e.contains("which is not a snapshot"), "{e}");
     }
 
     #[test]

@@ -79,6 +79,10 @@ pub struct Snapshot {
     pub state: SnapshotState,
     /// When EC2 started it; the primary order of rotation.
     pub start_time: DateTime<Utc>,
+    /// Whether it is encrypted: with `--encrypt`, an unencrypted one is copied encrypted and the
+    /// copy replaces it (README, "Encryption in place").
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub encrypted: bool,
     /// All its tags.
     pub tags: Vec<Tag>,
 }

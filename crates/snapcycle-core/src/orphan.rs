@@ -227,7 +227,15 @@ mod tests {
         if keyword_tag {
             tags.push(Tag::new(DAILY, "7"));
         }
-        Snapshot { id: id.into(), volume_id: volume.into(), owner_id: "1".into(), state, start_time: t, tags }
+        Snapshot {
+            encrypted: false,
+            id: id.into(),
+            volume_id: volume.into(),
+            owner_id: "1".into(),
+            state,
+            start_time: t,
+            tags,
+        }
     }
 
     fn inventory(state: &str) -> Inventory {

@@ -283,7 +283,9 @@ pub fn plan(policy: &Policy, inventory: &Inventory) -> Plan {
     let run = policy.run_id();
     let mut by_volume: HashMap<&str, Vec<&Snapshot>> = HashMap::new();
     for s in &inventory.snapshots {
-        by_volume.entry(s.volume_id.as_str()).or_default().push(s);
+        if let Some(volume) = crate::copy::rotation_volume(s) {
+            by_volume.entry(volume).or_default().push(s);
+        }
     }
     let mut instances: Vec<&Instance> = inventory.instances.iter().collect();
     instances.sort_by(|a, b| a.id.cmp(&b.id));
@@ -442,10 +444,12 @@ fn plan_instance<'a>(
     }
     let label = ip.name.clone().unwrap_or_else(|| inst.id.clone());
     for att in &inst.volumes {
-        let mut mine: Vec<&Snapshot> = by_volume
+        let mine: Vec<&Snapshot> = by_volume
             .get(att.volume_id.as_str())
             .map(|v| v.iter().copied().filter(|s| belongs_to(s, keyword, &inst.owner_id)).collect())
             .unwrap_or_default();
+        // With `--encrypt`, a completed encrypted copy stands in for its original from here on.
+        let (mut mine, replaced) = crate::copy::replace_originals(mine);
         // This run's own snapshots: one stays (the oldest completed, else the oldest), and only
         // completed extras are removed: a pending snapshot is never deleted, a duplicate or not.
         let mut this_run: Vec<&Snapshot> = mine
@@ -521,11 +525,18 @@ fn plan_instance<'a>(
                     reason: "keep: this run's snapshot (it counts from the next run)".into(),
                 }));
             }
-            (keep, duplicates.iter().cloned().chain(rotated).collect(), duplicates.len(), reasons)
+            let replaced = replaced.iter().map(|s| s.id.clone());
+            (keep, duplicates.iter().cloned().chain(replaced).chain(rotated).collect(), duplicates.len(), reasons)
         };
         if policy.explain {
             for d in &duplicates {
                 reasons.push(Reason { snapshot_id: d.clone(), reason: "delete: a second snapshot of this run".into() });
+            }
+            if !policies.is_empty() {
+                reasons.extend(replaced.iter().map(|s| Reason {
+                    snapshot_id: s.id.clone(),
+                    reason: "delete: replaced by its encrypted copy".into(),
+                }));
             }
         }
         ip.volumes.push(VolumePlan {
@@ -619,9 +630,20 @@ fn new_or_done(keeper: Option<&Snapshot>) -> Create {
     }
 }
 
-/// Rotation order: newest first by start time, ties by the run tag, then by id for stability.
+/// Rotation order: newest first by start time, ties by the run tag, then by id for stability. An
+/// encrypted copy in place is ordered by its source's run: EC2 starts the copy only once the
+/// source has completed, and a late one must not pass newer snapshots.
 pub(crate) fn newest_first(a: &&Snapshot, b: &&Snapshot) -> std::cmp::Ordering {
-    let key = |s: &Snapshot| (s.start_time, tag_value(&s.tags, TAG_RUN).map(str::to_owned), s.id.clone());
+    let time = |s: &Snapshot| {
+        if crate::copy::is_copy_in_place(s) {
+            tag_value(&s.tags, TAG_RUN)
+                .and_then(|r| DateTime::parse_from_rfc3339(r).ok())
+                .map_or(s.start_time, |t| t.with_timezone(&Utc))
+        } else {
+            s.start_time
+        }
+    };
+    let key = |s: &Snapshot| (time(s), tag_value(&s.tags, TAG_RUN).map(str::to_owned), s.id.clone());
     key(b).cmp(&key(a))
 }
 
@@ -735,6 +757,7 @@ mod tests {
     /// A completed daily snapshot of `vol-1` started at `start`, of the run `run`.
     fn daily_snapshot(id: &str, start: DateTime<Utc>, run: &str) -> Snapshot {
         Snapshot {
+            encrypted: false,
             id: id.into(),
             volume_id: "vol-1".into(),
             owner_id: "1".into(),
@@ -769,6 +792,77 @@ mod tests {
         assert_eq!(v.keep, ["snap-a", "snap-old"]);
     }
 
+    /// An encrypted copy in place of `source` (README, "Encryption in place"), of the run `run`,
+    /// started at `start`, in `state`; `region` set makes it a copy from another region instead.
+    fn encrypted_copy(id: &str, source: &str, run: &str, start: DateTime<Utc>, state: SnapshotState) -> Snapshot {
+        use crate::copy::{TAG_SOURCE_SNAPSHOT, TAG_SOURCE_VOLUME};
+        Snapshot {
+            id: id.into(),
+            volume_id: crate::orphan::COPY_VOLUME_ID.into(),
+            owner_id: "1".into(),
+            state,
+            start_time: start,
+            encrypted: true,
+            tags: vec![
+                Tag::new("SnapshotDaily", "2"),
+                Tag::new(TAG_KEYWORD, "SnapshotDaily"),
+                Tag::new(TAG_RUN, run),
+                Tag::new(TAG_SOURCE_SNAPSHOT, source),
+                Tag::new(TAG_SOURCE_VOLUME, "vol-1"),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_completed_encrypted_copy_replaces_its_original_and_counts_in_its_place() {
+        use SnapshotState::{Completed, Pending};
+        let t = Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap();
+        let day = |d: i64| t - chrono::Duration::days(d);
+        let run = |d: i64| run_id(day(d));
+        let inv = Inventory {
+            instances: vec![one_volume_instance("2")],
+            snapshots: vec![
+                // 23 Nov: replaced long ago, only its copy is left (started late: a catch-up).
+                encrypted_copy("snap-c23", "snap-o23", &run(3), day(1) + chrono::Duration::hours(1), Completed),
+                // 24 Nov: the copy completed, the original is still there.
+                daily_snapshot("snap-o24", day(2), &run(2)),
+                encrypted_copy("snap-c24", "snap-o24", &run(2), day(2) + chrono::Duration::minutes(5), Completed),
+                // 25 Nov: the copy is still pending: the original counts.
+                daily_snapshot("snap-o25", day(1), &run(1)),
+                encrypted_copy("snap-c25", "snap-o25", &run(1), day(1) + chrono::Duration::minutes(5), Pending),
+            ],
+            ..Inventory::default()
+        };
+        let mut policy = daily_at(t);
+        policy.explain = true;
+        let p = plan(&policy, &inv);
+        let v = &p.instances[0].volumes[0];
+        assert_eq!(v.create, Create::New);
+        // Counted, newest first by their runs: o25, c24 (in o24's place), then c23, which goes
+        // (retention 2) although EC2 started it after c24. o24 goes as replaced.
+        assert_eq!(v.delete, ["snap-o24", "snap-c23"], "{v:#?}");
+        assert_eq!(v.keep, ["snap-o25", "snap-c25", "snap-c24"], "{v:#?}");
+        let why = |id: &str| v.reasons.iter().find(|r| r.snapshot_id == id).map(|r| r.reason.as_str());
+        assert_eq!(why("snap-o24"), Some("delete: replaced by its encrypted copy"));
+        assert!(p.orphans.is_empty(), "copies are their source volume's, not orphans of vol-ffffffff");
+
+        // A retry of the 25 Nov run once o25 is replaced: its copy is the run's snapshot.
+        let mut done = inv.clone();
+        done.snapshots.retain(|s| s.id != "snap-o25");
+        done.snapshots.iter_mut().filter(|s| s.id == "snap-c25").for_each(|s| s.state = Completed);
+        let retry = plan(&daily_at(day(1)), &done);
+        assert_eq!(retry.instances[0].volumes[0].create, Create::AlreadyDone { snapshot_id: "snap-c25".into() });
+
+        // A copy made here from another region is that region's stack's: never counted here.
+        let mut foreign = inv.clone();
+        for s in &mut foreign.snapshots {
+            s.tags.push(Tag::new(crate::copy::TAG_SOURCE_REGION, "cn-northwest-1"));
+        }
+        foreign.snapshots.retain(|s| s.id.starts_with("snap-c"));
+        let f = plan(&daily_at(t), &foreign);
+        assert!(f.instances[0].volumes[0].delete.is_empty() && f.instances[0].volumes[0].keep.is_empty(), "{f:#?}");
+    }
+
     fn shared_volume(ret_a: &str, ret_b: &str) -> Plan {
         let t = Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap();
         let inst = |id: &str, ret: &str| Instance {
@@ -781,6 +875,7 @@ mod tests {
         };
         let snapshots = (1..=6)
             .map(|d| Snapshot {
+                encrypted: false,
                 id: format!("snap-{d}").into(),
                 volume_id: "vol-shared".into(),
                 owner_id: "1".into(),

@@ -118,7 +118,15 @@ fn is_copyable(key: &str, keyword: &Keyword, all: &[Keyword]) -> bool {
 /// only these when it reads the inventory, so memory does not grow with the instance tags copied
 /// onto every snapshot.
 pub fn read_by_plan(key: &str, keyword: &Keyword) -> bool {
-    key == keyword.as_str() || key == TAG_KEYWORD || key == TAG_RUN
+    use crate::copy::{TAG_SOURCE_REGION, TAG_SOURCE_SNAPSHOT, TAG_SOURCE_VOLUME};
+    // The source tags are on copies only: an encrypted copy in place is counted as its source
+    // volume's, and a copy from another region is left to that region's stack.
+    key == keyword.as_str()
+        || key == TAG_KEYWORD
+        || key == TAG_RUN
+        || key == TAG_SOURCE_VOLUME
+        || key == TAG_SOURCE_SNAPSHOT
+        || key == TAG_SOURCE_REGION
 }
 
 /// The value of [`TAG_DEVICES`] for a set: `volume=device` pairs in the order given, as many

@@ -157,6 +157,7 @@ fn build(insts: Vec<(String, Option<String>, usize)>, snaps: Vec<SnapSpec>) -> I
             tags.push(Tag::new(HOURLY, "3"));
         }
         inv.snapshots.push(Snapshot {
+            encrypted: false,
             id: format!("snap-{n:03}").into(),
             volume_id: format!("vol-{}", s.volume + 1).into(),
             owner_id: if s.other_owner { "999999999999".into() } else { OWNER.into() },
@@ -339,7 +340,7 @@ proptest! {
         after.snapshots.retain(|s| !deleted.contains(&s.id));
         for set in p.instances.iter().filter_map(|i| i.set.as_ref()) {
             for volume_id in &set.volumes {
-                after.snapshots.push(Snapshot {
+                after.snapshots.push(Snapshot { encrypted: false,
                     id: format!("snap-new-{volume_id}").into(),
                     volume_id: volume_id.clone(),
                     owner_id: OWNER.into(),
