@@ -2,7 +2,8 @@
 //! EC2's completion event, in the shapes the EBS User Guide documents ("Amazon EventBridge events
 //! for Amazon EBS"), reaches the function through the loopback Runtime API, and the function
 //! copies the stack's snapshots to `SNAPCYCLE_COPY_TO` once each, encrypted. Calls are counted
-//! by the proxy between the function and moto.
+//! by the proxy between the function and moto. With encryption in place (`SNAPCYCLE_ENCRYPT`), the
+//! copy is made in the snapshot's own region, and EC2's `copySnapshot` event replaces the original.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -282,4 +283,69 @@ async fn a_failed_set_or_a_malformed_ec2_event_copies_nothing() {
     assert_eq!(proxy.stats().total().requests, 0, "bad events made no AWS call: {}", proxy.stats());
     assert!(copies(&dest(&moto).await).await.is_empty());
     assert!(lambda.function.alive(), "bad events do not stop the function");
+}
+
+/// EC2's `copySnapshot` event, whole, as the EBS User Guide shows it ("Copy snapshot"), for a copy
+/// made in this region.
+fn copy_event(copy_id: &str, source_id: &str) -> Value {
+    json!({
+        "version": "0",
+        "id": "01234567-0123-0123-0123-012345678902",
+        "detail-type": "EBS Snapshot Notification",
+        "source": "aws.ec2",
+        "account": ACCOUNT,
+        "time": "2026-11-26T00:20:00Z",
+        "region": REGION,
+        "resources": [snapshot_arn(copy_id)],
+        "detail": {
+            "event": "copySnapshot",
+            "result": "succeeded",
+            "cause": "",
+            "request-id": "",
+            "snapshot_id": snapshot_arn(copy_id),
+            "source": snapshot_arn(source_id),
+            "startTime": "2026-11-26T00:05:01Z",
+            "endTime": "2026-11-26T00:20:00Z",
+            "incremental": "false",
+            "transferType": "standard",
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_encryption_in_place_the_two_events_copy_then_replace_through_the_lambda() {
+    let moto = Moto::start_instant().unwrap();
+    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
+    let proxy = FaultProxy::start(&moto.url(), FaultConfig::default()).await.unwrap();
+    let env = [("SNAPCYCLE_KEYWORDS", DAILY.to_owned()), ("SNAPCYCLE_ENCRYPT", "default".to_owned())];
+    let bootstrap = std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap"));
+    let mut lambda = snapcycle_testkit::lambda::start(&moto, &proxy.url(), LIMIT, bootstrap, &env, "encrypt-in-place")
+        .await
+        .unwrap();
+    let db = seed::instance(&ec2, &[(DAILY, "3"), ("Name", "db")], 1).await;
+    let snap = keyword_snapshot(&ec2, &db, 0, DAILY, "3", RUN).await;
+    let volume = &db.volumes[0].1;
+
+    // createSnapshot succeeded: one encrypted copy, in this region.
+    let out = lambda.api.invoke(snapshot_event(&snap, volume), LIMIT).await.unwrap();
+    assert!(out.ok && list(&out.body, "failures").is_empty(), "{:?}", out.body);
+    let copied = list(&out.body, "copied");
+    assert_eq!(copied.len(), 1, "{:?}", out.body);
+    assert_eq!(copied[0]["region"].as_str(), Some(REGION));
+    let copy_id = copied[0]["copy_id"].as_str().unwrap().to_owned();
+
+    // copySnapshot succeeded: the unencrypted original goes; the copy stays.
+    let before = proxy.stats();
+    let out = lambda.api.invoke(copy_event(&copy_id, &snap), LIMIT).await.unwrap();
+    assert!(out.ok && list(&out.body, "failures").is_empty(), "{:?}", out.body);
+    let deleted = list(&out.body, "deleted");
+    assert_eq!(deleted.len(), 1, "{:?}", out.body);
+    assert_eq!(deleted[0]["snapshot_id"].as_str(), Some(snap.as_str()));
+    let calls = calls_between(&before, &proxy.stats());
+    assert_eq!(calls, BTreeMap::from([("DescribeSnapshots".into(), 1), ("DeleteSnapshot".into(), 1)]), "{calls:?}");
+    let left = ec2.describe_snapshots().owner_ids("self").send().await.unwrap();
+    let ids: Vec<&str> = left.snapshots().iter().filter_map(|s| s.snapshot_id()).collect();
+    assert_eq!(ids, [copy_id.as_str()]);
+    assert_eq!(left.snapshots()[0].encrypted(), Some(true));
+    println!("replacing one original: API calls {}, wall time {:?}", out.body["api_calls"], out.took);
 }
