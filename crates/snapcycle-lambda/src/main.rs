@@ -134,9 +134,13 @@ async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Report, HandlerE
     let mut req = match invocation {
         Invocation::Run(req) => req,
         // EC2 says snapshots completed (the stack's rule forwards its event when copies to other
-        // regions are on): copy them; the verdict is a run's (retry, or e-mail once).
+        // regions or encryption in place are on): copy them, or with encryption in place replace
+        // the original of a completed copy; the verdict is a run's (retry, or e-mail once).
         Invocation::Copy(completed) => {
-            info!(snapshots = completed.snapshot_ids.len(), "EC2 says snapshots completed: copying them");
+            match &completed.copy_of {
+                Some(original) => info!(original = %original, "EC2 says a copy completed: replacing its original"),
+                None => info!(snapshots = completed.snapshot_ids.len(), "EC2 says snapshots completed: copying them"),
+            }
             let left = event.context.deadline().duration_since(SystemTime::now()).unwrap_or_default();
             let report =
                 runner.copy_completed(&completed, deadline(Instant::now(), left, app.margin, app.time_limit)).await;
