@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context as _};
 use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, Parameter, StackStatus};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata as _;
-use snapcycle_stack::{partition_of, CodeLocation, CopyTarget, StackSpec};
+use snapcycle_stack::{partition_of, CodeLocation, CopyTarget, EncryptInPlace, StackSpec};
 
 use crate::artifact::{ensure_bucket, upload};
 use crate::aws::Clients;
@@ -45,10 +45,11 @@ pub(crate) async fn deploy(global: &Global, args: DeployArgs) -> Result<ExitCode
         )));
     }
     // The region is known once the configuration is loaded (no call yet): the copy destinations
-    // are checked against it before anything is built or called.
+    // and the encryption key are checked against it before anything is built or called.
     let aws = Clients::new(global).await?;
     if let Some(region) = aws.region() {
         check_copy_destinations(&spec.copy_to, &region).map_err(usage)?;
+        spec.validate_in_region(&region).context("invalid stack settings").map_err(usage)?;
     }
     let zip = match &args.artifact {
         Some(path) => path.clone(),
@@ -151,7 +152,43 @@ fn settings_taken_back(before: &crate::run::Deployed, bin_days: Option<u32>, spe
         _ => {}
     }
     copies_taken_back(before, spec, &mut changes);
+    encryption_taken_back(before, spec, &mut changes);
     changes
+}
+
+/// The flags that give `encrypt` again, for a note that says how to keep it.
+fn encrypt_flags(encrypt: &EncryptInPlace) -> String {
+    match &encrypt.kms_key {
+        Some(key) => format!("--encrypt --kms-key {key}"),
+        None => "--encrypt".to_owned(),
+    }
+}
+
+/// What a redeploy changes of `--encrypt` and `--kms-key`, read back from the function's
+/// `SNAPCYCLE_ENCRYPT`. The encrypted copies already made stay and are rotated as before (each
+/// counts in its original's place whatever the flags); without `--encrypt` new snapshots stay
+/// unencrypted, and with another key the next copies are encrypted with it.
+fn encryption_taken_back(before: &crate::run::Deployed, spec: &StackSpec, changes: &mut Vec<String>) {
+    let Some(was) = &before.encrypt else {
+        return; // Turning it on shows in the change set.
+    };
+    let key = |e: &EncryptInPlace| e.kms_key.clone().unwrap_or_else(|| "the region's default EBS key".to_owned());
+    match &spec.encrypt {
+        None => changes.push(format!(
+            "snapshots are encrypted in place now (with {}); without --encrypt {}new snapshots stay unencrypted (the \
+             encrypted copies already made stay and are rotated as before; pass {} to keep encrypting)",
+            key(was),
+            if spec.copy_to.is_empty() { "its rule is removed and " } else { "" },
+            encrypt_flags(was)
+        )),
+        Some(now) if now.kms_key != was.kms_key => changes.push(format!(
+            "snapshots are encrypted in place with {} instead of {} from now on (the encrypted copies already made \
+             keep their key)",
+            key(now),
+            key(was)
+        )),
+        Some(_) => {}
+    }
 }
 
 /// What a redeploy changes of `--copy-to`, `--copy-kms-key` and `--copy-retention`, read back
@@ -168,10 +205,11 @@ fn copies_taken_back(before: &crate::run::Deployed, spec: &StackSpec, changes: &
     if spec.copy_to.is_empty() {
         let regions: Vec<&str> = before.copy_to.iter().map(|t| t.region.as_str()).collect();
         changes.push(format!(
-            "snapshots are copied to {} now; without --copy-to its rule is removed and new snapshots are no longer \
-             copied (the copies already made stay, unrotated: the function no longer deletes them; pass {} to keep \
-             copying)",
+            "snapshots are copied to {} now; without --copy-to {}new snapshots are no longer copied (the copies \
+             already made stay, unrotated: the function no longer deletes them; pass {} to keep copying)",
             regions.join(", "),
+            // With --encrypt the rule stays, for the copies in place.
+            if spec.encrypt.is_none() { "its rule is removed and " } else { "" },
             match &before.copy_retention {
                 Some(r) => format!("{} --copy-retention '{r}'", copy_flags(&before.copy_to)),
                 None => copy_flags(&before.copy_to),
@@ -548,5 +586,54 @@ mod tests {
             settings_taken_back(&deployed(), None, &copying(&same, Some("30"))).is_empty(),
             "the change set shows it"
         );
+    }
+
+    const HOME_KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+    fn encrypting(key: Option<&str>) -> StackSpec {
+        StackSpec { encrypt: Some(EncryptInPlace { kms_key: key.map(str::to_owned) }), ..StackSpec::default() }
+    }
+
+    fn deployed_encrypting(key: Option<&str>) -> crate::run::Deployed {
+        crate::run::Deployed { encrypt: encrypting(key).encrypt, ..deployed() }
+    }
+
+    #[test]
+    fn a_redeploy_says_when_it_stops_encrypting_or_changes_the_key() {
+        let keyed = deployed_encrypting(Some(HOME_KEY));
+        let off = settings_taken_back(&keyed, None, &StackSpec::default());
+        assert_eq!(off.len(), 1, "{off:?}");
+        assert!(
+            off[0].contains(&format!(
+                "snapshots are encrypted in place now (with {HOME_KEY}); without --encrypt its rule is removed and \
+                 new snapshots stay unencrypted"
+            )),
+            "{}",
+            off[0]
+        );
+        assert!(off[0].contains("rotated as before"), "{}", off[0]);
+        assert!(off[0].contains(&format!("pass --encrypt --kms-key {HOME_KEY} to keep encrypting")), "{}", off[0]);
+        let plain = settings_taken_back(&deployed_encrypting(None), None, &StackSpec::default());
+        assert!(plain[0].contains("(with the region's default EBS key)"), "{plain:?}");
+        assert!(plain[0].contains("pass --encrypt to keep encrypting"), "{plain:?}");
+
+        let rekeyed = settings_taken_back(&keyed, None, &encrypting(None));
+        assert_eq!(rekeyed.len(), 1, "{rekeyed:?}");
+        assert!(
+            rekeyed[0].contains(&format!(
+                "encrypted in place with the region's default EBS key instead of {HOME_KEY} from now on"
+            )),
+            "{rekeyed:?}"
+        );
+        assert!(settings_taken_back(&keyed, None, &encrypting(Some(HOME_KEY))).is_empty());
+        assert!(settings_taken_back(&deployed(), None, &encrypting(None)).is_empty(), "the change set shows it");
+
+        // From one to the other: the rule stays (it serves both), so neither note says it goes.
+        let to_copies = settings_taken_back(&keyed, None, &copying(&[("us-west-2", None)], None));
+        assert_eq!(to_copies.len(), 1, "{to_copies:?}");
+        assert!(to_copies[0].contains("without --encrypt new snapshots stay unencrypted"), "{to_copies:?}");
+        let from_copies = settings_taken_back(&deployed_copying(&[("us-west-2", None)], None), None, &encrypting(None));
+        assert_eq!(from_copies.len(), 1, "{from_copies:?}");
+        assert!(from_copies[0].contains("without --copy-to new snapshots are no longer copied"), "{from_copies:?}");
     }
 }

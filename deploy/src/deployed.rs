@@ -127,7 +127,7 @@ pub(crate) async fn deployed_schedules(
                     .send()
                     .await
                     .with_context(|| format!("describing rule {rule_name}"))?;
-                // The copy rule (`--copy-to`) matches EC2's events; it is no schedule.
+                // The completion rule (`--copy-to`, `--encrypt`) matches EC2's events; it is no schedule.
                 if d.schedule_expression().is_none_or(str::is_empty) {
                     continue;
                 }

@@ -70,7 +70,7 @@ fn main() -> ExitCode {
     let result = rt.block_on(async {
         match cli.command {
             Command::Run(args) => run::run(&cli.global, args).await,
-            Command::Render(args) => render::render(args),
+            Command::Render(args) => render::render(&cli.global, args),
             Command::Deploy(args) => deploy::deploy(&cli.global, args).await,
             Command::Destroy(args) => destroy::destroy(&cli.global, args).await,
             Command::Status(args) => status::status(&cli.global, args).await,

@@ -4,11 +4,14 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use crate::cli::RenderArgs;
+use crate::cli::{Global, RenderArgs};
 use crate::Failure;
 
-pub(crate) fn render(args: RenderArgs) -> Result<ExitCode, Failure> {
-    let spec = args.stack.spec().map_err(Failure::Usage)?;
+/// Prints (or writes) the template. `--region` (or `AWS_REGION`), when given, is the stack's
+/// region: what only the region tells is checked too (an `--encrypt` key must be of it), still
+/// without an AWS call.
+pub(crate) fn render(global: &Global, args: RenderArgs) -> Result<ExitCode, Failure> {
+    let spec = args.stack.spec_in(global.region.as_deref()).map_err(Failure::Usage)?;
     let text = snapcycle_stack::render_string(&spec).map_err(|e| Failure::Usage(e.into()))?;
     match &args.output {
         Some(path) => std::fs::write(path, &text)

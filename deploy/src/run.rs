@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use anyhow::anyhow;
 use chrono::Utc;
 use snapcycle_aws::{Runner, Settings};
-use snapcycle_core::config::{ENV_COPY_RETENTION, ENV_COPY_TO, ENV_ORPHANS_EXPIRE_AFTER, ENV_TIME_ZONE};
-use snapcycle_core::copy::{parse_copy_targets, CopyTarget};
+use snapcycle_core::config::{ENV_COPY_RETENTION, ENV_COPY_TO, ENV_ENCRYPT, ENV_ORPHANS_EXPIRE_AFTER, ENV_TIME_ZONE};
+use snapcycle_core::copy::{parse_copy_targets, parse_encrypt, CopyTarget, EncryptInPlace};
 use snapcycle_core::{Event, Keyword, OrphanExpiry, RetentionPolicy};
 
 use crate::cli::{Global, Output, RunArgs};
@@ -94,6 +94,8 @@ pub(crate) struct Deployed {
     pub(crate) copy_to: Vec<CopyTarget>,
     /// `SNAPCYCLE_COPY_RETENTION`, if set.
     pub(crate) copy_retention: Option<RetentionPolicy>,
+    /// `SNAPCYCLE_ENCRYPT`: encryption in place and its key, if on.
+    pub(crate) encrypt: Option<EncryptInPlace>,
 }
 
 /// The keywords, time zone and orphan expiry of the deployed stack, from its function's
@@ -155,7 +157,9 @@ pub(crate) async fn read_deployed(sdk: &aws_config::SdkConfig, stack_name: &str)
                     Failure::Failed(anyhow!("the {ENV_COPY_RETENTION} of function {function} is invalid: {e}"))
                 })?),
             };
-            Ok(Some(Deployed { keywords, time_zone: zone, orphans_expire_after, copy_to, copy_retention }))
+            let encrypt = parse_encrypt(&var(ENV_ENCRYPT).unwrap_or_default())
+                .map_err(|e| Failure::Failed(anyhow!("the {ENV_ENCRYPT} of function {function} is invalid: {e}")))?;
+            Ok(Some(Deployed { keywords, time_zone: zone, orphans_expire_after, copy_to, copy_retention, encrypt }))
         }
         Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
         Err(e) => Err(Failure::Failed(anyhow!(

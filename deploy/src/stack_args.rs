@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context as _};
 use clap::{Args, ValueEnum};
-use snapcycle_stack::{Architecture, CopyTarget, RetentionPolicy, Schedule, StackSpec};
+use snapcycle_stack::{Architecture, CopyTarget, EncryptInPlace, RetentionPolicy, Schedule, StackSpec};
 
 /// The function's processor architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -58,6 +58,16 @@ pub(crate) struct StackArgs {
     /// weekly=4 monthly=12`) instead of its source's. Needs --copy-to.
     #[arg(long, value_name = "VALUE", value_parser = crate::values::retention)]
     pub(crate) copy_retention: Option<RetentionPolicy>,
+    /// Encrypt every unencrypted snapshot the function takes in place: once it has completed, it
+    /// is copied, encrypted, in the stack's region, and the unencrypted original is deleted once
+    /// the copy has completed (an EventBridge rule on EC2's events starts both). Off by default;
+    /// not with --copy-to.
+    #[arg(long)]
+    pub(crate) encrypt: bool,
+    /// Encrypt with this KMS key of the stack's region, given by its key ARN, instead of the
+    /// region's default EBS key. Needs --encrypt.
+    #[arg(long, value_name = "KEY_ARN", requires = "encrypt", value_parser = crate::values::kms_key)]
+    pub(crate) kms_key: Option<String>,
 }
 
 impl StackArgs {
@@ -79,9 +89,20 @@ impl StackArgs {
             recycle_bin_days: self.recycle_bin_days,
             copy_to: self.copy_targets()?,
             copy_retention: self.copy_retention.clone(),
+            encrypt: self.encrypt.then(|| EncryptInPlace { kms_key: self.kms_key.clone() }),
             ..base
         };
         spec.validate().context("invalid stack settings")?;
+        Ok(spec)
+    }
+
+    /// [`StackArgs::spec`], also checked against the stack's `region` where it is known (the
+    /// `--encrypt` key must be a key of that region).
+    pub(crate) fn spec_in(&self, region: Option<&str>) -> anyhow::Result<StackSpec> {
+        let spec = self.spec()?;
+        if let Some(region) = region {
+            spec.validate_in_region(region).context("invalid stack settings")?;
+        }
         Ok(spec)
     }
 

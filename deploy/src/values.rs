@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use snapcycle_core::config::MAX_CONCURRENCY;
-use snapcycle_core::copy::{parse_copy_targets, CopyTarget};
+use snapcycle_core::copy::{parse_copy_targets, parse_encrypt, CopyTarget, EncryptInPlace};
 use snapcycle_core::event::{identity, parse_time, MAX_YEAR, MIN_YEAR};
 use snapcycle_core::policy::{PolicyError, Within};
 use snapcycle_core::RetentionPolicy;
@@ -107,6 +107,20 @@ pub(crate) fn copy_kms_key(raw: &str) -> Result<CopyTarget, String> {
     }
 }
 
+/// `--kms-key KEY_ARN` (with `--encrypt`), read by core's `parse_encrypt` (the function's own
+/// parser of `SNAPCYCLE_ENCRYPT`): a KMS key ARN. That it is a key of the stack's region is
+/// checked where the region is known; an alias is refused with the other flags.
+pub(crate) fn kms_key(raw: &str) -> Result<String, String> {
+    match parse_encrypt(raw) {
+        Ok(Some(EncryptInPlace { kms_key: Some(key) })) => Ok(key),
+        Ok(_) => Err(format!(
+            "{raw:?} is not a KMS key ARN (arn:PARTITION:kms:REGION:ACCOUNT:key/ID); without --kms-key, --encrypt \
+             uses the region's default EBS key"
+        )),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// `--copy-retention`: a keyword tag's value (`30`, `daily=7 weekly=4`), read by core's parser.
 pub(crate) fn retention(raw: &str) -> Result<RetentionPolicy, String> {
     RetentionPolicy::parse(raw).map_err(|e| e.to_string())
@@ -195,6 +209,23 @@ mod tests {
         }
         assert_eq!(retention("daily=7 weekly=4").unwrap().to_string(), "daily=7 weekly=4");
         assert!(retention("seven").is_err());
+    }
+
+    #[test]
+    fn an_encryption_key_is_a_kms_key_arn_as_the_function_reads_it() {
+        let key = "arn:aws-cn:kms:cn-north-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        assert_eq!(kms_key(key).unwrap(), key);
+        assert_eq!(kms_key(&format!(" {key} ")).unwrap(), key, "read as the function reads it");
+        for (raw, why) in [
+            ("default", "without --kms-key, --encrypt uses the region's default EBS key"),
+            ("", "is not a KMS key ARN"),
+            ("1234abcd-12ab-34cd-56ef-1234567890ab", "is not a KMS key ARN"),
+            ("alias/backups", "is not a KMS key ARN"),
+            ("arn:aws:kms:us-east-1:1111:key/k", "is not a KMS key ARN"),
+        ] {
+            let e = kms_key(raw).unwrap_err();
+            assert!(e.contains(why), "{raw:?}: {e}");
+        }
     }
 
     #[test]

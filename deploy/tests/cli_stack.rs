@@ -137,6 +137,10 @@ async fn deploy_update_noop_status_and_destroy() {
     assert_eq!(st.status.code(), Some(1), "{}", text(&st));
 }
 
+/// A KMS key of the emulator's region (`command` sets `AWS_REGION=us-east-1`), and one of another.
+const HOME_KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+const WEST_KEY: &str = "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_stack_input_exits_2_before_any_aws_call() {
     let moto = Moto::start().unwrap();
@@ -212,6 +216,25 @@ async fn bad_stack_input_exits_2_before_any_aws_call() {
         ),
         (vec!["deploy", "--yes", "--copy-retention", "30"], "--copy-retention needs --copy-to"),
         (vec!["render", "--copy-to", "us-west-2", "--copy-retention", "daily=0"], "daily=0"),
+        (vec!["render", "--kms-key", HOME_KEY], "--encrypt"),
+        (vec!["deploy", "--yes", "--kms-key", HOME_KEY], "--encrypt"),
+        (
+            vec!["deploy", "--yes", "--encrypt", "--copy-to", "us-west-2"],
+            "--encrypt and --copy-to cannot be used together",
+        ),
+        (
+            vec!["render", "--encrypt", "--kms-key", HOME_KEY, "--copy-to", "us-west-2"],
+            "--encrypt and --copy-to cannot be used together",
+        ),
+        (vec!["deploy", "--yes", "--encrypt", "--kms-key", WEST_KEY], "is not a key of the stack's region us-east-1"),
+        (vec!["render", "--encrypt", "--kms-key", WEST_KEY], "is not a key of the stack's region us-east-1"),
+        (
+            vec!["render", "--region", "cn-north-1", "--encrypt", "--kms-key", HOME_KEY],
+            "give a key ARN of cn-north-1 (arn:aws-cn:kms:cn-north-1:ACCOUNT:key/ID)",
+        ),
+        (vec!["render", "--encrypt", "--kms-key", "arn:aws:kms:us-east-1:111122223333:alias/backups"], "not an alias"),
+        (vec!["render", "--encrypt", "--kms-key", "default"], "uses the region's default EBS key"),
+        (vec!["deploy", "--yes", "--encrypt", "--kms-key", "alias/backups"], "is not a KMS key ARN"),
         (vec!["undo", "--since", "soon"], "\"soon\" is not an age"),
         (vec!["undo", "--since", "2"], "a number without a unit"),
         (vec!["undo", "--restore", "vol-0123456789abcdef0"], "is not a snapshot id such as snap-"),
@@ -481,4 +504,102 @@ async fn deploy_sizes_the_function_for_the_fleet_it_finds() {
     // A larger --memory is kept.
     let d = snapcycle(&url, &["deploy", "--yes", "--artifact", zip, "--memory", "512"]);
     assert!(text(&d).contains("512 MB is enough"), "{}", text(&d));
+}
+
+/// `render --encrypt` knows the stack's region from `--region` or `AWS_REGION`: a key of it renders
+/// (the variable, the rule that also takes `copySnapshot`), and without a region only the key's
+/// own form is checked.
+#[test]
+fn render_encrypts_in_place_with_a_key_of_the_region_given() {
+    let bin = Path::new(env!("CARGO_BIN_EXE_snapcycle"));
+    let o = command(bin, None).args(["render", "--encrypt", "--kms-key", HOME_KEY]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let template: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let resources = &template["Resources"];
+    assert_eq!(resources["Function"]["Properties"]["Environment"]["Variables"]["SNAPCYCLE_ENCRYPT"], HOME_KEY);
+    let events = &resources["SnapshotCompletedRule"]["Properties"]["EventPattern"]["detail"]["event"];
+    assert_eq!(*events, serde_json::json!(["createSnapshot", "createSnapshots", "copySnapshot"]));
+
+    let o = command(bin, None).args(["render", "--encrypt"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("\"SNAPCYCLE_ENCRYPT\": \"default\""), "{}", text(&o));
+
+    let o = command(bin, None)
+        .env_remove("AWS_REGION")
+        .args(["render", "--encrypt", "--kms-key", WEST_KEY])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "no region, no region check: {}", text(&o));
+    let o = command(bin, None)
+        .args(["render", "--region", "us-west-2", "--encrypt", "--kms-key", WEST_KEY])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "--region wins over AWS_REGION: {}", text(&o));
+}
+
+/// `--encrypt --kms-key` adds the completion rule (with `copySnapshot`) and sets the function's
+/// `SNAPCYCLE_ENCRYPT`; the rule is no schedule to `status`; a redeploy with another key, and one
+/// without `--encrypt`, say what they change before the change set.
+#[tokio::test(flavor = "multi_thread")]
+async fn encryption_in_place_adds_the_completion_rule_and_a_redeploy_without_it_says_so() {
+    let moto = Moto::start().unwrap();
+    let url = moto.url();
+    let zip = artifact();
+    let zip = zip.to_str().unwrap();
+    let d = snapcycle(&url, &["deploy", "--yes", "--artifact", zip, "--encrypt", "--kms-key", HOME_KEY]);
+    let out = text(&d);
+    assert_eq!(d.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("+ add     SnapshotCompletedRule") && out.contains("+ add     SnapshotCompletedPermission"),
+        "{out}"
+    );
+
+    let sdk = moto.sdk_config().await;
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let f = lambda.get_function_configuration().function_name("snapcycle-snapshots").send().await.unwrap();
+    let env = f.environment().unwrap().variables().unwrap();
+    assert_eq!(env["SNAPCYCLE_ENCRYPT"], HOME_KEY);
+    assert!(!env.contains_key("SNAPCYCLE_COPY_TO"), "{env:?}");
+    let events = aws_sdk_eventbridge::Client::new(&sdk);
+    let rules = events.list_rules().send().await.unwrap();
+    let rule = rules.rules().iter().find(|r| r.event_pattern().is_some()).expect("the completion rule");
+    let pattern: serde_json::Value = serde_json::from_str(rule.event_pattern().unwrap()).unwrap();
+    assert_eq!(pattern["detail"]["event"], serde_json::json!(["createSnapshot", "createSnapshots", "copySnapshot"]));
+    assert_eq!(pattern["detail"]["result"], serde_json::json!(["succeeded"]));
+    let targets = events.list_targets_by_rule().rule(rule.name().unwrap()).send().await.unwrap();
+    let t = &targets.targets()[0];
+    assert!(t.arn().ends_with(":function:snapcycle-snapshots"), "{t:?}");
+    assert!(t.input().is_none() && t.input_transformer().is_none(), "the whole event: {t:?}");
+
+    let st = snapcycle(&url, &["status"]);
+    assert_eq!(st.status.code(), Some(0), "{}", text(&st));
+    assert!(!text(&st).contains(rule.name().unwrap()), "the completion rule is no schedule: {}", text(&st));
+    assert!(text(&st).contains(&format!("SNAPCYCLE_ENCRYPT={HOME_KEY}")), "{}", text(&st));
+
+    let rekeyed = snapcycle(&url, &["deploy", "--yes", "--artifact", zip, "--encrypt"]);
+    let out = text(&rekeyed);
+    assert_eq!(rekeyed.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains(&format!(
+            "note: snapshots are encrypted in place with the region's default EBS key instead of {HOME_KEY} from now on"
+        )),
+        "{out}"
+    );
+    let f = lambda.get_function_configuration().function_name("snapcycle-snapshots").send().await.unwrap();
+    assert_eq!(f.environment().unwrap().variables().unwrap()["SNAPCYCLE_ENCRYPT"], "default");
+
+    let off = snapcycle(&url, &["deploy", "--yes", "--artifact", zip]);
+    let out = text(&off);
+    assert_eq!(off.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains(
+            "note: snapshots are encrypted in place now (with the region's default EBS key); without --encrypt its \
+             rule is removed and new snapshots stay unencrypted"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("pass --encrypt to keep encrypting"), "{out}");
+    assert!(out.contains("- remove  SnapshotCompletedRule"), "{out}");
+    let f = lambda.get_function_configuration().function_name("snapcycle-snapshots").send().await.unwrap();
+    assert!(f.environment().and_then(|e| e.variables()).is_none_or(|v| !v.contains_key("SNAPCYCLE_ENCRYPT")));
 }

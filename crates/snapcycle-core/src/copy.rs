@@ -43,7 +43,7 @@ pub fn is_copy_in_place(s: &Snapshot) -> bool {
 /// Splits one volume's snapshots into those rotation counts and the unencrypted originals that a
 /// completed encrypted copy in place replaces: the copy is counted in its original's place, and
 /// the original goes. While the copy is pending (or failed) the original counts as before.
-pub(crate) fn replace_originals<'a>(mine: Vec<&'a Snapshot>) -> (Vec<&'a Snapshot>, Vec<&'a Snapshot>) {
+pub(crate) fn replace_originals(mine: Vec<&Snapshot>) -> (Vec<&Snapshot>, Vec<&Snapshot>) {
     let done: std::collections::HashSet<&str> = mine
         .iter()
         .filter(|s| s.state == SnapshotState::Completed && s.encrypted && is_copy_in_place(s))
@@ -184,7 +184,7 @@ pub fn kms_key_region(k: &str) -> Option<&str> {
         && parts[4].bytes().all(|b| b.is_ascii_digit())
         && (parts[5].starts_with("key/") || parts[5].starts_with("alias/"))
         && parts[5].len() > 4;
-    ok.then_some(parts[3])
+    ok.then(|| parts[3])
 }
 
 /// Encryption in place (`--encrypt`, README "Encryption in place"): each unencrypted snapshot is
@@ -361,6 +361,21 @@ mod tests {
     use super::*;
     use crate::{Attachment, Instance, Inventory};
     use chrono::{DateTime, TimeZone, Utc};
+
+    #[test]
+    fn encryption_in_place_reads_default_or_a_key_arn_and_never_panics_on_anything_else() {
+        let key = "arn:aws-cn:kms:cn-north-1:012345678901:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        assert_eq!(parse_encrypt(" "), Ok(None));
+        assert_eq!(parse_encrypt("default"), Ok(Some(EncryptInPlace { kms_key: None })));
+        assert_eq!(parse_encrypt(key), Ok(Some(EncryptInPlace { kms_key: Some(key.into()) })));
+        assert_eq!(kms_key_region(key), Some("cn-north-1"));
+        // Fewer parts than an ARN has: refused, not an index out of bounds.
+        for bad in ["not-an-arn", "alias/x", "1234abcd-12ab", "arn:aws:kms", "arn:aws:kms:us-east-1", ":::::"] {
+            assert_eq!(kms_key_region(bad), None, "{bad}");
+            assert!(parse_encrypt(bad).is_err(), "{bad}");
+            assert!(parse_copy_targets(&format!("us-west-2={bad}")).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn destinations_parse_and_every_bad_one_is_named() {

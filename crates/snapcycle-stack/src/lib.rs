@@ -52,10 +52,14 @@ pub const FUNCTION_NAME_SUFFIX: &str = "-snapshots";
 pub const MAX_STACK_NAME_LEN: usize = 64 - FUNCTION_NAME_SUFFIX.len();
 
 pub use snapcycle_core::config::{
-    ENV_COPY_RETENTION, ENV_COPY_TO, ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_ORPHANS_EXPIRE_AFTER, ENV_TIME_ZONE,
-    ENV_TOPIC_ARN,
+    ENV_COPY_RETENTION, ENV_COPY_TO, ENV_ENCRYPT, ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_ORPHANS_EXPIRE_AFTER,
+    ENV_TIME_ZONE, ENV_TOPIC_ARN,
 };
-pub use snapcycle_core::copy::{CopyTarget, CopyTargetError};
+pub use snapcycle_core::copy::{CopyTarget, CopyTargetError, EncryptInPlace};
+
+/// The value of [`ENV_ENCRYPT`] for encryption in place with the region's default EBS key (what
+/// core's `parse_encrypt` reads as no key); with a key, the variable holds the key ARN.
+pub const ENCRYPT_WITH_DEFAULT_KEY: &str = "default";
 pub use snapcycle_core::RetentionPolicy;
 
 /// Output key: the function's physical name.
@@ -283,6 +287,15 @@ pub struct StackSpec {
     /// as a longer one for the disaster-recovery region; `None` (the default) gives each copy its
     /// source's. Only with [`StackSpec::copy_to`]: without copies it would mean nothing.
     pub copy_retention: Option<RetentionPolicy>,
+    /// Encrypt in place (`SNAPCYCLE_ENCRYPT`): every unencrypted snapshot the function takes is
+    /// copied, once it has completed, encrypted in the stack's own region (with
+    /// [`EncryptInPlace::kms_key`], a key ARN of that region, or the region's default EBS key), and
+    /// the unencrypted original is deleted once the copy has completed. Adds the rule for EC2's
+    /// completion events (matching completed copies too) and the role's in-place copy permissions;
+    /// `None` (the default) renders nothing of it. Not with [`StackSpec::copy_to`]: the function
+    /// refuses both. That the key is of the stack's region is checked by
+    /// [`StackSpec::validate_in_region`]: the template only knows `${AWS::Region}`.
+    pub encrypt: Option<EncryptInPlace>,
 }
 
 impl StackSpec {
@@ -323,6 +336,7 @@ impl StackSpec {
             recycle_bin_days: None,
             copy_to: Vec::new(),
             copy_retention: None,
+            encrypt: None,
         }
     }
 }
@@ -497,12 +511,61 @@ pub enum StackError {
     /// `copy_retention` without destinations.
     #[error("--copy-retention needs --copy-to: without destinations there are no copies to keep")]
     CopyRetentionWithoutCopies,
+    /// Both encryption in place and copies to other regions: the function refuses the two
+    /// variables together.
+    #[error(
+        "--encrypt and --copy-to cannot be used together: the function either encrypts each snapshot in place \
+         or copies it to other regions (where the copies are encrypted already), not both; choose one"
+    )]
+    EncryptWithCopies,
+    /// An encryption key that core's `parse_encrypt` would refuse (not a KMS key ARN).
+    #[error("--kms-key {key} is refused")]
+    InvalidEncryptKey {
+        /// The key as given.
+        key: String,
+        /// Core's reason.
+        #[source]
+        source: CopyTargetError,
+    },
+    /// An encryption key named by an alias, refused as [`StackError::CopyKeyAlias`] is.
+    #[error(
+        "--kms-key {key}: give the key ARN (arn:PARTITION:kms:REGION:ACCOUNT:key/ID), not an alias: the \
+         function's role is granted exactly that key (look it up with `aws kms describe-key --key-id {key}`)"
+    )]
+    EncryptKeyAlias {
+        /// The alias ARN given.
+        key: String,
+    },
+    /// An encryption key ARN of another partition than its region's.
+    #[error("--kms-key {key}: the key's partition is not {partition}, the partition of its region {region}")]
+    EncryptKeyPartition {
+        /// The key given.
+        key: String,
+        /// The key's region.
+        region: String,
+        /// That region's partition.
+        partition: &'static str,
+    },
+    /// An encryption key that is not of the stack's region ([`StackSpec::validate_in_region`]):
+    /// KMS keys are regional, and the copy is made in the stack's region.
+    #[error(
+        "--kms-key {key} is not a key of the stack's region {region}: snapshots are encrypted in place, in \
+         {region}, so give a key ARN of {region} (arn:{partition}:kms:{region}:ACCOUNT:key/ID)"
+    )]
+    EncryptKeyRegion {
+        /// The key given.
+        key: String,
+        /// The stack's region.
+        region: String,
+        /// The stack region's partition.
+        partition: &'static str,
+    },
     /// The role's inline policy would be longer than IAM accepts ([`MAX_ROLE_POLICY_CHARS`]);
     /// CloudFormation would fail creating the role.
     #[error(
         "the function's role policy would be about {chars} characters, more than the {max} IAM allows for a \
-         role's inline policies (each schedule and each --copy-to destination adds to it): use fewer \
-         schedules or copy destinations"
+         role's inline policies (each schedule and each --copy-to destination adds to it, and --encrypt does): \
+         use fewer schedules or copy destinations"
     )]
     RolePolicyTooLarge {
         /// The estimated size (an upper bound).
@@ -535,6 +598,14 @@ impl StackSpec {
     /// that deploys but cannot work), so `snapcycle render` fails early with a clear message.
     pub fn validate(&self) -> Result<(), StackError> {
         stack::validate(self)
+    }
+
+    /// Checks, besides [`StackSpec::validate`], what only the stack's `region` can tell: that the
+    /// `--encrypt` key is a key of that region and its partition. `deploy` knows its region, and
+    /// `render` when given one; the template itself only says `${AWS::Region}`.
+    pub fn validate_in_region(&self, region: &str) -> Result<(), StackError> {
+        self.validate()?;
+        stack::validate_in_region(self, region)
     }
 }
 

@@ -2,7 +2,10 @@
 
 use std::collections::HashMap;
 
-use snapcycle_core::copy::{format_copy_targets, parse_copy_targets, CopyTarget, TAG_SOURCE_REGION};
+use snapcycle_core::copy::{
+    format_copy_targets, kms_key_region, parse_copy_targets, parse_encrypt, CopyTarget, EncryptInPlace,
+    TAG_SOURCE_REGION, TAG_SOURCE_SNAPSHOT,
+};
 use snapcycle_core::event::{FIELD_KEYWORD, FIELD_SCHEDULED_TIME};
 use snapcycle_core::tags::TAG_KEYWORD;
 
@@ -20,10 +23,10 @@ use snapcycle_schedule::ScheduleExpression;
 
 use crate::{
     partition_of, Schedule, StackError, StackSpec, ARTIFACT_BUCKET_PARAMETER, ARTIFACT_KEY_PARAMETER,
-    ENV_COPY_RETENTION, ENV_COPY_TO, ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_ORPHANS_EXPIRE_AFTER, ENV_TIME_ZONE,
-    ENV_TOPIC_ARN, FUNCTION_NAME_SUFFIX, LOG_RETENTION_DAYS, MAX_COPY_DESTINATIONS, MAX_RECYCLE_BIN_DAYS,
-    MAX_RECYCLE_BIN_KEYWORDS, MAX_ROLE_POLICY_CHARS, MAX_TIMEOUT_SECONDS, OUTPUT_FUNCTION_ARN, OUTPUT_FUNCTION_NAME,
-    OUTPUT_QUEUE_URL, OUTPUT_RECYCLE_BIN_DAYS, OUTPUT_TOPIC_ARN, VERSION,
+    ENCRYPT_WITH_DEFAULT_KEY, ENV_COPY_RETENTION, ENV_COPY_TO, ENV_ENCRYPT, ENV_KEYWORDS, ENV_MAX_CONCURRENCY,
+    ENV_ORPHANS_EXPIRE_AFTER, ENV_TIME_ZONE, ENV_TOPIC_ARN, FUNCTION_NAME_SUFFIX, LOG_RETENTION_DAYS,
+    MAX_COPY_DESTINATIONS, MAX_RECYCLE_BIN_DAYS, MAX_RECYCLE_BIN_KEYWORDS, MAX_ROLE_POLICY_CHARS, MAX_TIMEOUT_SECONDS,
+    OUTPUT_FUNCTION_ARN, OUTPUT_FUNCTION_NAME, OUTPUT_QUEUE_URL, OUTPUT_RECYCLE_BIN_DAYS, OUTPUT_TOPIC_ARN, VERSION,
 };
 
 // Fixed logical ids. None starts with "Schedule" or "EmailSubscription", the prefixes of the
@@ -66,12 +69,23 @@ const SCHEDULER_RETRIES: u32 = 185;
 /// and `detail.result` "succeeded" or "failed". A set whose snapshots did not all complete comes
 /// as "failed" and is not copied. Only the event names and result are matched: EC2 events carry
 /// no tags, so the function checks each snapshot's marker before it copies.
-fn copy_event_pattern() -> serde_json::Value {
+///
+/// With encryption in place the pattern also takes `copySnapshot` (detail-type "EBS Snapshot
+/// Notification", the same guide's "Copy snapshot" event) that succeeded: a copy completed, and
+/// the function deletes the unencrypted original it replaces (after checking that the copy is
+/// an encrypted copy in place of it, marked for one of its keywords). Without it a completed copy
+/// is not matched: a copy into this region must not be copied on.
+fn copy_event_pattern(encrypt: bool) -> serde_json::Value {
+    let events: &[&str] = if encrypt {
+        &["createSnapshot", "createSnapshots", "copySnapshot"]
+    } else {
+        &["createSnapshot", "createSnapshots"]
+    };
     serde_json::json!({
         "source": ["aws.ec2"],
         "detail-type": ["EBS Snapshot Notification", "EBS Multi-Volume Snapshots Completion Status"],
         "detail": {
-            "event": ["createSnapshot", "createSnapshots"],
+            "event": events,
             "result": ["succeeded"],
         },
     })
@@ -137,6 +151,7 @@ pub(crate) fn validate(spec: &StackSpec) -> Result<(), StackError> {
         return Err(StackError::InvalidLogRetention(spec.log_retention_days));
     }
     validate_copies(spec)?;
+    validate_encrypt(spec)?;
     if let Some(days) = spec.recycle_bin_days {
         in_range("recycle_bin_days", days, 1, MAX_RECYCLE_BIN_DAYS)?;
         if spec.schedules.len() > MAX_RECYCLE_BIN_KEYWORDS {
@@ -206,6 +221,61 @@ fn validate_copies(spec: &StackSpec) -> Result<(), StackError> {
             }
         }
         seen.push(target);
+    }
+    Ok(())
+}
+
+/// Encryption in place is what the function accepts: not with copies to other regions, and a key
+/// that core's `parse_encrypt` reads back as given, by its key ARN (not an alias, as for
+/// `--copy-kms-key`), in the partition of its own region.
+fn validate_encrypt(spec: &StackSpec) -> Result<(), StackError> {
+    let Some(encrypt) = &spec.encrypt else { return Ok(()) };
+    if !spec.copy_to.is_empty() {
+        return Err(StackError::EncryptWithCopies);
+    }
+    let Some(key) = &encrypt.kms_key else { return Ok(()) };
+    match parse_encrypt(key) {
+        Ok(Some(parsed)) if parsed == *encrypt => {}
+        Ok(_) => {
+            // Surrounding spaces, or `default`: parsing gave something else than was given.
+            return Err(StackError::InvalidEncryptKey {
+                key: key.clone(),
+                source: snapcycle_core::copy::CopyTargetError::Key {
+                    region: "encryption in place".to_owned(),
+                    key: key.clone(),
+                },
+            });
+        }
+        Err(source) => return Err(StackError::InvalidEncryptKey { key: key.clone(), source }),
+    }
+    let mut parts = key.splitn(6, ':');
+    let key_partition = parts.nth(1).unwrap_or_default();
+    if parts.nth(3).is_some_and(|resource| resource.starts_with("alias/")) {
+        return Err(StackError::EncryptKeyAlias { key: key.clone() });
+    }
+    let region = kms_key_region(key).unwrap_or_default();
+    if key_partition != partition_of(region) {
+        return Err(StackError::EncryptKeyPartition {
+            key: key.clone(),
+            region: region.to_owned(),
+            partition: partition_of(region),
+        });
+    }
+    Ok(())
+}
+
+/// What only the stack's region tells (`StackSpec::validate_in_region`): the encryption key is a
+/// key of that region, so of its partition too. A copy in place is made in the stack's region,
+/// and KMS keys are regional.
+pub(crate) fn validate_in_region(spec: &StackSpec, region: &str) -> Result<(), StackError> {
+    let Some(key) = spec.encrypt.as_ref().and_then(|e| e.kms_key.as_ref()) else { return Ok(()) };
+    // `validate` has checked the key's partition against its region's.
+    if kms_key_region(key) != Some(region) {
+        return Err(StackError::EncryptKeyRegion {
+            key: key.clone(),
+            region: region.to_owned(),
+            partition: partition_of(region),
+        });
     }
     Ok(())
 }
@@ -336,10 +406,11 @@ pub(crate) fn build(spec: &StackSpec) -> Result<Template, StackError> {
             ),
     )?;
     let failure_path = FailurePath { key, topic, queue };
-    let role_properties = execution_role(&keywords, &spec.copy_to, &failure_path, &log_group);
-    // Copies add to every delete statement. Checked only with copies, so a stack without them
-    // renders as before (though about 27 schedules already exceed IAM's limit without copies).
-    if !spec.copy_to.is_empty() {
+    let role_properties = execution_role(&keywords, &spec.copy_to, spec.encrypt.as_ref(), &failure_path, &log_group);
+    // Copies add to every delete statement, and encryption in place lists the keywords twice more.
+    // Checked only with either, so a stack without them renders as before (though about 27
+    // schedules already exceed IAM's limit without copies).
+    if !spec.copy_to.is_empty() || spec.encrypt.is_some() {
         check_role_policy_size(&role_properties)?;
     }
     let role = b.add(ROLE, Resource::Role(role_properties))?;
@@ -435,17 +506,24 @@ pub(crate) fn build(spec: &StackSpec) -> Result<Template, StackError> {
         rules.push((keyword, rule));
     }
     // With copies, one more rule: EC2's completion events go to the function, which copies each
-    // completed snapshot to every destination. Nothing polls for completion.
-    let copy_rule = match spec.copy_to.is_empty() {
+    // completed snapshot to every destination. Nothing polls for completion. With encryption in
+    // place the same rule copies in this region, and also brings the copies' completion, on which
+    // the function deletes each unencrypted original.
+    let copy_rule = match spec.copy_to.is_empty() && spec.encrypt.is_none() {
         true => None,
         false => {
+            let description = match spec.encrypt {
+                None => "snapcycle: a snapshot completed; the function copies snapcycle's to the other regions",
+                Some(_) => {
+                    "snapcycle: a snapshot or a copy completed; the function encrypts snapcycle's unencrypted \
+                     snapshots in place and deletes each original once its encrypted copy completed"
+                }
+            };
             let rule = b.add(
                 COPY_RULE,
                 Resource::EventRule(EventRule {
-                    description: "snapcycle: a snapshot completed; the function copies snapcycle's to the other \
-                                  regions"
-                        .to_owned(),
-                    event_pattern: copy_event_pattern(),
+                    description: description.to_owned(),
+                    event_pattern: copy_event_pattern(spec.encrypt.is_some()),
                     state: "ENABLED".to_owned(),
                     targets: vec![EventTarget {
                         id: "snapcycle-function".to_owned(),
@@ -714,7 +792,10 @@ fn function(spec: &StackSpec, keywords: &[&str], failure_path: &FailurePath, wir
             .is_none_or(|e| variables.insert(ENV_ORPHANS_EXPIRE_AFTER, Expr::lit(e.to_string())))
         && spec.time_zone.is_none_or(|z| variables.insert(ENV_TIME_ZONE, Expr::lit(z.name())))
         && (spec.copy_to.is_empty() || variables.insert(ENV_COPY_TO, Expr::lit(format_copy_targets(&spec.copy_to))))
-        && spec.copy_retention.as_ref().is_none_or(|r| variables.insert(ENV_COPY_RETENTION, Expr::lit(r.to_string())));
+        && spec.copy_retention.as_ref().is_none_or(|r| variables.insert(ENV_COPY_RETENTION, Expr::lit(r.to_string())))
+        && spec.encrypt.as_ref().is_none_or(|e| {
+            variables.insert(ENV_ENCRYPT, Expr::lit(e.kms_key.as_deref().unwrap_or(ENCRYPT_WITH_DEFAULT_KEY)))
+        });
     debug_assert!(inserted);
     Function {
         function_name: function_name(),
@@ -749,7 +830,13 @@ fn function_name() -> Expr {
     Expr::sub(format!("${{AWS::StackName}}{FUNCTION_NAME_SUFFIX}"))
 }
 
-fn execution_role(keywords: &[&str], copies: &[CopyTarget], failure_path: &FailurePath, log_group: &Handle) -> Role {
+fn execution_role(
+    keywords: &[&str],
+    copies: &[CopyTarget],
+    encrypt: Option<&EncryptInPlace>,
+    failure_path: &FailurePath,
+    log_group: &Handle,
+) -> Role {
     let snapshots = || Expr::arn("ec2:${AWS::Region}::snapshot/*");
     // Snapshots in the copy destinations, in the stack's partition: a copy cannot leave it, and
     // `deploy` refuses a destination of another partition than its region's.
@@ -796,6 +883,9 @@ fn execution_role(keywords: &[&str], copies: &[CopyTarget], failure_path: &Failu
     ];
     if !copies.is_empty() {
         statements.extend(copy_statements(keywords, copies, &copies_at));
+    }
+    if let Some(encrypt) = encrypt {
+        statements.extend(encrypt_statements(keywords, encrypt));
     }
     // One statement per keyword, so IAM itself refuses to delete a snapshot that is not marked
     // for that keyword or whose keyword tag a person removed to keep it. Copies are rotated by the
@@ -915,6 +1005,72 @@ fn copy_statements(keywords: &[&str], copies: &[CopyTarget], copies_at: &[Expr])
             ])
             .sid("EncryptCopiesWithTheirKeys")
             .on(keys),
+        ]);
+    }
+    statements
+}
+
+/// What encryption in place adds to the role: copy marked snapshots of this region, into copies
+/// of this region created only marked and naming their source, tag them only while copying, and
+/// use exactly the key given. Deleting the unencrypted original once its copy completed needs
+/// nothing more: it carries the marker and its keyword tag, which is what the per-keyword
+/// `Delete…` statements on this region's snapshots require (a person who removed the keyword tag
+/// keeps the original, and IAM refuses the delete).
+///
+/// `CopySnapshot` is called in this region and authorized against the source and the new copy,
+/// as for copies to other regions ([`copy_statements`]); the source exists and is matched by its
+/// tags, the copy by the tags of the request: the marker naming one of the stack's keywords and
+/// `snapcycle:source-snapshot` (which every copy in place carries and rotation counts it by; a
+/// copy in place has no `snapcycle:source-region`). Unlike there, both sides are snapshots of
+/// this region, so the two statements name the same ARN and IAM cannot tell them apart by it.
+///
+/// KMS: with no key, the region's default EBS key; the AWS managed `aws/ebs` needs no grant
+/// (its key policy lets the account use it through EC2 in its region). With `--kms-key`, what the
+/// EBS User Guide lists for EBS encryption, on exactly that key ARN, as for `--copy-kms-key`. The
+/// sources are unencrypted, so no key is needed to read them.
+fn encrypt_statements(keywords: &[&str], encrypt: &EncryptInPlace) -> Vec<Statement> {
+    let keyword_values: Vec<Expr> = keywords.iter().map(|k| Expr::lit(*k)).collect();
+    let request_tag = |key: &str| format!("aws:RequestTag/{key}");
+    let snapshots = || vec![Expr::arn("ec2:${AWS::Region}::snapshot/*")];
+    let mut statements = vec![
+        Statement::allow(["ec2:CopySnapshot"]).sid("EncryptOnlyMarkedSnapshots").on(snapshots()).when(
+            Condition::new().with(
+                Operator::StringEquals,
+                format!("ec2:ResourceTag/{TAG_KEYWORD}"),
+                keyword_values.clone(),
+            ),
+        ),
+        Statement::allow(["ec2:CopySnapshot"]).sid("CreateOnlyMarkedEncryptedCopies").on(snapshots()).when(
+            Condition::new()
+                .with(Operator::Null, request_tag(TAG_KEYWORD), vec![Expr::lit("false")])
+                .with(Operator::StringEquals, request_tag(TAG_KEYWORD), keyword_values)
+                .with(Operator::Null, request_tag(TAG_SOURCE_SNAPSHOT), vec![Expr::lit("false")]),
+        ),
+        // Tags go on a copy only as part of CopySnapshot, beside `TagSnapshotsOnCreation`'s
+        // CreateSnapshots: the function still cannot retag (re-mark) an existing snapshot.
+        Statement::allow(["ec2:CreateTags"])
+            .sid("TagEncryptedCopiesOnCreation")
+            .on(snapshots())
+            .when(Condition::new().with(Operator::StringEquals, "ec2:CreateAction", vec![Expr::lit("CopySnapshot")])),
+    ];
+    if let Some(key) = &encrypt.kms_key {
+        let key = || vec![Expr::lit(key.clone())];
+        statements.extend([
+            // EBS creates grants on the key for the copy; only EBS may create them.
+            Statement::allow(["kms:CreateGrant"]).sid("GrantEncryptionKeyToEbs").on(key()).when(Condition::new().with(
+                Operator::Bool,
+                "kms:GrantIsForAWSResource",
+                vec![Expr::lit("true")],
+            )),
+            Statement::allow([
+                "kms:Decrypt",
+                "kms:DescribeKey",
+                "kms:GenerateDataKeyWithoutPlaintext",
+                "kms:ReEncryptFrom",
+                "kms:ReEncryptTo",
+            ])
+            .sid("EncryptInPlaceWithTheKey")
+            .on(key()),
         ]);
     }
     statements

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use snapcycle_stack::{render_string, Architecture, CopyTarget, RetentionPolicy, Schedule, StackSpec};
+use snapcycle_stack::{render_string, Architecture, CopyTarget, EncryptInPlace, RetentionPolicy, Schedule, StackSpec};
 
 /// One region per partition: aws, aws-cn, aws-us-gov.
 const REGIONS: [&str; 3] = ["us-east-1", "cn-north-1", "us-gov-west-1"];
@@ -70,6 +70,7 @@ fn three_schedule_x86_template_with_two_recipients_passes_cfn_lint_without_warni
         recycle_bin_days: None,
         copy_to: Vec::new(),
         copy_retention: None,
+        encrypt: None,
     };
     assert_lints_clean("three-schedules", &spec);
 }
@@ -145,5 +146,24 @@ fn copies_to_other_regions_pass_cfn_lint_in_every_partition_without_warnings() {
             ..StackSpec::default()
         };
         assert_lints_clean_in(&format!("copies-{home}"), &spec, &[home]);
+    }
+}
+
+/// `--encrypt`, and `--encrypt --kms-key` with a key of the stack's region, in each partition,
+/// linted in that region: the completion rule with `copySnapshot`, its permission, the in-place
+/// copy statements and the key's statements against each partition's schemas.
+#[test]
+fn encryption_in_place_passes_cfn_lint_in_every_partition_without_warnings() {
+    for (home, partition) in [("us-east-1", "aws"), ("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")] {
+        let key = format!("arn:{partition}:kms:{home}:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab");
+        for (name, kms_key) in [("default-key", None), ("own-key", Some(key))] {
+            let spec = StackSpec {
+                encrypt: Some(EncryptInPlace { kms_key }),
+                emails: vec!["ops@example.com".to_owned()],
+                ..StackSpec::default()
+            };
+            spec.validate_in_region(home).expect("a key of the stack's region");
+            assert_lints_clean_in(&format!("encrypt-{name}-{home}"), &spec, &[home]);
+        }
     }
 }

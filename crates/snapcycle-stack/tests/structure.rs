@@ -2,13 +2,13 @@
 //! CloudFormation will actually read.
 
 use serde_json::{json, Map, Value};
-use snapcycle_core::copy::parse_copy_targets;
+use snapcycle_core::copy::{parse_copy_targets, parse_encrypt};
 use snapcycle_core::tags::TAG_KEYWORD;
 use snapcycle_core::{Event, Keyword};
 use snapcycle_stack::{
-    render, render_string, rule_logical_id, rule_output_key, Architecture, CodeLocation, CopyTarget, RetentionPolicy,
-    Schedule, StackSpec, ARTIFACT_BUCKET_PARAMETER, ARTIFACT_KEY_PARAMETER, ENV_COPY_RETENTION, ENV_COPY_TO,
-    ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_TOPIC_ARN, VERSION,
+    render, render_string, rule_logical_id, rule_output_key, Architecture, CodeLocation, CopyTarget, EncryptInPlace,
+    RetentionPolicy, Schedule, StackSpec, ARTIFACT_BUCKET_PARAMETER, ARTIFACT_KEY_PARAMETER, ENV_COPY_RETENTION,
+    ENV_COPY_TO, ENV_ENCRYPT, ENV_KEYWORDS, ENV_MAX_CONCURRENCY, ENV_TOPIC_ARN, VERSION,
 };
 
 fn three_schedules() -> StackSpec {
@@ -210,7 +210,7 @@ fn snapshots_can_only_be_created_with_a_marker_naming_a_known_keyword() {
 
 #[test]
 fn every_arn_is_built_in_the_deploy_time_partition() {
-    for spec in [StackSpec::default(), three_schedules()] {
+    for spec in [StackSpec::default(), three_schedules(), encrypting(None)] {
         let template = rendered(&spec);
         let mut arns = 0;
         each_string(&template, &mut |s| {
@@ -226,7 +226,7 @@ fn every_arn_is_built_in_the_deploy_time_partition() {
 
 #[test]
 fn no_write_action_applies_to_every_resource_without_a_condition() {
-    for spec in [three_schedules(), with_copies()] {
+    for spec in [three_schedules(), with_copies(), encrypting(Some(ENCRYPT_KEY))] {
         no_write_action_on_everything_without_a_condition(&rendered(&spec));
     }
 }
@@ -457,7 +457,7 @@ fn description_names_snapcycle_and_its_version() {
 
 #[test]
 fn every_reference_points_at_something_the_template_defines() {
-    for spec in [three_schedules(), with_copies()] {
+    for spec in [three_schedules(), with_copies(), encrypting(Some(ENCRYPT_KEY))] {
         references_point_at_what_the_template_defines(&rendered(&spec));
     }
 }
@@ -495,7 +495,7 @@ fn references_point_at_what_the_template_defines(template: &Value) {
 
 #[test]
 fn logical_ids_are_alphanumeric() {
-    for spec in [three_schedules(), with_copies()] {
+    for spec in [three_schedules(), with_copies(), encrypting(None)] {
         let template = rendered(&spec);
         for id in resources(&template).keys().chain(template["Outputs"].as_object().unwrap().keys()) {
             assert!(id.chars().all(|c| c.is_ascii_alphanumeric()) && id.len() <= 255, "{id}");
@@ -505,7 +505,7 @@ fn logical_ids_are_alphanumeric() {
 
 #[test]
 fn rendering_is_deterministic() {
-    for spec in [StackSpec::default(), three_schedules(), with_copies()] {
+    for spec in [StackSpec::default(), three_schedules(), with_copies(), encrypting(Some(ENCRYPT_KEY))] {
         let first = render_string(&spec).unwrap();
         let second = render_string(&spec).unwrap();
         assert_eq!(first, second);
@@ -963,4 +963,208 @@ fn without_copies_there_is_no_copy_rule_permission_or_environment() {
     )
     .unwrap();
     assert!(!golden.contains("CopySnapshot") && !golden.contains(ENV_COPY_TO) && !golden.contains("EventPattern"));
+}
+
+/// A key of the stack's region for `--encrypt --kms-key`.
+const ENCRYPT_KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+/// `--encrypt`, with `--kms-key key` when given, on the three schedules.
+fn encrypting(key: Option<&str>) -> StackSpec {
+    StackSpec { encrypt: Some(EncryptInPlace { kms_key: key.map(str::to_owned) }), ..three_schedules() }
+}
+
+/// The function reads `SNAPCYCLE_ENCRYPT` with core's `parse_encrypt`: `default` for the region's
+/// default EBS key, the key ARN for `--kms-key`; what it reads back is the spec's. Nothing of the
+/// copies to other regions is set.
+#[test]
+fn encryption_in_place_sets_the_functions_environment_as_core_reads_it() {
+    for key in [None, Some(ENCRYPT_KEY)] {
+        let spec = encrypting(key);
+        let template = rendered(&spec);
+        let env = &resources(&template)["Function"]["Properties"]["Environment"]["Variables"];
+        assert_eq!(env[ENV_ENCRYPT], key.unwrap_or("default"));
+        assert_eq!(parse_encrypt(env[ENV_ENCRYPT].as_str().unwrap()).unwrap(), spec.encrypt);
+        assert!(env.get(ENV_COPY_TO).is_none() && env.get(ENV_COPY_RETENTION).is_none(), "{env}");
+    }
+}
+
+/// With `--encrypt` the completion rule is there as for copies (same id, target, retry budget,
+/// dead-letter queue, permission and queue policy), and its pattern also takes EC2's
+/// `copySnapshot` event that succeeded: a copy in place completed, and its original goes.
+#[test]
+fn with_encryption_the_completion_rule_also_brings_completed_copies() {
+    let template = rendered(&encrypting(None));
+    let r = resources(&template);
+    let rule = &r["SnapshotCompletedRule"];
+    assert_eq!(rule["Type"], "AWS::Events::Rule");
+    let rule = &rule["Properties"];
+    assert_eq!(
+        rule["EventPattern"],
+        json!({
+            "source": ["aws.ec2"],
+            "detail-type": ["EBS Snapshot Notification", "EBS Multi-Volume Snapshots Completion Status"],
+            "detail": {"event": ["createSnapshot", "createSnapshots", "copySnapshot"], "result": ["succeeded"]}
+        })
+    );
+    let description = rule["Description"].as_str().unwrap();
+    assert!(description.len() <= 512 && description.contains("encrypts"), "{description}");
+    let copies = rendered(&with_copies());
+    let copy_rule = &resources(&copies)["SnapshotCompletedRule"]["Properties"];
+    assert_eq!(rule["Targets"], copy_rule["Targets"], "the same target, retry policy and dead-letter queue");
+    assert_eq!(rule["State"], "ENABLED");
+    assert_eq!(
+        r["SnapshotCompletedPermission"]["Properties"],
+        resources(&copies)["SnapshotCompletedPermission"]["Properties"]
+    );
+    let dead_letters = &r["DeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+    assert!(
+        list(&dead_letters["Condition"]["ArnEquals"]["aws:SourceArn"])
+            .contains(&&get_att("SnapshotCompletedRule", "Arn")),
+        "{dead_letters}"
+    );
+
+    let pattern = &rule["EventPattern"];
+    let event = |detail_type: &str, name: &str, result: &str| {
+        json!({
+            "version": "0", "detail-type": detail_type, "source": "aws.ec2", "account": "012345678901",
+            "region": "us-east-1", "resources": ["arn:aws:ec2::us-east-1:snapshot/snap-01234567"],
+            "detail": {"event": name, "result": result, "cause": "", "request-id": "",
+                       "snapshot_id": "arn:aws:ec2::us-east-1:snapshot/snap-01234567",
+                       "source": "arn:aws:ec2::us-east-1:snapshot/snap-76543210"}
+        })
+    };
+    let set = "EBS Multi-Volume Snapshots Completion Status";
+    assert!(matches(pattern, &event(set, "createSnapshots", "succeeded")));
+    assert!(matches(pattern, &event("EBS Snapshot Notification", "createSnapshot", "succeeded")));
+    assert!(matches(pattern, &event("EBS Snapshot Notification", "copySnapshot", "succeeded")));
+    assert!(!matches(pattern, &event("EBS Snapshot Notification", "copySnapshot", "failed")));
+    assert!(!matches(pattern, &event(set, "createSnapshots", "failed")));
+    assert!(!matches(pattern, &event("EBS Snapshot Notification", "shareSnapshot", "succeeded")));
+}
+
+/// The source side of the copy in place: this region's snapshots, only marked with one of the
+/// keywords. The copy: this region's snapshots, only created with the marker for one of the
+/// keywords and a `snapcycle:source-snapshot`, and no source region (a copy in place has none);
+/// tags only while copying. Deleting the original needs nothing new: the per-keyword delete
+/// statements, on this region's snapshots only, already require its marker and keyword tag.
+#[test]
+fn encryption_in_place_copies_only_marked_snapshots_into_marked_copies_of_this_region() {
+    let spec = encrypting(None);
+    let template = rendered(&spec);
+    let keywords: Vec<&str> = spec.schedules.iter().map(|s| s.keyword.as_str()).collect();
+
+    let source = statement_with_sid(&template, "EncryptOnlyMarkedSnapshots");
+    assert_eq!(source["Action"], "ec2:CopySnapshot");
+    assert_eq!(source["Resource"], snapshot_arn());
+    assert_eq!(source["Condition"], json!({"StringEquals": {format!("ec2:ResourceTag/{TAG_KEYWORD}"): keywords}}));
+
+    let copies = statement_with_sid(&template, "CreateOnlyMarkedEncryptedCopies");
+    assert_eq!(copies["Action"], "ec2:CopySnapshot");
+    assert_eq!(copies["Resource"], snapshot_arn());
+    let marker = format!("aws:RequestTag/{TAG_KEYWORD}");
+    assert_eq!(
+        copies["Condition"],
+        json!({
+            "Null": {marker.clone(): "false", "aws:RequestTag/snapcycle:source-snapshot": "false"},
+            "StringEquals": {marker: keywords}
+        })
+    );
+    assert_eq!(statements_with_action(&template, "ec2:CopySnapshot").len(), 2);
+    assert!(!template.to_string().contains("snapcycle:source-region"), "only copies to other regions name it");
+
+    let tags = statements_with_action(&template, "ec2:CreateTags");
+    assert_eq!(tags.len(), 2, "on creation of a set, and of a copy");
+    let on_copy = statement_with_sid(&template, "TagEncryptedCopiesOnCreation");
+    assert_eq!(on_copy["Resource"], snapshot_arn());
+    assert_eq!(on_copy["Condition"], json!({"StringEquals": {"ec2:CreateAction": "CopySnapshot"}}));
+
+    let deletes = statements_with_action(&template, "ec2:DeleteSnapshot");
+    assert_eq!(deletes, statements_with_action(&rendered(&three_schedules()), "ec2:DeleteSnapshot"));
+    for (statement, keyword) in deletes.iter().zip(&keywords) {
+        assert_eq!(statement["Resource"], snapshot_arn(), "this region's snapshots only");
+        assert_eq!(
+            statement["Condition"],
+            json!({
+                "StringEquals": {format!("ec2:ResourceTag/{TAG_KEYWORD}"): keyword},
+                "Null": {format!("ec2:ResourceTag/{keyword}"): "false"},
+            })
+        );
+    }
+
+    // Every EC2 write stays in this region, and none names another.
+    for statement in role_statements(&template) {
+        let text = statement["Resource"].to_string();
+        if text.contains(":ec2:") {
+            assert!(text.contains(":ec2:${AWS::Region}:"), "{statement}");
+        }
+    }
+    // What the flag adds to the role is these three statements, and nothing else changes.
+    let plain = rendered(&three_schedules());
+    let without: Vec<&Value> = role_statements(&plain);
+    let with: Vec<&Value> = role_statements(&template);
+    assert!(without.iter().all(|s| with.contains(s)), "every statement of the stack without it is kept as is");
+    let added: Vec<&Value> = with.into_iter().filter(|s| !without.contains(s)).collect();
+    let sids: Vec<&Value> = added.iter().map(|s| &s["Sid"]).collect();
+    assert_eq!(
+        sids,
+        [
+            &json!("EncryptOnlyMarkedSnapshots"),
+            &json!("CreateOnlyMarkedEncryptedCopies"),
+            &json!("TagEncryptedCopiesOnCreation")
+        ]
+    );
+}
+
+/// KMS on exactly the key given with `--kms-key`, with the actions of the copy key statements
+/// (CreateGrant only for AWS resources); the region's default EBS key adds nothing.
+#[test]
+fn encryption_kms_is_granted_on_exactly_the_given_key_and_nothing_for_the_default() {
+    let template = rendered(&encrypting(Some(ENCRYPT_KEY)));
+    let grant = statement_with_sid(&template, "GrantEncryptionKeyToEbs");
+    assert_eq!(grant["Action"], "kms:CreateGrant");
+    assert_eq!(grant["Resource"], ENCRYPT_KEY);
+    assert_eq!(grant["Condition"], json!({"Bool": {"kms:GrantIsForAWSResource": "true"}}));
+    let data = statement_with_sid(&template, "EncryptInPlaceWithTheKey");
+    let copies = rendered(&with_copies());
+    assert_eq!(data["Action"], statement_with_sid(&copies, "EncryptCopiesWithTheirKeys")["Action"]);
+    assert_eq!(data["Resource"], ENCRYPT_KEY);
+    assert!(data.get("Condition").is_none());
+    let kms: Vec<&Value> = role_statements(&template)
+        .into_iter()
+        .filter(|s| list(&s["Action"]).iter().any(|a| a.as_str().unwrap().starts_with("kms:")))
+        .collect();
+    assert_eq!(kms.len(), 3, "the failure topic's key, and the two for the encryption key");
+    each_string(&template, &mut |s| {
+        let s = s.replace(ENCRYPT_KEY, "");
+        assert!(!s.contains("arn:aws"), "literal partition in {s:?}");
+    });
+
+    let default_key = rendered(&encrypting(None));
+    assert!(statements_with_action(&default_key, "kms:CreateGrant").is_empty());
+    assert!(statements_with_action(&default_key, "kms:DescribeKey").is_empty());
+    let kms: Vec<&Value> = role_statements(&default_key)
+        .into_iter()
+        .filter(|s| list(&s["Action"]).iter().any(|a| a.as_str().unwrap().starts_with("kms:")))
+        .collect();
+    assert_eq!(kms.len(), 1, "only the failure topic's key");
+}
+
+/// Without `--encrypt` nothing of it is rendered: no variable, no copy statement, no completion
+/// rule; the checked-in template has none of it.
+#[test]
+fn without_encryption_there_is_no_encrypt_environment_rule_or_statement() {
+    for spec in [StackSpec::default(), three_schedules(), with_copies()] {
+        let template = rendered(&spec);
+        let env = &resources(&template)["Function"]["Properties"]["Environment"]["Variables"];
+        assert!(env.get(ENV_ENCRYPT).is_none(), "{env}");
+        for sid in ["EncryptOnlyMarkedSnapshots", "CreateOnlyMarkedEncryptedCopies", "TagEncryptedCopiesOnCreation"] {
+            assert!(role_statements(&template).iter().all(|s| s["Sid"] != sid), "{sid}");
+        }
+        assert!(!template.to_string().contains("copySnapshot"));
+    }
+    let golden = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates/snapcycle.json"),
+    )
+    .unwrap();
+    assert!(!golden.contains(ENV_ENCRYPT) && !golden.contains("copySnapshot") && !golden.contains("kms:CreateGrant"));
 }

@@ -6,7 +6,7 @@ use snapcycle_core::{Keyword, KeywordError};
 use snapcycle_schedule::Field;
 use snapcycle_stack::{
     default_timeout, logical_id_for_keyword, partition_of, render, Architecture, CopyTarget, CopyTargetError,
-    RetentionPolicy, Schedule, StackError, StackSpec, MAX_COPY_DESTINATIONS, MAX_RECYCLE_BIN_DAYS,
+    EncryptInPlace, RetentionPolicy, Schedule, StackError, StackSpec, MAX_COPY_DESTINATIONS, MAX_RECYCLE_BIN_DAYS,
     MAX_RECYCLE_BIN_KEYWORDS, MAX_ROLE_POLICY_CHARS, MAX_TIMEOUT_SECONDS,
 };
 
@@ -471,4 +471,91 @@ fn a_role_policy_larger_than_iam_takes_is_refused() {
     assert!(render(&StackSpec::for_schedules(named(30))).is_ok(), "not checked without copies");
     let err = error(StackSpec { copy_to: keyed_ten, ..StackSpec::for_schedules(named(10)) });
     assert!(err.to_string().contains("fewer schedules or copy destinations"), "{err}");
+}
+
+fn encrypting(kms_key: Option<&str>) -> StackSpec {
+    StackSpec { encrypt: Some(EncryptInPlace { kms_key: kms_key.map(str::to_owned) }), ..StackSpec::default() }
+}
+
+/// The function refuses `SNAPCYCLE_ENCRYPT` with `SNAPCYCLE_COPY_TO`; `render` refuses the flags
+/// together first, whatever the key.
+#[test]
+fn encryption_in_place_with_copies_to_other_regions_is_refused() {
+    for key in [None, Some(format!("arn:aws:kms:us-east-1:111122223333:{KEY_ID}"))] {
+        let spec = StackSpec { copy_to: vec![to("us-west-2")], ..encrypting(key.as_deref()) };
+        let err = error(spec);
+        assert_eq!(err, StackError::EncryptWithCopies);
+        assert!(err.to_string().contains("--encrypt and --copy-to cannot be used together"), "{err}");
+    }
+    assert!(render(&encrypting(None)).is_ok());
+}
+
+/// The key is read back by core's `parse_encrypt` as given, named by its key ARN (an alias could
+/// later point at another key, and IAM grants a key only by its ARN), in its region's partition.
+#[test]
+fn an_encryption_key_must_be_a_key_arn_in_its_regions_partition() {
+    for bad in ["not-an-arn", "default", " arn:aws:kms:us-east-1:111122223333:key/k", "alias/backups"] {
+        let err = error(encrypting(Some(bad)));
+        assert!(matches!(&err, StackError::InvalidEncryptKey { key, .. } if key == bad), "{bad:?}: {err:?}");
+        assert!(chain(&err).contains("is not a KMS key ARN"), "{}", chain(&err));
+    }
+    let alias = "arn:aws:kms:us-east-1:111122223333:alias/backups";
+    let err = error(encrypting(Some(alias)));
+    assert_eq!(err, StackError::EncryptKeyAlias { key: alias.into() });
+    assert!(err.to_string().contains("not an alias") && err.to_string().contains("aws kms describe-key"), "{err}");
+
+    let wrong = format!("arn:aws:kms:cn-north-1:111122223333:{KEY_ID}");
+    let err = error(encrypting(Some(&wrong)));
+    assert_eq!(err, StackError::EncryptKeyPartition { key: wrong, region: "cn-north-1".into(), partition: "aws-cn" });
+
+    for (region, partition) in [("us-east-1", "aws"), ("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")] {
+        let key = format!("arn:{partition}:kms:{region}:111122223333:{KEY_ID}");
+        assert!(render(&encrypting(Some(&key))).is_ok(), "{key}");
+    }
+}
+
+/// Where the stack's region is known (`deploy`, `render --region`), the key must be of it: the
+/// copy is made there, and KMS keys are regional. The default key fits every region.
+#[test]
+fn an_encryption_key_of_another_region_than_the_stacks_is_refused() {
+    let key = format!("arn:aws:kms:eu-west-1:111122223333:{KEY_ID}");
+    let spec = encrypting(Some(&key));
+    assert!(spec.validate_in_region("eu-west-1").is_ok());
+    let err = spec.validate_in_region("us-east-1").unwrap_err();
+    assert_eq!(err, StackError::EncryptKeyRegion { key: key.clone(), region: "us-east-1".into(), partition: "aws" });
+    assert!(
+        err.to_string().contains("is not a key of the stack's region us-east-1")
+            && err.to_string().contains("arn:aws:kms:us-east-1:ACCOUNT:key/ID"),
+        "{err}"
+    );
+    let err = spec.validate_in_region("cn-north-1").unwrap_err();
+    assert!(err.to_string().contains("arn:aws-cn:kms:cn-north-1:ACCOUNT:key/ID"), "{err}");
+
+    for region in ["us-east-1", "cn-north-1", "us-gov-west-1"] {
+        assert!(encrypting(None).validate_in_region(region).is_ok(), "{region}");
+        assert!(StackSpec::default().validate_in_region(region).is_ok(), "{region}");
+    }
+    // Everything `validate` refuses is refused in a region too.
+    let both = StackSpec { copy_to: vec![to("us-west-2")], ..encrypting(None) };
+    assert_eq!(both.validate_in_region("us-east-1").unwrap_err(), StackError::EncryptWithCopies);
+}
+
+/// The role-policy size check of copy stacks applies to encryption in place, which lists the
+/// keywords twice more: 30 schedules render without it (unchecked, as before) but not with it.
+#[test]
+fn an_encrypting_stack_whose_role_policy_iam_would_refuse_is_refused() {
+    let named = |n: usize| -> Vec<Schedule> {
+        (0..n).map(|i| schedule(&format!("SnapshotKeyword{i:02}"), "rate(1 day)")).collect()
+    };
+    let key = format!("arn:aws-us-gov:kms:us-gov-west-1:111122223333:{KEY_ID}");
+    let encrypt = Some(EncryptInPlace { kms_key: Some(key) });
+    assert!(render(&StackSpec { encrypt: encrypt.clone(), ..StackSpec::for_schedules(named(10)) }).is_ok());
+    assert!(render(&StackSpec::for_schedules(named(30))).is_ok(), "not checked without copies or encryption");
+    match error(StackSpec { encrypt, ..StackSpec::for_schedules(named(30)) }) {
+        StackError::RolePolicyTooLarge { chars, max } => {
+            assert_eq!(max, MAX_ROLE_POLICY_CHARS);
+            assert!(chars > max);
+        }
+        other => panic!("{other:?}"),
+    }
 }
