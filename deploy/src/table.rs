@@ -12,7 +12,7 @@ pub(crate) fn table(report: &Report) -> String {
     let verb = |real: &str, dry: &str| if report.dry_run { dry.to_string() } else { real.to_string() };
     for c in &report.created {
         rows.push([
-            c.instance_id.clone(),
+            c.instance_id.to_string(),
             c.volume_id.to_string(),
             verb("created", "would create"),
             opt(c.snapshot_id.as_deref()),

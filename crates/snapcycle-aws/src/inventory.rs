@@ -94,9 +94,9 @@ async fn read_tagged_instances(ec2: &Client, keyword: &Keyword) -> Result<Vec<In
 
 fn instance(owner: &str, i: &Ec2Instance) -> Instance {
     Instance {
-        id: i.instance_id().unwrap_or_default().to_owned(),
-        owner_id: owner.to_owned(),
-        state: i.state().and_then(|s| s.name()).map(|n| n.as_str().to_owned()).unwrap_or_default(),
+        id: i.instance_id().unwrap_or_default().to_owned().into(),
+        owner_id: owner.to_owned().into(),
+        state: i.state().and_then(|s| s.name()).map(|n| n.as_str().to_owned()).unwrap_or_default().into(),
         tags: tags(i.tags()),
         volumes: i
             .block_device_mappings()
@@ -105,12 +105,12 @@ fn instance(owner: &str, i: &Ec2Instance) -> Instance {
                 let volume_id = m.ebs()?.volume_id()?.to_owned();
                 Some(Attachment {
                     volume_id: volume_id.into(),
-                    device: m.device_name().unwrap_or_default().to_owned(),
+                    device: m.device_name().unwrap_or_default().to_owned().into(),
                     exclude: None,
                 })
             })
             .collect(),
-        root_device: i.root_device_name().map(str::to_owned),
+        root_device: i.root_device_name().map(CompactString::from),
     }
 }
 

@@ -923,7 +923,7 @@ fn record_deletion(job: &Deletion<'_>, outcome: Deleted1, report: &mut Report) {
         Deleted1::InUse(message) => {
             warn!(volume_id = %volume_id, snapshot_id = %id, "snapshot kept, an AMI uses it: {message}");
             report.skipped.push(Skipped {
-                instance_id: job.instance_id.map(str::to_owned),
+                instance_id: job.instance_id.map(CompactString::from),
                 volume_id: Some(volume_id.into()),
                 snapshot_id: Some(id.into()),
                 reason: format!("InvalidSnapshot.InUse: kept because an AMI uses it ({message})"),
@@ -932,7 +932,7 @@ fn record_deletion(job: &Deletion<'_>, outcome: Deleted1, report: &mut Report) {
         Deleted1::Fail { code, message } => {
             error!(volume_id = %volume_id, snapshot_id = %id, code = %code, "delete failed: {message}");
             report.failures.push(Failure {
-                instance_id: job.instance_id.map(str::to_owned),
+                instance_id: job.instance_id.map(CompactString::from),
                 volume_id: Some(volume_id.into()),
                 snapshot_id: Some(id.into()),
                 code,

@@ -39,7 +39,7 @@ fn main() {
     let retention = per_volume.to_string();
     for i in 0..volumes / 2 {
         inv.instances.push(Instance {
-            id: format!("i-{i:017x}"),
+            id: format!("i-{i:017x}").into(),
             owner_id: "123456789012".into(),
             state: "running".into(),
             tags: vec![Tag::new("Name", format!("host-{i}")), Tag::new(k.as_str(), retention.clone())],

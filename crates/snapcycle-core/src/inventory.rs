@@ -15,7 +15,7 @@ pub struct Attachment {
     /// The volume id (`vol-…`).
     pub volume_id: CompactString,
     /// The device name on the instance (`/dev/xvda`).
-    pub device: String,
+    pub device: CompactString,
     /// The volume's own `snapcycle:exclude` tag, as written (volume tags are not in
     /// DescribeInstances: the shell reads the few volumes that carry it with DescribeVolumes).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -26,18 +26,18 @@ pub struct Attachment {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Instance {
     /// The instance id (`i-…`).
-    pub id: String,
+    pub id: CompactString,
     /// The account that owns it; snapshots of other owners are never touched.
-    pub owner_id: String,
+    pub owner_id: CompactString,
     /// EC2's state name (`running`, `stopped`, `terminated`, …).
-    pub state: String,
+    pub state: CompactString,
     /// All its tags, as read.
     pub tags: Vec<Tag>,
     /// Its EBS volumes (instance-store devices never appear here).
     pub volumes: Vec<Attachment>,
     /// The device name of its root volume (`RootDeviceName`), for `snapcycle:exclude-root`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub root_device: Option<String>,
+    pub root_device: Option<CompactString>,
 }
 
 /// A snapshot's life-cycle state, as EC2 reports it.

@@ -72,7 +72,7 @@ pub struct Plan {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InstancePlan {
     /// The instance id.
-    pub instance_id: String,
+    pub instance_id: CompactString,
     /// Its `Name` tag, for people.
     pub name: Option<String>,
     /// Why the instance is left alone entirely, if it is.
@@ -172,7 +172,7 @@ pub struct VolumePlan {
     /// The volume id.
     pub volume_id: CompactString,
     /// Its device name.
-    pub device: String,
+    pub device: CompactString,
     /// The retention that applies (a count or a policy; on a multi-attach volume decided by a
     /// policy, the deciding instance's, and every attached instance's policy keeps what it keeps).
     pub retention: RetentionPolicy,
@@ -427,7 +427,7 @@ fn plan_instance<'a>(
         }
     };
     if matches!(inst.state.as_str(), "shutting-down" | "terminated") {
-        ip.problem = Some(InstanceProblem::Gone(inst.state.clone()));
+        ip.problem = Some(InstanceProblem::Gone(inst.state.to_string()));
         return ip;
     }
     let root_excluded = match tag_value(&inst.tags, TAG_EXCLUDE_ROOT).map(Exclusion::parse) {
@@ -442,7 +442,7 @@ fn plan_instance<'a>(
         ip.problem = Some(InstanceProblem::NoVolumes);
         return ip;
     }
-    let label = ip.name.clone().unwrap_or_else(|| inst.id.clone());
+    let label = ip.name.clone().unwrap_or_else(|| inst.id.to_string());
     for att in &inst.volumes {
         let mine: Vec<&Snapshot> = by_volume
             .get(att.volume_id.as_str())

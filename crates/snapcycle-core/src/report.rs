@@ -111,7 +111,7 @@ pub struct Continuation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Created {
     /// The instance.
-    pub instance_id: String,
+    pub instance_id: CompactString,
     /// The volume.
     pub volume_id: CompactString,
     /// The new snapshot; null in a dry run.
@@ -169,7 +169,7 @@ pub struct Kept {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skipped {
     /// The instance, if the skip concerns one.
-    pub instance_id: Option<String>,
+    pub instance_id: Option<CompactString>,
     /// The volume, if the skip concerns one.
     pub volume_id: Option<CompactString>,
     /// The snapshot, if the skip concerns one.
@@ -182,7 +182,7 @@ pub struct Skipped {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
     /// The instance, if known.
-    pub instance_id: Option<String>,
+    pub instance_id: Option<CompactString>,
     /// The volume, if known.
     pub volume_id: Option<CompactString>,
     /// The snapshot, if known.
@@ -573,7 +573,7 @@ mod tests {
         let mut r = Report { keyword: "SnapshotDaily".into(), ..Report::default() };
         for i in 0..1300 {
             let mut f = failure(if i % 3 == 0 { "UnauthorizedOperation" } else { "InvalidRetention" });
-            f.instance_id = Some(format!("i-{i:017}"));
+            f.instance_id = Some(format!("i-{i:017}").into());
             f.message = "x".repeat(5_000);
             r.failures.push(f);
         }
@@ -595,7 +595,11 @@ mod tests {
         for i in 0..n {
             let (vol, snap): (CompactString, CompactString) =
                 (format!("vol-{i:017x}").into(), format!("snap-{i:017x}").into());
-            r.created.push(Created { instance_id: format!("i-{i:017x}"), volume_id: vol.clone(), snapshot_id: None });
+            r.created.push(Created {
+                instance_id: format!("i-{i:017x}").into(),
+                volume_id: vol.clone(),
+                snapshot_id: None,
+            });
             let reason = Some("delete: beyond last=24 hourly=48 daily=31 weekly=52 monthly=120 yearly=10".to_owned());
             r.deleted.push(Deleted { volume_id: vol.clone(), snapshot_id: snap.clone(), reason: reason.clone() });
             r.orphans_deleted.push(Deleted { volume_id: vol.clone(), snapshot_id: snap.clone(), reason });

@@ -129,13 +129,13 @@ fn build(insts: Vec<(String, Option<String>, usize)>, snaps: Vec<SnapSpec>) -> I
                 vol += 1;
                 Attachment {
                     volume_id: format!("vol-{vol}").into(),
-                    device: format!("/dev/sd{}", (b'a' + d as u8) as char),
+                    device: format!("/dev/sd{}", (b'a' + d as u8) as char).into(),
                     exclude: None,
                 }
             })
             .collect();
         inv.instances.push(Instance {
-            id: format!("i-{i}"),
+            id: format!("i-{i}").into(),
             owner_id: OWNER.into(),
             state: "running".into(),
             tags,

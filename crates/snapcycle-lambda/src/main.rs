@@ -400,7 +400,7 @@ mod tests {
         let created = |n: usize| {
             (0..n)
                 .map(|i| snapcycle_core::report::Created {
-                    instance_id: format!("i-{i}"),
+                    instance_id: format!("i-{i}").into(),
                     volume_id: format!("vol-{i}").into(),
                     snapshot_id: None,
                 })
