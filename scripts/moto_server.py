@@ -77,6 +77,9 @@ Every test, the demo and the benchmark start moto through this file
    checks it asynchronously) but the copy ends in `error` with StateMessage "Given key ID is not
    accessible"; the description and tag limits of item 3 apply, the copy's tags are the request's
    TagSpecifications only, and its VolumeId is EC2's arbitrary vol-ffffffff.
+9. DescribeInstances filters by `block-device-mapping.volume-id` ("The volume ID of the EBS
+   volume", EC2 API Reference, DescribeInstances, Filter.N): moto 5.2.5 does not implement it and
+   answers a 500. Here an instance passes when one of its attached volumes is named.
 """
 
 import os
@@ -1030,6 +1033,23 @@ ElasticBlockStore.lock_snapshot = lock_snapshot
 ElasticBlockStore.describe_locked_snapshots = describe_locked_snapshots
 original_delete_snapshot = ElasticBlockStore.delete_snapshot
 ElasticBlockStore.delete_snapshot = delete_snapshot
+
+# Item 9: DescribeInstances' `block-device-mapping.volume-id` filter.
+import moto.ec2.utils as _ec2_utils
+
+original_passes_filter_dict = _ec2_utils.passes_filter_dict
+
+
+def passes_filter_dict(instance, filter_dict):
+    volumes = filter_dict.get("block-device-mapping.volume-id")
+    if volumes is None:
+        return original_passes_filter_dict(instance, filter_dict)
+    attached = {device.volume_id for _, device in instance.get_block_device_mapping}
+    rest = {k: v for k, v in filter_dict.items() if k != "block-device-mapping.volume-id"}
+    return bool(attached & set(volumes)) and original_passes_filter_dict(instance, rest)
+
+
+_ec2_utils.passes_filter_dict = passes_filter_dict
 
 if __name__ == "__main__":
     from moto.server import main

@@ -22,6 +22,10 @@ const COPY_ATTEMPTS: u32 = 4;
 
 /// A copy whose call did not end before the invocation's deadline: a failure a retry of the
 /// event finishes.
+/// The most copies a run starts per destination for events it missed: EBS's copies in flight per
+/// destination region ("Copy an Amazon EBS snapshot").
+const MAX_CATCH_UP: usize = 20;
+
 fn out_of_time() -> Copy1 {
     Copy1::Fail { code: "OutOfTime".into(), message: "the copy did not finish before the invocation's deadline".into() }
 }
@@ -180,7 +184,11 @@ impl Runner {
     }
 
     /// Copies `ids` (each a volume's newest completed snapshot, not yet in `target`) there: what a
-    /// missed event would have started. Sources read with all their tags, as for an event.
+    /// missed event would have started. Sources read with all their tags, as for an event. Each is
+    /// looked for in the destination first (an event may have started it since the history was
+    /// read), at most [`MAX_CATCH_UP`] per run and none after `deadline`: EBS runs 20 copies per
+    /// destination at a time, and the next run starts the rest. EC2's limit is a skip here, not a
+    /// failure: the next run tries again.
     async fn catch_up(
         &self,
         ids: &[CompactString],
@@ -188,7 +196,9 @@ impl Runner {
         target: &CopyTarget,
         source_region: &str,
         report: &mut Report,
+        deadline: Option<Deadline>,
     ) {
+        let ids = &ids[..ids.len().min(MAX_CATCH_UP)];
         let sources = match inventory::read_by_ids(&self.ec2, ids).await {
             Ok(s) => s,
             Err(e) => {
@@ -199,13 +209,30 @@ impl Runner {
         info!(region = %target.region, missing = sources.len(), "copying what EC2's events did not start");
         let dest = self.in_region(&target.region);
         let mut results = stream::iter(&sources)
+            .take_while(|_| std::future::ready(before(deadline)))
             .map(|source| {
                 let dest = &dest;
-                async move { (source, self.start_copy(dest, source, keyword, target, source_region).await) }
+                async move {
+                    let copied = self.copy_one(dest, source, keyword, target, source_region);
+                    (source, within(deadline, copied).await.unwrap_or_else(out_of_time))
+                }
             })
             .buffer_unordered(self.settings().max_concurrency.max(1));
         while let Some((source, outcome)) = results.next().await {
-            record_copy(report, source, target, outcome);
+            match outcome {
+                Copy1::Fail { code, message } if code == "ResourceLimitExceeded" || code == "OutOfTime" => {
+                    report.skipped.push(Skipped {
+                        instance_id: None,
+                        volume_id: Some(source.volume_id.clone()),
+                        snapshot_id: Some(source.id.clone()),
+                        reason: format!(
+                            "not copied to {} this run ({code}: {message}); the next run tries again",
+                            target.region
+                        ),
+                    });
+                }
+                outcome => record_copy(report, source, target, outcome),
+            }
         }
     }
 
@@ -310,7 +337,7 @@ impl Runner {
                 // Encryption in place: the plan rotates the copies with their sources' volumes and
                 // deletes the originals they replace; only the copies EC2's events missed remain.
                 if !newest.is_empty() && before(deadline) {
-                    self.catch_up(newest, &policy.keyword, target, &source_region, report).await;
+                    self.catch_up(newest, &policy.keyword, target, &source_region, report, deadline).await;
                 }
                 continue;
             }
@@ -342,7 +369,7 @@ impl Runner {
                 newest.iter().filter(|id| !copied.contains(id.as_str())).cloned().collect();
             drop(copied);
             if !missing.is_empty() && before(deadline) {
-                self.catch_up(&missing, &policy.keyword, target, &source_region, report).await;
+                self.catch_up(&missing, &policy.keyword, target, &source_region, report, deadline).await;
             }
             let rotation = plan_copies(policy, plan, &copies, &source_region, self.settings().copy_retention.as_ref());
             drop(copies);
@@ -445,10 +472,59 @@ impl Runner {
             });
             return;
         }
-        let (Some(source), Some(keyword)) = (source, keyword) else { return };
+        let (Some(source), Some(copy), Some(keyword)) = (source, copy, keyword) else { return };
         report.keyword = keyword.to_string();
-        if let Some(t) = tag_value(&source.tags, TAG_RUN).and_then(|r| chrono::DateTime::parse_from_rfc3339(r).ok()) {
-            report.scheduled_time = t.with_timezone(&chrono::Utc);
+        let now = chrono::Utc::now();
+        let run = tag_value(&source.tags, TAG_RUN)
+            .and_then(|r| chrono::DateTime::parse_from_rfc3339(r).ok())
+            .map_or(now, |t| t.with_timezone(&chrono::Utc));
+        report.scheduled_time = run;
+        // The plan decides, as a run would: the original goes only if the plan of the instances
+        // that have its volume now deletes it. An instance untagged, a retention that does not
+        // parse, an exclusion, a hold or a lock keeps it (one page of instances, of excluded
+        // volumes and of locks: 3 calls).
+        let instances = match inventory::read_volume_instances(&self.ec2, &keyword, &source.volume_id).await {
+            Ok(i) => i,
+            Err(e) => {
+                error!(error = %e, code = %e.code(), "could not read the volume's instances; the original is not deleted");
+                report.failures.push(Failure {
+                    instance_id: None,
+                    volume_id: Some(source.volume_id.clone()),
+                    snapshot_id: Some(source.id.clone()),
+                    code: e.code(),
+                    message: format!("{}; the original replaced by {copy_id} was not deleted", e.message()),
+                });
+                return;
+            }
+        };
+        let inventory = snapcycle_core::Inventory {
+            instances,
+            snapshots: vec![source.clone(), copy.clone()],
+            locks: inventory::read_locks_or_none(&self.ec2).await,
+        };
+        let policy = Policy {
+            keyword: keyword.clone(),
+            all_keywords: self.settings().keywords.clone(),
+            scheduled_time: run,
+            request: None,
+            time_zone: self.settings().time_zone,
+            now,
+            explain: false,
+            orphans_expire_after: None,
+        };
+        let plan = snapcycle_core::plan(&policy, &inventory);
+        if !plan.volumes().any(|(_, v)| v.delete.iter().any(|d| d == original)) {
+            let reason = format!(
+                "{original} is replaced by {copy_id}, but its volume's plan keeps it now (no instance tagged {keyword} has the volume, or it is excluded, held or locked): not deleted; the runs decide"
+            );
+            info!("{reason}");
+            report.skipped.push(Skipped {
+                instance_id: None,
+                volume_id: Some(source.volume_id.clone()),
+                snapshot_id: Some(source.id.clone()),
+                reason,
+            });
+            return;
         }
         let deleted = Deleted {
             volume_id: source.volume_id.clone(),
@@ -461,6 +537,12 @@ impl Runner {
                 report.deleted.push(deleted);
             }
             Err(e) if code_of(&e) == "InvalidSnapshot.NotFound" => report.deleted.push(deleted),
+            Err(e) if code_of(&e) == "InvalidSnapshot.InUse" => report.skipped.push(Skipped {
+                instance_id: None,
+                volume_id: Some(source.volume_id.clone()),
+                snapshot_id: Some(source.id.clone()),
+                reason: format!("InvalidSnapshot.InUse: kept because an AMI uses it ({})", message_of(&e)),
+            }),
             Err(e) => {
                 error!(snapshot_id = %original, code = %code_of(&e), "deleting the replaced original failed");
                 report.failures.push(Failure {

@@ -42,7 +42,22 @@ const VOLUME_PAGE: i32 = 500;
 /// `snapcycle:exclude` tags. Volume tags are not in DescribeInstances, so the volumes that carry
 /// the tag (usually few: one page) are read beside the instances with a filtered DescribeVolumes.
 pub async fn read_instances(ec2: &Client, keyword: &Keyword) -> Result<Vec<Instance>, Error> {
-    let (mut instances, excluded) = tokio::try_join!(read_tagged_instances(ec2, keyword), read_excluded(ec2, keyword))?;
+    read_instances_where(ec2, keyword, None).await
+}
+
+/// [`read_instances`] for the instances that have `volume_id` attached now (one page each way):
+/// what a plan of that one volume needs.
+pub async fn read_volume_instances(ec2: &Client, keyword: &Keyword, volume_id: &str) -> Result<Vec<Instance>, Error> {
+    read_instances_where(ec2, keyword, Some(volume_id)).await
+}
+
+async fn read_instances_where(
+    ec2: &Client,
+    keyword: &Keyword,
+    volume_id: Option<&str>,
+) -> Result<Vec<Instance>, Error> {
+    let (mut instances, excluded) =
+        tokio::try_join!(read_tagged_instances(ec2, keyword, volume_id), read_excluded(ec2, keyword, volume_id))?;
     if !excluded.is_empty() {
         for a in instances.iter_mut().flat_map(|i| i.volumes.iter_mut()) {
             a.exclude = excluded.get(a.volume_id.as_str()).cloned();
@@ -52,13 +67,14 @@ pub async fn read_instances(ec2: &Client, keyword: &Keyword) -> Result<Vec<Insta
 }
 
 /// Volume id → the value of its `snapcycle:exclude` tag, for every volume that carries it.
-async fn read_excluded(ec2: &Client, keyword: &Keyword) -> Result<HashMap<String, String>, Error> {
-    let mut pages = ec2
-        .describe_volumes()
-        .filters(filter("tag-key", [TAG_EXCLUDE]))
-        .max_results(VOLUME_PAGE)
-        .into_paginator()
-        .send();
+async fn read_excluded(
+    ec2: &Client,
+    keyword: &Keyword,
+    volume_id: Option<&str>,
+) -> Result<HashMap<String, String>, Error> {
+    let mut filters = vec![filter("tag-key", [TAG_EXCLUDE])];
+    filters.extend(volume_id.map(|v| filter("volume-id", [v])));
+    let mut pages = ec2.describe_volumes().set_filters(Some(filters)).max_results(VOLUME_PAGE).into_paginator().send();
     let mut out = HashMap::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|source| Error::DescribeVolumes { keyword: keyword.to_string(), source })?;
@@ -73,14 +89,17 @@ async fn read_excluded(ec2: &Client, keyword: &Keyword) -> Result<HashMap<String
     Ok(out)
 }
 
-async fn read_tagged_instances(ec2: &Client, keyword: &Keyword) -> Result<Vec<Instance>, Error> {
-    let mut pages = ec2
-        .describe_instances()
-        .filters(filter("tag-key", [keyword.as_str()]))
-        .filters(filter("instance-state-name", ["pending", "running", "stopping", "stopped", "shutting-down"]))
-        .max_results(PAGE)
-        .into_paginator()
-        .send();
+async fn read_tagged_instances(
+    ec2: &Client,
+    keyword: &Keyword,
+    volume_id: Option<&str>,
+) -> Result<Vec<Instance>, Error> {
+    let mut filters = vec![
+        filter("tag-key", [keyword.as_str()]),
+        filter("instance-state-name", ["pending", "running", "stopping", "stopped", "shutting-down"]),
+    ];
+    filters.extend(volume_id.map(|v| filter("block-device-mapping.volume-id", [v])));
+    let mut pages = ec2.describe_instances().set_filters(Some(filters)).max_results(PAGE).into_paginator().send();
     let mut out = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|source| Error::DescribeInstances { keyword: keyword.to_string(), source })?;

@@ -92,6 +92,26 @@ async fn each_unencrypted_snapshot_is_copied_encrypted_once_and_the_copy_replace
     assert!(forged.deleted.is_empty() && forged.failures.is_empty(), "{forged:#?}");
     assert!(forged.skipped[0].reason.contains("is not a copy of"), "{forged:#?}");
 
+    // The instance is untagged while the other copy completes: its plan holds nothing, so the
+    // copy's event deletes nothing (the runs decide).
+    let (c1, o1_of_c1) = (copies[1].snapshot_id().unwrap(), tag(&copies[1], TAG_SOURCE_SNAPSHOT).unwrap());
+    assert_eq!(o1_of_c1, o1.as_str());
+    ec2.delete_tags()
+        .resources(&web.instance_id)
+        .tags(aws_sdk_ec2::types::Tag::builder().key(DAILY).build())
+        .send()
+        .await
+        .unwrap();
+    let held = r.copy_completed(&copy_done(c1, o1_of_c1), None).await;
+    assert!(held.deleted.is_empty() && held.failures.is_empty(), "{held:#?}");
+    assert!(held.skipped[0].reason.contains("its volume's plan keeps it now"), "{held:#?}");
+    ec2.create_tags()
+        .resources(&web.instance_id)
+        .tags(aws_sdk_ec2::types::Tag::builder().key(DAILY).value("2").build())
+        .send()
+        .await
+        .unwrap();
+
     // The run is retried after that: nothing is taken again (the copy is the run's snapshot for
     // its volume), and the other original, whose event was missed, is replaced by the run.
     let retry = run(&r, DAILY, "2026-11-26T00:00:00Z").await;

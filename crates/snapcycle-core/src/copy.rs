@@ -43,16 +43,38 @@ pub fn is_copy_in_place(s: &Snapshot) -> bool {
 /// Splits one volume's snapshots into those rotation counts and the unencrypted originals that a
 /// completed encrypted copy in place replaces: the copy is counted in its original's place, and
 /// the original goes. While the copy is pending (or failed) the original counts as before.
+/// Of two completed copies of one original (a copy started twice), the oldest stands in for it and
+/// the other goes with the original, so one restore point is never counted twice.
 pub(crate) fn replace_originals(mine: Vec<&Snapshot>) -> (Vec<&Snapshot>, Vec<&Snapshot>) {
-    let done: std::collections::HashSet<&str> = mine
-        .iter()
-        .filter(|s| s.state == SnapshotState::Completed && s.encrypted && is_copy_in_place(s))
-        .filter_map(|s| tag_value(&s.tags, TAG_SOURCE_SNAPSHOT))
-        .collect();
+    let mut done: HashMap<&str, &Snapshot> = HashMap::new();
+    for s in mine.iter().filter(|s| s.state == SnapshotState::Completed && s.encrypted && is_copy_in_place(s)) {
+        let Some(source) = tag_value(&s.tags, TAG_SOURCE_SNAPSHOT) else { continue };
+        let held = done.entry(source).or_insert(s);
+        if (s.start_time, &s.id) < (held.start_time, &held.id) {
+            *held = s;
+        }
+    }
     if done.is_empty() {
         return (mine, Vec::new());
     }
-    mine.into_iter().partition(|s| s.encrypted || !done.contains(s.id.as_str()))
+    mine.into_iter().partition(|s| {
+        if is_copy_in_place(s) {
+            // A completed copy that is not its original's chosen one is a second copy.
+            let source = tag_value(&s.tags, TAG_SOURCE_SNAPSHOT).unwrap_or_default();
+            s.state != SnapshotState::Completed || !s.encrypted || done.get(source).is_some_and(|c| c.id == s.id)
+        } else {
+            s.encrypted || !done.contains_key(s.id.as_str())
+        }
+    })
+}
+
+/// Why [`replace_originals`] lets `s` go, in a dry run's words.
+pub(crate) fn replaced_reason(s: &Snapshot) -> &'static str {
+    if is_copy_in_place(s) {
+        "delete: a second encrypted copy of one snapshot"
+    } else {
+        "delete: replaced by its encrypted copy"
+    }
 }
 
 /// For each volume `plan` rotates, its newest completed snapshot among `history` when that is an
@@ -65,13 +87,16 @@ pub fn to_encrypt(plan: &Plan, history: &[Snapshot]) -> Vec<CompactString> {
         .filter(|(_, v)| matches!(v.create, Create::New | Create::AlreadyDone { .. }))
         .map(|(_, v)| v.volume_id.as_str())
         .collect();
+    // What the plan deletes (a duplicate of this run, a rotated one) is never worth a copy.
+    let deleted: std::collections::HashSet<&str> =
+        plan.volumes().flat_map(|(_, v)| v.delete.iter().map(|d| d.as_str())).collect();
     let copied: std::collections::HashSet<&str> = history
         .iter()
         .filter(|s| s.state != SnapshotState::Error && is_copy_in_place(s))
         .filter_map(|s| tag_value(&s.tags, TAG_SOURCE_SNAPSHOT))
         .collect();
     let mut newest: HashMap<&str, &Snapshot> = HashMap::new();
-    for s in history.iter().filter(|s| s.state == SnapshotState::Completed) {
+    for s in history.iter().filter(|s| s.state == SnapshotState::Completed && !deleted.contains(s.id.as_str())) {
         let Some(volume) = rotation_volume(s).filter(|v| rotated.contains(v)) else { continue };
         let held = newest.entry(volume).or_insert(s);
         if newest_first(&s, held).is_lt() {

@@ -154,11 +154,14 @@ pub(crate) fn plan_orphans(
     volumes.sort_unstable();
     let mut out = Vec::new();
     for volume in volumes {
-        let mut mine: Vec<&Snapshot> =
+        let mine: Vec<&Snapshot> =
             by_volume[volume].iter().copied().filter(|s| marked_for(s, &policy.keyword, &account)).collect();
         if mine.is_empty() {
             continue;
         }
+        // An original whose encrypted copy completed is that copy from here on: it goes with an
+        // expiry, and is kept without one (orphans are deleted only when asked).
+        let (mut mine, replaced) = crate::copy::replace_originals(mine);
         mine.sort_by(newest_first);
         let newest = mine.iter().find(|s| s.state == SnapshotState::Completed).map(|s| s.id.as_str());
         let mut plan = OrphanPlan {
@@ -188,6 +191,21 @@ pub(crate) fn plan_orphans(
             }
         }
         plan.delete.reverse();
+        for s in replaced {
+            let why = match cutoff {
+                Some(_) => {
+                    plan.delete.push(s.id.clone());
+                    crate::copy::replaced_reason(s).to_owned()
+                }
+                None => {
+                    plan.keep.push(s.id.clone());
+                    "keep: orphan (orphan expiry is off), replaced by its encrypted copy".to_owned()
+                }
+            };
+            if policy.explain {
+                plan.reasons.push(Reason { snapshot_id: s.id.clone(), reason: why });
+            }
+        }
         out.push(plan);
     }
     out

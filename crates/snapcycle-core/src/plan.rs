@@ -457,7 +457,9 @@ fn plan_instance<'a>(
             .copied()
             .filter(|s| tag_value(&s.tags, TAG_RUN) == Some(run) && s.state != SnapshotState::Error)
             .collect();
-        this_run.sort_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id)));
+        // Oldest first in rotation's order: an encrypted copy by its original's run, so a
+        // completed copy comes before its run's unencrypted duplicates and is the one kept.
+        this_run.sort_by(|a, b| (order_time(a), &a.id).cmp(&(order_time(b), &b.id)));
         let keeper = this_run.iter().find(|s| s.state == SnapshotState::Completed).or(this_run.first()).copied();
         let duplicates: Vec<CompactString> = this_run
             .iter()
@@ -533,10 +535,11 @@ fn plan_instance<'a>(
                 reasons.push(Reason { snapshot_id: d.clone(), reason: "delete: a second snapshot of this run".into() });
             }
             if !policies.is_empty() {
-                reasons.extend(replaced.iter().map(|s| Reason {
-                    snapshot_id: s.id.clone(),
-                    reason: "delete: replaced by its encrypted copy".into(),
-                }));
+                reasons.extend(
+                    replaced
+                        .iter()
+                        .map(|s| Reason { snapshot_id: s.id.clone(), reason: crate::copy::replaced_reason(s).into() }),
+                );
             }
         }
         ip.volumes.push(VolumePlan {
@@ -634,17 +637,20 @@ fn new_or_done(keeper: Option<&Snapshot>) -> Create {
 /// encrypted copy in place is ordered by its source's run: EC2 starts the copy only once the
 /// source has completed, and a late one must not pass newer snapshots.
 pub(crate) fn newest_first(a: &&Snapshot, b: &&Snapshot) -> std::cmp::Ordering {
-    let time = |s: &Snapshot| {
-        if crate::copy::is_copy_in_place(s) {
-            tag_value(&s.tags, TAG_RUN)
-                .and_then(|r| DateTime::parse_from_rfc3339(r).ok())
-                .map_or(s.start_time, |t| t.with_timezone(&Utc))
-        } else {
-            s.start_time
-        }
-    };
-    let key = |s: &Snapshot| (time(s), tag_value(&s.tags, TAG_RUN).map(str::to_owned), s.id.clone());
+    let key = |s: &Snapshot| (order_time(s), tag_value(&s.tags, TAG_RUN).map(str::to_owned), s.id.clone());
     key(b).cmp(&key(a))
+}
+
+/// A snapshot's place in rotation's order: its start time, or for an encrypted copy in place its
+/// original's run (the copy starts only once the original has completed).
+pub(crate) fn order_time(s: &Snapshot) -> DateTime<Utc> {
+    if crate::copy::is_copy_in_place(s) {
+        tag_value(&s.tags, TAG_RUN)
+            .and_then(|r| DateTime::parse_from_rfc3339(r).ok())
+            .map_or(s.start_time, |t| t.with_timezone(&Utc))
+    } else {
+        s.start_time
+    }
 }
 
 /// A snapshot's time for a policy's buckets: its scheduled run (`snapcycle:run`), so that the day
@@ -852,6 +858,36 @@ mod tests {
         done.snapshots.iter_mut().filter(|s| s.id == "snap-c25").for_each(|s| s.state = Completed);
         let retry = plan(&daily_at(day(1)), &done);
         assert_eq!(retry.instances[0].volumes[0].create, Create::AlreadyDone { snapshot_id: "snap-c25".into() });
+
+        // A copy started twice (an event and a run's catch-up at once): of two completed copies
+        // of one original the oldest stands in for it, the other goes, and only one counts.
+        let mut twice = inv.clone();
+        twice.snapshots.push(encrypted_copy(
+            "snap-c24b",
+            "snap-o24",
+            &run(2),
+            day(2) + chrono::Duration::minutes(9),
+            Completed,
+        ));
+        let p2 = plan(&policy, &twice);
+        let v2 = &p2.instances[0].volumes[0];
+        assert_eq!(v2.delete, ["snap-o24", "snap-c24b", "snap-c23"], "{v2:#?}");
+        let why2 = |id: &str| v2.reasons.iter().find(|r| r.snapshot_id == id).map(|r| r.reason.as_str());
+        assert_eq!(why2("snap-c24b"), Some("delete: a second encrypted copy of one snapshot"));
+
+        // A retried run with two unencrypted snapshots of its own, the first one replaced: the
+        // completed copy is the run's snapshot, and the unencrypted duplicate goes.
+        let mut dup = Inventory { instances: vec![one_volume_instance("2")], ..Inventory::default() };
+        dup.snapshots = vec![
+            daily_snapshot("snap-d1", day(1) + chrono::Duration::seconds(1), &run(1)),
+            daily_snapshot("snap-d2", day(1) + chrono::Duration::seconds(2), &run(1)),
+            encrypted_copy("snap-e1", "snap-d1", &run(1), day(1) + chrono::Duration::minutes(5), Completed),
+        ];
+        let d = plan(&daily_at(day(1)), &dup);
+        let dv = &d.instances[0].volumes[0];
+        assert_eq!(dv.create, Create::AlreadyDone { snapshot_id: "snap-e1".into() }, "{dv:#?}");
+        assert_eq!(dv.delete, ["snap-d2", "snap-d1"], "the duplicate, then the replaced original: {dv:#?}");
+        assert_eq!(dv.keep, ["snap-e1"]);
 
         // A copy made here from another region is that region's stack's: never counted here.
         let mut foreign = inv.clone();
