@@ -8,7 +8,6 @@ mod common;
 use common::*;
 use snapcycle_core::copy::{CopyTarget, TAG_SOURCE_REGION, TAG_SOURCE_SNAPSHOT, TAG_SOURCE_VOLUME};
 use snapcycle_core::tags::{TAG_KEYWORD, TAG_RUN};
-use snapcycle_core::Completed;
 use snapcycle_testkit::moto::{test_credentials, REGION};
 use snapcycle_testkit::seed::{self, keyword_snapshot, tag};
 use snapcycle_testkit::Moto;
@@ -43,10 +42,6 @@ async fn copies(dest: &aws_sdk_ec2::Client) -> Vec<aws_sdk_ec2::types::Snapshot>
 
 fn settings() -> snapcycle_aws::Settings {
     snapcycle_aws::Settings { copy_to: vec![CopyTarget { region: DEST.into(), kms_key: None }], ..stack_settings() }
-}
-
-fn completed(ids: &[String]) -> Completed {
-    Completed { region: REGION.into(), succeeded: true, snapshot_ids: ids.to_vec(), copy_of: None }
 }
 
 #[tokio::test(flavor = "multi_thread")]

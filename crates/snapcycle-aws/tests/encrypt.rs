@@ -18,10 +18,6 @@ fn settings() -> snapcycle_aws::Settings {
     snapcycle_aws::Settings { encrypt: Some(EncryptInPlace { kms_key: None }), ..stack_settings() }
 }
 
-fn completed(ids: &[String]) -> Completed {
-    Completed { region: REGION.into(), succeeded: true, snapshot_ids: ids.to_vec(), copy_of: None }
-}
-
 /// EC2's `copySnapshot` event for `copy` of `original`.
 fn copy_done(copy: &str, original: &str) -> Completed {
     Completed {

@@ -990,22 +990,7 @@ fn copy_statements(keywords: &[&str], copies: &[CopyTarget], copies_at: &[Expr])
     ];
     let keys: Vec<Expr> = copies.iter().filter_map(|c| c.kms_key.clone()).map(Expr::lit).collect();
     if !keys.is_empty() {
-        statements.extend([
-            // EBS creates grants on the key for the copy; only EBS may create them.
-            Statement::allow(["kms:CreateGrant"])
-                .sid("GrantCopyKeysToEbs")
-                .on(keys.clone())
-                .when(Condition::new().with(Operator::Bool, "kms:GrantIsForAWSResource", vec![Expr::lit("true")])),
-            Statement::allow([
-                "kms:Decrypt",
-                "kms:DescribeKey",
-                "kms:GenerateDataKeyWithoutPlaintext",
-                "kms:ReEncryptFrom",
-                "kms:ReEncryptTo",
-            ])
-            .sid("EncryptCopiesWithTheirKeys")
-            .on(keys),
-        ]);
+        statements.extend(ebs_key_statements(keys, "GrantCopyKeysToEbs", "EncryptCopiesWithTheirKeys"));
     }
     statements
 }
@@ -1054,26 +1039,35 @@ fn encrypt_statements(keywords: &[&str], encrypt: &EncryptInPlace) -> Vec<Statem
             .when(Condition::new().with(Operator::StringEquals, "ec2:CreateAction", vec![Expr::lit("CopySnapshot")])),
     ];
     if let Some(key) = &encrypt.kms_key {
-        let key = || vec![Expr::lit(key.clone())];
-        statements.extend([
-            // EBS creates grants on the key for the copy; only EBS may create them.
-            Statement::allow(["kms:CreateGrant"]).sid("GrantEncryptionKeyToEbs").on(key()).when(Condition::new().with(
-                Operator::Bool,
-                "kms:GrantIsForAWSResource",
-                vec![Expr::lit("true")],
-            )),
-            Statement::allow([
-                "kms:Decrypt",
-                "kms:DescribeKey",
-                "kms:GenerateDataKeyWithoutPlaintext",
-                "kms:ReEncryptFrom",
-                "kms:ReEncryptTo",
-            ])
-            .sid("EncryptInPlaceWithTheKey")
-            .on(key()),
-        ]);
+        statements.extend(ebs_key_statements(
+            vec![Expr::lit(key.clone())],
+            "GrantEncryptionKeyToEbs",
+            "EncryptInPlaceWithTheKey",
+        ));
     }
     statements
+}
+
+/// What EBS encryption needs on customer managed `keys` (EBS User Guide, "Requirements for Amazon
+/// EBS encryption"), for copies to other regions and in place alike: grants that only EBS may
+/// create, and the data-key actions.
+fn ebs_key_statements(keys: Vec<Expr>, grant_sid: &str, use_sid: &str) -> [Statement; 2] {
+    [
+        Statement::allow(["kms:CreateGrant"]).sid(grant_sid).on(keys.clone()).when(Condition::new().with(
+            Operator::Bool,
+            "kms:GrantIsForAWSResource",
+            vec![Expr::lit("true")],
+        )),
+        Statement::allow([
+            "kms:Decrypt",
+            "kms:DescribeKey",
+            "kms:GenerateDataKeyWithoutPlaintext",
+            "kms:ReEncryptFrom",
+            "kms:ReEncryptTo",
+        ])
+        .sid(use_sid)
+        .on(keys),
+    ]
 }
 
 /// Refuses a role whose inline policies IAM would refuse ([`MAX_ROLE_POLICY_CHARS`]). The size is

@@ -5,7 +5,7 @@ pub mod mocks;
 
 use chrono::{DateTime, Utc};
 use snapcycle_aws::{AwsOptions, Runner, Settings};
-use snapcycle_core::{Event, Keyword, Report};
+use snapcycle_core::{Completed, Event, Keyword, Report};
 use snapcycle_testkit::moto::{test_credentials, REGION};
 use snapcycle_testkit::Moto;
 
@@ -36,6 +36,11 @@ pub fn at(s: &str) -> DateTime<Utc> {
 
 pub fn request(keyword: &str, scheduled: &str) -> Event {
     Event::new(kw(keyword), Some(at(scheduled)), false)
+}
+
+/// EC2's completion event for `ids`, in the emulator's region, as the function reads it.
+pub fn completed(ids: &[String]) -> Completed {
+    Completed { region: REGION.into(), succeeded: true, snapshot_ids: ids.to_vec(), copy_of: None }
 }
 
 pub async fn run(r: &Runner, keyword: &str, scheduled: &str) -> Report {
