@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use snapcycle_core::exclude::TAG_EXCLUDE;
 use snapcycle_core::tags::{read_by_plan, TAG_KEYWORD, TAG_RUN};
 use snapcycle_core::{
-    Attachment, CompactString, Instance, Inventory, Keyword, Lock, LockMode, Snapshot, SnapshotState, Tag,
+    Attachment, CompactString, Instance, Inventory, Keyword, Lock, LockMode, Snapshot, SnapshotState, Tag, TagList,
 };
 use tracing::warn;
 
@@ -225,14 +225,14 @@ async fn read_filtered(
 /// Converts an SDK snapshot from a describe page, keeping only the tags `keep` names (for the
 /// plan, those it reads: memory does not grow with the instance tags copied onto every snapshot).
 fn snapshot(s: &Ec2Snapshot, keep: &impl Fn(&str) -> bool) -> Snapshot {
-    let mut tags: Vec<Tag> = s
+    // Inline up to three (a run's snapshot has exactly three the plan reads): the history holds
+    // tens of thousands of these.
+    let tags: TagList = s
         .tags()
         .iter()
         .filter(|t| t.key().is_some_and(keep))
         .map(|t| Tag::new(t.key().unwrap_or_default(), t.value().unwrap_or_default()))
         .collect();
-    // A filter's collect starts at room for four: the history holds tens of thousands of these.
-    tags.shrink_to_fit();
     Snapshot {
         id: s.snapshot_id().unwrap_or_default().into(),
         volume_id: s.volume_id().unwrap_or_default().into(),

@@ -66,7 +66,8 @@ fn main() {
                         Tag::new(k.as_str(), retention.clone()),
                         Tag::new(TAG_KEYWORD, k.as_str()),
                         Tag::new(TAG_RUN, run_id(run)),
-                    ],
+                    ]
+                    .into(),
                 });
             }
         }

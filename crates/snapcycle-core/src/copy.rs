@@ -469,7 +469,7 @@ mod tests {
             owner_id: "1".into(),
             state,
             start_time: t0() - chrono::Duration::days(days) + chrono::Duration::hours(2),
-            tags,
+            tags: tags.into(),
         }
     }
 
@@ -533,7 +533,8 @@ mod tests {
                 Tag::new(TAG_RUN, "2026-11-26T00:00:00Z"),
                 Tag::new("Name", "db"),
                 Tag::new("Env", "prod"),
-            ],
+            ]
+            .into(),
         };
         let tags = copy_tags(&source, &policy().keyword, Some("us-east-1"), None);
         let pairs: Vec<(&str, &str)> = tags.iter().map(|t| (t.key.as_str(), t.value.as_str())).collect();

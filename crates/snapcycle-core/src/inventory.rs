@@ -83,8 +83,17 @@ pub struct Snapshot {
     /// copy replaces it (README, "Encryption in place").
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub encrypted: bool,
-    /// All its tags.
-    pub tags: Vec<Tag>,
+    /// Its tags: the shell keeps only those the plan reads (`read_by_plan`), three for a
+    /// snapshot of a run, held inline (a heap vector each would be a third of the history again).
+    #[serde(serialize_with = "tag_slice")]
+    pub tags: TagList,
+}
+
+/// A snapshot's tags: up to three inline, more on the heap. `vec![…].into()` builds one.
+pub type TagList = smallvec::SmallVec<[Tag; 3]>;
+
+fn tag_slice<S: serde::Serializer>(tags: &TagList, s: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(tags.as_slice(), s)
 }
 
 /// The mode of an EBS snapshot lock, named as DescribeLockedSnapshots' `LockState` names it.

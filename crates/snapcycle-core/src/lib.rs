@@ -23,10 +23,12 @@ pub mod tags;
 pub use compact_str::CompactString;
 pub use event::{Completed, Event, EventError, Invocation};
 pub use exclude::{Exclusion, ExclusionError};
-pub use inventory::{Attachment, Instance, Inventory, Lock, LockMode, Snapshot, SnapshotState};
+pub use inventory::{Attachment, Instance, Inventory, Lock, LockMode, Snapshot, SnapshotState, TagList};
 pub use keyword::{Keyword, KeywordError};
 pub use orphan::{OrphanExpiry, OrphanExpiryError, OrphanPlan};
-pub use plan::{plan, run_id, Create, InstancePlan, InstanceProblem, Plan, Policy, SnapshotSet, VolumePlan};
+pub use plan::{
+    may_have_duplicates, plan, run_id, Create, InstancePlan, InstanceProblem, Plan, Policy, SnapshotSet, VolumePlan,
+};
 pub use policy::{Candidate, Decision, KeptBy, PolicyError, RetentionPolicy, Verdict, Why};
 pub use report::Report;
 pub use retention::{Retention, RetentionError};

@@ -4,7 +4,7 @@
 //! (`--orphans-expire-after 90d`) a run deletes those older than that, always keeping the newest
 //! completed one of each volume, so a terminated server's last backup is never lost automatically.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 
@@ -132,7 +132,7 @@ fn account(inventory: &Inventory, keyword: &Keyword) -> Option<String> {
 pub(crate) fn plan_orphans(
     policy: &Policy,
     inventory: &Inventory,
-    by_volume: &HashMap<&str, Vec<&Snapshot>>,
+    by_volume: &crate::plan::ByVolume<'_>,
 ) -> Vec<OrphanPlan> {
     if policy.orphans_expire_after.is_none() && !policy.explain {
         return Vec::new();
@@ -149,13 +149,12 @@ pub(crate) fn plan_orphans(
         return Vec::new();
     };
     let cutoff = policy.orphans_expire_after.map(|e| (e, e.cutoff(policy.now, policy.time_zone)));
-    let mut volumes: Vec<&str> =
-        by_volume.keys().copied().filter(|v| !attached.contains(v) && !v.is_empty() && *v != COPY_VOLUME_ID).collect();
-    volumes.sort_unstable();
+    let volumes: Vec<&str> =
+        by_volume.volumes().filter(|v| !attached.contains(v) && !v.is_empty() && *v != COPY_VOLUME_ID).collect();
     let mut out = Vec::new();
     for volume in volumes {
         let mine: Vec<&Snapshot> =
-            by_volume[volume].iter().copied().filter(|s| marked_for(s, &policy.keyword, &account)).collect();
+            by_volume.get(volume).iter().copied().filter(|s| marked_for(s, &policy.keyword, &account)).collect();
         if mine.is_empty() {
             continue;
         }
@@ -252,7 +251,7 @@ mod tests {
             owner_id: "1".into(),
             state,
             start_time: t,
-            tags,
+            tags: tags.into(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The plan: what a run creates, deletes and leaves alone, and why. A pure function of the
 //! inventory and the policy, so a dry run and a real run decide exactly alike.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
@@ -98,6 +98,26 @@ impl SnapshotSet {
             self.exclude_data.push(v);
         }
     }
+
+    /// The tags to set at creation, the same on every snapshot of the set: made from the
+    /// instance when the set is taken, so a plan of a fleet holds no copy of every instance's
+    /// tags (megabytes at 10,000 volumes). `inst` is the instance the set was planned from;
+    /// `snapcycle:devices` names the planned volumes, also when a retry completes only part.
+    pub fn tags(&self, policy: &Policy, inst: &Instance) -> SnapshotTags {
+        let device =
+            |v: &CompactString| inst.volumes.iter().find(|a| a.volume_id == *v).map_or("", |a| a.device.as_str());
+        let devices = devices_value(self.volumes.iter().map(|v| (v.as_str(), device(v))));
+        snapshot_tags(TagInput {
+            instance_tags: &inst.tags,
+            keyword: &policy.keyword,
+            all_keywords: &policy.all_keywords,
+            retention: &self.retention,
+            instance_id: &inst.id,
+            devices: &devices,
+            run: &policy.run_id(),
+            request: policy.request.as_deref(),
+        })
+    }
 }
 
 /// One CreateSnapshots call: EC2 snapshots the instance's attached volumes at one instant, minus
@@ -117,8 +137,9 @@ pub struct SnapshotSet {
     pub root_volume: Option<CompactString>,
     /// `snapcycle K <name or id> (<instance>, N volumes)`.
     pub description: String,
-    /// The tags to set at creation, the same on every snapshot of the set.
-    pub tags: SnapshotTags,
+    /// The keyword tag's value the set carries: the retention that decides its volumes, as
+    /// [`RetentionPolicy`] writes it (on a multi-attach volume, the deciding instance's).
+    pub retention: CompactString,
 }
 
 /// Why an instance is left alone. Bad input is a failure a person must see; the rest are skips.
@@ -130,14 +151,14 @@ pub enum InstanceProblem {
     BadRetention {
         /// The keyword tag.
         keyword: String,
-        /// What is wrong with its value.
+        /// What is wrong with its value (boxed: a plan holds one problem slot per instance).
         #[serde(serialize_with = "serialize_display")]
-        error: PolicyError,
+        error: Box<PolicyError>,
     },
     /// The instance's `snapcycle:exclude-root` tag cannot be read: nothing of the instance is
     /// created or deleted, as for a bad retention.
     #[error("tag {TAG_EXCLUDE_ROOT}: {0}")]
-    BadExclusion(#[serde(serialize_with = "serialize_display")] ExclusionError),
+    BadExclusion(#[serde(serialize_with = "serialize_display")] Box<ExclusionError>),
     /// The instance has no EBS volume (instance-store only, or none attached).
     #[error("the instance has no EBS volumes")]
     NoVolumes,
@@ -240,9 +261,9 @@ pub enum Create {
     /// The volume's `snapcycle:exclude` tag cannot be read: nothing of the volume is created or
     /// deleted, and the run reports it as a failure.
     BadExclusion {
-        /// What is wrong with the value.
+        /// What is wrong with the value (boxed: rare, and every volume's plan holds a `Create`).
         #[serde(serialize_with = "serialize_display")]
-        error: ExclusionError,
+        error: Box<ExclusionError>,
     },
 }
 
@@ -276,17 +297,60 @@ pub fn belongs_to(snapshot: &Snapshot, keyword: &Keyword, owner_id: &str) -> boo
         && tag_value(&snapshot.tags, TAG_KEYWORD) == Some(keyword.as_str())
 }
 
+/// Whether a plan of `snapshots` could find duplicates of `run` (the `delete[..duplicates]` a
+/// retried creation leaves): only where one volume holds two of the run's snapshots not in
+/// error. The runner's second plan after creating is needed only then; at fleet scale it is a
+/// second plan of every volume in memory for nothing.
+pub fn may_have_duplicates(snapshots: &[Snapshot], run: &str) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    snapshots
+        .iter()
+        .filter(|s| s.state != SnapshotState::Error && tag_value(&s.tags, TAG_RUN) == Some(run))
+        .filter_map(crate::copy::rotation_volume)
+        .any(|volume| !seen.insert(volume))
+}
+
+/// The inventory's snapshots by the volume rotation counts them under
+/// ([`crate::copy::rotation_volume`]; copies from other regions are left out), each volume's in
+/// the inventory's order. One sorted vector of references rather than a map of vectors: at
+/// 10,000 volumes it is a third of the memory, held while the whole plan is built.
+pub(crate) struct ByVolume<'a> {
+    sorted: Vec<&'a Snapshot>,
+}
+
+impl<'a> ByVolume<'a> {
+    fn new(snapshots: &'a [Snapshot]) -> Self {
+        let mut sorted: Vec<&Snapshot> =
+            snapshots.iter().filter(|s| crate::copy::rotation_volume(s).is_some()).collect();
+        // Stable: within a volume, the inventory's order stays, as it did in a map of vectors.
+        sorted.sort_by(|a, b| crate::copy::rotation_volume(a).cmp(&crate::copy::rotation_volume(b)));
+        ByVolume { sorted }
+    }
+
+    /// The snapshots of `volume` (none when it has none).
+    pub(crate) fn get(&self, volume: &str) -> &[&'a Snapshot] {
+        let key = |s: &&'a Snapshot| crate::copy::rotation_volume(s).unwrap_or_default();
+        let start = self.sorted.partition_point(|s| key(s) < volume);
+        let end = start + self.sorted[start..].partition_point(|s| key(s) == volume);
+        &self.sorted[start..end]
+    }
+
+    /// Every volume that has a snapshot, each once, in id order.
+    pub(crate) fn volumes(&self) -> impl Iterator<Item = &'a str> + '_ {
+        let mut last = None;
+        self.sorted
+            .iter()
+            .filter_map(|s: &&'a Snapshot| crate::copy::rotation_volume(s))
+            .filter(move |v| last.replace(*v) != Some(*v))
+    }
+}
+
 /// Computes the plan. Snapshots this run is about to create are not in the inventory yet, so they
 /// count as pending, which is what they are on EC2 when rotation runs. Calling it again with the
 /// created snapshots added gives the final rotation with no creations left.
 pub fn plan(policy: &Policy, inventory: &Inventory) -> Plan {
     let run = policy.run_id();
-    let mut by_volume: HashMap<&str, Vec<&Snapshot>> = HashMap::new();
-    for s in &inventory.snapshots {
-        if let Some(volume) = crate::copy::rotation_volume(s) {
-            by_volume.entry(volume).or_default().push(s);
-        }
-    }
+    let by_volume = ByVolume::new(&inventory.snapshots);
     let mut instances: Vec<&Instance> = inventory.instances.iter().collect();
     instances.sort_by(|a, b| a.id.cmp(&b.id));
     instances.dedup_by(|a, b| a.id == b.id);
@@ -363,16 +427,27 @@ enum Owner<'a> {
     Held(&'a str),
 }
 
+/// Who decides each volume that two or more instances have (multi-attach). A volume only one
+/// instance has is decided by that instance, so it gets no entry: at fleet scale the map would
+/// otherwise hold every volume.
 fn volume_owners<'a>(policy: &Policy, instances: &[&'a Instance]) -> HashMap<&'a str, Owner<'a>> {
+    let live = || instances.iter().filter(|i| !matches!(i.state.as_str(), "shutting-down" | "terminated"));
+    let mut attached: Vec<&str> = live().flat_map(|i| i.volumes.iter().map(|a| a.volume_id.as_str())).collect();
+    attached.sort_unstable();
+    let shared: HashSet<&str> = attached.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+    drop(attached);
     let mut owners: HashMap<&str, Owner<'_>> = HashMap::new();
-    for inst in instances {
-        if matches!(inst.state.as_str(), "shutting-down" | "terminated") {
+    if shared.is_empty() {
+        return owners;
+    }
+    for inst in live() {
+        if !inst.volumes.iter().any(|a| shared.contains(a.volume_id.as_str())) {
             continue;
         }
         let parsed = RetentionPolicy::parse(tag_value(&inst.tags, policy.keyword.as_str()).unwrap_or(""));
         // An unreadable exclude-root tag holds the instance like an invalid retention.
         let readable = tag_value(&inst.tags, TAG_EXCLUDE_ROOT).is_none_or(|v| Exclusion::parse(v).is_ok());
-        for att in &inst.volumes {
+        for att in inst.volumes.iter().filter(|a| shared.contains(a.volume_id.as_str())) {
             let mine = match &parsed {
                 Ok(r) if readable => Owner::Decides(inst.id.as_str(), vec![r.clone()]),
                 _ => Owner::Held(inst.id.as_str()),
@@ -410,7 +485,7 @@ fn plan_instance<'a>(
     policy: &Policy,
     run: &str,
     inst: &'a Instance,
-    by_volume: &HashMap<&str, Vec<&Snapshot>>,
+    by_volume: &ByVolume<'_>,
     owners: &HashMap<&'a str, Owner<'a>>,
 ) -> InstancePlan {
     let name = tag_value(&inst.tags, "Name").map(str::to_owned);
@@ -422,7 +497,7 @@ fn plan_instance<'a>(
     let retention = match RetentionPolicy::parse(raw) {
         Ok(r) => r,
         Err(error) => {
-            ip.problem = Some(InstanceProblem::BadRetention { keyword: keyword.to_string(), error });
+            ip.problem = Some(InstanceProblem::BadRetention { keyword: keyword.to_string(), error: Box::new(error) });
             return ip;
         }
     };
@@ -434,7 +509,7 @@ fn plan_instance<'a>(
         None => None,
         Some(Ok(e)) => e.applies_to(keyword).then(|| e.to_string()),
         Some(Err(e)) => {
-            ip.problem = Some(InstanceProblem::BadExclusion(e));
+            ip.problem = Some(InstanceProblem::BadExclusion(Box::new(e)));
             return ip;
         }
     };
@@ -446,8 +521,10 @@ fn plan_instance<'a>(
     for att in &inst.volumes {
         let mine: Vec<&Snapshot> = by_volume
             .get(att.volume_id.as_str())
-            .map(|v| v.iter().copied().filter(|s| belongs_to(s, keyword, &inst.owner_id)).collect())
-            .unwrap_or_default();
+            .iter()
+            .copied()
+            .filter(|s| belongs_to(s, keyword, &inst.owner_id))
+            .collect();
         // With `--encrypt`, a completed encrypted copy stands in for its original from here on.
         let (mut mine, replaced) = crate::copy::replace_originals(mine);
         // This run's own snapshots: one stays (the oldest completed, else the oldest), and only
@@ -471,8 +548,10 @@ fn plan_instance<'a>(
             // Left alone: nothing taken, nothing deleted, not even this run's duplicates.
             let mut all: Vec<&Snapshot> = by_volume
                 .get(att.volume_id.as_str())
-                .map(|v| v.iter().copied().filter(|s| belongs_to(s, keyword, &inst.owner_id)).collect())
-                .unwrap_or_default();
+                .iter()
+                .copied()
+                .filter(|s| belongs_to(s, keyword, &inst.owner_id))
+                .collect();
             all.sort_by(newest_first);
             let reasons = match &create {
                 Create::Excluded { tag, value } if policy.explain => all
@@ -508,6 +587,7 @@ fn plan_instance<'a>(
                 (Create::Covered { by_instance: (*by).to_owned() }, &[][..])
             }
             Some(Owner::Decides(_, rs)) => (new_or_done(keeper), rs.as_slice()),
+            // Only this instance has the volume: its own retention decides.
             None => (new_or_done(keeper), own),
         };
         let shown = policies.first().unwrap_or(&retention).clone();
@@ -554,17 +634,16 @@ fn plan_instance<'a>(
             locked: Vec::new(),
         });
     }
-    ip.set = snapshot_set(policy, run, inst, &label, &retention, &ip.volumes);
+    ip.set = snapshot_set(policy, inst, &label, &retention, &ip.volumes);
     ip
 }
 
 /// The instance's crash-consistent set: its `New` volumes in one call, every other attached
 /// volume left out (the root by `ExcludeBootVolume`, EC2 refuses it among the data volumes).
 /// On a multi-attach volume this instance decides, `retention` is the deciding one, so the tags
-/// say what the volume's own plan says.
+/// ([`SnapshotSet::tags`]) say what the volume's own plan says.
 fn snapshot_set(
     policy: &Policy,
-    run: &str,
     inst: &Instance,
     label: &str,
     retention: &RetentionPolicy,
@@ -576,24 +655,13 @@ fn snapshot_set(
         return None;
     }
     let is_root = |v: &VolumePlan| inst.root_device.as_deref() == Some(v.device.as_str());
-    let devices = devices_value(taken.iter().map(|v| (v.volume_id.as_str(), v.device.as_str())));
-    let tags = snapshot_tags(TagInput {
-        instance_tags: &inst.tags,
-        keyword: &policy.keyword,
-        all_keywords: &policy.all_keywords,
-        retention,
-        instance_id: &inst.id,
-        devices: &devices,
-        run,
-        request: policy.request.as_deref(),
-    });
     Some(SnapshotSet {
         root_volume: volumes.iter().find(|v| is_root(v)).map(|v| v.volume_id.clone()),
         volumes: taken.iter().map(|v| v.volume_id.clone()).collect(),
         exclude_boot: left.iter().any(|v| is_root(v)),
         exclude_data: left.iter().filter(|v| !is_root(v)).map(|v| v.volume_id.clone()).collect(),
         description: description(&policy.keyword, label, &inst.id, taken.len()),
-        tags,
+        retention: compact_str::ToCompactString::to_compact_string(retention),
     })
 }
 
@@ -615,7 +683,7 @@ fn exclusion(
                 return Some(Create::Excluded { tag: TAG_EXCLUDE.into(), value: e.to_string() });
             }
             Ok(_) => {}
-            Err(error) => return Some(Create::BadExclusion { error }),
+            Err(error) => return Some(Create::BadExclusion { error: Box::new(error) }),
         }
     }
     match (root_excluded, inst.root_device.as_deref()) {
@@ -769,7 +837,8 @@ mod tests {
             owner_id: "1".into(),
             state: SnapshotState::Completed,
             start_time: start,
-            tags: vec![Tag::new("SnapshotDaily", "2"), Tag::new(TAG_KEYWORD, "SnapshotDaily"), Tag::new(TAG_RUN, run)],
+            tags: vec![Tag::new("SnapshotDaily", "2"), Tag::new(TAG_KEYWORD, "SnapshotDaily"), Tag::new(TAG_RUN, run)]
+                .into(),
         }
     }
 
@@ -815,7 +884,8 @@ mod tests {
                 Tag::new(TAG_RUN, run),
                 Tag::new(TAG_SOURCE_SNAPSHOT, source),
                 Tag::new(TAG_SOURCE_VOLUME, "vol-1"),
-            ],
+            ]
+            .into(),
         }
     }
 
@@ -917,7 +987,7 @@ mod tests {
                 owner_id: "1".into(),
                 state: SnapshotState::Completed,
                 start_time: t - chrono::Duration::days(d),
-                tags: vec![Tag::new("SnapshotDaily", "5"), Tag::new(TAG_KEYWORD, "SnapshotDaily")],
+                tags: vec![Tag::new("SnapshotDaily", "5"), Tag::new(TAG_KEYWORD, "SnapshotDaily")].into(),
             })
             .collect();
         let inv =
@@ -958,14 +1028,19 @@ mod tests {
         };
         // This run took vol-log already (a retry after a hand-over).
         let done = Snapshot { volume_id: "vol-log".into(), ..daily_snapshot("snap-log", t, &run_id(t)) };
-        let p = plan(&daily_at(t), &Inventory { instances: vec![inst], snapshots: vec![done], ..Inventory::default() });
+        let p = plan(
+            &daily_at(t),
+            &Inventory { instances: vec![inst.clone()], snapshots: vec![done], ..Inventory::default() },
+        );
         let mut set = p.instances[0].set.clone().expect("vol-data still needs its snapshot");
         assert_eq!(set.volumes, ["vol-data"]);
         assert!(set.exclude_boot, "the excluded root goes by ExcludeBootVolume");
         assert_eq!(set.exclude_data, ["vol-log"]);
         assert_eq!(set.root_volume.as_deref(), Some("vol-root"));
         assert_eq!(set.description, "snapcycle SnapshotDaily db (i-1, 1 volume)");
-        assert_eq!(tag_value(&set.tags.tags, crate::tags::TAG_DEVICES), Some("vol-data=/dev/sdf"));
+        let tags = set.tags(&daily_at(t), &inst);
+        assert_eq!(tag_value(&tags.tags, crate::tags::TAG_DEVICES), Some("vol-data=/dev/sdf"));
+        assert_eq!(tag_value(&tags.tags, "SnapshotDaily"), Some("7"));
         set.leave_out("vol-data");
         assert!(set.volumes.is_empty());
         assert_eq!(set.exclude_data, ["vol-log", "vol-data"]);

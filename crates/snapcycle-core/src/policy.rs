@@ -377,8 +377,9 @@ pub struct RetentionPolicy(Repr);
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Repr {
     Count(Retention),
-    /// Never empty.
-    Terms(Terms),
+    /// Never empty. Boxed: a plan holds one policy per volume, nearly always a plain count, and
+    /// the terms inline would make every one of them 72 bytes rather than 16.
+    Terms(Box<Terms>),
 }
 
 impl RetentionPolicy {
@@ -389,7 +390,7 @@ impl RetentionPolicy {
 
     /// A policy of terms (displayed as terms, even `last=N` alone); `None` when no term is set.
     pub fn from_terms(terms: Terms) -> Option<Self> {
-        (!terms.is_empty()).then_some(RetentionPolicy(Repr::Terms(terms)))
+        (!terms.is_empty()).then(|| RetentionPolicy(Repr::Terms(Box::new(terms))))
     }
 
     /// The count when the value was a plain number (`7`, not `last=7`): the form older snapcycle
@@ -425,9 +426,9 @@ impl RetentionPolicy {
 
     /// The terms the policy applies; a plain count `N` is `last=N`.
     pub fn terms(&self) -> Terms {
-        match self.0 {
-            Repr::Count(n) => Terms { last: Some(n), ..Terms::default() },
-            Repr::Terms(t) => t,
+        match &self.0 {
+            Repr::Count(n) => Terms { last: Some(*n), ..Terms::default() },
+            Repr::Terms(t) => **t,
         }
     }
 
@@ -466,7 +467,7 @@ impl RetentionPolicy {
                 }
             }
         }
-        Ok(RetentionPolicy(Repr::Terms(terms)))
+        Ok(RetentionPolicy(Repr::Terms(Box::new(terms))))
     }
 
     /// Decides, for one volume, which snapshots the policy keeps and why. `newest_first` is the
@@ -1203,7 +1204,8 @@ mod tests {
     #[test]
     fn the_window_is_gos_add_date() {
         let cut = |w: &str, latest: &str, tz: Tz| {
-            let Repr::Terms(Terms { within: Some(w), .. }) = policy(&format!("within={w}")).0 else { unreachable!() };
+            let Repr::Terms(terms) = policy(&format!("within={w}")).0 else { unreachable!() };
+            let Some(w) = terms.within else { unreachable!() };
             w.cutoff(at(latest), tz)
         };
         // "31 February" is 3 March (Go counts the days on from 1 February).

@@ -3,7 +3,6 @@
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
-use crate::policy::RetentionPolicy;
 use crate::Keyword;
 
 /// Marker naming the keyword a snapshot was made for; rotation only ever counts and deletes
@@ -66,8 +65,9 @@ pub struct TagInput<'a> {
     /// Every keyword of the stack: other schedules' keys are not copied, or the daily snapshot
     /// would look like an hourly one to a person (and to the classic lab's rotation).
     pub all_keywords: &'a [Keyword],
-    /// The instance's retention (a count or a policy), written back as the keyword tag's value.
-    pub retention: &'a RetentionPolicy,
+    /// The keyword tag's value: the instance's retention (a count or a policy), as
+    /// [`RetentionPolicy`](crate::RetentionPolicy)'s `Display` writes it.
+    pub retention: &'a str,
     /// The instance id.
     pub instance_id: &'a str,
     /// The set's volumes and their device names on the instance, as [`devices_value`] writes them.
@@ -92,7 +92,7 @@ pub fn snapshot_tags(input: TagInput<'_>) -> SnapshotTags {
     // Sized once: a plan holds one of these per instance until its set is taken.
     let mut tags = Vec::with_capacity(own + copied.len().min(room));
     tags.extend([
-        Tag::new(input.keyword.as_str(), input.retention.to_string()),
+        Tag::new(input.keyword.as_str(), input.retention),
         Tag::new(TAG_KEYWORD, input.keyword.as_str()),
         Tag::new(TAG_INSTANCE, input.instance_id),
         Tag::new(TAG_DEVICES, input.devices),
@@ -189,13 +189,11 @@ mod tests {
     }
 
     fn input<'a>(tags: &'a [Tag], k: &'a Keyword, all: &'a [Keyword]) -> TagInput<'a> {
-        static SEVEN: std::sync::LazyLock<RetentionPolicy> =
-            std::sync::LazyLock::new(|| RetentionPolicy::count(crate::Retention::new(7).unwrap()));
         TagInput {
             instance_tags: tags,
             keyword: k,
             all_keywords: all,
-            retention: &SEVEN,
+            retention: "7",
             instance_id: "i-1",
             devices: "vol-1=/dev/xvda",
             run: "2026-11-26T00:00:00Z",

@@ -10,8 +10,8 @@ use proptest::prelude::*;
 use snapcycle_core::exclude::{Exclusion, TAG_EXCLUDE_ROOT};
 use snapcycle_core::tags::{read_by_plan, tag_value, TAG_KEYWORD, TAG_RUN};
 use snapcycle_core::{
-    plan, run_id, Attachment, CompactString, Create, Instance, Inventory, Keyword, Lock, LockMode, Policy, Retention,
-    Snapshot, SnapshotState, Tag,
+    may_have_duplicates, plan, run_id, Attachment, CompactString, Create, Instance, Inventory, Keyword, Lock, LockMode,
+    Policy, Retention, Snapshot, SnapshotState, Tag,
 };
 
 const OWNER: &str = "123456789012";
@@ -163,7 +163,7 @@ fn build(insts: Vec<(String, Option<String>, usize)>, snaps: Vec<SnapSpec>) -> I
             owner_id: if s.other_owner { "999999999999".into() } else { OWNER.into() },
             state: s.state,
             start_time: at(s.hour),
-            tags,
+            tags: tags.into(),
         });
     }
     inv
@@ -338,7 +338,9 @@ proptest! {
         let mut after = inv.clone();
         let deleted: HashSet<CompactString> = p.volumes().flat_map(|(_, v)| v.delete.clone()).collect();
         after.snapshots.retain(|s| !deleted.contains(&s.id));
-        for set in p.instances.iter().filter_map(|i| i.set.as_ref()) {
+        for (ip, set) in p.instances.iter().filter_map(|i| Some((i, i.set.as_ref()?))) {
+            let inst = inv.instances.iter().find(|i| i.id == ip.instance_id).unwrap();
+            let tags = set.tags(&pol, inst).tags;
             for volume_id in &set.volumes {
                 after.snapshots.push(Snapshot { encrypted: false,
                     id: format!("snap-new-{volume_id}").into(),
@@ -346,7 +348,7 @@ proptest! {
                     owner_id: OWNER.into(),
                     state: SnapshotState::Completed,
                     start_time: pol.scheduled_time,
-                    tags: set.tags.tags.clone(),
+                    tags: tags.clone().into(),
                 });
             }
         }
@@ -386,8 +388,9 @@ proptest! {
                 prop_assert!(taken != left_out, "{} taken {taken}, left out {left_out}: {:?}", att.volume_id, set);
                 prop_assert!(!(is_root && set.exclude_data.contains(&att.volume_id)));
             }
-            prop_assert_eq!(tag_value(&set.tags.tags, TAG_RUN), Some(p.run.as_str()));
-            prop_assert!(set.tags.tags.len() <= 50 && set.description.chars().count() <= 255);
+            let tags = set.tags(&policy(), inst).tags;
+            prop_assert_eq!(tag_value(&tags, TAG_RUN), Some(p.run.as_str()));
+            prop_assert!(tags.len() <= 50 && set.description.chars().count() <= 255);
         }
     }
 
@@ -424,6 +427,18 @@ proptest! {
             (problems, creates, duplicates, sets)
         };
         prop_assert_eq!(decisions(&this_run), decisions(&inv));
+    }
+
+    /// The runner plans a second time after creating only when `may_have_duplicates` says so:
+    /// without two of the run's snapshots on one volume, no plan finds a duplicate to delete.
+    #[test]
+    fn no_duplicates_unless_may_have_duplicates(inv in inventory(), hour in prop_oneof![Just(100u32), 0u32..48]) {
+        let pol = Policy { scheduled_time: at(hour), ..policy() };
+        let p = plan(&pol, &inv);
+        let found: usize = p.volumes().map(|(_, v)| v.duplicates).sum();
+        if !may_have_duplicates(&inv.snapshots, &pol.run_id()) {
+            prop_assert_eq!(found, 0, "{:?}", p);
+        }
     }
 
     /// Exclusions: a volume excluded for this keyword (by its own tag, or as the root volume of
