@@ -455,8 +455,7 @@ impl Runner {
             match within(deadline, inventory::read_run_snapshots(&self.ec2, &req.keyword, &run)).await {
                 Some(Ok(found)) => {
                     report.run_snapshots = Some(found.len());
-                    inventory.snapshots.append(&mut made);
-                    merge(&mut inventory, found);
+                    merge(&mut inventory, made, found);
                     let gone: HashSet<&str> =
                         report.deleted.iter().chain(&report.orphans_deleted).map(|d| d.snapshot_id.as_str()).collect();
                     inventory.snapshots.retain(|s| !gone.contains(s.id.as_str()));
@@ -805,12 +804,9 @@ impl Runner {
     }
 }
 
-/// Adds what a later read found; a snapshot listed again replaces the copy held (its state may
-/// have moved on), and one just created that EC2 does not list yet stays.
-/// Gives the pages of the history just freed back to the system. Its tens of thousands of small
-/// tag allocations sit in the middle of glibc's heap, which stays resident until trimmed, and the
-/// streams' large buffers (mapped apart) would add to those pages rather than reuse them: at
-/// 10,000 volumes the run's peak was at its end, megabytes above the plan's.
+/// Gives the free pages of glibc's heap back to the system once the history is dropped: the
+/// pages' parsed answers and whatever the history held on the heap stay resident until trimmed,
+/// and the streams' large buffers (mapped apart) would add to them rather than reuse them.
 fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only hands free pages of the allocator's arenas back to the kernel;
@@ -820,11 +816,17 @@ fn release_freed_memory() {
     }
 }
 
-fn merge(inventory: &mut Inventory, found: Vec<Snapshot>) {
-    let listed: std::collections::HashSet<&str> = found.iter().map(|s| s.id.as_str()).collect();
-    inventory.snapshots.retain(|s| !listed.contains(s.id.as_str()));
+/// This run's snapshots as the duplicate pass sees them: a snapshot EC2 lists again (`found`)
+/// replaces the copy held (its state may have moved on), and one held that EC2 does not list yet
+/// (the inventory's, or in `made`, just created) stays. Built in `found`'s buffer: at 10,000
+/// volumes each list is megabytes, and a fourth copy would add to the end of the run.
+fn merge(inventory: &mut Inventory, made: Vec<Snapshot>, mut found: Vec<Snapshot>) {
+    let listed: HashSet<CompactString> = found.iter().map(|s| s.id.clone()).collect();
+    let unlisted: Vec<Snapshot> =
+        std::mem::take(&mut inventory.snapshots).into_iter().chain(made).filter(|s| !listed.contains(&s.id)).collect();
     drop(listed);
-    inventory.snapshots.extend(found);
+    found.splice(0..0, unlisted);
+    inventory.snapshots = found;
 }
 
 /// The deletions `pick` chooses from each volume's plan, with where they came from.
