@@ -1,5 +1,5 @@
 //! Sizing the function for the fleet it runs. A run holds its keyword's whole inventory in
-//! memory, about 0.75 KiB per snapshot read (`plan_scale`: 2,176 MiB at 3,000,000 snapshots), so a
+//! memory, about 0.32 KiB per snapshot read (`plan_scale`: 895 MiB at 3,000,000 snapshots), so a
 //! fleet that keeps many snapshots per volume outgrows 128 MB and the function would die of it.
 //! `deploy` reads the tagged instances of each keyword (the same two describe calls a run makes
 //! first), bounds what the largest keyword's run will read, and raises the memory to fit, saying so.
@@ -11,11 +11,12 @@ use snapcycle_core::tags::tag_value;
 use snapcycle_core::RetentionPolicy;
 use snapcycle_stack::StackSpec;
 
-/// Peak memory per snapshot a run reads (`plan_scale`, release build: 0.74 KiB at 300,000 and at
-/// 3,000,000 snapshots), and room for the SDK's pages and the second plan on top.
-const KIB_PER_SNAPSHOT: f64 = 0.75 * 1.5;
-/// The runtime, the SDK's clients and a page in flight (the benchmark's 10,000 volumes with a
-/// few snapshots each peaked at 59 MiB, most of it the inventory).
+/// Peak memory per snapshot a run reads (`plan_scale`, release build, 2026-12-07: 0.32 KiB at
+/// 300,000 and 0.31 KiB at 3,000,000 snapshots; 0.74 KiB before the history held its tags
+/// inline), and half again as room for the SDK's pages on top.
+const KIB_PER_SNAPSHOT: f64 = 0.32 * 1.5;
+/// The runtime, the SDK's clients and a page in flight (the function doing nothing peaks at
+/// about 23 MiB; the benchmark's 10,000 volumes with a few snapshots each at about 35).
 const BASE_MB: f64 = 48.0;
 /// Memory is rounded up to this many MB, within Lambda's 128 to 10,240.
 const STEP_MB: u32 = 64;
@@ -86,7 +87,7 @@ pub(crate) fn fit(spec: &mut StackSpec, fleet: &[KeywordFleet]) {
     );
     if needed > spec.memory_mb {
         println!(
-            "fleet: {found}: that needs about {needed} MB (0.75 KiB a snapshot, with headroom), so the function gets \
+            "fleet: {found}: that needs about {needed} MB (0.32 KiB a snapshot, with headroom), so the function gets \
              {needed} MB instead of {} MB",
             spec.memory_mb
         );
@@ -107,10 +108,10 @@ mod tests {
     fn memory_grows_with_the_snapshots_a_run_reads() {
         assert_eq!(memory_for(0), 128);
         assert_eq!(memory_for(30_000), 128, "the benchmark's fleet fits the default");
-        // 10,000 volumes × 30 snapshots: plan_scale peaked at 222.5 MiB.
-        assert_eq!(memory_for(300_000), 384);
-        // 100,000 × 30: plan_scale peaked at 2,176 MiB.
-        assert_eq!(memory_for(3_000_000), 3392);
+        // 10,000 volumes × 30 snapshots: plan_scale peaked at 93.4 MiB.
+        assert_eq!(memory_for(300_000), 192);
+        // 100,000 × 30: plan_scale peaked at 895.3 MiB.
+        assert_eq!(memory_for(3_000_000), 1472);
         assert_eq!(memory_for(u64::MAX), 10_240);
     }
 }

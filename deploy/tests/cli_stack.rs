@@ -485,7 +485,7 @@ async fn deploy_sizes_the_function_for_the_fleet_it_finds() {
     let sdk = moto.sdk_config().await;
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
     // 25 instances × 2 volumes, each volume keeping up to 6,000 daily snapshots (+1 pending, +1
-    // this run's): the daily run reads up to 300,100 snapshots, about 378 MB with headroom.
+    // this run's): the daily run reads up to 300,100 snapshots, about 189 MB with headroom.
     let policy = "last=1000 hourly=1000 daily=1000 weekly=1000 monthly=1000 yearly=1000";
     snapcycle_testkit::seed::instances(&ec2, &[("SnapshotDaily", policy), ("SnapshotHourly", "24")], 2, 25).await;
     let d = snapcycle(&url, &["deploy", "--yes", "--artifact", zip]);
@@ -497,10 +497,10 @@ async fn deploy_sizes_the_function_for_the_fleet_it_finds() {
         ),
         "{out}"
     );
-    assert!(out.contains("so the function gets 384 MB instead of 128 MB"), "{out}");
+    assert!(out.contains("so the function gets 192 MB instead of 128 MB"), "{out}");
     let lambda = aws_sdk_lambda::Client::new(&sdk);
     let f = lambda.get_function_configuration().function_name("snapcycle-snapshots").send().await.unwrap();
-    assert_eq!(f.memory_size(), Some(384));
+    assert_eq!(f.memory_size(), Some(192));
     // A larger --memory is kept.
     let d = snapcycle(&url, &["deploy", "--yes", "--artifact", zip, "--memory", "512"]);
     assert!(text(&d).contains("512 MB is enough"), "{}", text(&d));
