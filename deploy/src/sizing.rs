@@ -15,6 +15,9 @@ use snapcycle_stack::StackSpec;
 /// 300,000 and 0.31 KiB at 3,000,000 snapshots; 0.74 KiB before the history held its tags
 /// inline), and half again as room for the SDK's pages on top.
 const KIB_PER_SNAPSHOT: f64 = 0.32 * 1.5;
+/// The same for a `--encrypt` stack, whose history is encrypted copies: five kept tags each,
+/// two more than fit inline (`plan_scale … encrypted`: 0.62 KiB at 300,000, 0.60 at 3,000,000).
+const KIB_PER_ENCRYPTED_SNAPSHOT: f64 = 0.62 * 1.5;
 /// The runtime, the SDK's clients and a page in flight (the function doing nothing peaks at
 /// about 23 MiB; the benchmark's 10,000 volumes with a few snapshots each at about 35).
 const BASE_MB: f64 = 48.0;
@@ -68,10 +71,11 @@ pub(crate) async fn survey(ec2: &aws_sdk_ec2::Client, spec: &StackSpec) -> anyho
     Ok(out)
 }
 
-/// The memory, in MB, a run reading `snapshots` snapshots needs: rounded up to 64 MB, from 128 to
-/// 10,240 (Lambda's range).
-pub(crate) fn memory_for(snapshots: u64) -> u32 {
-    let mb = BASE_MB + snapshots as f64 * KIB_PER_SNAPSHOT / 1024.0;
+/// The memory, in MB, a run reading `snapshots` snapshots needs (encrypted copies, with
+/// `--encrypt`): rounded up to 64 MB, from 128 to 10,240 (Lambda's range).
+pub(crate) fn memory_for(snapshots: u64, encrypted: bool) -> u32 {
+    let per_snapshot = if encrypted { KIB_PER_ENCRYPTED_SNAPSHOT } else { KIB_PER_SNAPSHOT };
+    let mb = BASE_MB + snapshots as f64 * per_snapshot / 1024.0;
     let steps = (mb / f64::from(STEP_MB)).ceil();
     let mb = if steps.is_finite() && steps < f64::from(MAX_MB / STEP_MB) { steps as u32 * STEP_MB } else { MAX_MB };
     mb.clamp(MIN_MB, MAX_MB)
@@ -80,15 +84,17 @@ pub(crate) fn memory_for(snapshots: u64) -> u32 {
 /// Raises `spec`'s memory to what the largest keyword's run needs, and says what it found.
 pub(crate) fn fit(spec: &mut StackSpec, fleet: &[KeywordFleet]) {
     let Some(largest) = fleet.iter().max_by_key(|f| f.snapshots) else { return };
-    let needed = memory_for(largest.snapshots);
+    let encrypted = spec.encrypt.is_some();
+    let needed = memory_for(largest.snapshots, encrypted);
     let found = format!(
         "the largest run, {}, reads up to {} snapshots ({} instances, {} volumes tagged)",
         largest.keyword, largest.snapshots, largest.instances, largest.volumes
     );
     if needed > spec.memory_mb {
         println!(
-            "fleet: {found}: that needs about {needed} MB (0.32 KiB a snapshot, with headroom), so the function gets \
+            "fleet: {found}: that needs about {needed} MB ({} KiB a snapshot, with headroom), so the function gets \
              {needed} MB instead of {} MB",
+            if encrypted { "0.62" } else { "0.32" },
             spec.memory_mb
         );
         spec.memory_mb = needed;
@@ -106,12 +112,14 @@ mod tests {
 
     #[test]
     fn memory_grows_with_the_snapshots_a_run_reads() {
-        assert_eq!(memory_for(0), 128);
-        assert_eq!(memory_for(30_000), 128, "the benchmark's fleet fits the default");
-        // 10,000 volumes × 30 snapshots: plan_scale peaked at 93.4 MiB.
-        assert_eq!(memory_for(300_000), 192);
-        // 100,000 × 30: plan_scale peaked at 895.3 MiB.
-        assert_eq!(memory_for(3_000_000), 1472);
-        assert_eq!(memory_for(u64::MAX), 10_240);
+        assert_eq!(memory_for(0, false), 128);
+        assert_eq!(memory_for(30_000, false), 128, "the benchmark's fleet fits the default");
+        // 10,000 volumes × 30 snapshots: plan_scale peaked at 93.4 MiB, 180.8 MiB encrypted.
+        assert_eq!(memory_for(300_000, false), 192);
+        assert_eq!(memory_for(300_000, true), 384);
+        // 100,000 × 30: plan_scale peaked at 895.3 MiB, 1,765.8 MiB encrypted.
+        assert_eq!(memory_for(3_000_000, false), 1472);
+        assert_eq!(memory_for(3_000_000, true), 2816);
+        assert_eq!(memory_for(u64::MAX, true), 10_240);
     }
 }

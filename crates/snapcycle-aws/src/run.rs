@@ -426,7 +426,7 @@ impl Runner {
             self.copies_of_run(&policy, &first, &newest, &mut copies, deadline),
         );
         drop(newest);
-        // The plan's work is done; at fleet scale its copied tags are megabytes.
+        // The plan's work is done; at fleet scale it is megabytes.
         drop(first);
         absorb(&mut report, creations);
         absorb(&mut report, deletions);
@@ -547,11 +547,26 @@ impl Runner {
         for inst in instances {
             by_id.entry(inst.id.as_str()).or_insert(inst);
         }
-        let jobs: Vec<(&InstancePlan, &SnapshotSet, &Instance)> = plan
-            .instances
-            .iter()
-            .filter_map(|ip| Some((ip, ip.set.as_ref()?, *by_id.get(ip.instance_id.as_str())?)))
-            .collect();
+        let mut jobs: Vec<(&InstancePlan, &SnapshotSet, &Instance)> = Vec::new();
+        for ip in &plan.instances {
+            let Some(set) = &ip.set else { continue };
+            match by_id.get(ip.instance_id.as_str()) {
+                Some(inst) => jobs.push((ip, set, inst)),
+                // Not reachable (the plan was made from these instances), but never a silent skip.
+                None => {
+                    for v in &set.volumes {
+                        let message = "the set's instance is not in the inventory the plan was made from".to_owned();
+                        record_creation(
+                            ip,
+                            v.clone(),
+                            Created1::Fail { code: "Internal".into(), message },
+                            made,
+                            report,
+                        );
+                    }
+                }
+            }
+        }
         drop(by_id);
         let total: usize = jobs.iter().map(|(_, set, _)| set.volumes.len()).sum();
         let mut started = 0usize;
@@ -818,8 +833,8 @@ fn release_freed_memory() {
 
 /// This run's snapshots as the duplicate pass sees them: a snapshot EC2 lists again (`found`)
 /// replaces the copy held (its state may have moved on), and one held that EC2 does not list yet
-/// (the inventory's, or in `made`, just created) stays. Built in `found`'s buffer: at 10,000
-/// volumes each list is megabytes, and a fourth copy would add to the end of the run.
+/// (the inventory's, or in `made`, just created) stays. Built by growing `found` (its buffer is
+/// remapped, not copied): at 10,000 volumes each list is megabytes.
 fn merge(inventory: &mut Inventory, made: Vec<Snapshot>, mut found: Vec<Snapshot>) {
     let listed: HashSet<CompactString> = found.iter().map(|s| s.id.clone()).collect();
     let unlisted: Vec<Snapshot> =

@@ -4,16 +4,20 @@
 //! of that size would return (every creation and deletion listed), serialized as the Lambda's
 //! response. Prints figures; asserts nothing.
 //!
-//! `cargo run --release -p snapcycle-core --example plan_scale -- 100000 30`
-//! (arguments: volumes, snapshots per volume; defaults 100,000 and 30).
+//! `cargo run --release -p snapcycle-core --example plan_scale -- 100000 30 [encrypted]`
+//! (arguments: volumes, snapshots per volume; defaults 100,000 and 30). With `encrypted`, every
+//! snapshot is an encrypted copy in place, as a `--encrypt` stack's history is once the originals
+//! are replaced: five kept tags (the source snapshot and volume too) instead of three.
 
 use std::time::Instant;
 
 use chrono::{Duration, TimeZone, Utc};
+use snapcycle_core::copy::{TAG_SOURCE_SNAPSHOT, TAG_SOURCE_VOLUME};
+use snapcycle_core::orphan::COPY_VOLUME_ID;
 use snapcycle_core::report::{Created, Deleted};
 use snapcycle_core::tags::{TAG_KEYWORD, TAG_RUN};
 use snapcycle_core::{
-    plan, run_id, Attachment, Instance, Inventory, Keyword, Policy, Report, Snapshot, SnapshotState, Tag,
+    plan, run_id, Attachment, Instance, Inventory, Keyword, Policy, Report, Snapshot, SnapshotState, Tag, TagList,
 };
 
 /// The process's peak resident memory so far (VmHWM), in MiB; Linux only, 0 elsewhere.
@@ -30,6 +34,7 @@ fn main() {
     let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>());
     let volumes = args.next().and_then(Result::ok).unwrap_or(100_000).max(2);
     let per_volume = args.next().and_then(Result::ok).unwrap_or(30).max(1);
+    let encrypted = std::env::args().nth(3).as_deref() == Some("encrypted");
     let t = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).single().expect("a valid time");
     let k = Keyword::new("SnapshotDaily").expect("a valid keyword");
     let base = peak_mib();
@@ -55,19 +60,31 @@ fn main() {
         for d in 0..2 {
             for s in 0..per_volume {
                 let run = t - Duration::days(s as i64 + 1);
+                let volume = format!("vol-{:017x}", i * 2 + d);
+                let id = format!("snap-{:017x}", (i * 2 + d) * per_volume + s);
+                let mut tags: TagList = vec![
+                    Tag::new(k.as_str(), retention.clone()),
+                    Tag::new(TAG_KEYWORD, k.as_str()),
+                    Tag::new(TAG_RUN, run_id(run)),
+                ]
+                .into();
+                if encrypted {
+                    // EC2 gives a copy no volume of its own; rotation reads it from the tag.
+                    tags.push(Tag::new(
+                        TAG_SOURCE_SNAPSHOT,
+                        format!("snap-{:017x}", (1 << 40) | ((i * 2 + d) * per_volume + s)),
+                    ));
+                    tags.push(Tag::new(TAG_SOURCE_VOLUME, volume.clone()));
+                    tags.shrink_to_fit();
+                }
                 inv.snapshots.push(Snapshot {
-                    encrypted: false,
-                    id: format!("snap-{:017x}", (i * 2 + d) * per_volume + s).into(),
-                    volume_id: format!("vol-{:017x}", i * 2 + d).into(),
+                    encrypted,
+                    id: id.into(),
+                    volume_id: if encrypted { COPY_VOLUME_ID.into() } else { volume.into() },
                     owner_id: "123456789012".into(),
                     state: SnapshotState::Completed,
                     start_time: run,
-                    tags: vec![
-                        Tag::new(k.as_str(), retention.clone()),
-                        Tag::new(TAG_KEYWORD, k.as_str()),
-                        Tag::new(TAG_RUN, run_id(run)),
-                    ]
-                    .into(),
+                    tags,
                 });
             }
         }

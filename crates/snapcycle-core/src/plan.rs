@@ -302,7 +302,7 @@ pub fn belongs_to(snapshot: &Snapshot, keyword: &Keyword, owner_id: &str) -> boo
 /// error. The runner's second plan after creating is needed only then; at fleet scale it is a
 /// second plan of every volume in memory for nothing.
 pub fn may_have_duplicates(snapshots: &[Snapshot], run: &str) -> bool {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     snapshots
         .iter()
         .filter(|s| s.state != SnapshotState::Error && tag_value(&s.tags, TAG_RUN) == Some(run))

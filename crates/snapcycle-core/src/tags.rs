@@ -89,7 +89,7 @@ pub fn snapshot_tags(input: TagInput<'_>) -> SnapshotTags {
     copied.dedup_by(|a, b| a.key == b.key);
     let own = 5 + usize::from(input.request.is_some());
     let room = MAX_TAGS - own;
-    // Sized once: a plan holds one of these per instance until its set is taken.
+    // Sized once: EC2's request is built from it.
     let mut tags = Vec::with_capacity(own + copied.len().min(room));
     tags.extend([
         Tag::new(input.keyword.as_str(), input.retention),
