@@ -378,6 +378,9 @@ impl Runner {
         // token bucket (README, "How it decides", step 4). The history holds this run's
         // snapshots too, so a retry or a hand-over skips the volumes already done.
         let run = policy.run_id();
+        // A warm function keeps what earlier invocations freed resident; the history goes to a
+        // fresh mapping, so without this each hand-over's peak sat on top of the last one's.
+        release_freed_memory();
         // The account's snapshot locks are read beside them: a locked snapshot the plan would
         // delete is kept and reported as a skip (README, "Locked snapshots").
         let read = within(deadline, inventory::read(&self.ec2, &req.keyword));
