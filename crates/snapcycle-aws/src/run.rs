@@ -822,9 +822,10 @@ impl Runner {
     }
 }
 
-/// Gives the free pages of glibc's heap back to the system once the history is dropped: the
-/// pages' parsed answers and whatever the history held on the heap stay resident until trimmed,
-/// and the streams' large buffers (mapped apart) would add to them rather than reuse them.
+/// Gives the free pages of glibc's heap back to the system, at the start of a run and once its
+/// history is dropped: what earlier invocations and the pages' parsed answers freed stays
+/// resident until trimmed, and the history and the streams' large buffers (mapped apart) would
+/// add to it rather than reuse it.
 fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only hands free pages of the allocator's arenas back to the kernel;
